@@ -1,0 +1,112 @@
+// `meshtrain bench train-step`: median time of one training step (forward, loss, backward, SGD)
+// on a fixed random batch, as images/s and achieved GFLOP/s (6 flops per MAC per sample).
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include "args.h"
+#include "common.h"
+#include "model.h"
+#include "optim.h"
+
+static const char *USAGE = "meshtrain bench train-step --model M [--batch B] [--threads T] [--seconds S] [--json]";
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int bench_train_step(int argc, char **argv) {
+    Args a;
+    args_init(&a, "bench train-step", USAGE, argc, argv);
+    const char *model = "lenet5", *dataset = NULL, *norm_s = NULL;
+    int batch = 32, threads = 1, json = 0, warmup = 5;
+    double seconds = 3.0;
+    while (args_next(&a)) {
+        if (is_help(a.flag)) {
+            printf("usage: %s\n\nTime training steps of one model on a fixed random batch (data loading not timed).\n"
+                   "  --model M      %s\n  --dataset D    input shape to use (default: fashion-mnist for lenet5/mlp/linear, else cifar10)\n"
+                   "  --norm N       %s\n  --batch B      batch size (default 32)\n  --threads T    BLAS threads (default 1)\n"
+                   "  --seconds S    time to spend timing after 5 warm-up steps (default 3)\n  --json         result as one JSON object\n",
+                   USAGE, model_names(), norm_names());
+            return 0;
+        }
+        else if (args_is(&a, "--model")) model = args_str(&a);
+        else if (args_is(&a, "--dataset")) dataset = args_str(&a);
+        else if (args_is(&a, "--norm")) norm_s = args_str(&a);
+        else if (args_is(&a, "--batch")) batch = (int)args_int(&a, 1, 4096);
+        else if (args_is(&a, "--threads")) threads = (int)args_int(&a, 1, 256);
+        else if (args_is(&a, "--seconds")) seconds = args_float(&a, 0.01, 3600);
+        else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
+        else args_unknown(&a);
+    }
+    a.flag = "--model";
+    if (!model_known(model)) args_fail(&a, "--model: unknown model '%s' (expected one of: %s)", model, model_names());
+    if (!dataset) dataset = (!strcmp(model, "lenet5") || !strcmp(model, "mlp") || !strcmp(model, "linear")) ? "fashion-mnist" : "cifar10";
+    int c, h, w, k;
+    a.flag = "--dataset";
+    if (dataset_shape(dataset, &c, &h, &w, &k)) args_fail(&a, "--dataset: unknown dataset '%s'", dataset);
+    NormKind norm = model_default_norm(model);
+    a.flag = "--norm";
+    if (norm_s && norm_parse(norm_s, &norm)) args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
+    blas_threads_set(threads);
+    Rng rng = rng_derive(1, 1);
+    Err e = {{0}};
+    Model *m = model_build(model, norm, c, h, w, k, batch, &rng, &e);
+    if (!m) { fprintf(stderr, "meshtrain bench train-step: %s\n", e.msg); return 2; }
+    float *x = model_input(m);
+    for (size_t i = 0; i < (size_t)c * h * w * batch; i++) x[i] = (float)rng_normal(&rng);
+    uint8_t *y = xmalloc((size_t)batch);
+    for (int i = 0; i < batch; i++) y[i] = (uint8_t)rng_below(&rng, (uint32_t)k);
+    Sgd sgd;
+    SgdConfig sc = {.lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-4f, .nesterov = 1};
+    sgd_init(&sgd, &sc, m);
+    int cap = 1 << 16, n = 0;
+    double *t = xmalloc(sizeof(double) * (size_t)cap), start = 0;
+    for (int s = 0; n < cap; s++) {
+        double t0 = time_now();
+        if (s == warmup) start = t0;
+        model_forward(m, batch, 1, &rng);
+        model_loss(m, y, NULL);
+        model_backward(m);
+        sgd_step(&sgd, m->params, m->grads, 0.01f);
+        double dt = time_now() - t0;
+        if (s >= warmup) {
+            t[n++] = dt;
+            if (time_now() - start >= seconds && n >= 5) break;
+        }
+    }
+    qsort(t, (size_t)n, sizeof(double), cmp_double);
+    double med = t[n / 2];
+    double macs = (double)model_macs(m), ips = batch / med, gflops = 6.0 * macs * batch / med / 1e9;
+    double rss = rss_peak_kb() / 1024.0;
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:f, s:f, s:f, s:f, s:f, s:s, s:s}",
+                              "impl", "meshtrain", "model", model, "norm", norm_name(norm), "batch", batch,
+                              "threads", threads, "params", (json_int_t)m->n_params, "macs_per_sample",
+                              (json_int_t)model_macs(m), "steps", n, "step_ms", med * 1e3, "step_ms_min", t[0] * 1e3,
+                              "images_per_s", ips, "gflops", gflops, "rss_peak_mb", rss, "coretype", blas_core_name(),
+                              "git", MESHTRAIN_GIT);
+        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("%s (%s, %zu params, %.1f MMACs/sample): batch %d, %d threads, median step %.2f ms over %d steps\n"
+               "  %.0f images/s, %.1f GFLOP/s, peak RSS %.1f MB, BLAS core %s\n",
+               model, norm_name(norm), m->n_params, macs / 1e6, batch, threads, med * 1e3, n, ips, gflops, rss, blas_core_name());
+    }
+    free(t); free(y);
+    sgd_free(&sgd);
+    model_free(m);
+    return 0;
+}
+
+int cmd_bench(int argc, char **argv) {
+    if (argc < 1 || is_help(argv[0])) {
+        printf("usage: meshtrain bench WHAT [FLAGS]\n\n  train-step   time of one training step of a model (see --help)\n");
+        return argc < 1 ? 2 : 0;
+    }
+    if (!strcmp(argv[0], "train-step")) return bench_train_step(argc - 1, argv + 1);
+    fprintf(stderr, "meshtrain bench: unknown benchmark '%s' (expected: train-step)\n", argv[0]);
+    return 2;
+}

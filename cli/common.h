@@ -1,0 +1,19 @@
+// Pieces the subcommands share: BLAS set-up (core type, threads), dataset shapes without loading,
+// terminal detection and small JSON helpers for the final result line.
+#ifndef MESHTRAIN_COMMON_H
+#define MESHTRAIN_COMMON_H
+#include <stdio.h>
+
+// Re-executes the program once with OPENBLAS_CORETYPE set when this CPU has AVX-512 but the
+// OpenBLAS build would fall back to AVX2 kernels (Debian's 0.3.21 on Zen 4/5). Call first in main.
+void blas_select_core(char **argv);
+void blas_threads_set(int n);
+const char *blas_core_name(void);
+
+// Input shape and classes of a dataset, known without reading it. -1 for an unknown name.
+int dataset_shape(const char *name, int *c, int *h, int *w, int *classes);
+
+int stream_is_tty(FILE *f);
+void fmt_duration(double s, char *buf, size_t n);   // "1h02m", "3m05s", "42s"
+
+#endif

@@ -1,0 +1,77 @@
+// Element-wise layers, all in place on their slot: ReLU, dropout (inverted, mask kept for
+// backward), and the residual add a += b whose backward passes the gradient to both inputs.
+#include <string.h>
+#include "model.h"
+
+static void relu_forward(Model *m, Layer *l, int train, Rng *rng) {
+    (void)train; (void)rng;
+    float *x = m->slots[l->out].val;
+    size_t n = slot_size(m, l->out);
+    for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+static void relu_backward(Model *m, Layer *l) {
+    const float *y = m->slots[l->out].val;
+    float *g = m->slots[l->out].grad;
+    size_t n = slot_size(m, l->out);
+    for (size_t i = 0; i < n; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
+}
+
+// Inverted dropout: kept units are scaled by 1/(1-p) in training, evaluation is the identity.
+static void dropout_forward(Model *m, Layer *l, int train, Rng *rng) {
+    float *x = m->slots[l->out].val;
+    size_t n = slot_size(m, l->out);
+    if (!train || l->p <= 0.0f) {
+        for (size_t i = 0; i < n && train; i++) l->save[i] = 1.0f;
+        return;
+    }
+    float scale = 1.0f / (1.0f - l->p);
+    for (size_t i = 0; i < n; i++) {
+        l->save[i] = rng_uniform(rng) < l->p ? 0.0f : scale;
+        x[i] *= l->save[i];
+    }
+}
+
+static void dropout_backward(Model *m, Layer *l) {
+    float *g = m->slots[l->out].grad;
+    size_t n = slot_size(m, l->out);
+    for (size_t i = 0; i < n; i++) g[i] *= l->save[i];
+}
+
+static void add_forward(Model *m, Layer *l, int train, Rng *rng) {
+    (void)train; (void)rng;
+    float *a = m->slots[l->out].val;
+    const float *b = m->slots[l->in2].val;
+    size_t n = slot_size(m, l->out);
+    for (size_t i = 0; i < n; i++) a[i] += b[i];
+}
+
+static void add_backward(Model *m, Layer *l) {
+    const float *g = m->slots[l->out].grad;
+    float *gb = m->slots[l->in2].grad;
+    if (!gb) return;
+    size_t n = slot_size(m, l->out);
+    for (size_t i = 0; i < n; i++) gb[i] += g[i];
+}
+
+static const LayerOps relu_ops = {"relu", relu_forward, relu_backward};
+static const LayerOps dropout_ops = {"dropout", dropout_forward, dropout_backward};
+static const LayerOps add_ops = {"add", add_forward, add_backward};
+
+int model_relu(Model *m, int in) {
+    model_layer_new(m, &relu_ops, in, -1, in);
+    return in;
+}
+
+int model_dropout(Model *m, int in, float p) {
+    Layer *l = model_layer_new(m, &dropout_ops, in, -1, in);
+    l->p = p;
+    Slot x = m->slots[in];
+    l->save_n = (size_t)x.c * x.h * x.w * m->batch;
+    return in;
+}
+
+int model_add(Model *m, int a, int b) {
+    model_layer_new(m, &add_ops, a, b, a);
+    return a;
+}

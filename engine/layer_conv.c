@@ -1,0 +1,171 @@
+// 2-D convolution over channel-major activations: im2col of a chunk of samples, then one
+// cblas_sgemm per chunk writing straight into the (OC, B, OH, OW) output. Any stride and padding.
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+#include "model.h"
+
+// Columns for samples [b0, b0+nb): col is (C*k*k, nb*OH*OW).
+static void im2col(const float *x, int C, int B, int H, int W, int b0, int nb, int k, int s, int p,
+                   int OH, int OW, float *col) {
+    size_t ncol = (size_t)nb * OH * OW;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                float *row = col + ((size_t)(c * k + ki) * k + kj) * ncol;
+                for (int b = 0; b < nb; b++) {
+                    const float *plane = x + ((size_t)c * B + b0 + b) * H * W;
+                    for (int oh = 0; oh < OH; oh++) {
+                        int ih = oh * s - p + ki;
+                        float *r = row + ((size_t)b * OH + oh) * OW;
+                        if (ih < 0 || ih >= H) { memset(r, 0, sizeof(float) * OW); continue; }
+                        const float *src = plane + (size_t)ih * W;
+                        if (s == 1) {
+                            int lo = p - kj > 0 ? p - kj : 0;              // first ow with iw >= 0
+                            int hi = W + p - kj < OW ? W + p - kj : OW;     // first ow with iw >= W
+                            if (hi < lo) hi = lo;
+                            for (int ow = 0; ow < lo; ow++) r[ow] = 0.0f;
+                            memcpy(r + lo, src + lo - p + kj, sizeof(float) * (size_t)(hi - lo));
+                            for (int ow = hi; ow < OW; ow++) r[ow] = 0.0f;
+                        } else {
+                            for (int ow = 0; ow < OW; ow++) {
+                                int iw = ow * s - p + kj;
+                                r[ow] = (iw >= 0 && iw < W) ? src[iw] : 0.0f;
+                            }
+                        }
+                    }
+                }
+            }
+}
+
+// Scatter-add columns back into dx (the adjoint of im2col).
+static void col2im(const float *col, int C, int B, int H, int W, int b0, int nb, int k, int s, int p,
+                   int OH, int OW, float *dx) {
+    size_t ncol = (size_t)nb * OH * OW;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                const float *row = col + ((size_t)(c * k + ki) * k + kj) * ncol;
+                for (int b = 0; b < nb; b++) {
+                    float *plane = dx + ((size_t)c * B + b0 + b) * H * W;
+                    for (int oh = 0; oh < OH; oh++) {
+                        int ih = oh * s - p + ki;
+                        if (ih < 0 || ih >= H) continue;
+                        const float *r = row + ((size_t)b * OH + oh) * OW;
+                        float *dst = plane + (size_t)ih * W;
+                        for (int ow = 0; ow < OW; ow++) {
+                            int iw = ow * s - p + kj;
+                            if (iw >= 0 && iw < W) dst[iw] += r[ow];
+                        }
+                    }
+                }
+            }
+}
+
+// 1x1, stride 1, no padding: the input already is the column matrix (C, B*H*W).
+static int conv_is_pointwise(const Layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
+
+static int conv_chunk(const Model *m, const Layer *l) {
+    const Slot *x = &m->slots[l->in], *y = &m->slots[l->out];
+    size_t per = (size_t)x->c * l->k * l->k * y->h * y->w;
+    int nb = (int)(m->n_work / per);
+    if (nb < 1) nb = 1;
+    return nb < m->cur ? nb : m->cur;
+}
+
+static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
+    (void)train; (void)rng;
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k;
+    int ohw = ys->h * ys->w;
+    const float *W = m->params + m->tensors[l->w].offset;   // (OC, C, k, k)
+    if (conv_is_pointwise(l)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, B * ohw, K, 1.0f, W, K,
+                    xs->val, B * ohw, 0.0f, ys->val, B * ohw);
+    } else {
+        int nb = conv_chunk(m, l);
+        for (int b0 = 0; b0 < B; b0 += nb) {
+            int n = B - b0 < nb ? B - b0 : nb;
+            im2col(xs->val, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, n * ohw, K, 1.0f, W, K,
+                        m->work, n * ohw, 0.0f, ys->val + (size_t)b0 * ohw, B * ohw);
+        }
+    }
+    if (l->b >= 0) {
+        const float *bias = m->params + m->tensors[l->b].offset;
+        for (int o = 0; o < OC; o++) {
+            float *row = ys->val + (size_t)o * B * ohw;
+            for (size_t i = 0; i < (size_t)B * ohw; i++) row[i] += bias[o];
+        }
+    }
+}
+
+static void conv_backward(Model *m, Layer *l) {
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k;
+    int ohw = ys->h * ys->w;
+    const float *W = m->params + m->tensors[l->w].offset;
+    float *dW = m->grads + m->tensors[l->w].offset;
+    const float *dy = ys->grad;   // (OC, B*ohw)
+    if (l->b >= 0) {
+        float *db = m->grads + m->tensors[l->b].offset;
+        for (int o = 0; o < OC; o++) {
+            const float *row = dy + (size_t)o * B * ohw;
+            float s = 0.0f;
+            for (size_t i = 0; i < (size_t)B * ohw; i++) s += row[i];
+            db[o] += s;
+        }
+    }
+    if (conv_is_pointwise(l)) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, B * ohw, 1.0f, dy, B * ohw,
+                    xs->val, B * ohw, 1.0f, dW, K);
+        if (xs->grad)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, B * ohw, OC, 1.0f, W, K, dy, B * ohw,
+                        1.0f, xs->grad, B * ohw);
+        return;
+    }
+    int nb = conv_chunk(m, l);
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb;
+        const float *dyc = dy + (size_t)b0 * ohw;
+        im2col(xs->val, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, n * ohw, 1.0f, dyc, B * ohw,
+                    m->work, n * ohw, 1.0f, dW, K);
+        if (!xs->grad) continue;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n * ohw, OC, 1.0f, W, K, dyc, B * ohw,
+                    0.0f, m->work, n * ohw);
+        col2im(m->work, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, xs->grad);
+    }
+}
+
+static const LayerOps conv_ops = {"conv2d", conv_forward, conv_backward};
+
+// Column scratch is capped so that memory stays small; GEMMs still see >= 1 whole sample.
+#define CONV_WORK_FLOATS ((size_t)1 << 20)
+
+int model_conv(Model *m, int in, int oc, int k, int stride, int pad, int bias) {
+    Slot x = m->slots[in];
+    int oh = (x.h + 2 * pad - k) / stride + 1, ow = (x.w + 2 * pad - k) / stride + 1;
+    int out = model_slot_new(m, oc, oh, ow);
+    char name[48];
+    int idx = m->n_layers;
+    int wshape[4] = {oc, x.c, k, k};
+    snprintf(name, sizeof name, "conv%d.weight", idx);
+    // He initialization over fan-out, as the reference CIFAR models do.
+    int w = model_tensor_new(m, name, 4, wshape, INIT_NORMAL, sqrtf(2.0f / (float)(k * k * oc)), 0);
+    int b = -1;
+    if (bias) {
+        snprintf(name, sizeof name, "conv%d.bias", idx);
+        b = model_tensor_new(m, name, 1, &oc, INIT_ZERO, 0.0f, 1);
+    }
+    Layer *l = model_layer_new(m, &conv_ops, in, -1, out);
+    l->k = k; l->stride = stride; l->pad = pad;
+    l->w = w; l->b = b;
+    l->macs = (uint64_t)oc * oh * ow * x.c * k * k;
+    if (!conv_is_pointwise(l)) {
+        size_t per = (size_t)x.c * k * k * oh * ow;
+        size_t need = per * (size_t)m->batch;
+        model_work_need(m, need < CONV_WORK_FLOATS ? need : (per > CONV_WORK_FLOATS ? per : CONV_WORK_FLOATS));
+    }
+    return out;
+}

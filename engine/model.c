@@ -1,0 +1,229 @@
+// Model lifecycle: building the layer list, allocating the flat buffers (activation values per
+// slot, gradients pooled by liveness), seeded initialization, and the forward/backward passes.
+#include "model.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GROW(ptr, n, cap)                                                        \
+    do {                                                                         \
+        if ((n) == (cap)) {                                                      \
+            (cap) = (cap) ? 2 * (cap) : 16;                                      \
+            void *np_ = realloc((ptr), (size_t)(cap) * sizeof *(ptr));           \
+            if (!np_) { fprintf(stderr, "meshtrain: out of memory\n"); abort(); } \
+            (ptr) = np_;                                                         \
+        }                                                                        \
+    } while (0)
+
+Model *model_new(const char *name, int c, int h, int w, int classes, int batch) {
+    Model *m = xcalloc(1, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->batch = m->cur = batch;
+    m->classes = classes;
+    m->logits = -1;
+    model_slot_new(m, c, h, w);   // slot 0: the input
+    return m;
+}
+
+int model_slot_new(Model *m, int c, int h, int w) {
+    GROW(m->slots, m->n_slots, m->cap_slots);
+    Slot *s = &m->slots[m->n_slots];
+    memset(s, 0, sizeof *s);
+    s->c = c; s->h = h; s->w = w;
+    s->producer = -1; s->last_use = -1;
+    return m->n_slots++;
+}
+
+Layer *model_layer_new(Model *m, const LayerOps *ops, int in, int in2, int out) {
+    GROW(m->layers, m->n_layers, m->cap_layers);
+    int i = m->n_layers++;
+    Layer *l = &m->layers[i];
+    memset(l, 0, sizeof *l);
+    l->ops = ops;
+    l->in = in; l->in2 = in2; l->out = out;
+    l->w = l->b = -1;
+    l->st = (size_t)-1;
+    m->slots[in].last_use = i;
+    if (in2 >= 0) m->slots[in2].last_use = i;
+    if (m->slots[out].producer < 0 && out != 0) m->slots[out].producer = i;
+    m->logits = out;
+    return l;
+}
+
+int model_tensor_new(Model *m, const char *name, int ndim, const int *shape, InitKind init, float a, int is_norm) {
+    GROW(m->tensors, m->n_tensors, m->cap_tensors);
+    Tensor *t = &m->tensors[m->n_tensors];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->ndim = ndim;
+    t->count = 1;
+    for (int i = 0; i < ndim; i++) { t->shape[i] = shape[i]; t->count *= (size_t)shape[i]; }
+    t->offset = m->n_params;
+    t->init = init; t->init_a = a; t->is_norm = is_norm;
+    m->n_params += t->count;
+    return m->n_tensors++;
+}
+
+size_t model_state_new(Model *m, size_t n) {
+    size_t off = m->n_state;
+    m->n_state += n;
+    return off;
+}
+
+void model_work_need(Model *m, size_t n) {
+    if (n > m->n_work) m->n_work = n;
+}
+
+// Gradient buffers are shared between slots whose backward lifetimes do not overlap. A slot's
+// gradient is live from the backward of its last reader down to the backward of its producer,
+// so slot t may reuse slot s's memory when t's last reader runs before s's producer in forward order.
+static void grads_assign(Model *m) {
+    int n = m->n_slots;
+    int *buf_of = xmalloc(sizeof(int) * (size_t)n);
+    size_t *buf_size = xcalloc((size_t)n, sizeof(size_t));
+    int *buf_free_below = xmalloc(sizeof(int) * (size_t)n);   // producer index of its latest occupant
+    int n_buf = 0;
+    // Backward visits slots in decreasing order of last use; greedily reuse a finished buffer.
+    int *order = xmalloc(sizeof(int) * (size_t)n);
+    int n_order = 0;
+    for (int s = 1; s < n; s++) order[n_order++] = s;
+    for (int i = 0; i < n_order; i++)
+        for (int j = i + 1; j < n_order; j++) {
+            int lu_i = m->slots[order[i]].last_use < 0 ? m->n_layers : m->slots[order[i]].last_use;
+            int lu_j = m->slots[order[j]].last_use < 0 ? m->n_layers : m->slots[order[j]].last_use;
+            if (lu_j > lu_i) { int t = order[i]; order[i] = order[j]; order[j] = t; }
+        }
+    for (int i = 0; i < n_order; i++) {
+        int s = order[i];
+        Slot *sl = &m->slots[s];
+        int lu = sl->last_use < 0 ? m->n_layers : sl->last_use;
+        size_t need = (size_t)sl->c * sl->h * sl->w * m->batch;
+        int pick = -1;
+        for (int b = 0; b < n_buf; b++)
+            if (lu < buf_free_below[b] && (pick < 0 || buf_size[b] > buf_size[pick])) pick = b;
+        if (pick < 0) pick = n_buf++, buf_size[pick] = 0;
+        if (need > buf_size[pick]) buf_size[pick] = need;
+        buf_free_below[pick] = sl->producer;
+        buf_of[s] = pick;
+    }
+    size_t total = 0;
+    size_t *buf_off = xmalloc(sizeof(size_t) * (size_t)(n_buf + 1));
+    for (int b = 0; b < n_buf; b++) { buf_off[b] = total; total += (buf_size[b] + 15) / 16 * 16; }
+    m->n_grad = total;
+    m->grad_mem = xfloats(total);
+    for (int i = 0; i < n_order; i++) m->slots[order[i]].grad = m->grad_mem + buf_off[buf_of[order[i]]];
+    m->slots[0].grad = NULL;
+    free(buf_of); free(buf_size); free(buf_free_below); free(order); free(buf_off);
+}
+
+static void params_init(Model *m, Rng *rng) {
+    for (int t = 0; t < m->n_tensors; t++) {
+        Tensor *T = &m->tensors[t];
+        float *p = m->params + T->offset;
+        for (size_t i = 0; i < T->count; i++) {
+            switch (T->init) {
+            case INIT_ZERO: p[i] = 0.0f; break;
+            case INIT_ONE: p[i] = 1.0f; break;
+            case INIT_NORMAL: p[i] = (float)(rng_normal(rng) * T->init_a); break;
+            case INIT_UNIFORM: p[i] = (float)((2.0 * rng_uniform(rng) - 1.0) * T->init_a); break;
+            }
+        }
+    }
+}
+
+int model_finalize(Model *m, Rng *init, Err *e) {
+    if (m->n_layers == 0) { err_set(e, "model %s has no layers", m->name); return -1; }
+    if (m->slots[m->logits].c != m->classes || m->slots[m->logits].h * m->slots[m->logits].w != 1) {
+        err_set(e, "model %s: last layer gives (%d,%d,%d), expected %d logits", m->name,
+                m->slots[m->logits].c, m->slots[m->logits].h, m->slots[m->logits].w, m->classes);
+        return -1;
+    }
+    m->params = xfloats(m->n_params);
+    m->grads = xfloats(m->n_params);
+    m->state = xfloats(m->n_state ? m->n_state : 1);
+    // Running variances start at 1: the layer that owns them marks which (see batchnorm).
+    size_t total = 0;
+    for (int s = 0; s < m->n_slots; s++)
+        total += ((size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->batch + 15) / 16 * 16;
+    for (int i = 0; i < m->n_layers; i++) total += (m->layers[i].save_n + 15) / 16 * 16;
+    m->n_act = total;
+    m->act_mem = xfloats(total);
+    float *p = m->act_mem;
+    for (int s = 0; s < m->n_slots; s++) {
+        m->slots[s].val = p;
+        p += ((size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->batch + 15) / 16 * 16;
+    }
+    for (int i = 0; i < m->n_layers; i++) {
+        m->layers[i].save = m->layers[i].save_n ? p : NULL;
+        p += (m->layers[i].save_n + 15) / 16 * 16;
+    }
+    m->work = xfloats(m->n_work ? m->n_work : 1);
+    grads_assign(m);
+    params_init(m, init);
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].st != (size_t)-1) {   // batchnorm: running mean 0, running var 1
+            int C = m->slots[m->layers[i].in].c;
+            for (int c = 0; c < C; c++) m->state[m->layers[i].st + (size_t)C + c] = 1.0f;
+        }
+    return 0;
+}
+
+void model_free(Model *m) {
+    if (!m) return;
+    free(m->params); free(m->grads); free(m->state); free(m->work);
+    free(m->act_mem); free(m->grad_mem);
+    free(m->tensors); free(m->layers); free(m->slots);
+    free(m);
+}
+
+float *model_input(Model *m) { return m->slots[0].val; }
+
+void model_forward(Model *m, int b, int train, Rng *rng) {
+    m->cur = b;
+    for (int i = 0; i < m->n_layers; i++) m->layers[i].ops->forward(m, &m->layers[i], train, rng);
+}
+
+float model_loss(Model *m, const uint8_t *y, int *correct) {
+    Slot *s = &m->slots[m->logits];
+    int K = s->c, B = m->cur;
+    const float *z = s->val;   // (K, B)
+    float *dz = s->grad;
+    double loss = 0.0;
+    int ok = 0;
+    for (int b = 0; b < B; b++) {
+        float mx = z[b];
+        int arg = 0;
+        for (int k = 1; k < K; k++) if (z[k * B + b] > mx) { mx = z[k * B + b]; arg = k; }
+        double sum = 0.0;
+        for (int k = 0; k < K; k++) sum += exp((double)(z[k * B + b] - mx));
+        double lse = mx + log(sum);
+        loss += lse - z[y[b] * B + b];
+        ok += arg == y[b];
+        for (int k = 0; k < K; k++) {
+            double pk = exp((double)z[k * B + b] - lse);
+            dz[k * B + b] = (float)((pk - (k == y[b])) / B);
+        }
+    }
+    if (correct) *correct = ok;
+    return (float)(loss / B);
+}
+
+void model_backward(Model *m) {
+    memset(m->grads, 0, m->n_params * sizeof(float));
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        Layer *l = &m->layers[i];
+        // The first backward to reach a slot (its last reader) starts its gradient at zero;
+        // in-place layers transform the gradient they share with their input instead.
+        if (l->in != l->out && m->slots[l->in].last_use == i && m->slots[l->in].grad)
+            memset(m->slots[l->in].grad, 0, slot_size(m, l->in) * sizeof(float));
+        if (l->in2 >= 0 && m->slots[l->in2].last_use == i && m->slots[l->in2].grad)
+            memset(m->slots[l->in2].grad, 0, slot_size(m, l->in2) * sizeof(float));
+        l->ops->backward(m, l);
+    }
+}
+
+uint64_t model_macs(const Model *m) {
+    uint64_t s = 0;
+    for (int i = 0; i < m->n_layers; i++) s += m->layers[i].macs;
+    return s;
+}

@@ -1,0 +1,119 @@
+// A model: one flat float buffer of parameters (and one of gradients), a table of named tensors
+// inside it, and a list of layers that read and write activation slots.
+// Activations are channel-major: a slot of per-sample shape (c, h, w) is stored as (c, B, h, w),
+// so a convolution over the whole batch is one GEMM and norms reduce over contiguous rows.
+#ifndef MESHTRAIN_MODEL_H
+#define MESHTRAIN_MODEL_H
+#include <stddef.h>
+#include <stdint.h>
+#include "rng.h"
+#include "util.h"
+
+typedef enum { NORM_NONE, NORM_BATCH, NORM_GROUP, NORM_EVO } NormKind;
+typedef enum { INIT_ZERO, INIT_ONE, INIT_NORMAL, INIT_UNIFORM } InitKind;
+
+typedef struct {
+    char name[48];
+    size_t offset, count;  // where the tensor lives in params / grads
+    int shape[4], ndim;
+    int is_norm;           // a normalization scale/shift or a bias (weight decay may skip these)
+    InitKind init;
+    float init_a;          // std (normal) or bound (uniform)
+} Tensor;
+
+typedef struct {
+    int c, h, w;           // per-sample shape; storage (c, B, h, w)
+    float *val, *grad;     // grad is NULL for the input slot; grads share memory by liveness
+    int producer;          // index of the first layer that writes this slot (-1: the input)
+    int last_use;          // index of the last layer that reads it
+} Slot;
+
+typedef struct Model Model;
+typedef struct Layer Layer;
+
+typedef struct {
+    const char *kind;
+    void (*forward)(Model *m, Layer *l, int train, Rng *rng);
+    void (*backward)(Model *m, Layer *l);   // accumulates into grads and into the input slots' grads
+} LayerOps;
+
+struct Layer {
+    const LayerOps *ops;
+    int in, in2, out;           // slots (in2 = -1 unless the layer has two inputs; out == in: in place)
+    int k, stride, pad, groups; // geometry (conv, pool, norm groups)
+    float eps, momentum, p;     // norm epsilon, running-statistics momentum, dropout probability
+    int w, b;                   // tensor indices of weight/scale and bias/shift (-1: none)
+    size_t st;                  // offset of running statistics in Model.state (batchnorm)
+    float *save;                // values kept from forward for backward, save_n floats
+    size_t save_n;
+    uint64_t macs;              // multiply-accumulates per sample in forward
+};
+
+struct Model {
+    char name[32];
+    NormKind norm;
+    int batch;                  // largest batch the buffers hold
+    int cur;                    // batch size of the current forward/backward
+    int classes;
+    float *params, *grads;      // n_params each
+    size_t n_params;
+    float *state;               // running statistics (not trained by SGD), n_state
+    size_t n_state;
+    Tensor *tensors;  int n_tensors, cap_tensors;
+    Layer *layers;    int n_layers, cap_layers;
+    Slot *slots;      int n_slots, cap_slots;
+    int logits;                 // slot holding (classes, B) logits
+    float *work;                // shared scratch (im2col columns), n_work floats
+    size_t n_work;
+    float *act_mem, *grad_mem;  // backing memory of all slot values and all pooled grads
+    size_t n_act, n_grad;
+};
+
+// Build: create, add layers (each returns its output slot), then finalize (allocates, initializes).
+Model *model_new(const char *name, int c, int h, int w, int classes, int batch);
+int model_conv(Model *m, int in, int oc, int k, int stride, int pad, int bias);
+int model_linear(Model *m, int in, int out, int bias);   // flattens (c,h,w) inputs first
+int model_flatten(Model *m, int in);                     // (c,B,h,w) -> (c*h*w, B)
+int model_relu(Model *m, int in);                        // in place
+int model_maxpool(Model *m, int in, int k, int stride);
+int model_avgpool(Model *m, int in, int k, int stride);
+int model_gap(Model *m, int in);                         // global average pool -> (c, B)
+int model_dropout(Model *m, int in, float p);            // in place, p = drop probability
+int model_add(Model *m, int a, int b);                   // in place into a: a += b
+int model_batchnorm(Model *m, int in);
+int model_groupnorm(Model *m, int in, int groups);
+int model_evonorm(Model *m, int in, int groups);         // EvoNorm-S0 with hard-swish; includes the activation
+// Normalization by kind followed by its activation (ReLU, except EvoNorm which has its own).
+int model_norm_act(Model *m, int in, NormKind kind, int act);
+int model_finalize(Model *m, Rng *init, Err *e);
+void model_free(Model *m);
+
+// Run: fill model_input() with (c, b, h, w) floats, then forward, loss, backward.
+float *model_input(Model *m);
+void model_forward(Model *m, int b, int train, Rng *rng);
+// Softmax cross-entropy, mean over the batch; writes d(loss)/d(logits); counts correct predictions.
+float model_loss(Model *m, const uint8_t *y, int *correct);
+void model_backward(Model *m);
+uint64_t model_macs(const Model *m);     // forward MACs per sample
+
+// Internals for layer files.
+int model_slot_new(Model *m, int c, int h, int w);
+Layer *model_layer_new(Model *m, const LayerOps *ops, int in, int in2, int out);
+int model_tensor_new(Model *m, const char *name, int ndim, const int *shape, InitKind init, float a, int is_norm);
+size_t model_state_new(Model *m, size_t n);
+void model_work_need(Model *m, size_t n);
+static inline size_t slot_size(const Model *m, int s) {
+    return (size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->cur;
+}
+
+// The model zoo (models.c).
+const char *model_names(void);            // "mlp, linear, lenet5, ..."
+int model_known(const char *arch);
+const char *norm_names(void);
+int norm_parse(const char *s, NormKind *out);
+const char *norm_name(NormKind k);
+NormKind model_default_norm(const char *arch);
+Model *model_build(const char *arch, NormKind norm, int c, int h, int w, int classes, int batch,
+                   Rng *init, Err *e);
+
+#endif

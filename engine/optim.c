@@ -1,0 +1,78 @@
+// SGD with momentum, Nesterov and weight decay over the flat parameter vector, and the
+// learning-rate schedules (warm-up, multi-step, cosine).
+#include "optim.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void sgd_init(Sgd *s, const SgdConfig *cfg, const Model *m) {
+    s->cfg = *cfg;
+    s->n = m->n_params;
+    s->buf = xfloats(s->n);
+    s->decay = xfloats(s->n);
+    for (int t = 0; t < m->n_tensors; t++) {
+        const Tensor *T = &m->tensors[t];
+        float wd = (T->is_norm && !cfg->decay_norm) ? 0.0f : cfg->weight_decay;
+        for (size_t i = 0; i < T->count; i++) s->decay[T->offset + i] = wd;
+    }
+}
+
+void sgd_step(Sgd *s, float *restrict x, const float *restrict g, float lr) {
+    float mu = s->cfg.momentum;
+    float *restrict buf = s->buf;
+    const float *restrict wd = s->decay;
+    size_t n = s->n;
+    if (mu == 0.0f) {
+        for (size_t i = 0; i < n; i++) x[i] -= lr * (g[i] + wd[i] * x[i]);
+    } else if (s->cfg.nesterov) {
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd[i] * x[i];
+            buf[i] = mu * buf[i] + d;
+            x[i] -= lr * (d + mu * buf[i]);
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd[i] * x[i];
+            buf[i] = mu * buf[i] + d;
+            x[i] -= lr * buf[i];
+        }
+    }
+}
+
+void sgd_free(Sgd *s) {
+    free(s->buf); free(s->decay);
+    s->buf = s->decay = NULL;
+}
+
+// Warm-up ramps linearly from lr/10 at epoch 0 to lr at warmup_epochs (the low-precision
+// paper's code trains its first epoch at lr/10); after it, the schedule's shape applies.
+float schedule_lr(const Schedule *s, float lr, double epoch, double total) {
+    if (s->warmup_epochs > 0 && epoch < s->warmup_epochs)
+        return (float)(lr * (0.1 + 0.9 * epoch / s->warmup_epochs));
+    switch (s->kind) {
+    case SCHED_CONSTANT: return lr;
+    case SCHED_MULTISTEP: {
+        float f = lr;
+        for (int i = 0; i < s->n_milestones; i++)
+            if (epoch >= s->milestones[i] * total) f *= s->gamma;
+        return f;
+    }
+    case SCHED_COSINE: {
+        double t0 = s->warmup_epochs, span = total - t0;
+        double p = span > 0 ? (epoch - t0) / span : 1.0;
+        if (p > 1.0) p = 1.0;
+        double lo = lr * s->min_lr_frac;
+        return (float)(lo + (lr - lo) * 0.5 * (1.0 + cos(3.141592653589793 * p)));
+    }
+    }
+    return lr;
+}
+
+const char *schedule_names(void) { return "constant, multistep, cosine"; }
+
+int schedule_parse(const char *name, SchedKind *out) {
+    static const char *names[] = {"constant", "multistep", "cosine"};
+    for (int i = 0; i < 3; i++)
+        if (strcmp(name, names[i]) == 0) { *out = (SchedKind)i; return 0; }
+    return -1;
+}

@@ -1,0 +1,42 @@
+// SGD with momentum, Nesterov and weight decay over the flat parameter vector, and the
+// learning-rate schedules (warm-up, multi-step, cosine) as functions of fractional epochs.
+#ifndef MESHTRAIN_OPTIM_H
+#define MESHTRAIN_OPTIM_H
+#include <stddef.h>
+#include "model.h"
+
+typedef struct {
+    float lr, momentum, weight_decay;
+    int nesterov;
+    int decay_norm;       // 1: weight decay also on norm scales/shifts and biases
+} SgdConfig;
+
+typedef struct {
+    SgdConfig cfg;
+    size_t n;
+    float *buf;           // momentum buffer, n floats (flat, like the parameters)
+    float *decay;         // per-parameter weight-decay factor (wd or 0), n floats
+} Sgd;
+
+void sgd_init(Sgd *s, const SgdConfig *cfg, const Model *m);
+// params -= lr * update(grads), PyTorch's SGD semantics (dampening 0).
+void sgd_step(Sgd *s, float *params, const float *grads, float lr);
+void sgd_free(Sgd *s);
+
+typedef enum { SCHED_CONSTANT, SCHED_MULTISTEP, SCHED_COSINE } SchedKind;
+
+typedef struct {
+    SchedKind kind;
+    float warmup_epochs;      // linear ramp from lr/10 to lr over these epochs
+    float milestones[8];      // fractions of training, for multistep
+    int n_milestones;
+    float gamma;              // multistep factor
+    float min_lr_frac;        // cosine floor as a fraction of lr
+} Schedule;
+
+// Learning rate at fractional epoch `epoch` out of `total`.
+float schedule_lr(const Schedule *s, float lr, double epoch, double total);
+const char *schedule_names(void);
+int schedule_parse(const char *name, SchedKind *out);
+
+#endif

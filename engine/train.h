@@ -1,0 +1,39 @@
+// Training one model on one machine: the epoch loop (shuffle, batches, forward, loss, backward,
+// SGD step) and evaluation on a test set. Progress goes to a callback; nothing here prints.
+#ifndef MESHTRAIN_TRAIN_H
+#define MESHTRAIN_TRAIN_H
+#include <stdint.h>
+#include "data.h"
+#include "model.h"
+#include "optim.h"
+
+typedef struct {
+    int epochs;
+    uint64_t seed;
+    SgdConfig sgd;
+    Schedule sched;
+    int limit_train;      // use only the first N training samples (0: all)
+    int limit_test;       // evaluate on the first N test samples (0: all)
+} TrainConfig;
+
+typedef struct {
+    int epoch, epochs;          // 1-based epoch just finished (or running, for step reports)
+    int step, steps;            // steps done in this epoch / per epoch
+    double train_loss, train_acc;
+    double test_loss, test_acc; // filled at the end of each epoch
+    double lr, seconds, images_per_s, eta_s;
+} TrainReport;
+
+typedef struct {
+    void (*on_step)(const TrainReport *r, void *ctx);    // called every few steps (may be NULL)
+    void (*on_epoch)(const TrainReport *r, void *ctx);   // called after each epoch's evaluation
+    void *ctx;
+} TrainHooks;
+
+// Train m; the final epoch's report goes to *out. Returns 0, or -1 with e set.
+int train_run(Model *m, const Dataset *train, const Dataset *test, const TrainConfig *cfg,
+              const TrainHooks *hooks, TrainReport *out, Err *e);
+// Accuracy in [0,1] of m on the first n samples of d (n <= 0: all); mean loss to *loss.
+double model_evaluate(Model *m, const Dataset *d, int n, double *loss);
+
+#endif

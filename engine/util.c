@@ -1,0 +1,83 @@
+// Small helpers shared by every part of meshtrain: checked allocation, timing, error strings.
+#include "util.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void err_set(Err *e, const char *fmt, ...) {
+    if (!e) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+}
+
+void *malloc_check(size_t n, const char *file, int line) {
+    void *p = malloc(n ? n : 1);
+    if (!p) { fprintf(stderr, "meshtrain: out of memory (%zu bytes) at %s:%d\n", n, file, line); abort(); }
+    return p;
+}
+
+void *calloc_check(size_t n, size_t size, const char *file, int line) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) { fprintf(stderr, "meshtrain: out of memory (%zu x %zu bytes) at %s:%d\n", n, size, file, line); abort(); }
+    return p;
+}
+
+float *floats_alloc(size_t n, const char *file, int line) {
+    size_t bytes = (n ? n : 1) * sizeof(float);
+    bytes = (bytes + 63) / 64 * 64;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, bytes) != 0) {
+        fprintf(stderr, "meshtrain: out of memory (%zu floats) at %s:%d\n", n, file, line);
+        abort();
+    }
+    memset(p, 0, bytes);
+    return p;
+}
+
+double time_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+long rss_peak_kb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f) return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "VmHWM:", 6) == 0) { kb = strtol(line + 6, NULL, 10); break; }
+    fclose(f);
+    return kb;
+}
+
+int file_write_atomic(const char *path, const void *buf, size_t n, Err *e) {
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp) {
+        err_set(e, "%s: path too long", path);
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) { err_set(e, "%s: cannot create: %s", tmp, strerror(errno)); return -1; }
+    const char *p = buf;
+    size_t left = n;
+    while (left) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            err_set(e, "%s: write failed: %s", tmp, strerror(errno));
+            close(fd); unlink(tmp);
+            return -1;
+        }
+        p += w; left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) { err_set(e, "%s: %s", tmp, strerror(errno)); unlink(tmp); return -1; }
+    if (rename(tmp, path) != 0) { err_set(e, "%s: rename failed: %s", path, strerror(errno)); unlink(tmp); return -1; }
+    return 0;
+}
