@@ -2,12 +2,43 @@
 // cblas_sgemm per chunk writing straight into the (OC, B, OH, OW) output. Any stride and padding.
 #include <cblas.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 #include "model.h"
+#include "vec.h"
+
+// "Same" stride-1 convolution (OH == H, OW == W): for a fixed (c, ki, kj, sample) the column row
+// is the input plane shifted by (ki - p, kj - p), so it is one long copy plus zeroed borders.
+static void im2col_same(const float *x, int C, int B, int H, int W, int b0, int nb, int k, int p, float *col) {
+    size_t hw = (size_t)H * W, ncol = (size_t)nb * hw;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                int dy = ki - p, dx = kj - p;
+                float *row = col + ((size_t)(c * k + ki) * k + kj) * ncol;
+                int oh0 = dy < 0 ? -dy : 0, oh1 = dy > 0 ? H - dy : H;   // rows with a source row
+                for (int b = 0; b < nb; b++) {
+                    const float *plane = x + ((size_t)c * B + b0 + b) * hw;
+                    float *r = row + (size_t)b * hw;
+                    size_t first = (size_t)oh0 * W, last = (size_t)oh1 * W;
+                    for (size_t i = 0; i < first; i++) r[i] = 0.0f;
+                    const float *src = plane + (ptrdiff_t)dy * W + dx;
+                    size_t lo = first, hi = last;
+                    if (dx < 0 && lo == 0) { r[0] = 0.0f; lo = 1; }               // src[-1] would be out of the plane
+                    if (dx > 0 && hi == hw) { r[hw - 1] = 0.0f; hi = hw - 1; }
+                    for (size_t i = lo; i < hi; i++) r[i] = src[i];
+                    for (size_t i = last; i < hw; i++) r[i] = 0.0f;
+                    // Columns that wrapped into the neighbouring row are padding.
+                    if (dx < 0) for (int oh = oh0; oh < oh1; oh++) for (int j = 0; j < -dx; j++) r[(size_t)oh * W + j] = 0.0f;
+                    if (dx > 0) for (int oh = oh0; oh < oh1; oh++) for (int j = W - dx; j < W; j++) r[(size_t)oh * W + j] = 0.0f;
+                }
+            }
+}
 
 // Columns for samples [b0, b0+nb): col is (C*k*k, nb*OH*OW).
 static void im2col(const float *x, int C, int B, int H, int W, int b0, int nb, int k, int s, int p,
                    int OH, int OW, float *col) {
+    if (s == 1 && OH == H && OW == W) { im2col_same(x, C, B, H, W, b0, nb, k, p, col); return; }
     size_t ncol = (size_t)nb * OH * OW;
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < k; ki++)
@@ -24,8 +55,9 @@ static void im2col(const float *x, int C, int B, int H, int W, int b0, int nb, i
                             int lo = p - kj > 0 ? p - kj : 0;              // first ow with iw >= 0
                             int hi = W + p - kj < OW ? W + p - kj : OW;     // first ow with iw >= W
                             if (hi < lo) hi = lo;
+                            const float *sp = src - p + kj;   // sp[ow] is input column ow - p + kj
                             for (int ow = 0; ow < lo; ow++) r[ow] = 0.0f;
-                            memcpy(r + lo, src + lo - p + kj, sizeof(float) * (size_t)(hi - lo));
+                            for (int ow = lo; ow < hi; ow++) r[ow] = sp[ow];   // short rows: a loop beats memcpy
                             for (int ow = hi; ow < OW; ow++) r[ow] = 0.0f;
                         } else {
                             for (int ow = 0; ow < OW; ow++) {
@@ -51,8 +83,14 @@ static void col2im(const float *col, int C, int B, int H, int W, int b0, int nb,
                     for (int oh = 0; oh < OH; oh++) {
                         int ih = oh * s - p + ki;
                         if (ih < 0 || ih >= H) continue;
-                        const float *r = row + ((size_t)b * OH + oh) * OW;
-                        float *dst = plane + (size_t)ih * W;
+                        const float *restrict r = row + ((size_t)b * OH + oh) * OW;
+                        float *restrict dst = plane + (size_t)ih * W;
+                        if (s == 1) {
+                            int lo = p - kj > 0 ? p - kj : 0, hi = W + p - kj < OW ? W + p - kj : OW;
+                            float *restrict dp = dst - p + kj;
+                            for (int ow = lo; ow < hi; ow++) dp[ow] += r[ow];
+                            continue;
+                        }
                         for (int ow = 0; ow < OW; ow++) {
                             int iw = ow * s - p + kj;
                             if (iw >= 0 && iw < W) dst[iw] += r[ow];
@@ -84,11 +122,13 @@ static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
                     xs->val, B * ohw, 0.0f, ys->val, B * ohw);
     } else {
         int nb = conv_chunk(m, l);
+        // Small layers keep their columns from training forward for backward (l->save).
+        float *col = (train && l->save) ? l->save : m->work;
         for (int b0 = 0; b0 < B; b0 += nb) {
             int n = B - b0 < nb ? B - b0 : nb;
-            im2col(xs->val, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+            im2col(xs->val, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, col);
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, n * ohw, K, 1.0f, W, K,
-                        m->work, n * ohw, 0.0f, ys->val + (size_t)b0 * ohw, B * ohw);
+                        col, n * ohw, 0.0f, ys->val + (size_t)b0 * ohw, B * ohw);
         }
     }
     if (l->b >= 0) {
@@ -110,10 +150,7 @@ static void conv_backward(Model *m, Layer *l) {
     if (l->b >= 0) {
         float *db = m->grads + m->tensors[l->b].offset;
         for (int o = 0; o < OC; o++) {
-            const float *row = dy + (size_t)o * B * ohw;
-            float s = 0.0f;
-            for (size_t i = 0; i < (size_t)B * ohw; i++) s += row[i];
-            db[o] += s;
+            db[o] += (float)vec_sum(dy + (size_t)o * B * ohw, (size_t)B * ohw);
         }
     }
     if (conv_is_pointwise(l)) {
@@ -128,9 +165,13 @@ static void conv_backward(Model *m, Layer *l) {
     for (int b0 = 0; b0 < B; b0 += nb) {
         int n = B - b0 < nb ? B - b0 : nb;
         const float *dyc = dy + (size_t)b0 * ohw;
-        im2col(xs->val, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+        const float *col = l->save;
+        if (!col) {
+            im2col(xs->val, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+            col = m->work;
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, n * ohw, 1.0f, dyc, B * ohw,
-                    m->work, n * ohw, 1.0f, dW, K);
+                    col, n * ohw, 1.0f, dW, K);
         if (!xs->grad) continue;
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n * ohw, OC, 1.0f, W, K, dyc, B * ohw,
                     0.0f, m->work, n * ohw);
@@ -142,6 +183,8 @@ static const LayerOps conv_ops = {"conv2d", conv_forward, conv_backward};
 
 // Column scratch is capped so that memory stays small; GEMMs still see >= 1 whole sample.
 #define CONV_WORK_FLOATS ((size_t)1 << 20)
+// Layers whose whole-batch columns fit in this keep them between forward and backward.
+#define CONV_KEEP_FLOATS ((size_t)1 << 20)
 
 int model_conv(Model *m, int in, int oc, int k, int stride, int pad, int bias) {
     Slot x = m->slots[in];
@@ -166,6 +209,7 @@ int model_conv(Model *m, int in, int oc, int k, int stride, int pad, int bias) {
         size_t per = (size_t)x.c * k * k * oh * ow;
         size_t need = per * (size_t)m->batch;
         model_work_need(m, need < CONV_WORK_FLOATS ? need : (per > CONV_WORK_FLOATS ? per : CONV_WORK_FLOATS));
+        if (need <= CONV_KEEP_FLOATS) l->save_n = need;
     }
     return out;
 }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 #include "model.h"
+#include "vec.h"
 
 // BatchNorm: x is (C, B*HW), each channel one contiguous row. save = mean[C], invstd[C].
 static void batchnorm_forward(Model *m, Layer *l, int train, Rng *rng) {
@@ -18,10 +19,8 @@ static void batchnorm_forward(Model *m, Layer *l, int train, Rng *rng) {
         float *y = m->slots[l->out].val + (size_t)c * N;
         float mu, is;
         if (train) {
-            double s = 0.0, ss = 0.0;
-            for (size_t i = 0; i < N; i++) s += x[i];
-            double mu_d = s / (double)N;
-            for (size_t i = 0; i < N; i++) { double d = x[i] - mu_d; ss += d * d; }
+            double mu_d = vec_sum(x, N) / (double)N;
+            double ss = vec_sqdev(x, (float)mu_d, N);
             double var = ss / (double)N;
             mu = (float)mu_d;
             is = (float)(1.0 / sqrt(var + l->eps));
@@ -48,8 +47,8 @@ static void batchnorm_backward(Model *m, Layer *l) {
     for (int c = 0; c < C; c++) {
         const float *x = xs->val + (size_t)c * N, *dy = m->slots[l->out].grad + (size_t)c * N;
         float mu = mean[c], is = istd[c];
-        double sdy = 0.0, sdyx = 0.0;
-        for (size_t i = 0; i < N; i++) { sdy += dy[i]; sdyx += dy[i] * (x[i] - mu) * is; }
+        double sdy = vec_sum(dy, N);
+        double sdyx = (vec_dot(dy, x, N) - mu * sdy) * is;   // sum dy * xhat
         dgamma[c] += (float)sdyx;
         dbeta[c] += (float)sdy;
         if (!xs->grad) continue;

@@ -4,41 +4,45 @@
 #include <string.h>
 #include "model.h"
 
-// Max pool keeps, per output, the flat index of its winning input in l->save (as float bits).
+// Max pool keeps, per output, the position of the winner inside its window (int32 in l->save);
+// ties go to the first position, as in PyTorch. Both loops are select-based so they vectorize.
 static void maxpool_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
-    int planes = xs->c * m->cur, H = xs->h, W = xs->w, OH = ys->h, OW = ys->w;
-    int32_t *arg = (int32_t *)l->save;
+    int planes = xs->c * m->cur, H = xs->h, W = xs->w, OH = ys->h, OW = ys->w, k = l->k, st = l->stride;
     for (int pl = 0; pl < planes; pl++) {
         const float *x = xs->val + (size_t)pl * H * W;
-        float *y = ys->val + (size_t)pl * OH * OW;
-        int32_t *a = arg + (size_t)pl * OH * OW;
-        for (int oh = 0; oh < OH; oh++)
-            for (int ow = 0; ow < OW; ow++) {
-                float best = -FLT_MAX;
-                int bi = (oh * l->stride) * W + ow * l->stride;
-                for (int i = 0; i < l->k; i++)
-                    for (int j = 0; j < l->k; j++) {
-                        int idx = (oh * l->stride + i) * W + ow * l->stride + j;
-                        if (x[idx] > best) { best = x[idx]; bi = idx; }
+        for (int oh = 0; oh < OH; oh++) {
+            float *restrict yr = ys->val + ((size_t)pl * OH + oh) * OW;
+            int32_t *restrict ir = (int32_t *)l->save + ((size_t)pl * OH + oh) * OW;
+            const float *r = x + (size_t)oh * st * W;
+            for (int ow = 0; ow < OW; ow++) { yr[ow] = r[ow * st]; ir[ow] = 0; }
+            for (int i = 0; i < k; i++)
+                for (int j = 0; j < k; j++) {
+                    if (i == 0 && j == 0) continue;
+                    const float *restrict ri = r + (size_t)i * W + j;
+                    int32_t pos = i * W + j;
+                    for (int ow = 0; ow < OW; ow++) {
+                        int gt = ri[ow * st] > yr[ow];
+                        yr[ow] = gt ? ri[ow * st] : yr[ow];
+                        ir[ow] = gt ? pos : ir[ow];
                     }
-                y[oh * OW + ow] = best;
-                a[oh * OW + ow] = bi;
-            }
+                }
+        }
     }
 }
 
 static void maxpool_backward(Model *m, Layer *l) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     if (!xs->grad) return;
-    int planes = xs->c * m->cur, HW = xs->h * xs->w, OHW = ys->h * ys->w;
-    const int32_t *arg = (const int32_t *)l->save;
+    int planes = xs->c * m->cur, H = xs->h, W = xs->w, OH = ys->h, OW = ys->w, st = l->stride;
     for (int pl = 0; pl < planes; pl++) {
-        float *dx = xs->grad + (size_t)pl * HW;
-        const float *dy = ys->grad + (size_t)pl * OHW;
-        const int32_t *a = arg + (size_t)pl * OHW;
-        for (int i = 0; i < OHW; i++) dx[a[i]] += dy[i];
+        const float *dy = ys->grad + (size_t)pl * OH * OW;
+        const int32_t *ip = (const int32_t *)l->save + (size_t)pl * OH * OW;
+        float *dx = xs->grad + (size_t)pl * H * W;
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++)
+                dx[(size_t)oh * st * W + (size_t)ow * st + ip[oh * OW + ow]] += dy[oh * OW + ow];
     }
 }
 
@@ -107,19 +111,19 @@ static const LayerOps maxpool_ops = {"maxpool", maxpool_forward, maxpool_backwar
 static const LayerOps avgpool_ops = {"avgpool", avgpool_forward, avgpool_backward};
 static const LayerOps gap_ops = {"global-avgpool", gap_forward, gap_backward};
 
-static int pool_add(Model *m, const LayerOps *ops, int in, int k, int stride, int keep_arg) {
+static int pool_add(Model *m, const LayerOps *ops, int in, int k, int stride) {
     Slot x = m->slots[in];
     int oh = (x.h - k) / stride + 1, ow = (x.w - k) / stride + 1;
     int out = model_slot_new(m, x.c, oh, ow);
     Layer *l = model_layer_new(m, ops, in, -1, out);
     l->k = k; l->stride = stride;
-    if (keep_arg) l->save_n = (size_t)x.c * oh * ow * m->batch;   // int32 argmax per output
+    if (ops == &maxpool_ops) l->save_n = (size_t)x.c * oh * ow * m->batch;   // int32 winner positions
     l->macs = 0;   // MACs count conv and linear layers only, like the usual model tables
     return out;
 }
 
-int model_maxpool(Model *m, int in, int k, int stride) { return pool_add(m, &maxpool_ops, in, k, stride, 1); }
-int model_avgpool(Model *m, int in, int k, int stride) { return pool_add(m, &avgpool_ops, in, k, stride, 0); }
+int model_maxpool(Model *m, int in, int k, int stride) { return pool_add(m, &maxpool_ops, in, k, stride); }
+int model_avgpool(Model *m, int in, int k, int stride) { return pool_add(m, &avgpool_ops, in, k, stride); }
 
 int model_gap(Model *m, int in) {
     Slot x = m->slots[in];
