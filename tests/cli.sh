@@ -1,0 +1,86 @@
+#!/bin/sh
+# Command-line tests: bad input gives a clear message naming what and where, status 2, no crash
+# and no output file; --help works everywhere; --json puts one JSON object on the last line.
+# Usage: tests/cli.sh bin/meshtrain
+set -u
+BIN=${1:-bin/meshtrain}
+pass=0 fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+
+# expect STATUS PATTERN -- ARGS...: run, check the exit status and that stderr+stdout match PATTERN.
+expect() {
+  want=$1 pat=$2; shift 2
+  out=$("$@" 2>&1); got=$?
+  if [ "$got" != "$want" ]; then bad "$* -> status $got, expected $want"; echo "$out" | head -5 | sed 's/^/    /'; return; fi
+  if ! printf '%s' "$out" | grep -q -- "$pat"; then bad "$* -> output lacks '$pat'"; echo "$out" | head -5 | sed 's/^/    /'; return; fi
+  if printf '%s' "$out" | grep -q -i 'sanitizer\|segmentation\|core dumped'; then bad "$* crashed"; return; fi
+  ok
+}
+
+expect 0 "usage: meshtrain COMMAND" "$BIN" --help
+expect 2 "unknown command 'frobnicate'" "$BIN" frobnicate
+expect 2 "usage:" "$BIN"
+for cmd in train models probe; do expect 0 "usage: meshtrain $cmd" "$BIN" $cmd --help; done
+expect 0 "usage: meshtrain bench train-step" "$BIN" bench train-step --help
+
+# train: every bad flag names itself and the value.
+expect 2 "unknown model 'lenet6'" "$BIN" train --model lenet6
+expect 2 "unknown dataset 'imagenet'" "$BIN" train --dataset imagenet
+expect 2 "unknown flag '--epoch'" "$BIN" train --epoch 3
+expect 2 "\-\-epochs needs a value" "$BIN" train --epochs
+expect 2 "\-\-epochs: 'ten' is not an integer" "$BIN" train --epochs ten
+expect 2 "\-\-epochs: 0 is out of range" "$BIN" train --epochs 0
+expect 2 "\-\-lr: -1 is out of range" "$BIN" train --lr -1
+expect 2 "\-\-batch: '1e9' is not an integer" "$BIN" train --batch 1e9
+expect 2 "\-\-norm: unknown 'layernorm'" "$BIN" train --norm layernorm
+expect 2 "\-\-schedule: unknown 'linear'" "$BIN" train --schedule linear
+expect 2 "\-\-milestones: '0.5,2'" "$BIN" train --milestones 0.5,2
+expect 2 "\-\-json takes no value" "$BIN" train --json=yes
+expect 2 "unexpected argument 'extra'" "$BIN" train extra
+expect 2 "needs inputs of at least 32x32" "$BIN" train --model vgg11 --dataset synthetic --epochs 1
+
+# Missing and corrupt data: the message names the file or the folders searched, and how to get it.
+mkdir -p "$tmp/empty" "$tmp/bad/mnist"
+expect 2 "make data" env MESHTRAIN_DATA="$tmp/empty" "$BIN" train --dataset cifar10 --data-dir "$tmp/empty"
+printf 'not an idx file at all' > "$tmp/bad/mnist/train-images-idx3-ubyte"
+printf 'junk' > "$tmp/bad/mnist/train-labels-idx1-ubyte"
+cp "$tmp/bad/mnist/train-images-idx3-ubyte" "$tmp/bad/mnist/t10k-images-idx3-ubyte"
+cp "$tmp/bad/mnist/train-labels-idx1-ubyte" "$tmp/bad/mnist/t10k-labels-idx1-ubyte"
+expect 2 "train-images-idx3-ubyte" "$BIN" train --dataset mnist --data-dir "$tmp/bad" --epochs 1
+# A truncated gzip copy of real Fashion-MNIST, when it is installed.
+fm=/usr/share/datasets/fashion-mnist
+if [ -f "$fm/train-images-idx3-ubyte.gz" ]; then
+  mkdir -p "$tmp/trunc/fashion-mnist"
+  cp "$fm"/*.gz "$tmp/trunc/fashion-mnist/"
+  head -c 100000 "$fm/train-images-idx3-ubyte.gz" > "$tmp/trunc/fashion-mnist/train-images-idx3-ubyte.gz"
+  expect 2 "train-images-idx3-ubyte.gz" "$BIN" train --dataset fashion-mnist --data-dir "$tmp/trunc" --epochs 1
+fi
+# Nothing was written next to the inputs.
+if [ -n "$(find "$tmp" -newer "$tmp/bad/mnist/t10k-labels-idx1-ubyte" -type f ! -path '*/trunc/*' 2>/dev/null)" ]; then
+  bad "bad-input runs left files behind"; else ok; fi
+
+# models: parameter counts of the reference architectures.
+models=$("$BIN" models)
+for want in "lenet5 .* 61706 " "resnet20 .* 272474 " "vgg11 .* 579786 " "vgg11-standard .* 9750922 "; do
+  if printf '%s\n' "$models" | grep -q -- "$want"; then ok; else bad "models lacks /$want/"; fi
+done
+
+# --json: the last stdout line is one JSON object with the documented keys.
+py=$(command -v python3 || echo /usr/bin/python3)
+check_json() {
+  keys=$1; shift
+  last=$("$@" 2>/dev/null | tail -n 1)
+  if printf '%s' "$last" | "$py" -c "import json,sys; o=json.loads(sys.stdin.read()); sys.exit(0 if all(k in o for k in sys.argv[1].split(',')) else 1)" "$keys"; then
+    ok; else bad "$* --json last line lacks {$keys}: $last"; fi
+}
+check_json test_acc,test_loss,epochs,seconds,params "$BIN" train --model lenet5 --dataset synthetic --epochs 1 --limit-train 512 --limit-test 256 --json
+check_json models "$BIN" models --json
+check_json images_per_s,gflops,rss_peak_mb,coretype "$BIN" bench train-step --model lenet5 --seconds 0.2 --json
+check_json blas_core,datasets "$BIN" probe --json
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
