@@ -13,6 +13,7 @@ static void relu_forward(Model *m, Layer *l, int train, Rng *rng) {
 static void relu_backward(Model *m, Layer *l) {
     const float *y = m->slots[l->out].val;
     float *g = m->slots[l->out].grad;
+    if (!g) return;   // in place on the model input: no gradient wanted
     size_t n = slot_size(m, l->out);
     for (size_t i = 0; i < n; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
 }
@@ -21,10 +22,7 @@ static void relu_backward(Model *m, Layer *l) {
 static void dropout_forward(Model *m, Layer *l, int train, Rng *rng) {
     float *x = m->slots[l->out].val;
     size_t n = slot_size(m, l->out);
-    if (!train || l->p <= 0.0f) {
-        for (size_t i = 0; i < n && train; i++) l->save[i] = 1.0f;
-        return;
-    }
+    if (!train || l->p <= 0.0f) return;   // the identity; backward checks m->train and l->p too
     float scale = 1.0f / (1.0f - l->p);
     for (size_t i = 0; i < n; i++) {
         l->save[i] = rng_uniform(rng) < l->p ? 0.0f : scale;
@@ -34,6 +32,7 @@ static void dropout_forward(Model *m, Layer *l, int train, Rng *rng) {
 
 static void dropout_backward(Model *m, Layer *l) {
     float *g = m->slots[l->out].grad;
+    if (!g || !m->train || l->p <= 0.0f) return;
     size_t n = slot_size(m, l->out);
     for (size_t i = 0; i < n; i++) g[i] *= l->save[i];
 }

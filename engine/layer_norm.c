@@ -53,6 +53,11 @@ static void batchnorm_backward(Model *m, Layer *l) {
         dbeta[c] += (float)sdy;
         if (!xs->grad) continue;
         float *dx = xs->grad + (size_t)c * N;
+        if (!m->train) {   // evaluation mode: mean and istd are constants (running statistics)
+            float k = gamma[c] * is;
+            for (size_t i = 0; i < N; i++) dx[i] += k * dy[i];
+            continue;
+        }
         float k = gamma[c] * is, mdy = (float)(sdy / N), mdyx = (float)(sdyx / N);
         for (size_t i = 0; i < N; i++) dx[i] += k * (dy[i] - mdy - (x[i] - mu) * is * mdyx);
     }

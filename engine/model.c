@@ -180,6 +180,7 @@ float *model_input(Model *m) { return m->slots[0].val; }
 
 void model_forward(Model *m, int b, int train, Rng *rng) {
     m->cur = b;
+    m->train = train;
     for (int i = 0; i < m->n_layers; i++) m->layers[i].ops->forward(m, &m->layers[i], train, rng);
 }
 

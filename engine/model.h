@@ -54,6 +54,7 @@ struct Model {
     NormKind norm;
     int batch;                  // largest batch the buffers hold
     int cur;                    // batch size of the current forward/backward
+    int train;                  // mode of the last forward: backward differentiates that function
     int classes;
     float *params, *grads;      // n_params each
     size_t n_params;
