@@ -7,7 +7,7 @@ base="gcc make pkg-config libopenblas-dev libjansson-dev zlib1g-dev"
 case "$group" in
   build) want="$base" ;;
   demo)  want="$base dataset-fashion-mnist" ;;
-  test)  want="$base libcriterion-dev dataset-fashion-mnist" ;;
+  test)  want="$base libcriterion-dev dataset-fashion-mnist python3" ;;
   bench) want="$base python3-torch python3-numpy" ;;
   plots) want="$base gnuplot-nox" ;;
   *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, bench, plots)" >&2; exit 2 ;;
