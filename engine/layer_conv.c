@@ -75,9 +75,35 @@ static void im2col(const float *x, int C, int B, int H, int W, int b0, int nb, i
             }
 }
 
+// Adjoint of im2col_same: each column row is added to the plane as one shifted block, after the
+// entries that im2col_same would have taken from the padding are zeroed (col is scratch).
+static void col2im_same(float *col, int C, int B, int H, int W, int b0, int nb, int k, int p, float *dx) {
+    size_t hw = (size_t)H * W, ncol = (size_t)nb * hw;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                int dy = ki - p, dxs = kj - p;
+                float *row = col + ((size_t)(c * k + ki) * k + kj) * ncol;
+                int oh0 = dy < 0 ? -dy : 0, oh1 = dy > 0 ? H - dy : H;
+                if (oh1 <= oh0) continue;
+                ptrdiff_t shift = (ptrdiff_t)dy * W + dxs;
+                ptrdiff_t lo = (ptrdiff_t)oh0 * W, hi = (ptrdiff_t)oh1 * W;
+                if (lo + shift < 0) lo = -shift;
+                if (hi + shift > (ptrdiff_t)hw) hi = (ptrdiff_t)hw - shift;
+                for (int b = 0; b < nb; b++) {
+                    float *restrict r = row + (size_t)b * hw;
+                    float *restrict dst = dx + ((size_t)c * B + b0 + b) * hw + shift;
+                    if (dxs < 0) for (int oh = oh0; oh < oh1; oh++) for (int j = 0; j < -dxs; j++) r[(size_t)oh * W + j] = 0.0f;
+                    if (dxs > 0) for (int oh = oh0; oh < oh1; oh++) for (int j = W - dxs; j < W; j++) r[(size_t)oh * W + j] = 0.0f;
+                    for (ptrdiff_t i = lo; i < hi; i++) dst[i] += r[i];
+                }
+            }
+}
+
 // Scatter-add columns back into dx (the adjoint of im2col).
-static void col2im(const float *col, int C, int B, int H, int W, int b0, int nb, int k, int s, int p,
+static void col2im(float *col, int C, int B, int H, int W, int b0, int nb, int k, int s, int p,
                    int OH, int OW, float *dx) {
+    if (s == 1 && OH == H && OW == W) { col2im_same(col, C, B, H, W, b0, nb, k, p, dx); return; }
     size_t ncol = (size_t)nb * OH * OW;
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < k; ki++)
