@@ -45,6 +45,19 @@ static void im2col(const float *x, int C, int B, int H, int W, int b0, int nb, i
                    int OH, int OW, float *col) {
     if (s == 1 && OH == H && OW == W) { im2col_same(x, C, B, H, W, b0, nb, k, p, col); return; }
     size_t ncol = (size_t)nb * OH * OW;
+    if (s == 1 && p == 0) {   // "valid" convolution: every window is inside the plane
+        for (int c = 0; c < C; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                    float *restrict r = col + ((size_t)(c * k + ki) * k + kj) * ncol;
+                    for (int b = 0; b < nb; b++) {
+                        const float *restrict src = x + ((size_t)c * B + b0 + b) * H * W + (size_t)ki * W + kj;
+                        for (int oh = 0; oh < OH; oh++, r += OW, src += W)
+                            for (int ow = 0; ow < OW; ow++) r[ow] = src[ow];
+                    }
+                }
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {
@@ -105,6 +118,19 @@ static void col2im(float *col, int C, int B, int H, int W, int b0, int nb, int k
                    int OH, int OW, float *dx) {
     if (s == 1 && OH == H && OW == W) { col2im_same(col, C, B, H, W, b0, nb, k, p, dx); return; }
     size_t ncol = (size_t)nb * OH * OW;
+    if (s == 1 && p == 0) {
+        for (int c = 0; c < C; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                    const float *restrict r = col + ((size_t)(c * k + ki) * k + kj) * ncol;
+                    for (int b = 0; b < nb; b++) {
+                        float *restrict dst = dx + ((size_t)c * B + b0 + b) * H * W + (size_t)ki * W + kj;
+                        for (int oh = 0; oh < OH; oh++, r += OW, dst += W)
+                            for (int ow = 0; ow < OW; ow++) dst[ow] += r[ow];
+                    }
+                }
+        return;
+    }
     for (int c = 0; c < C; c++)
         for (int ki = 0; ki < k; ki++)
             for (int kj = 0; kj < k; kj++) {

@@ -6,10 +6,29 @@
 
 // Max pool keeps, per output, the position of the winner inside its window (int32 in l->save);
 // ties go to the first position, as in PyTorch. Both loops are select-based so they vectorize.
+// 2x2 windows with stride 2, branch-free; ties keep the earlier position (order 0, 1, W, W+1).
+static void maxpool2_forward(const float *xv, float *yv, int32_t *iv, int planes, int H, int W, int OH, int OW) {
+    for (int pl = 0; pl < planes; pl++)
+        for (int oh = 0; oh < OH; oh++) {
+            const float *restrict r0 = xv + ((size_t)pl * H + 2 * oh) * W, *restrict r1 = r0 + W;
+            float *restrict y = yv + ((size_t)pl * OH + oh) * OW;
+            int32_t *restrict ix = iv + ((size_t)pl * OH + oh) * OW;
+            for (int ow = 0; ow < OW; ow++) {
+                float a = r0[2 * ow], b = r0[2 * ow + 1], c = r1[2 * ow], d = r1[2 * ow + 1];
+                int32_t g1 = b > a, g2 = d > c;          // arithmetic, not selects: no branches
+                float m1 = g1 ? b : a, m2 = g2 ? d : c;
+                int32_t g = m2 > m1;
+                y[ow] = g ? m2 : m1;
+                ix[ow] = g1 + g * (W + g2 - g1);
+            }
+        }
+}
+
 static void maxpool_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int planes = xs->c * m->cur, H = xs->h, W = xs->w, OH = ys->h, OW = ys->w, k = l->k, st = l->stride;
+    if (k == 2 && st == 2) { maxpool2_forward(xs->val, ys->val, (int32_t *)l->save, planes, H, W, OH, OW); return; }
     for (int pl = 0; pl < planes; pl++) {
         const float *x = xs->val + (size_t)pl * H * W;
         for (int oh = 0; oh < OH; oh++) {
