@@ -8,16 +8,20 @@ int cmd_train(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_agent(int argc, char **argv);
 
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *about;
 } CMDS[] = {
+    {"run", cmd_run, "run a scenario: one process per agent over real sockets, metrics, summary"},
     {"train", cmd_train, "train one model on one machine (the engine on its own)"},
     {"models", cmd_models, "list the models with parameter counts and MACs per sample"},
     {"bench", cmd_bench, "the engine's own benchmarks (train-step)"},
     {"probe", cmd_probe, "what this machine offers: BLAS core type, datasets found"},
+    {"agent", cmd_agent, "internal: one agent process, started by run"},
 };
 
 static void help(FILE *f) {

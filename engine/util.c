@@ -40,6 +40,15 @@ float *floats_alloc(size_t n, const char *file, int line) {
     return p;
 }
 
+int str_copy(char *dst, size_t n, const char *src) {
+    size_t len = strlen(src);
+    if (n == 0) return -1;
+    size_t k = len < n - 1 ? len : n - 1;
+    memcpy(dst, src, k);
+    dst[k] = 0;
+    return len < n ? 0 : -1;
+}
+
 double time_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -19,6 +19,9 @@ void *calloc_check(size_t n, size_t size, const char *file, int line);
 float *floats_alloc(size_t n, const char *file, int line);
 #define xfloats(n) floats_alloc((n), __FILE__, __LINE__)
 
+// Copy src into dst[n] (always terminated). 0, or -1 if src did not fit.
+int str_copy(char *dst, size_t n, const char *src);
+
 double time_now(void);              // monotonic seconds
 long rss_peak_kb(void);             // peak resident set size of this process (VmHWM), -1 if unknown
 

@@ -1,0 +1,192 @@
+// `meshtrain run SCENARIO.json`: validate the scenario, create the run folder, start the agents
+// (run_agents.c), and write summary.json atomically at the end, or mark the run as failed.
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include "args.h"
+#include "common.h"
+#include "run.h"
+
+static const char *USAGE = "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--json]";
+
+static void help(void) {
+    printf("usage: %s\n\n"
+           "Run a scenario: one process per agent, each with its data partition and model replica,\n"
+           "exchanging model updates over TCP; metrics per agent, evaluations and summary.json.\n\n"
+           "  --set KEY=VALUE   override one scenario key (a.b.c=VALUE; VALUE parsed as JSON, else a string)\n"
+           "  --out DIR         the run folder (default results/runs/<name>/<timestamp>)\n"
+           "  --json            print the result as one JSON object, last line on stdout\n\n"
+           "Scenario keys: scenarios/README.md. Exit status: 0 done, 1 the run failed (an agent died,\n"
+           "hung or reported an error; the run folder is marked FAILED), 2 bad input (nothing created).\n", USAGE);
+}
+
+// Apply "a.b.c=VALUE" to root. -1 and e if the key path walks into a non-object.
+static int override_apply(json_t *root, const char *set, Err *e) {
+    const char *eq = strchr(set, '=');
+    if (!eq || eq == set) { err_set(e, "--set '%s': expected KEY=VALUE", set); return -1; }
+    char key[256];
+    if ((size_t)(eq - set) >= sizeof key) { err_set(e, "--set: key too long"); return -1; }
+    memcpy(key, set, (size_t)(eq - set));
+    key[eq - set] = 0;
+    json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+    if (!v) v = json_string(eq + 1);
+    json_t *o = root;
+    char *save = NULL, *tok = strtok_r(key, ".", &save);
+    while (tok) {
+        char *next = strtok_r(NULL, ".", &save);
+        if (!next) { json_object_set_new(o, tok, v); return 0; }
+        json_t *child = json_object_get(o, tok);
+        if (!child) { child = json_object(); json_object_set_new(o, tok, child); }
+        if (!json_is_object(child)) { err_set(e, "--set '%s': '%s' is not an object", set, tok); json_decref(v); return -1; }
+        o = child;
+        tok = next;
+    }
+    json_decref(v);
+    err_set(e, "--set '%s': empty key", set);
+    return -1;
+}
+
+static int run_dir_make(Run *r, const char *out, Err *e) {
+    if (out) {
+        if (mkdir(out, 0755) && errno != EEXIST) { err_set(e, "--out %s: cannot create: %s", out, strerror(errno)); return -1; }
+        struct stat st;
+        char probe[1100];
+        snprintf(probe, sizeof probe, "%s/summary.json", out);
+        if (stat(probe, &st) == 0) { err_set(e, "--out %s: holds a finished run already (summary.json)", out); return -1; }
+        str_copy(r->run_dir, sizeof r->run_dir, out);
+        return 0;
+    }
+    char stamp[32], base[600];
+    time_t t = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
+    mkdir("results", 0755);
+    mkdir("results/runs", 0755);
+    snprintf(base, sizeof base, "results/runs/%s", r->s.name);
+    mkdir(base, 0755);
+    for (int k = 0; k < 100; k++) {
+        snprintf(r->run_dir, sizeof r->run_dir, k ? "%s/%s-%d" : "%s/%s", base, stamp, k);
+        if (mkdir(r->run_dir, 0755) == 0) return 0;
+        if (errno != EEXIST) break;
+    }
+    err_set(e, "cannot create a run folder under %s: %s", base, strerror(errno));
+    return -1;
+}
+
+static void status_write(Run *r, const char *status) {
+    json_t *o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", r->fail, "git", MESHTRAIN_GIT);
+    char *t = json_dumps(o, JSON_INDENT(2));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/FAILED", r->run_dir);
+    Err e;
+    file_write_atomic(path, t, strlen(t), &e);
+    free(t);
+    json_decref(o);
+}
+
+int summary_write(Run *r, char *path, size_t n, json_t **headline);
+
+// Everything that can be checked before anything is created: the scenario, the dataset, the model.
+static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e) {
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        if (je.line < 0) err_set(e, "%s: cannot read: %s", path, je.text);
+        else err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
+        return -1;
+    }
+    for (int i = 0; i < n_sets; i++)
+        if (!json_is_object(root) || override_apply(root, sets[i], e)) { json_decref(root); return -1; }
+    char *text = json_dumps(root, 0);
+    json_decref(root);
+    int rc = scenario_load(&r->s, path, text, e);
+    free(text);
+    if (rc) return -1;
+    r->n = r->s.agents;
+    if (dataset_load(r->s.dataset, NULL, r->s.seed, &r->train, &r->test, e)) return -1;
+    Rng init = rng_derive(r->s.seed, 1);
+    r->m = model_build(r->s.model, r->s.norm, r->test.c, r->test.h, r->test.w, r->test.classes, 256, &init, e);
+    if (!r->m) return -1;
+    int per = (r->s.limit_train > 0 && r->s.limit_train < r->train.n ? r->s.limit_train : r->train.n) / r->n;
+    if (per < 1) { err_set(e, "%s: agents: %d agents for %d training samples leaves none per agent", path, r->n, r->train.n); return -1; }
+    return 0;
+}
+
+int cmd_run(int argc, char **argv) {
+    Args a;
+    args_init(&a, "run", USAGE, argc, argv);
+    const char *scen = NULL, *out = NULL;
+    char **sets = xcalloc((size_t)argc + 1, sizeof(char *));
+    int n_sets = 0;
+    Run r;
+    memset(&r, 0, sizeof r);
+    for (int i = 0; i < argc; i++) {   // the scenario path is the one positional argument
+        if (argv[i][0] != '-' && (i == 0 || (strcmp(argv[i - 1], "--set") && strcmp(argv[i - 1], "--out")))) {
+            if (scen) { a.flag = argv[i]; args_fail(&a, "unexpected argument '%s' (one scenario per run)", argv[i]); }
+            scen = argv[i];
+            memmove(argv + i, argv + i + 1, sizeof(char *) * (size_t)(argc - i - 1));
+            argc--; i--;
+        }
+    }
+    a.argc = argc;
+    while (args_next(&a)) {
+        if (is_help(a.flag)) { help(); return 0; }
+        else if (args_is(&a, "--set")) sets[n_sets++] = (char *)args_str(&a);
+        else if (args_is(&a, "--out")) out = args_str(&a);
+        else if (args_is(&a, "--json")) { args_no_value(&a); r.json = 1; }
+        else args_unknown(&a);
+    }
+    if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
+    Err e = {{0}};
+    if (run_prepare(&r, scen, sets, n_sets, &e) || run_dir_make(&r, out, &e)) {
+        fprintf(stderr, "meshtrain run: %s\n", e.msg);
+        return 2;
+    }
+    char *resolved = scenario_dump(&r.s), path[1100];
+    snprintf(path, sizeof path, "%s/scenario.json", r.run_dir);
+    if (file_write_atomic(path, resolved, strlen(resolved), &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 1; }
+    free(resolved);
+    snprintf(path, sizeof path, "%s/evals.jsonl", r.run_dir);
+    r.evals = fopen(path, "w");
+    static char self[PATH_MAX];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[sl > 0 ? sl : 0] = 0;
+    r.self = self;
+    r.ag = xcalloc((size_t)r.n, sizeof(AgentProc));
+    for (int i = 0; i < r.n; i++) r.ag[i].fd = -1;
+    r.models = xcalloc((size_t)r.n, sizeof(float *));
+    for (int i = 0; i < r.n; i++) r.models[i] = xfloats(r.m->n_params + r.m->n_state);
+    r.model_have = xcalloc((size_t)r.n, sizeof(int));
+    r.tty = stream_is_tty(r.json ? stderr : stdout);
+    fprintf(r.json ? stderr : stdout, "run %s: %d agents, %s on %s (%s), %s, %s topology, backend %s -> %s\n", r.s.name,
+            r.n, r.s.model, r.s.dataset, r.s.partition.kind, r.s.alg.name, topo_name(r.s.topo.kind), r.s.net.backend, r.run_dir);
+    int rc = 1;
+    if (r.evals) rc = run_agents(&r);
+    else snprintf(r.fail, sizeof r.fail, "cannot create %.500s", path);
+    if (r.evals) fclose(r.evals);
+    json_t *head = NULL;
+    if (!rc && summary_write(&r, path, sizeof path, &head)) rc = 1;
+    if (rc) {
+        status_write(&r, "failed");
+        fprintf(stderr, "meshtrain run: FAILED: %s\n  run folder (marked FAILED): %s\n", r.fail, r.run_dir);
+        if (r.json) {
+            json_t *o = json_pack("{s:s, s:s, s:s}", "status", "failed", "reason", r.fail, "run_dir", r.run_dir);
+            char *t = json_dumps(o, JSON_COMPACT);
+            printf("%s\n", t);
+            free(t);
+            json_decref(o);
+        }
+        return 1;
+    }
+    if (r.json) {
+        char *t = json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        printf("%s\n", t);
+        free(t);
+    }
+    json_decref(head);
+    return 0;
+}

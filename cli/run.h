@@ -1,0 +1,51 @@
+// The runner of `meshtrain run`: starts one agent process per agent, drives the start barrier,
+// watches for deaths and hangs, gathers evaluations (averaged model, consensus distance) and
+// progress, and stops everything cleanly on failure or Ctrl-C.
+#ifndef MESHTRAIN_RUN_H
+#define MESHTRAIN_RUN_H
+#include <stdio.h>
+#include <sys/types.h>
+#include "data.h"
+#include "model.h"
+#include "scenario.h"
+#include "wire.h"
+
+typedef struct {
+    pid_t pid;
+    int fd;                 // control channel
+    FrameReader rd;
+    int port, ready, done, exited;
+    double last_seen, eof_at;
+    long round, rounds;
+    double loss, epoch;
+    uint64_t bytes_wire;
+    char *done_json;        // the agent's totals (CTL_DONE payload)
+    double final_acc, final_loss;
+    int evals;              // evaluations received
+} AgentProc;
+
+typedef struct {
+    Scenario s;
+    char run_dir[1024];
+    const char *self;       // path of the meshtrain binary
+    int n;
+    AgentProc *ag;
+    Dataset train, test;    // the runner evaluates the averaged model
+    Model *m;
+    float **models;         // this evaluation's models (params then running statistics)
+    int *model_have;
+    int eval_index;
+    FILE *evals;            // evals.jsonl
+    double t0;
+    int tty, json;
+    char fail[600];         // why the run failed ("" while it is fine)
+    double last_print;
+    double final_avg_acc, final_consensus;
+    long eval_total;        // number of evaluation rounds completed
+} Run;
+
+// Start the agents, run the event loop to the end. 0 success, 1 failure (r->fail says why).
+int run_agents(Run *r);
+void run_kill_all(Run *r);
+
+#endif

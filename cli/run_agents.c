@@ -1,0 +1,292 @@
+// The runner's side of a run (see run.h): spawning agent processes, the event loop over their
+// control channels, failure detection (death, error, hang), Ctrl-C, evaluations and progress.
+#include <errno.h>
+#include <stdarg.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "common.h"
+#include "ctl.h"
+#include "run.h"
+#include "train.h"
+
+static volatile sig_atomic_t interrupted;
+static void on_signal(int sig) { interrupted = sig; }
+
+static int agent_spawn(Run *r, int i) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) return -1;
+    pid_t pid = fork();
+    if (pid < 0) { close(sv[0]); close(sv[1]); return -1; }
+    if (pid == 0) {
+        // The child dies with the runner, ignores the terminal's Ctrl-C (the runner stops it), and
+        // gets the control socket without close-on-exec.
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1) _exit(1);
+        signal(SIGINT, SIG_IGN);
+        close(sv[0]);
+        int fd = dup(sv[1]);
+        char id[16], fds[16], ip[32], path[1100];
+        snprintf(id, sizeof id, "%d", i);
+        snprintf(fds, sizeof fds, "%d", fd);
+        snprintf(ip, sizeof ip, "127.0.0.%d", 2 + i % 250);
+        snprintf(path, sizeof path, "%s/scenario.json", r->run_dir);
+        setenv("OPENBLAS_NUM_THREADS", "1", 1);
+        char *argv[] = {(char *)r->self, "agent", "--scenario", path, "--run-dir", r->run_dir, "--id", id,
+                        "--ctl-fd", fds, "--bind", ip, NULL};
+        execv(r->self, argv);
+        _exit(127);
+    }
+    close(sv[1]);
+    r->ag[i].pid = pid;
+    r->ag[i].fd = sv[0];
+    r->ag[i].last_seen = time_now();
+    frame_reader_init(&r->ag[i].rd, WIRE_MAX_PAYLOAD);
+    return 0;
+}
+
+void run_kill_all(Run *r) {
+    for (int i = 0; i < r->n; i++) if (r->ag[i].pid > 0 && !r->ag[i].exited) kill(r->ag[i].pid, SIGTERM);
+    double end = time_now() + 1.0;
+    for (int i = 0; i < r->n; i++) {
+        while (r->ag[i].pid > 0 && !r->ag[i].exited) {
+            int st;
+            pid_t p = waitpid(r->ag[i].pid, &st, WNOHANG);
+            if (p == r->ag[i].pid || (p < 0 && errno == ECHILD)) { r->ag[i].exited = 1; break; }
+            if (time_now() > end) { kill(r->ag[i].pid, SIGKILL); waitpid(r->ag[i].pid, &st, 0); r->ag[i].exited = 1; break; }
+            usleep(10000);
+        }
+    }
+}
+
+static void fail_set(Run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_set(Run *r, const char *fmt, ...) {
+    if (r->fail[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->fail, sizeof r->fail, fmt, ap);
+    va_end(ap);
+}
+
+static void go_send(Run *r) {
+    json_t *ips = json_array(), *ports = json_array();
+    for (int i = 0; i < r->n; i++) {
+        char ip[32];
+        snprintf(ip, sizeof ip, "127.0.0.%d", 2 + i % 250);
+        json_array_append_new(ips, json_string(ip));
+        json_array_append_new(ports, json_integer(r->ag[i].port));
+    }
+    json_t *o = json_pack("{s:o, s:o}", "ips", ips, "ports", ports);
+    char *t = json_dumps(o, JSON_COMPACT);
+    for (int i = 0; i < r->n; i++) {
+        Err e;
+        if (ctl_send(r->ag[i].fd, CTL_GO, 0, t, strlen(t), &e)) fail_set(r, "agent %d: cannot send the start signal: %s", i, e.msg);
+    }
+    free(t);
+    json_decref(o);
+}
+
+// All agents reported evaluation k: accuracy of the averaged model and the consensus distance.
+static void eval_complete(Run *r) {
+    size_t np = r->m->n_params, ns = r->m->n_state;
+    double acc_sum = 0, acc_min = 1, dist = 0;
+    float *avg_p = r->m->params, *avg_s = r->m->state;
+    memset(avg_p, 0, np * sizeof(float));
+    memset(avg_s, 0, ns * sizeof(float));
+    for (int i = 0; i < r->n; i++) {
+        for (size_t k = 0; k < np; k++) avg_p[k] += r->models[i][k] / r->n;
+        for (size_t k = 0; k < ns; k++) avg_s[k] += r->models[i][np + k] / r->n;
+    }
+    for (int i = 0; i < r->n; i++) {
+        double d = 0;
+        for (size_t k = 0; k < np; k++) { double x = r->models[i][k] - avg_p[k]; d += x * x; }
+        dist += d / r->n;
+        acc_sum += r->ag[i].final_acc;
+        if (r->ag[i].final_acc < acc_min) acc_min = r->ag[i].final_acc;
+        r->model_have[i] = 0;
+    }
+    double loss = 0, acc_avg = model_evaluate(r->m, &r->test, r->s.limit_test, &loss);
+    json_t *accs = json_array();
+    for (int i = 0; i < r->n; i++) json_array_append_new(accs, json_real(r->ag[i].final_acc));
+    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "eval", r->eval_index, "epoch", r->ag[0].epoch,
+                          "acc_mean", acc_sum / r->n, "acc_worst", acc_min, "acc_avg_model", acc_avg, "loss_avg_model",
+                          loss, "consensus_distance", dist, "acc", accs);
+    char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
+    fprintf(r->evals, "%s\n", t);
+    fflush(r->evals);
+    free(t);
+    json_decref(o);
+    r->final_avg_acc = acc_avg;
+    r->final_consensus = dist;
+    r->eval_index++;
+    r->eval_total++;
+}
+
+static void on_eval(Run *r, int i, const uint8_t *p, size_t len) {
+    size_t np = r->m->n_params, ns = r->m->n_state;
+    uint32_t tl = len >= 4 ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : 0;
+    if (len < 4 || tl > len - 4 || len - 4 - tl != (np + ns) * sizeof(float)) {
+        fail_set(r, "agent %d sent a malformed evaluation (%zu bytes)", i, len);
+        return;
+    }
+    json_t *o = json_loadb((const char *)p + 4, tl, 0, NULL);
+    r->ag[i].final_acc = o ? json_number_value(json_object_get(o, "test_acc")) : 0;
+    r->ag[i].final_loss = o ? json_number_value(json_object_get(o, "test_loss")) : 0;
+    json_decref(o);
+    memcpy(r->models[i], p + 4 + tl, (np + ns) * sizeof(float));
+    r->model_have[i] = 1;
+    r->ag[i].evals++;
+    int all = 1;
+    for (int k = 0; k < r->n; k++) all &= r->model_have[k];
+    if (all) eval_complete(r);
+}
+
+static void on_frame(Run *r, int i) {
+    AgentProc *a = &r->ag[i];
+    const FrameHeader *h = &a->rd.h;
+    const uint8_t *p = a->rd.payload;
+    size_t len = h->payload_len;
+    a->last_seen = time_now();
+    json_t *o = NULL;
+    if (h->kind == CTL_READY || h->kind == CTL_ERROR) o = json_loadb((const char *)p, len, 0, NULL);
+    else if ((h->kind == CTL_PROGRESS || h->kind == CTL_DONE) && len >= 4) {
+        uint32_t tl = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+        if (tl <= len - 4) o = json_loadb((const char *)p + 4, tl, 0, NULL);
+    }
+    switch (h->kind) {
+    case CTL_READY:
+        a->port = (int)json_integer_value(json_object_get(o, "port"));
+        a->ready = 1;
+        int all = 1;
+        for (int k = 0; k < r->n; k++) all &= r->ag[k].ready;
+        if (all) go_send(r);
+        break;
+    case CTL_PROGRESS:
+        a->round = (long)json_integer_value(json_object_get(o, "round"));
+        a->rounds = (long)json_integer_value(json_object_get(o, "rounds"));
+        a->loss = json_number_value(json_object_get(o, "loss"));
+        a->epoch = json_number_value(json_object_get(o, "epoch"));
+        a->bytes_wire = (uint64_t)json_integer_value(json_object_get(o, "bytes_wire"));
+        break;
+    case CTL_EVAL: on_eval(r, i, p, len); break;
+    case CTL_DONE:
+        a->done = 1;
+        a->done_json = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        if (o) a->bytes_wire = (uint64_t)json_integer_value(json_object_get(o, "bytes_wire"));
+        break;
+    case CTL_ERROR:
+        fail_set(r, "agent %d failed: %s", i, o ? json_string_value(json_object_get(o, "error")) : "(no message)");
+        break;
+    default: fail_set(r, "agent %d sent an unknown control message (kind %u)", i, h->kind);
+    }
+    json_decref(o);
+}
+
+// Read what agent i sent; frames go to on_frame. EOF before CTL_DONE is a failure.
+static void agent_read(Run *r, int i) {
+    AgentProc *a = &r->ag[i];
+    uint8_t buf[1 << 16];
+    ssize_t n = recv(a->fd, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) return;
+    if (n <= 0) {
+        close(a->fd);
+        a->fd = -1;
+        a->eof_at = time_now();   // the exit status, reaped next, usually says more
+        return;
+    }
+    size_t off = 0;
+    while (off < (size_t)n && !r->fail[0]) {
+        size_t used = 0;
+        Err e = {{0}};
+        int got = frame_reader_feed(&a->rd, buf + off, (size_t)n - off, &used, &e);
+        off += used;
+        if (got < 0) { fail_set(r, "agent %d: corrupt control message: %s", i, e.msg); return; }
+        if (got == 0) break;
+        on_frame(r, i);
+    }
+}
+
+// Reap exited agents: an exit before CTL_DONE, a non-zero status or a signal is a failure.
+static void agents_reap(Run *r) {
+    for (int i = 0; i < r->n; i++) {
+        AgentProc *a = &r->ag[i];
+        if (a->exited) continue;
+        int st;
+        pid_t p = waitpid(a->pid, &st, WNOHANG);
+        if (p != a->pid) continue;
+        // Drain what it wrote before dying: its last message may say why.
+        while (a->fd >= 0) agent_read(r, i);
+        a->exited = 1;
+        if (WIFSIGNALED(st)) fail_set(r, "agent %d (pid %d) was killed by signal %d (%s)", i, (int)a->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+        else if (WEXITSTATUS(st) != 0) fail_set(r, "agent %d (pid %d) exited with status %d", i, (int)a->pid, WEXITSTATUS(st));
+        else if (!a->done) fail_set(r, "agent %d (pid %d) exited without finishing", i, (int)a->pid);
+    }
+}
+
+static void progress_print(Run *r, int force) {
+    double now = time_now();
+    if (!force && now - r->last_print < (r->tty ? 0.25 : 10.0)) return;
+    r->last_print = now;
+    long done = 0, total = 0;
+    double loss = 0, acc = 0, mb = 0;
+    for (int i = 0; i < r->n; i++) {
+        done += r->ag[i].round; total += r->ag[i].rounds;
+        loss += r->ag[i].loss / r->n; acc += r->ag[i].final_acc / r->n;
+        mb += r->ag[i].bytes_wire / 1e6;
+    }
+    double el = now - r->t0, frac = total ? (double)done / total : 0;
+    char left[32];
+    fmt_duration(frac > 0.01 ? el * (1 - frac) / frac : -1, left, sizeof left);
+    FILE *f = r->json ? stderr : stdout;
+    fprintf(f, "%s%s  epoch %.2f/%d  loss %.4f  acc %s%.2f%%  %.2f MB sent  %s elapsed  %s left%s",
+            r->tty ? "\r\033[K" : "", r->s.name, r->n ? r->ag[0].epoch : 0, r->s.epochs, loss,
+            r->eval_total ? "" : "(no eval yet) ", 100 * acc, mb, "", frac > 0.01 ? left : "?", r->tty ? "" : "\n");
+    (void)el;
+    fflush(f);
+}
+
+int run_agents(Run *r) {
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    r->t0 = time_now();
+    for (int i = 0; i < r->n; i++)
+        if (agent_spawn(r, i)) { fail_set(r, "cannot start agent %d: %s", i, strerror(errno)); break; }
+    struct pollfd *fds = xcalloc((size_t)r->n, sizeof *fds);
+    while (!r->fail[0]) {
+        int alive = 0, nf = 0;
+        for (int i = 0; i < r->n; i++) {
+            if (r->ag[i].fd >= 0) fds[nf++] = (struct pollfd){r->ag[i].fd, POLLIN, 0};
+            alive += !r->ag[i].exited;
+        }
+        if (!alive) break;
+        poll(fds, (nfds_t)nf, 100);
+        for (int i = 0; i < r->n && !r->fail[0]; i++) {
+            // Read every agent whose socket is readable (cheap: MSG_DONTWAIT).
+            if (r->ag[i].fd >= 0) agent_read(r, i);
+        }
+        agents_reap(r);
+        double now = time_now();
+        for (int i = 0; i < r->n; i++)
+            if (r->ag[i].fd < 0 && !r->ag[i].done && !r->ag[i].exited && now - r->ag[i].eof_at > 1.0)
+                fail_set(r, "agent %d (pid %d) closed its control channel before finishing", i, (int)r->ag[i].pid);
+        for (int i = 0; i < r->n; i++)
+            if (!r->ag[i].done && !r->ag[i].exited && now - r->ag[i].last_seen > r->s.hang_timeout_s)
+                fail_set(r, "agent %d (pid %d) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i, (int)r->ag[i].pid,
+                         now - r->ag[i].last_seen, r->s.hang_timeout_s);
+        if (interrupted) fail_set(r, "interrupted by %s", interrupted == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
+        progress_print(r, 0);
+    }
+    free(fds);
+    if (r->tty) fputc('\n', r->json ? stderr : stdout);
+    if (r->fail[0]) { run_kill_all(r); return 1; }
+    return 0;
+}

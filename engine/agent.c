@@ -1,0 +1,289 @@
+// One agent of a decentralized run (see agent.h): set-up (data, partition, model, links), the round
+// loop, evaluations, skew compensation and final consensus, metrics and reports to the runner.
+#include "agent.h"
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include "alg.h"
+#include "ctl.h"
+#include "data.h"
+#include "partition.h"
+#include "train.h"
+
+typedef struct {
+    const AgentArgs *args;
+    Scenario s;
+    Dataset train, test;
+    Partition part;
+    int *mine, n_mine;          // this agent's sample indices (a copy, reshuffled every epoch)
+    Model *m;
+    Alg *alg;
+    FILE *log;
+    Rng data_rng, drop_rng;
+    double compute_s, t0, last_report;
+    long round, total_rounds, rounds_per_epoch;
+    double loss_sum;
+    long loss_n;
+    FrameReader rd;
+} Agent;
+
+static int fail_report(Agent *a, Err *e) {
+    json_t *o = json_pack("{s:s}", "error", e->msg);
+    char *t = json_dumps(o, JSON_COMPACT);
+    Err e2;
+    ctl_send(a->args->ctl_fd, CTL_ERROR, 0, t, strlen(t), &e2);
+    free(t);
+    json_decref(o);
+    return 1;
+}
+
+static int partition_make(Agent *a, Err *e) {
+    Rng r = rng_derive(a->s.seed, 7);
+    int n = a->s.limit_train > 0 && a->s.limit_train < a->train.n ? a->s.limit_train : a->train.n;
+    int rc;
+    if (!strcmp(a->s.partition.kind, "iid")) rc = partition_iid(&a->part, a->train.y, n, a->s.agents, &r, e);
+    else if (!strcmp(a->s.partition.kind, "skew"))
+        rc = partition_skew(&a->part, a->train.y, n, a->train.classes, a->s.agents, a->s.partition.skew, &r, e);
+    else rc = partition_dirichlet(&a->part, a->train.y, n, a->train.classes, a->s.agents, a->s.partition.alpha, &r, e);
+    if (rc) return -1;
+    int id = a->args->id;
+    a->n_mine = a->part.start[id + 1] - a->part.start[id];
+    if (a->n_mine < 1) { err_set(e, "agent %d got no training samples", id); return -1; }
+    a->mine = xmalloc(sizeof(int) * (size_t)a->n_mine);
+    memcpy(a->mine, a->part.index + a->part.start[id], sizeof(int) * (size_t)a->n_mine);
+    return 0;
+}
+
+// READY with our port, then GO with everyone's address: the start barrier.
+static int links_open(Agent *a, AlgEnv *env, Err *e) {
+    env->net = net_new(a->args->id, a->s.agents, a->args->bind_ip, e);
+    if (!env->net) return -1;
+    char msg[64];
+    snprintf(msg, sizeof msg, "{\"port\":%d}", net_port(env->net));
+    if (ctl_send(a->args->ctl_fd, CTL_READY, 0, msg, strlen(msg), e)) return -1;
+    int got = ctl_recv(a->args->ctl_fd, &a->rd, 600, e);
+    if (got <= 0 || a->rd.h.kind != CTL_GO) { if (!got) err_set(e, "no start signal from the runner"); return -1; }
+    json_error_t je;
+    json_t *o = json_loadb((const char *)a->rd.payload, a->rd.h.payload_len, 0, &je);
+    json_t *ips = o ? json_object_get(o, "ips") : NULL, *ports = o ? json_object_get(o, "ports") : NULL;
+    if (!ips || !ports || (int)json_array_size(ips) != a->s.agents || (int)json_array_size(ports) != a->s.agents) {
+        err_set(e, "malformed peer table from the runner");
+        json_decref(o);
+        return -1;
+    }
+    char (*ip)[64] = xcalloc((size_t)a->s.agents, 64);
+    int *port = xcalloc((size_t)a->s.agents, sizeof(int));
+    for (int j = 0; j < a->s.agents; j++) {
+        str_copy(ip[j], 64, json_string_value(json_array_get(ips, (size_t)j)) ? json_string_value(json_array_get(ips, (size_t)j)) : "");
+        port[j] = (int)json_integer_value(json_array_get(ports, (size_t)j));
+    }
+    json_decref(o);
+    int rc = net_connect_all(env->net, ip, port, 30, e);
+    free(ip); free(port);
+    net_set_drop(env->net, a->s.net.drop_prob, a->s.seed);
+    return rc;
+}
+
+static int setup(Agent *a, Err *e) {
+    const Scenario *s = &a->s;
+    if (dataset_load(s->dataset, NULL, s->seed, &a->train, &a->test, e)) return -1;
+    if (partition_make(a, e)) return -1;
+    Rng init = rng_derive(s->seed, 1);   // the same for every agent: all models start identical
+    a->m = model_build(s->model, s->norm, a->train.c, a->train.h, a->train.w, a->train.classes, s->batch, &init, e);
+    if (!a->m) return -1;
+    AlgEnv env;
+    memset(&env, 0, sizeof env);
+    env.id = a->args->id; env.n = s->agents; env.m = a->m; env.s = &a->s;
+    env.timeout_s = s->net.round_timeout_s;
+    if (topo_init(&env.topo, &s->topo, e)) return -1;
+    env.g = graph_new(s->agents);
+    env.nt = a->m->n_tensors;
+    env.spans = xmalloc(sizeof(Span) * (size_t)env.nt);
+    for (int t = 0; t < env.nt; t++) env.spans[t] = (Span){a->m->tensors[t].offset, a->m->tensors[t].count};
+    sgd_init(&env.opt, &s->sgd, a->m);
+    if (codec_init(&env.codec, s->alg.codec, s->alg.keep, e)) return -1;
+    if (links_open(a, &env, e)) return -1;
+    a->alg = alg_new(s->alg.name, &env, e);
+    if (!a->alg) return -1;
+    a->data_rng = rng_derive(s->seed, 1000 + (uint64_t)a->args->id);
+    a->drop_rng = rng_derive(s->seed, 2000 + (uint64_t)a->args->id);
+    a->rounds_per_epoch = (a->n_mine + s->batch - 1) / s->batch;
+    a->total_rounds = a->rounds_per_epoch * s->epochs;
+    return 0;
+}
+
+// Cumulative bytes per peer as {"peer": {"payload", "framing", "socket", "messages"}}.
+static json_t *links_json(Agent *a, int sent) {
+    json_t *o = json_object();
+    for (int j = 0; j < a->s.agents; j++) {
+        if (j == a->args->id) continue;
+        const LinkCount *c = sent ? net_sent(a->alg->env.net, j) : net_recv(a->alg->env.net, j);
+        if (!c->messages) continue;
+        char k[16];
+        snprintf(k, sizeof k, "%d", j);
+        json_object_set_new(o, k, json_pack("{s:I, s:I, s:I, s:I, s:I}", "payload", (json_int_t)c->payload, "framing",
+                                            (json_int_t)c->framing, "socket", (json_int_t)c->socket, "messages",
+                                            (json_int_t)c->messages, "dropped", (json_int_t)c->dropped));
+    }
+    return o;
+}
+
+static void totals(Agent *a, uint64_t *payload, uint64_t *wire, uint64_t *msgs) {
+    *payload = *wire = *msgs = 0;
+    for (int j = 0; j < a->s.agents; j++) {
+        if (j == a->args->id) continue;
+        const LinkCount *c = net_sent(a->alg->env.net, j);
+        *payload += c->payload; *wire += c->payload + c->framing; *msgs += c->messages;
+    }
+}
+
+static void log_line(Agent *a, json_t *o) {
+    char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
+    fprintf(a->log, "%s\n", t);
+    free(t);
+    json_decref(o);
+}
+
+static int report(Agent *a, int kind, json_t *o, const float *model, Err *e) {
+    char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
+    size_t tl = strlen(t), ml = model ? a->m->n_params * sizeof(float) : 0;
+    uint8_t *buf = xmalloc(4 + tl + ml);
+    for (int i = 0; i < 4; i++) buf[i] = (uint8_t)(tl >> (8 * i));
+    memcpy(buf + 4, t, tl);
+    if (ml) memcpy(buf + 4 + tl, model, ml);
+    int rc = ctl_send(a->args->ctl_fd, kind, (uint32_t)a->round, buf, 4 + tl + ml, e);
+    free(buf); free(t);
+    json_decref(o);
+    return rc;
+}
+
+static void progress_send(Agent *a, int force) {
+    double now = time_now();
+    if (!force && now - a->last_report < 0.25) return;
+    a->last_report = now;
+    uint64_t pay, wire, msgs;
+    totals(a, &pay, &wire, &msgs);
+    json_t *o = json_pack("{s:I, s:I, s:f, s:f, s:I}", "round", (json_int_t)a->round, "rounds", (json_int_t)a->total_rounds,
+                          "loss", a->loss_n ? a->loss_sum / a->loss_n : 0.0, "epoch", (double)a->round / a->rounds_per_epoch,
+                          "bytes_wire", (json_int_t)wire);
+    Err e;
+    report(a, CTL_PROGRESS, o, NULL, &e);
+}
+
+static void metrics_line(Agent *a, float lr) {
+    json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:o, s:o}", "type", "round", "round", (json_int_t)a->round,
+                          "epoch", (double)a->round / a->rounds_per_epoch, "loss", a->loss_n ? a->loss_sum / a->loss_n : 0.0,
+                          "lr", (double)lr, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
+                          "missing", (json_int_t)a->alg->env.missing, "sent", links_json(a, 1), "recv", links_json(a, 0));
+    log_line(a, o);
+    a->loss_sum = 0;
+    a->loss_n = 0;
+}
+
+// Evaluate our model on the test set; log it and send it (with the model) to the runner.
+static int evaluate(Agent *a, const char *when, Err *e) {
+    double loss = 0;
+    double acc = model_evaluate(a->m, &a->test, a->s.limit_test, &loss);
+    json_t *line = json_pack("{s:s, s:s, s:I, s:f, s:f, s:f}", "type", "eval", "when", when, "round", (json_int_t)a->round,
+                             "epoch", (double)a->round / a->rounds_per_epoch, "test_acc", acc, "test_loss", loss);
+    json_t *copy = json_deep_copy(line);
+    log_line(a, line);
+    return report(a, CTL_EVAL, copy, a->m->params, e);
+}
+
+static int train_round(Agent *a, Err *e) {
+    const Scenario *s = &a->s;
+    long r = a->round, in_epoch = r % a->rounds_per_epoch;
+    if (in_epoch == 0) rng_shuffle_int(&a->data_rng, a->mine, a->n_mine);
+    int b = (int)(a->n_mine - in_epoch * s->batch < s->batch ? a->n_mine - in_epoch * s->batch : s->batch);
+    uint8_t y[4096];
+    double t = time_now();
+    dataset_batch(&a->train, a->mine + in_epoch * s->batch, b, 1, &a->data_rng, model_input(a->m), y);
+    model_forward(a->m, b, 1, &a->drop_rng);
+    a->loss_sum += model_loss(a->m, y, NULL);
+    a->loss_n++;
+    model_backward(a->m);
+    a->compute_s += time_now() - t;
+    float lr = schedule_lr(&s->sched, s->sgd.lr, (double)r / a->rounds_per_epoch, s->epochs);
+    net_discard_before(a->alg->env.net, (uint64_t)r);
+    if (a->alg->ops->step(a->alg, r, lr, e)) return -1;
+    a->round++;
+    if (a->round % s->metrics_every == 0 || a->round == a->total_rounds) metrics_line(a, lr);
+    progress_send(a, 0);
+    return 0;
+}
+
+// Extra averaging rounds without gradients, numbered after the training rounds so they never mix.
+static int consensus_rounds(Agent *a, int count, const Codec *c, double gamma, long *next, Err *e) {
+    for (int k = 0; k < count; k++) {
+        if (a->alg->ops->consensus(a->alg, *next, c, gamma, e)) return -1;
+        (*next)++;
+    }
+    return 0;
+}
+
+static int train(Agent *a, Err *e) {
+    const Scenario *s = &a->s;
+    int sc = !strcmp(s->alg.name, "sc-sparse-push");
+    Codec comp;
+    if (sc && codec_init(&comp, s->alg.comp.codec, s->alg.comp.keep, e)) return -1;
+    long extra = a->total_rounds + 1;   // round numbers of consensus-only rounds
+    double next_eval = s->eval.every_epochs, next_comp = s->alg.comp.every_epochs;
+    while (a->round < a->total_rounds) {
+        if (train_round(a, e)) return -1;
+        double epoch = (double)a->round / a->rounds_per_epoch;
+        if (sc && s->alg.comp.every_epochs > 0 && epoch + 1e-9 >= next_comp && a->round < a->total_rounds) {
+            if (consensus_rounds(a, s->alg.comp.rounds, &comp, s->alg.comp.gamma, &extra, e)) return -1;
+            next_comp += s->alg.comp.every_epochs;
+        }
+        if (epoch + 1e-9 >= next_eval && a->round < a->total_rounds) {
+            if (evaluate(a, "epoch", e)) return -1;
+            next_eval += s->eval.every_epochs;
+        }
+    }
+    if (sc && consensus_rounds(a, s->alg.comp.rounds, &comp, s->alg.comp.gamma, &extra, e)) return -1;
+    if (consensus_rounds(a, s->eval.final_consensus_rounds, codec_for_id(CODEC_DENSE), 1.0, &extra, e)) return -1;
+    if (net_flush(a->alg->env.net, s->net.round_timeout_s, e)) return -1;
+    metrics_line(a, 0.0f);
+    return evaluate(a, "final", e);
+}
+
+static int done_report(Agent *a, Err *e) {
+    uint64_t pay, wire, msgs;
+    totals(a, &pay, &wire, &msgs);
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:s}", "type", "done", "rounds",
+                          (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire, "messages",
+                          (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
+                          "missing", (json_int_t)a->alg->env.missing, "samples", (json_int_t)a->n_mine * a->s.epochs,
+                          "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb", rss_peak_kb() / 1024.0,
+                          "on_missing", a->alg->ops->on_missing);
+    json_t *copy = json_deep_copy(o);
+    log_line(a, o);
+    fflush(a->log);
+    return report(a, CTL_DONE, copy, NULL, e);
+}
+
+int agent_run(const AgentArgs *args) {
+    Agent a;
+    memset(&a, 0, sizeof a);
+    a.args = args;
+    frame_reader_init(&a.rd, 1 << 20);
+    Err e = {{0}};
+    if (scenario_load(&a.s, args->scenario_path, NULL, &e)) { fail_report(&a, &e); return 2; }
+    if (args->id < 0 || args->id >= a.s.agents) { err_set(&e, "agent id %d outside 0..%d", args->id, a.s.agents - 1); fail_report(&a, &e); return 2; }
+    char path[4096];
+    snprintf(path, sizeof path, "%s/agent-%d.jsonl", args->run_dir, args->id);
+    a.log = fopen(path, "w");
+    if (!a.log) { err_set(&e, "%s: cannot create", path); return fail_report(&a, &e); }
+    setvbuf(a.log, NULL, _IOLBF, 0);
+    int rc = 0;
+    if (setup(&a, &e) || train(&a, &e) || done_report(&a, &e)) rc = fail_report(&a, &e);
+    fclose(a.log);
+    if (a.alg) { net_free(a.alg->env.net); topo_free(&a.alg->env.topo); graph_free(a.alg->env.g); free(a.alg->env.spans); sgd_free(&a.alg->env.opt); alg_free(a.alg); }
+    model_free(a.m);
+    partition_free(&a.part);
+    free(a.mine);
+    dataset_free(&a.train); dataset_free(&a.test);
+    frame_reader_free(&a.rd);
+    return rc;
+}

@@ -1,0 +1,84 @@
+// The decentralized algorithms behind one small interface: each agent's model is a flat vector,
+// and an algorithm turns "here is my gradient" into a local update plus messages to its peers.
+// One file per algorithm (alg_*.c); shared push-sum and gossip helpers live in alg_common.c.
+#ifndef MESHTRAIN_ALG_H
+#define MESHTRAIN_ALG_H
+#include <stdint.h>
+#include "codec.h"
+#include "model.h"
+#include "net.h"
+#include "optim.h"
+#include "scenario.h"
+#include "topo.h"
+
+enum { KIND_PUSH = 1, KIND_GOSSIP = 2, KIND_CONSENSUS = 3, KIND_ALLREDUCE = NET_KIND_RELIABLE };
+
+typedef struct {
+    int id, n;
+    Model *m;                 // m->params: where the next gradient is taken; m->grads: that gradient
+    Net *net;
+    Topology topo;
+    Graph *g;                 // the current round's graph
+    const Scenario *s;
+    Span *spans;              // the model's tensors, for per-tensor codecs
+    int nt;
+    Sgd opt;                  // the local optimizer (momentum, Nesterov, weight decay)
+    Codec codec;              // the scenario's compressor
+    double timeout_s;         // wait for an in-neighbour's message at most this long
+    long missing;             // in-neighbour messages that were dropped or did not arrive in time
+    uint8_t *buf;             // send buffer, buf_cap bytes
+    size_t buf_cap;
+} AlgEnv;
+
+typedef struct Alg Alg;
+typedef struct {
+    const char *name;
+    const char *on_missing;   // what the algorithm does when an in-neighbour's message is missing
+    int (*init)(Alg *a, Err *e);
+    // After backward: local update with learning rate lr, exchange with peers, mix; leave the next
+    // query point in m->params.
+    int (*step)(Alg *a, long round, float lr, Err *e);
+    // One averaging round without a gradient (final consensus, skew compensation), with codec c and
+    // consensus step gamma. Leaves the de-biased model in m->params.
+    int (*consensus)(Alg *a, long round, const Codec *c, double gamma, Err *e);
+    void (*free)(Alg *a);
+} AlgOps;
+
+struct Alg {
+    const AlgOps *ops;
+    AlgEnv env;
+    void *st;                 // the algorithm's own state
+};
+
+// The algorithm `name` on env (which it takes over). NULL and e for an unknown name.
+Alg *alg_new(const char *name, const AlgEnv *env, Err *e);
+void alg_free(Alg *a);
+
+// Shared helpers (alg_common.c).
+// Push-sum payload: [f64 mass (the weight u times the mixing weight)][f32 scale][codec bytes of v].
+// The receiver adds scale * decode(v) to its numerator and mass to its weight.
+int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const float *v, double mass,
+              float scale, Err *e);
+// Wait for `from`'s push of `round`; on success add scale*v into x and the mass into *u. Returns 1 if
+// it arrived, 0 if missing (dropped or timed out), -1 and e on a broken link or malformed payload.
+int push_recv(AlgEnv *env, int from, int kind, long round, float *x, double *u, Err *e);
+// Send v (dense) to every neighbour of the current undirected graph and wait for theirs; mix with
+// Metropolis weights, renormalizing by the weight that arrived. out may alias v.
+int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Err *e);
+// Encode v once into the send buffer for push_send_encoded (after a 12-byte prefix). With residual,
+// error feedback: the encoded q = C(v + residual) and residual becomes v + residual - q. q (dense)
+// goes to q_out when not NULL. Returns the encoded length, or -1 and e.
+long push_encode(AlgEnv *env, const Codec *c, const float *v, float *residual, long round, float *q_out, Err *e);
+// Send what push_encode left in the buffer, with this receiver's mass and scale.
+int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale, Err *e);
+// params = x / u
+void debias(float *params, const float *x, double u, size_t n);
+
+// The compressed push-sum update shared by sparse-push, sc-sparse-push and deepsqueeze
+// (alg_sparse_push.c): x += gamma * (sum_j W_ij C(v_j) - C(v_i)), v = x + e, e = v - C(v).
+int cps_init(Alg *a, Err *e);
+int cps_step(Alg *a, long round, float lr, Err *e);
+int cps_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e);
+void cps_free(Alg *a);
+
+#endif

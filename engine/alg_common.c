@@ -1,0 +1,137 @@
+// Helpers shared by the algorithms: push-sum messages (mass + scaled, encoded vector), gossip
+// mixing with Metropolis weights, and the registry that maps names to implementations.
+#include "alg.h"
+#include <stdlib.h>
+#include <string.h>
+
+static void put_f64(uint8_t *p, double v) { uint64_t u; memcpy(&u, &v, 8); for (int i = 0; i < 8; i++) p[i] = (uint8_t)(u >> (8 * i)); }
+static void put_f32(uint8_t *p, float v) { uint32_t u; memcpy(&u, &v, 4); for (int i = 0; i < 4; i++) p[i] = (uint8_t)(u >> (8 * i)); }
+static double get_f64(const uint8_t *p) { uint64_t u = 0; for (int i = 0; i < 8; i++) u |= (uint64_t)p[i] << (8 * i); double v; memcpy(&v, &u, 8); return v; }
+static float get_f32(const uint8_t *p) { uint32_t u = 0; for (int i = 0; i < 4; i++) u |= (uint32_t)p[i] << (8 * i); float v; memcpy(&v, &u, 4); return v; }
+
+#define PUSH_PREFIX 12
+
+static uint64_t codec_seed(const AlgEnv *env, int sender, long round) {
+    return env->s->seed * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)sender << 40) ^ (uint64_t)round;
+}
+
+static int buf_fit(AlgEnv *env, size_t need) {
+    if (need <= env->buf_cap) return 0;
+    free(env->buf);
+    env->buf = xmalloc(need);
+    env->buf_cap = need;
+    return 0;
+}
+
+int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const float *v, double mass,
+              float scale, Err *e) {
+    size_t n = env->m->n_params;
+    buf_fit(env, PUSH_PREFIX + c->ops->bound(c, n, env->nt));
+    put_f64(env->buf, mass);
+    put_f32(env->buf + 8, scale);
+    long len = c->ops->encode(c, v, n, env->spans, env->nt, codec_seed(env, env->id, round), env->buf + PUSH_PREFIX,
+                              env->buf_cap - PUSH_PREFIX, NULL);
+    if (len < 0) { err_set(e, "agent %d: %s encoding failed", env->id, c->ops->name); return -1; }
+    return net_send(env->net, to, kind, (uint64_t)round, c->ops->id, env->buf, (uint32_t)(PUSH_PREFIX + len), e);
+}
+
+long push_encode(AlgEnv *env, const Codec *c, const float *v, float *residual, long round, float *q_out, Err *e) {
+    size_t n = env->m->n_params;
+    buf_fit(env, PUSH_PREFIX + c->ops->bound(c, n, env->nt));
+    uint64_t seed = codec_seed(env, env->id, round);
+    long len = residual ? codec_encode_ef(c, v, residual, n, env->spans, env->nt, seed, env->buf + PUSH_PREFIX,
+                                          env->buf_cap - PUSH_PREFIX, q_out)
+                        : c->ops->encode(c, v, n, env->spans, env->nt, seed, env->buf + PUSH_PREFIX,
+                                         env->buf_cap - PUSH_PREFIX, q_out);
+    if (len < 0) err_set(e, "agent %d: %s encoding failed", env->id, c->ops->name);
+    return len;
+}
+
+int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale, Err *e) {
+    put_f64(env->buf, mass);
+    put_f32(env->buf + 8, scale);
+    return net_send(env->net, to, kind, (uint64_t)round, c->ops->id, env->buf, (uint32_t)(PUSH_PREFIX + len), e);
+}
+
+int push_recv(AlgEnv *env, int from, int kind, long round, float *x, double *u, Err *e) {
+    int missing = 0;
+    Msg *m = net_wait(env->net, from, kind, (uint64_t)round, env->timeout_s, &missing, e);
+    if (!m) {
+        if (!missing) return -1;
+        env->missing++;
+        return 0;
+    }
+    int rc = 1;
+    const Codec *c = codec_for_id((CodecId)m->codec);
+    if (m->len < PUSH_PREFIX || !c) {
+        err_set(e, "agent %d: malformed push from agent %d (round %ld: %u bytes, codec %u)", env->id, from, round, m->len, m->codec);
+        rc = -1;
+    } else {
+        double mass = get_f64(m->payload);
+        float scale = get_f32(m->payload + 8);
+        Err de = {{0}};
+        if (c->ops->decode(c, m->payload + PUSH_PREFIX, m->len - PUSH_PREFIX, env->m->n_params, env->spans, env->nt,
+                           codec_seed(env, from, round), scale, x, &de)) {
+            err_set(e, "agent %d: bad payload from agent %d (round %ld): %s", env->id, from, round, de.msg);
+            rc = -1;
+        } else {
+            *u += mass;
+        }
+    }
+    net_release(env->net, m);
+    return rc;
+}
+
+int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Err *e) {
+    Graph *g = env->g;
+    size_t n = env->m->n_params;
+    const Codec *dense = codec_for_id(CODEC_DENSE);
+    // Metropolis weights are symmetric, so the sender scales by w_ij and the receiver only adds.
+    for (int k = g->out_start[env->id]; k < g->out_start[env->id + 1]; k++) {
+        int j = g->out[k];
+        if (push_send(env, j, kind, round, dense, v, mix_gossip(g, env->id, j), (float)mix_gossip(g, env->id, j), e)) return -1;
+    }
+    float *acc = xfloats(n);
+    double wsum = mix_gossip_self(g, env->id);
+    for (int k = g->in_start[env->id]; k < g->in_start[env->id + 1]; k++) {
+        int got = push_recv(env, g->in[k], kind, round, acc, &wsum, e);
+        if (got < 0) { free(acc); return -1; }
+    }
+    // A missing neighbour's weight is left out and the rest renormalized (the gossip rule of RelaySGD's code).
+    float ws = (float)mix_gossip_self(g, env->id), inv = (float)(1.0 / wsum);
+    for (size_t i = 0; i < n; i++) out[i] = (ws * v[i] + acc[i]) * inv;
+    free(acc);
+    return 0;
+}
+
+void debias(float *params, const float *x, double u, size_t n) {
+    float inv = (float)(1.0 / u);
+    for (size_t i = 0; i < n; i++) params[i] = x[i] * inv;
+}
+
+extern const AlgOps alg_allreduce_ops, alg_dpsgd_ops, alg_sgp_ops, alg_choco_ops, alg_choco_gossip_ops,
+    alg_deepsqueeze_ops, alg_sparse_push_ops, alg_sc_sparse_push_ops;
+
+static const AlgOps *const ALGS[] = {&alg_allreduce_ops, &alg_dpsgd_ops, &alg_sgp_ops, &alg_choco_ops,
+                                     &alg_choco_gossip_ops, &alg_deepsqueeze_ops, &alg_sparse_push_ops,
+                                     &alg_sc_sparse_push_ops};
+
+Alg *alg_new(const char *name, const AlgEnv *env, Err *e) {
+    for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)
+        if (!strcmp(ALGS[i]->name, name)) {
+            Alg *a = xcalloc(1, sizeof *a);
+            a->ops = ALGS[i];
+            a->env = *env;
+            if (a->ops->init(a, e)) { free(a); return NULL; }
+            return a;
+        }
+    err_set(e, "unknown algorithm '%s' (expected one of: %s)", name, alg_names());
+    return NULL;
+}
+
+void alg_free(Alg *a) {
+    if (!a) return;
+    if (a->ops->free) a->ops->free(a);
+    free(a->env.buf);
+    free(a);
+}

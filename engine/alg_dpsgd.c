@@ -1,0 +1,21 @@
+// D-PSGD (Lian et al. 2017): a local SGD step, then gossip averaging with the neighbours on an
+// undirected graph, Metropolis weights: x_i <- sum_j W_ij (x_j - lr * update_j).
+#include "alg.h"
+
+static int dpsgd_init(Alg *a, Err *e) { (void)a; (void)e; return 0; }
+
+static int dpsgd_step(Alg *a, long round, float lr, Err *e) {
+    AlgEnv *env = &a->env;
+    sgd_step(&env->opt, env->m->params, env->m->grads, lr);
+    topo_round(&env->topo, round, env->g);
+    return gossip_mix(env, KIND_GOSSIP, round, env->m->params, env->m->params, e);
+}
+
+static int dpsgd_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {
+    (void)c; (void)gamma;
+    topo_round(&a->env.topo, round, a->env.g);
+    return gossip_mix(&a->env, KIND_CONSENSUS, round, a->env.m->params, a->env.m->params, e);
+}
+
+const AlgOps alg_dpsgd_ops = {"dpsgd", "renormalizes by the weight that arrived (the missing neighbour is left out)",
+                              dpsgd_init, dpsgd_step, dpsgd_consensus, NULL};

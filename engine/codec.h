@@ -1,0 +1,46 @@
+// Payload codecs for model vectors: dense fp32, per-tensor top-k, random-k, scaled sign and 8-bit
+// quantization, behind one small interface; plus error feedback around any of them.
+#ifndef MESHTRAIN_CODEC_H
+#define MESHTRAIN_CODEC_H
+#include <stddef.h>
+#include <stdint.h>
+#include "util.h"
+
+// A tensor inside the flat vector (codecs compress per tensor; they know nothing else of layers).
+typedef struct { size_t offset, count; } Span;
+
+typedef enum { CODEC_DENSE = 0, CODEC_TOPK = 1, CODEC_RANDK = 2, CODEC_SIGN = 3, CODEC_Q8 = 4 } CodecId;
+
+typedef struct Codec Codec;
+typedef struct {
+    CodecId id;
+    const char *name;
+    // Encode x (n floats, tensors t[0..nt)) into buf (cap bytes). seed: shared by both sides (random-k
+    // indices, stochastic rounding). If q != NULL, write the dense vector the receiver will decode
+    // (q = C(x)), so callers can keep error-feedback residuals. Returns bytes written, or -1.
+    long (*encode)(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
+                   uint8_t *buf, size_t cap, float *q);
+    // out += scale * decode(buf). Every count and index is checked against n and len; -1 and e on
+    // malformed input, and then out is unchanged.
+    int (*decode)(const Codec *c, const uint8_t *buf, size_t len, size_t n, const Span *t, int nt,
+                  uint64_t seed, float scale, float *out, Err *e);
+    // Largest encoding for n floats in nt tensors.
+    size_t (*bound)(const Codec *c, size_t n, int nt);
+} CodecOps;
+
+struct Codec {
+    const CodecOps *ops;
+    double keep;      // top-k / random-k: fraction of each tensor's entries kept (k = max(1, floor(count*keep)))
+    int stochastic;   // q8: stochastic rounding from the seed (else nearest)
+};
+
+const char *codec_names(void);   // "dense, topk, randk, sign, q8"
+// Set up codec `name` with its parameter; -1 and e for an unknown name or keep outside (0, 1].
+int codec_init(Codec *c, const char *name, double keep, Err *e);
+const Codec *codec_for_id(CodecId id);   // static instances for decoding by id (keep ignored)
+
+// Error feedback: v = x + e; q = C(v); e = v - q; encodes q into buf. Invariant: q + e(after) == x + e(before).
+long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, const Span *t, int nt,
+                     uint64_t seed, uint8_t *buf, size_t cap, float *q);
+
+#endif

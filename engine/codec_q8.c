@@ -1,0 +1,134 @@
+// 8-bit asymmetric min-max quantization per tensor (the scheme of the low-precision decentralized
+// training paper): 255 steps between the tensor's min and max, rounded to nearest or stochastically.
+#include "codec.h"
+#include "rng.h"
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+// Payload, for each non-empty tensor in table order: min and max as fp32 LE, then count level bytes;
+// entry = min + level * ((max - min) / 255). Empty tensors take no bytes; the length is fixed by the table.
+// NaN entries are left out of min/max and sent as level 0; a range too wide for fp32 (max - min = inf)
+// sends every entry as min.
+
+static inline void put_f32(uint8_t *p, float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    p[0] = (uint8_t)u; p[1] = (uint8_t)(u >> 8); p[2] = (uint8_t)(u >> 16); p[3] = (uint8_t)(u >> 24);
+}
+static inline float get_f32(const uint8_t *p) {
+    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static int spans_check(const Span *t, int nt, size_t n, Err *e) {
+    if (nt < 0 || (nt > 0 && !t)) { err_set(e, "q8: bad tensor table (%d tensors)", nt); return -1; }
+    for (int i = 0; i < nt; i++)
+        if (t[i].offset > n || t[i].count > n - t[i].offset) {
+            err_set(e, "q8: tensor %d [%zu, +%zu) lies outside the %zu-entry vector", i, t[i].offset,
+                    t[i].count, n);
+            return -1;
+        }
+    return 0;
+}
+
+static size_t q8_size(const Span *t, int nt) {
+    size_t s = 0;
+    for (int i = 0; i < nt; i++)
+        if (t[i].count) s += 8 + t[i].count;
+    return s;
+}
+
+// Encoder and decoder must compute the same float, so q is exactly what the receiver gets: two
+// statements, so that no compiler fuses them into an FMA on one side only.
+// A range that overflows fp32 (or a NaN bound read from the wire) gets step 0: every entry is min.
+static inline float q8_step(float mn, float mx) {
+    float step = (mx - mn) / 255.0f;
+    return step <= FLT_MAX ? step : 0.0f;
+}
+static inline float q8_value(float mn, float step, uint8_t level) {
+    float offset = (float)level * step;
+    return mn + offset;
+}
+
+// (v - mn) / step clamped to [0, 255]; NaN (an entry or an infinite range) becomes 0.
+static inline float q8_pos(float v, float mn, float step) {
+    float r = (v - mn) / step;
+    return r >= 0.0f ? (r <= 255.0f ? r : 255.0f) : 0.0f;
+}
+
+static void q8_tensor(const float *x, size_t count, int stochastic, Rng *g, uint8_t *p, float *q) {
+    float mn = INFINITY, mx = -INFINITY;
+    for (size_t i = 0; i < count; i++) {
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
+    }
+    if (mn > mx) mn = mx = 0.0f;   // every entry NaN
+    float step = q8_step(mn, mx);
+    put_f32(p, mn);
+    put_f32(p + 4, mx);
+    uint8_t *lv = p + 8;
+    if (step > 0.0f && !stochastic) {
+        for (size_t i = 0; i < count; i++) lv[i] = (uint8_t)(q8_pos(x[i], mn, step) + 0.5f);
+    } else if (step > 0.0f) {
+        for (size_t i = 0; i < count; i++) {
+            // 24 random bits: u is exactly representable and strictly below 1.
+            float u = (float)(rng_u64(g) >> 40) * 0x1p-24f;
+            float l = floorf(q8_pos(x[i], mn, step) + u);
+            lv[i] = (uint8_t)(l < 255.0f ? l : 255.0f);
+        }
+    } else {
+        memset(lv, 0, count);
+    }
+    if (q)
+        for (size_t i = 0; i < count; i++) q[i] = q8_value(mn, step, lv[i]);
+}
+
+static long q8_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
+                      uint8_t *buf, size_t cap, float *q) {
+    if (spans_check(t, nt, n, NULL) != 0) return -1;
+    size_t total = q8_size(t, nt);
+    if (total > cap) return -1;
+    if (q) memset(q, 0, n * sizeof *q);
+    uint8_t *p = buf;
+    for (int ti = 0; ti < nt; ti++) {
+        size_t count = t[ti].count;
+        if (!count) continue;
+        Rng g = rng_derive(seed, ((uint64_t)CODEC_Q8 << 32) | (uint32_t)ti);
+        q8_tensor(x + t[ti].offset, count, c->stochastic, &g, p, q ? q + t[ti].offset : NULL);
+        p += 8 + count;
+    }
+    return (long)total;
+}
+
+static int q8_decode(const Codec *c, const uint8_t *buf, size_t len, size_t n, const Span *t, int nt,
+                     uint64_t seed, float scale, float *out, Err *e) {
+    (void)c; (void)seed;
+    if (spans_check(t, nt, n, e) != 0) return -1;
+    size_t want = q8_size(t, nt);
+    if (len != want) {
+        err_set(e, "q8 payload: %zu bytes, expected %zu for %d tensors (8-byte range + 1 byte per entry each)", len,
+                want, nt);
+        return -1;
+    }
+    const uint8_t *p = buf;
+    for (int ti = 0; ti < nt; ti++) {
+        size_t count = t[ti].count;
+        if (!count) continue;
+        float mn = get_f32(p), step = q8_step(mn, get_f32(p + 4));
+        const uint8_t *lv = p + 8;
+        float *os = out + t[ti].offset;
+        for (size_t i = 0; i < count; i++) os[i] += scale * q8_value(mn, step, lv[i]);
+        p += 8 + count;
+    }
+    return 0;
+}
+
+static size_t q8_bound(const Codec *c, size_t n, int nt) {
+    (void)c;
+    return (nt > 0 ? (size_t)nt : 0) * 8 + n;
+}
+
+const CodecOps codec_q8_ops = {CODEC_Q8, "q8", q8_encode, q8_decode, q8_bound};

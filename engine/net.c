@@ -1,0 +1,321 @@
+// Transport between agents over TCP (see net.h): connection set-up, a send queue per link, one
+// poll loop that writes queued frames and parses incoming ones into the mailbox, and link counts.
+#include "net.h"
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "wire.h"
+
+typedef struct OutBuf { uint8_t *data; size_t len, off; struct OutBuf *next; } OutBuf;
+
+typedef struct {
+    int out_fd, in_fd;
+    OutBuf *head, *tail;
+    FrameReader rd;
+    uint32_t seq;
+    LinkCount sent, recv;
+} Peer;
+
+typedef struct { Msg m; int dropped; } Slot;
+
+struct Net {
+    int id, n, listen_fd, port;
+    Peer *peers;
+    Slot *box;
+    int n_box, cap_box;
+    double drop_p;
+    Rng drop_rng;
+    double waited;
+    uint64_t floor_round;   // messages of earlier rounds are late
+};
+
+static void fd_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+Net *net_new(int id, int n, const char *bind_ip, Err *e) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    if (inet_pton(AF_INET, bind_ip, &a.sin_addr) != 1) { err_set(e, "agent %d: bad address '%s'", id, bind_ip); return NULL; }
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) { err_set(e, "agent %d: socket: %s", id, strerror(errno)); return NULL; }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    socklen_t al = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, n + 8) || getsockname(fd, (struct sockaddr *)&a, &al)) {
+        err_set(e, "agent %d: cannot listen on %s: %s", id, bind_ip, strerror(errno));
+        close(fd);
+        return NULL;
+    }
+    Net *net = xcalloc(1, sizeof *net);
+    net->id = id; net->n = n; net->listen_fd = fd; net->port = ntohs(a.sin_port);
+    net->peers = xcalloc((size_t)n, sizeof(Peer));
+    for (int j = 0; j < n; j++) {
+        net->peers[j].out_fd = net->peers[j].in_fd = -1;
+        frame_reader_init(&net->peers[j].rd, WIRE_MAX_PAYLOAD);
+    }
+    rng_seed(&net->drop_rng, 0);
+    return net;
+}
+
+int net_port(const Net *net) { return net->port; }
+
+// The first 8 bytes on a connection: magic and the connecting agent's id.
+static int hello_send(int fd, int id) {
+    uint8_t b[8];
+    uint32_t m = WIRE_MAGIC, v = (uint32_t)id;
+    for (int i = 0; i < 4; i++) { b[i] = (uint8_t)(m >> (8 * i)); b[4 + i] = (uint8_t)(v >> (8 * i)); }
+    return write(fd, b, 8) == 8 ? 0 : -1;
+}
+
+static int hello_read(int fd, double timeout_s, int *id) {
+    uint8_t b[8];
+    size_t have = 0;
+    double end = time_now() + timeout_s;
+    while (have < 8) {
+        struct pollfd p = {fd, POLLIN, 0};
+        int ms = (int)((end - time_now()) * 1000);
+        if (ms <= 0 || poll(&p, 1, ms) <= 0) return -1;
+        ssize_t r = read(fd, b + have, 8 - have);
+        if (r <= 0) return -1;
+        have += (size_t)r;
+    }
+    uint32_t m = 0, v = 0;
+    for (int i = 0; i < 4; i++) { m |= (uint32_t)b[i] << (8 * i); v |= (uint32_t)b[4 + i] << (8 * i); }
+    if (m != WIRE_MAGIC) return -1;
+    *id = (int)v;
+    return 0;
+}
+
+int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s, Err *e) {
+    int one = 1;
+    for (int j = 0; j < net->n; j++) {
+        if (j == net->id) continue;
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ports[j])};
+        inet_pton(AF_INET, ips[j], &a.sin_addr);
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) || hello_send(fd, net->id)) {
+            err_set(e, "agent %d: cannot connect to agent %d at %s:%d: %s", net->id, j, ips[j], ports[j], strerror(errno));
+            if (fd >= 0) close(fd);
+            return -1;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fd_nonblock(fd);
+        net->peers[j].out_fd = fd;
+    }
+    for (int k = 0; k < net->n - 1; k++) {
+        struct pollfd p = {net->listen_fd, POLLIN, 0};
+        int fd = -1, from = -1;
+        if (poll(&p, 1, (int)(timeout_s * 1000)) <= 0 || (fd = accept4(net->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0 ||
+            hello_read(fd, timeout_s, &from) || from < 0 || from >= net->n || from == net->id || net->peers[from].in_fd >= 0) {
+            err_set(e, "agent %d: only %d of %d peers connected within %.0f s", net->id, k, net->n - 1, timeout_s);
+            if (fd >= 0) close(fd);
+            return -1;
+        }
+        fd_nonblock(fd);
+        net->peers[from].in_fd = fd;
+    }
+    return 0;
+}
+
+int net_send(Net *net, int to, int kind, uint64_t round, int codec, const uint8_t *payload, uint32_t len, Err *e) {
+    if (to < 0 || to >= net->n || to == net->id || net->peers[to].out_fd < 0) {
+        err_set(e, "agent %d: no link to agent %d", net->id, to);
+        return -1;
+    }
+    Peer *p = &net->peers[to];
+    FrameHeader h = {.kind = (uint16_t)kind, .sender = (uint32_t)net->id, .receiver = (uint32_t)to, .round = round,
+                     .seq = p->seq++, .codec = (uint16_t)codec, .payload_len = len};
+    OutBuf *b = xmalloc(sizeof *b);
+    b->len = WIRE_HEADER_BYTES + (size_t)len;
+    b->off = 0;
+    b->next = NULL;
+    b->data = xmalloc(b->len);
+    wire_header_write(b->data, &h, payload);
+    if (len) memcpy(b->data + WIRE_HEADER_BYTES, payload, len);
+    if (p->tail) p->tail->next = b; else p->head = b;
+    p->tail = b;
+    p->sent.payload += len;
+    p->sent.framing += WIRE_HEADER_BYTES;
+    p->sent.messages++;
+    return 0;
+}
+
+static void box_put(Net *net, const FrameHeader *h, const uint8_t *payload, int dropped) {
+    if (net->n_box == net->cap_box) {
+        net->cap_box = net->cap_box ? 2 * net->cap_box : 16;
+        net->box = realloc(net->box, sizeof(Slot) * (size_t)net->cap_box);
+        if (!net->box) { fprintf(stderr, "meshtrain: out of memory\n"); abort(); }
+    }
+    Slot *s = &net->box[net->n_box++];
+    s->dropped = dropped;
+    s->m.from = (int)h->sender; s->m.kind = h->kind; s->m.round = h->round; s->m.codec = h->codec;
+    s->m.len = dropped ? 0 : h->payload_len;
+    s->m.payload = NULL;
+    if (!dropped && h->payload_len) {
+        s->m.payload = xmalloc(h->payload_len);
+        memcpy(s->m.payload, payload, h->payload_len);
+    }
+}
+
+// Read what is available on j's connection into frames. -1 and e on a closed or corrupt link.
+static int peer_read(Net *net, int j, Err *e) {
+    Peer *p = &net->peers[j];
+    uint8_t buf[1 << 16];
+    for (;;) {
+        ssize_t r = read(p->in_fd, buf, sizeof buf);
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) { err_set(e, "agent %d: link from agent %d closed%s%s", net->id, j, r < 0 ? ": " : "", r < 0 ? strerror(errno) : ""); return -1; }
+        p->recv.socket += (uint64_t)r;
+        size_t off = 0;
+        while (off < (size_t)r) {
+            size_t used = 0;
+            Err fe = {{0}};
+            int got = frame_reader_feed(&p->rd, buf + off, (size_t)r - off, &used, &fe);
+            off += used;
+            if (got < 0) { err_set(e, "agent %d: bad frame from agent %d: %s", net->id, j, fe.msg); return -1; }
+            if (got == 0) break;
+            const FrameHeader *h = &p->rd.h;
+            if ((int)h->sender != j || (int)h->receiver != net->id) {
+                err_set(e, "agent %d: frame on the link from %d claims sender %u, receiver %u", net->id, j, h->sender, h->receiver);
+                return -1;
+            }
+            p->recv.payload += h->payload_len;
+            p->recv.framing += WIRE_HEADER_BYTES;
+            p->recv.messages++;
+            int drop = h->kind < NET_KIND_RELIABLE && net->drop_p > 0 && rng_uniform(&net->drop_rng) < net->drop_p;
+            if (h->round < net->floor_round) { p->recv.late++; continue; }
+            if (drop) p->recv.dropped++;
+            box_put(net, h, p->rd.payload, drop);
+        }
+    }
+}
+
+static int peer_write(Net *net, int j, Err *e) {
+    Peer *p = &net->peers[j];
+    while (p->head) {
+        OutBuf *b = p->head;
+        ssize_t w = send(p->out_fd, b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
+        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) { err_set(e, "agent %d: link to agent %d broke: %s", net->id, j, strerror(errno)); return -1; }
+        p->sent.socket += (uint64_t)w;
+        b->off += (size_t)w;
+        if (b->off < b->len) return 0;
+        p->head = b->next;
+        if (!p->head) p->tail = NULL;
+        free(b->data);
+        free(b);
+    }
+    return 0;
+}
+
+// One pass of the poll loop, waiting at most ms. -1 and e on a broken link.
+static int net_poll(Net *net, int ms, Err *e) {
+    struct pollfd fds[2 * 1024];
+    int who[2 * 1024], nf = 0;
+    for (int j = 0; j < net->n && nf < 2046; j++) {
+        if (j == net->id) continue;
+        if (net->peers[j].in_fd >= 0) { fds[nf] = (struct pollfd){net->peers[j].in_fd, POLLIN, 0}; who[nf++] = j; }
+        if (net->peers[j].head) { fds[nf] = (struct pollfd){net->peers[j].out_fd, POLLOUT, 0}; who[nf++] = -1 - j; }
+    }
+    int r = poll(fds, (nfds_t)nf, ms);
+    if (r < 0 && errno != EINTR) { err_set(e, "agent %d: poll: %s", net->id, strerror(errno)); return -1; }
+    for (int k = 0; k < nf && r > 0; k++) {
+        if (!fds[k].revents) continue;
+        int rc = who[k] >= 0 ? peer_read(net, who[k], e) : peer_write(net, -1 - who[k], e);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+static int box_find(const Net *net, int from, int kind, uint64_t round) {
+    for (int i = 0; i < net->n_box; i++)
+        if (net->box[i].m.from == from && net->box[i].m.kind == kind && net->box[i].m.round == round) return i;
+    return -1;
+}
+
+static void box_remove(Net *net, int i) {
+    free(net->box[i].m.payload);
+    net->box[i] = net->box[--net->n_box];
+}
+
+Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, int *timed_out, Err *e) {
+    double t0 = time_now(), end = t0 + timeout_s;
+    *timed_out = 0;
+    for (;;) {
+        // Writes first, without waiting, so our own sends never sit behind a wait for a peer.
+        for (int j = 0; j < net->n; j++)
+            if (net->peers[j].head && peer_write(net, j, e)) return NULL;
+        int i = box_find(net, from, kind, round);
+        if (i >= 0) {
+            net->waited += time_now() - t0;
+            if (net->box[i].dropped) { box_remove(net, i); *timed_out = 1; return NULL; }
+            Msg *m = xmalloc(sizeof *m);
+            *m = net->box[i].m;
+            net->box[i].m.payload = NULL;
+            box_remove(net, i);
+            return m;
+        }
+        double left = end - time_now();
+        if (left <= 0) { net->waited += time_now() - t0; *timed_out = 1; return NULL; }
+        if (net_poll(net, left > 0.05 ? 50 : (int)(left * 1000) + 1, e)) return NULL;
+    }
+}
+
+void net_release(Net *net, Msg *m) {
+    (void)net;
+    if (!m) return;
+    free(m->payload);
+    free(m);
+}
+
+void net_discard_before(Net *net, uint64_t round) {
+    net->floor_round = round;
+    for (int i = 0; i < net->n_box;)
+        if (net->box[i].m.round < round) { net->peers[net->box[i].m.from].recv.late += !net->box[i].dropped; box_remove(net, i); }
+        else i++;
+}
+
+int net_flush(Net *net, double timeout_s, Err *e) {
+    double t0 = time_now(), end = t0 + timeout_s;
+    for (;;) {
+        int pending = 0;
+        for (int j = 0; j < net->n; j++) pending |= net->peers[j].head != NULL;
+        if (!pending) break;
+        if (time_now() > end) { err_set(e, "agent %d: could not send everything within %.0f s", net->id, timeout_s); return -1; }
+        if (net_poll(net, 50, e)) return -1;
+    }
+    net->waited += time_now() - t0;
+    return 0;
+}
+
+void net_set_drop(Net *net, double p, uint64_t seed) {
+    net->drop_p = p;
+    net->drop_rng = rng_derive(seed, 0xd509 + (uint64_t)net->id);
+}
+
+const LinkCount *net_sent(const Net *net, int peer) { return &net->peers[peer].sent; }
+const LinkCount *net_recv(const Net *net, int peer) { return &net->peers[peer].recv; }
+double net_wait_seconds(const Net *net) { return net->waited; }
+
+void net_free(Net *net) {
+    if (!net) return;
+    for (int j = 0; j < net->n; j++) {
+        Peer *p = &net->peers[j];
+        if (p->out_fd >= 0) close(p->out_fd);
+        if (p->in_fd >= 0) close(p->in_fd);
+        for (OutBuf *b = p->head, *nx; b; b = nx) { nx = b->next; free(b->data); free(b); }
+        frame_reader_free(&p->rd);
+    }
+    for (int i = 0; i < net->n_box; i++) free(net->box[i].m.payload);
+    free(net->box);
+    free(net->peers);
+    close(net->listen_fd);
+    free(net);
+}

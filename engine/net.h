@@ -1,0 +1,50 @@
+// Transport between agents: one TCP connection per directed link (i connects to j to send to j),
+// framed messages (wire.h), a mailbox keyed by (sender, kind, round), and byte counts per link.
+// Sends are queued and progressed by the same poll loop that receives, so large simultaneous
+// exchanges cannot deadlock on full socket buffers.
+#ifndef MESHTRAIN_NET_H
+#define MESHTRAIN_NET_H
+#include <stdint.h>
+#include "rng.h"
+#include "util.h"
+
+#define NET_KIND_RELIABLE 0x8000   // kinds at or above this are never dropped (exact baselines)
+
+typedef struct {
+    uint64_t payload, framing, socket;   // bytes: message payloads, frame headers, what crossed the socket
+    uint64_t messages, dropped, late;    // late: arrived after the receiver had moved past its round
+} LinkCount;
+
+typedef struct {
+    int from, kind;
+    uint64_t round;
+    uint16_t codec;
+    uint32_t len;
+    uint8_t *payload;
+} Msg;
+
+typedef struct Net Net;
+
+// Listen on bind_ip with a kernel-chosen port (net_port tells which).
+Net *net_new(int id, int n, const char *bind_ip, Err *e);
+int net_port(const Net *net);
+// Connect to every other agent (ips[j]:ports[j]) and accept a connection from each. 0, or -1 and e.
+int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s, Err *e);
+// Queue a frame to `to`; it leaves as the poll loop runs (net_wait, net_flush).
+int net_send(Net *net, int to, int kind, uint64_t round, int codec, const uint8_t *payload, uint32_t len, Err *e);
+// Wait for the message (from, kind, round). Returns it (valid until net_release), or NULL with *timed_out
+// = 1 when timeout_s passed or the message was dropped (*dropped = 1), or NULL and e on a broken link.
+Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, int *timed_out, Err *e);
+void net_release(Net *net, Msg *m);
+// Forget messages of rounds before `round` (they arrived too late to be used).
+void net_discard_before(Net *net, uint64_t round);
+// Send everything queued. 0, or -1 and e.
+int net_flush(Net *net, double timeout_s, Err *e);
+// Receiver-side drop probability for kinds below NET_KIND_RELIABLE, from a seeded generator.
+void net_set_drop(Net *net, double p, uint64_t seed);
+const LinkCount *net_sent(const Net *net, int peer);
+const LinkCount *net_recv(const Net *net, int peer);
+double net_wait_seconds(const Net *net);    // total time spent blocked in net_wait and net_flush
+void net_free(Net *net);
+
+#endif

@@ -1,0 +1,367 @@
+// Scenario files: parsed with jansson into a Scenario with every default filled in. Unknown keys,
+// wrong types and out-of-range values are errors naming the file, the JSON path and the value.
+#include "scenario.h"
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include "codec.h"
+#include "data.h"
+
+typedef struct { const char *file; Err *e; int failed; } Ctx;
+
+static void fail(Ctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(Ctx *c, const char *path, const char *fmt, ...) {
+    if (c->failed) return;   // the first error is the one reported
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    err_set(c->e, "%s: %s: %s", c->file, path, msg);
+    c->failed = 1;
+}
+
+static void join(char *out, size_t n, const char *path, const char *key) {
+    snprintf(out, n, "%s%s%s", path, *path ? "." : "", key);
+}
+
+// Every key of obj must be in allowed (NULL-terminated).
+static void keys_check(Ctx *c, json_t *obj, const char *path, const char *const *allowed) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        int ok = 0;
+        for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, key) == 0;
+        if (!ok) {
+            char p[256], list[400] = "";
+            join(p, sizeof p, path, key);
+            for (const char *const *a = allowed; *a; a++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == allowed ? "" : ", ", *a);
+            fail(c, p, "unknown key (expected one of: %s)", list);
+        }
+    }
+}
+
+static json_t *obj_get(Ctx *c, json_t *obj, const char *path, const char *key) {
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (v && !json_is_object(v)) {
+        char p[256];
+        join(p, sizeof p, path, key);
+        fail(c, p, "expected an object");
+        return NULL;
+    }
+    return v;
+}
+
+static double num(Ctx *c, json_t *obj, const char *path, const char *key, double lo, double hi, double def) {
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (!v) return def;
+    char p[256];
+    join(p, sizeof p, path, key);
+    if (!json_is_number(v)) { fail(c, p, "expected a number in [%g, %g]", lo, hi); return def; }
+    double x = json_number_value(v);
+    if (!(x >= lo && x <= hi)) { fail(c, p, "%g is out of range (expected %g..%g)", x, lo, hi); return def; }
+    return x;
+}
+
+static long integer(Ctx *c, json_t *obj, const char *path, const char *key, long lo, long hi, long def) {
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (!v) return def;
+    char p[256];
+    join(p, sizeof p, path, key);
+    if (!json_is_integer(v)) { fail(c, p, "expected an integer in %ld..%ld", lo, hi); return def; }
+    long x = (long)json_integer_value(v);
+    if (x < lo || x > hi) { fail(c, p, "%ld is out of range (expected %ld..%ld)", x, lo, hi); return def; }
+    return x;
+}
+
+static int boolean(Ctx *c, json_t *obj, const char *path, const char *key, int def) {
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    if (!v) return def;
+    char p[256];
+    join(p, sizeof p, path, key);
+    if (!json_is_boolean(v)) { fail(c, p, "expected true or false"); return def; }
+    return json_is_true(v);
+}
+
+// A string, checked against `choices` (comma-separated) when not NULL.
+static void str(Ctx *c, json_t *obj, const char *path, const char *key, const char *choices, const char *def,
+                char *out, size_t n) {
+    json_t *v = obj ? json_object_get(obj, key) : NULL;
+    snprintf(out, n, "%s", def);
+    if (!v) return;
+    char p[256];
+    join(p, sizeof p, path, key);
+    if (!json_is_string(v)) { fail(c, p, "expected a string%s%s", choices ? ": one of " : "", choices ? choices : ""); return; }
+    const char *s = json_string_value(v);
+    if (strlen(s) >= n) { fail(c, p, "'%.40s...' is too long (at most %zu characters)", s, n - 1); return; }
+    if (choices) {
+        char buf[512];
+        snprintf(buf, sizeof buf, "%s", choices);
+        int ok = 0;
+        for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) ok |= strcmp(tok, s) == 0;
+        if (!ok) { fail(c, p, "unknown value '%s' (expected one of: %s)", s, choices); return; }
+    }
+    snprintf(out, n, "%s", s);
+}
+
+const char *alg_names(void) {
+    return "allreduce, dpsgd, sgp, choco, choco-gossip, deepsqueeze, sparse-push, sc-sparse-push";
+}
+
+static void parse_optimizer(Ctx *c, json_t *root, Scenario *s) {
+    static const char *const K[] = {"lr", "momentum", "nesterov", "weight_decay", "decay_norm", "schedule", NULL};
+    static const char *const KS[] = {"kind", "milestones", "gamma", "warmup_epochs", NULL};
+    json_t *o = obj_get(c, root, "", "optimizer");
+    if (o) keys_check(c, o, "optimizer", K);
+    s->sgd.lr = (float)num(c, o, "optimizer", "lr", 0, 100, 0.05);
+    s->sgd.momentum = (float)num(c, o, "optimizer", "momentum", 0, 0.999999, 0.9);
+    s->sgd.nesterov = boolean(c, o, "optimizer", "nesterov", 1);
+    s->sgd.weight_decay = (float)num(c, o, "optimizer", "weight_decay", 0, 1, 1e-4);
+    s->sgd.decay_norm = boolean(c, o, "optimizer", "decay_norm", 0);
+    json_t *sc = obj_get(c, o, "optimizer", "schedule");
+    if (sc) keys_check(c, sc, "optimizer.schedule", KS);
+    char kind[16];
+    str(c, sc, "optimizer.schedule", "kind", "constant, multistep, cosine", "cosine", kind, sizeof kind);
+    schedule_parse(kind, &s->sched.kind);
+    s->sched.gamma = (float)num(c, sc, "optimizer.schedule", "gamma", 0, 1, 0.1);
+    s->sched.warmup_epochs = (float)num(c, sc, "optimizer.schedule", "warmup_epochs", 0, 1e4, 0);
+    s->sched.n_milestones = 2;
+    s->sched.milestones[0] = 0.5f; s->sched.milestones[1] = 0.75f;
+    json_t *ms = sc ? json_object_get(sc, "milestones") : NULL;
+    if (ms) {
+        if (!json_is_array(ms) || json_array_size(ms) > 8) { fail(c, "optimizer.schedule.milestones", "expected an array of at most 8 fractions in (0,1)"); return; }
+        s->sched.n_milestones = (int)json_array_size(ms);
+        for (int i = 0; i < s->sched.n_milestones; i++) {
+            json_t *m = json_array_get(ms, (size_t)i);
+            double x = json_is_number(m) ? json_number_value(m) : -1;
+            if (!(x > 0 && x < 1)) { fail(c, "optimizer.schedule.milestones", "entry %d is not a fraction in (0,1)", i); return; }
+            s->sched.milestones[i] = (float)x;
+        }
+    }
+    if (s->sched.warmup_epochs >= s->epochs && s->sched.warmup_epochs > 0)
+        fail(c, "optimizer.schedule.warmup_epochs", "%g is not less than epochs (%d)", s->sched.warmup_epochs, s->epochs);
+}
+
+static void parse_topology(Ctx *c, json_t *root, Scenario *s) {
+    static const char *const K[] = {"kind", "directed", "time_varying", "window", "extra_p", "seed", "file", NULL};
+    json_t *o = obj_get(c, root, "", "topology");
+    if (o) keys_check(c, o, "topology", K);
+    char kind[32];
+    str(c, o, "topology", "kind", topo_names(), "exponential", kind, sizeof kind);
+    topo_parse(kind, &s->topo.kind);
+    s->topo.n = s->agents;
+    s->topo.directed = boolean(c, o, "topology", "directed", s->topo.kind == TOPO_EXPONENTIAL || s->topo.kind == TOPO_RANDOM);
+    s->topo.time_varying = boolean(c, o, "topology", "time_varying", s->topo.kind == TOPO_EXPONENTIAL || s->topo.kind == TOPO_RANDOM);
+    s->topo.window = (int)integer(c, o, "topology", "window", 1, 1000, 3);
+    s->topo.extra_p = num(c, o, "topology", "extra_p", 0, 1, 0.1);
+    s->topo.seed = (uint64_t)integer(c, o, "topology", "seed", 0, 0x7fffffffL, (long)s->seeds[0]);
+    str(c, o, "topology", "file", NULL, "", s->topo.file, sizeof s->topo.file);
+    if (s->topo.kind == TOPO_FILE && !s->topo.file[0]) fail(c, "topology.file", "kind 'file' needs a file (an edge list)");
+}
+
+static void parse_algorithm(Ctx *c, json_t *root, Scenario *s) {
+    static const char *const K[] = {"name", "gamma", "compression", "compensation", NULL};
+    static const char *const KC[] = {"kind", "keep", "error_feedback", NULL};
+    static const char *const KP[] = {"rounds", "every_epochs", "kind", "keep", "gamma", NULL};
+    json_t *o = obj_get(c, root, "", "algorithm");
+    if (o) keys_check(c, o, "algorithm", K);
+    char names[256];
+    snprintf(names, sizeof names, "%s", alg_names());
+    str(c, o, "algorithm", "name", names, "sgp", s->alg.name, sizeof s->alg.name);
+    int compressed = !strcmp(s->alg.name, "sparse-push") || !strcmp(s->alg.name, "sc-sparse-push") ||
+                     !strcmp(s->alg.name, "choco") || !strcmp(s->alg.name, "choco-gossip") || !strcmp(s->alg.name, "deepsqueeze");
+    s->alg.gamma = num(c, o, "algorithm", "gamma", 1e-6, 1, compressed ? 0.01 : 1.0);
+    json_t *cp = obj_get(c, o, "algorithm", "compression");
+    if (cp) keys_check(c, cp, "algorithm.compression", KC);
+    str(c, cp, "algorithm.compression", "kind", codec_names(), !compressed ? "dense" : !strcmp(s->alg.name, "deepsqueeze") ? "q8" : "topk",
+        s->alg.codec, sizeof s->alg.codec);
+    s->alg.keep = num(c, cp, "algorithm.compression", "keep", 1e-9, 1, compressed ? 0.01 : 1.0);
+    s->alg.error_feedback = boolean(c, cp, "algorithm.compression", "error_feedback", 1);
+    if (cp && !compressed && strcmp(s->alg.codec, "dense"))
+        fail(c, "algorithm.compression.kind", "'%s' needs a compressed algorithm (sparse-push, sc-sparse-push, choco, choco-gossip, deepsqueeze), not '%s'", s->alg.codec, s->alg.name);
+    json_t *cm = obj_get(c, o, "algorithm", "compensation");
+    if (cm) keys_check(c, cm, "algorithm.compensation", KP);
+    if (cm && strcmp(s->alg.name, "sc-sparse-push"))
+        fail(c, "algorithm.compensation", "only sc-sparse-push has a compensation (algorithm is '%s')", s->alg.name);
+    s->alg.comp.rounds = (int)integer(c, cm, "algorithm.compensation", "rounds", 0, 100000, 20);
+    s->alg.comp.every_epochs = num(c, cm, "algorithm.compensation", "every_epochs", 0, 1e4, 0);
+    str(c, cm, "algorithm.compensation", "kind", codec_names(), "topk", s->alg.comp.codec, sizeof s->alg.comp.codec);
+    s->alg.comp.keep = num(c, cm, "algorithm.compensation", "keep", 1e-9, 1, 0.1);
+    s->alg.comp.gamma = num(c, cm, "algorithm.compensation", "gamma", 1e-6, 1, 0.5);
+}
+
+static void parse_network(Ctx *c, json_t *root, Scenario *s) {
+    static const char *const K[] = {"backend", "default_link", "links", "schedule", "round_timeout_s", "drop_prob", NULL};
+    json_t *o = obj_get(c, root, "", "network");
+    if (o) keys_check(c, o, "network", K);
+    str(c, o, "network", "backend", "none, auto, kernel, uml", "none", s->net.backend, sizeof s->net.backend);
+    s->net.round_timeout_s = num(c, o, "network", "round_timeout_s", 0.001, 3600, 30);
+    s->net.drop_prob = num(c, o, "network", "drop_prob", 0, 1, 0);
+    if (c->failed) return;
+    if (strcmp(s->net.backend, "none"))
+        fail(c, "network.backend", "'%s' asks for emulated links, which this build cannot give yet; use \"none\" (loopback, no shaping)", s->net.backend);
+    else if (o && (json_object_get(o, "default_link") || json_object_get(o, "links") || json_object_get(o, "schedule")))
+        fail(c, "network", "backend \"none\" shapes nothing, so default_link, links and schedule cannot be honoured: remove them");
+}
+
+static void parse_seeds(Ctx *c, json_t *root, Scenario *s) {
+    json_t *v = json_object_get(root, "seeds");
+    s->n_seeds = 1;
+    s->seeds[0] = 1;
+    if (!v) return;
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > SCEN_MAX_SEEDS) {
+        fail(c, "seeds", "expected an array of 1 to %d integers", SCEN_MAX_SEEDS);
+        return;
+    }
+    s->n_seeds = (int)json_array_size(v);
+    for (int i = 0; i < s->n_seeds; i++) {
+        json_t *x = json_array_get(v, (size_t)i);
+        if (!json_is_integer(x) || json_integer_value(x) < 0) { fail(c, "seeds", "entry %d is not a non-negative integer", i); return; }
+        s->seeds[i] = (uint64_t)json_integer_value(x);
+    }
+}
+
+static void parse_root(Ctx *c, json_t *root, Scenario *s) {
+    static const char *const K[] = {"name", "seeds", "agents", "dataset", "model", "norm", "partition", "epochs",
+                                    "batch_size", "optimizer", "topology", "algorithm", "precision", "network",
+                                    "energy", "eval", "baseline", "metrics_every", "hang_timeout_s", "limit_train",
+                                    "limit_test", NULL};
+    static const char *const KP[] = {"kind", "alpha", "skew", NULL};
+    static const char *const KE[] = {"every_epochs", "final_consensus_rounds", NULL};
+    keys_check(c, root, "", K);
+    str(c, root, "", "name", NULL, "", s->name, sizeof s->name);
+    if (!s->name[0] && !c->failed) fail(c, "name", "missing: every scenario needs a name");
+    for (const char *p = s->name; *p && !c->failed; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
+            fail(c, "name", "'%s' may only hold letters, digits, '-', '_' and '.' (it names a folder)", s->name);
+    parse_seeds(c, root, s);
+    s->seed = s->seeds[0];
+    s->agents = (int)integer(c, root, "", "agents", 1, 256, 8);
+    str(c, root, "", "dataset", "fashion-mnist, mnist, cifar10, cifar100, synthetic", "fashion-mnist", s->dataset, sizeof s->dataset);
+    str(c, root, "", "model", "linear, mlp, lenet5, cnn5, resnet20, vgg11, vgg11-standard", "lenet5", s->model, sizeof s->model);
+    char norm[16];
+    str(c, root, "", "norm", norm_names(), norm_name(model_default_norm(s->model)), norm, sizeof norm);
+    norm_parse(norm, &s->norm);
+    json_t *p = obj_get(c, root, "", "partition");
+    if (p) keys_check(c, p, "partition", KP);
+    str(c, p, "partition", "kind", "iid, dirichlet, skew", "iid", s->partition.kind, sizeof s->partition.kind);
+    s->partition.alpha = num(c, p, "partition", "alpha", 1e-6, 1e6, 0.1);
+    s->partition.skew = num(c, p, "partition", "skew", 0, 1, 0.8);
+    s->epochs = (int)integer(c, root, "", "epochs", 1, 100000, 5);
+    s->batch = (int)integer(c, root, "", "batch_size", 1, 4096, 32);
+    parse_optimizer(c, root, s);
+    parse_topology(c, root, s);
+    parse_algorithm(c, root, s);
+    json_t *pr = obj_get(c, root, "", "precision");
+    if (pr) {
+        static const char *const KR[] = {"bits", NULL};
+        keys_check(c, pr, "precision", KR);
+        if (integer(c, pr, "precision", "bits", 8, 32, 32) != 32)
+            fail(c, "precision.bits", "8-bit training is not in this build yet (expected 32)");
+    }
+    parse_network(c, root, s);
+    json_t *en = obj_get(c, root, "", "energy");
+    if (en) {
+        static const char *const KN[] = {"model", NULL};
+        keys_check(c, en, "energy", KN);
+        char em[16];
+        str(c, en, "energy", "model", "default", "default", em, sizeof em);
+    }
+    json_t *ev = obj_get(c, root, "", "eval");
+    if (ev) keys_check(c, ev, "eval", KE);
+    s->eval.every_epochs = num(c, ev, "eval", "every_epochs", 0.01, 1e4, 1);
+    s->eval.final_consensus_rounds = (int)integer(c, ev, "eval", "final_consensus_rounds", 0, 100000, 0);
+    str(c, root, "", "baseline", NULL, "", s->baseline, sizeof s->baseline);
+    s->metrics_every = (int)integer(c, root, "", "metrics_every", 1, 1000000, 10);
+    s->hang_timeout_s = num(c, root, "", "hang_timeout_s", 0.2, 86400, 60);
+    s->limit_train = (int)integer(c, root, "", "limit_train", 0, 1 << 30, 0);
+    s->limit_test = (int)integer(c, root, "", "limit_test", 0, 1 << 30, 0);
+}
+
+// Combinations that each value alone cannot rule out.
+static void check_combinations(Ctx *c, Scenario *s) {
+    if (c->failed) return;
+    const char *a = s->alg.name;
+    int gossip = !strcmp(a, "dpsgd") || !strcmp(a, "choco-gossip");
+    if (gossip && s->topo.directed)
+        fail(c, "topology.directed", "%s averages with symmetric (Metropolis) weights and needs an undirected topology", a);
+    if ((!strcmp(a, "choco") || !strcmp(a, "choco-gossip")) && s->topo.time_varying)
+        fail(c, "topology.time_varying", "%s keeps a public copy of each in-neighbour's model, so it needs a static topology", a);
+    if (s->topo.kind == TOPO_TORUS && s->agents < 4)
+        fail(c, "agents", "a 2-D torus needs at least 4 agents (got %d)", s->agents);
+}
+
+int scenario_load(Scenario *s, const char *path, const char *text, Err *e) {
+    memset(s, 0, sizeof *s);
+    json_error_t je;
+    json_t *root = text ? json_loads(text, 0, &je) : json_load_file(path, 0, &je);
+    if (!root) {
+        if (!text && je.line < 0) err_set(e, "%s: cannot read: %s", path, je.text);
+        else err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
+        return -1;
+    }
+    Ctx c = {path, e, 0};
+    if (!json_is_object(root)) fail(&c, "(top level)", "expected a JSON object");
+    else parse_root(&c, root, s);
+    check_combinations(&c, s);
+    json_decref(root);
+    if (!c.failed && s->topo.kind == TOPO_FILE) {   // a relative edge list is next to the scenario
+        char *slash = strrchr(path, '/');
+        if (s->topo.file[0] != '/') {
+            char full[1024], abs[PATH_MAX];
+            snprintf(full, sizeof full, "%.*s%s%s", slash ? (int)(slash - path) : 0, path, slash ? "/" : "", s->topo.file);
+            str_copy(s->topo.file, sizeof s->topo.file, realpath(full, abs) ? abs : full);
+        }
+        Topology t;
+        if (topo_init(&t, &s->topo, e)) {
+            Err inner = *e;
+            err_set(e, "%s: topology.file: %.400s", path, inner.msg);
+            return -1;
+        }
+        topo_free(&t);
+    }
+    return c.failed ? -1 : 0;
+}
+
+char *scenario_dump(const Scenario *s) {
+    json_t *seeds = json_array(), *ms = json_array();
+    for (int i = 0; i < s->n_seeds; i++) json_array_append_new(seeds, json_integer((json_int_t)s->seeds[i]));
+    for (int i = 0; i < s->sched.n_milestones; i++) json_array_append_new(ms, json_real(s->sched.milestones[i]));
+    static const char *SCHED[] = {"constant", "multistep", "cosine"};
+    json_t *o = json_pack(
+        "{s:s, s:o, s:i, s:s, s:s, s:s, s:{s:s, s:f, s:f}, s:i, s:i,"
+        " s:{s:f, s:f, s:b, s:f, s:b, s:{s:s, s:o, s:f, s:f}},"
+        " s:{s:s, s:b, s:b, s:i, s:f, s:I, s:s},"
+        " s:{s:s, s:f, s:{s:s, s:f, s:b}},"
+        " s:{s:s, s:f, s:f}, s:{s:f, s:i}, s:s, s:i, s:f, s:i, s:i}",
+        "name", s->name, "seeds", seeds, "agents", s->agents, "dataset", s->dataset, "model", s->model,
+        "norm", norm_name(s->norm), "partition", "kind", s->partition.kind, "alpha", s->partition.alpha,
+        "skew", s->partition.skew, "epochs", s->epochs, "batch_size", s->batch,
+        "optimizer", "lr", (double)s->sgd.lr, "momentum", (double)s->sgd.momentum, "nesterov", s->sgd.nesterov,
+        "weight_decay", (double)s->sgd.weight_decay, "decay_norm", s->sgd.decay_norm, "schedule", "kind",
+        SCHED[s->sched.kind], "milestones", ms, "gamma", (double)s->sched.gamma, "warmup_epochs",
+        (double)s->sched.warmup_epochs,
+        "topology", "kind", topo_name(s->topo.kind), "directed", s->topo.directed, "time_varying",
+        s->topo.time_varying, "window", s->topo.window, "extra_p", s->topo.extra_p, "seed", (json_int_t)s->topo.seed,
+        "file", s->topo.file,
+        "algorithm", "name", s->alg.name, "gamma", s->alg.gamma, "compression", "kind", s->alg.codec, "keep",
+        s->alg.keep, "error_feedback", s->alg.error_feedback,
+        "network", "backend", s->net.backend, "round_timeout_s", s->net.round_timeout_s, "drop_prob", s->net.drop_prob,
+        "eval", "every_epochs", s->eval.every_epochs, "final_consensus_rounds", s->eval.final_consensus_rounds,
+        "baseline", s->baseline, "metrics_every", s->metrics_every, "hang_timeout_s", s->hang_timeout_s,
+        "limit_train", s->limit_train, "limit_test", s->limit_test);
+    if (!strcmp(s->alg.name, "sc-sparse-push")) {
+        json_t *alg = json_object_get(o, "algorithm");
+        json_object_set_new(alg, "compensation", json_pack("{s:i, s:f, s:s, s:f, s:f}", "rounds", s->alg.comp.rounds,
+                            "every_epochs", s->alg.comp.every_epochs, "kind", s->alg.comp.codec, "keep",
+                            s->alg.comp.keep, "gamma", s->alg.comp.gamma));
+    }
+    if (s->topo.kind != TOPO_FILE) json_object_del(json_object_get(o, "topology"), "file");
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(o);
+    return text;
+}

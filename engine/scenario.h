@@ -1,0 +1,54 @@
+// A scenario (the JSON file `meshtrain run` takes), parsed and validated into one struct with every
+// default filled in. Errors name the file, the JSON path, the value and what was expected.
+#ifndef MESHTRAIN_SCENARIO_H
+#define MESHTRAIN_SCENARIO_H
+#include <stdint.h>
+#include "model.h"
+#include "optim.h"
+#include "topo.h"
+#include "util.h"
+
+#define SCEN_MAX_SEEDS 16
+
+typedef struct {
+    char name[64];
+    uint64_t seeds[SCEN_MAX_SEEDS];
+    int n_seeds;
+    uint64_t seed;              // the seed of this run (seeds[0] unless the runner picks another)
+    int agents;
+    char dataset[32], model[32];
+    NormKind norm;
+    struct { char kind[16]; double alpha, skew; } partition;
+    int epochs, batch;
+    SgdConfig sgd;
+    Schedule sched;
+    TopoSpec topo;
+    struct {
+        char name[32];
+        double gamma;            // consensus step (choco, deepsqueeze, sparse-push)
+        char codec[16];          // dense, topk, randk, sign, q8
+        double keep;             // fraction kept by topk / randk
+        int error_feedback;
+        // sc-sparse-push: extra consensus rounds that pull skewed local models together
+        struct { int rounds; double every_epochs; char codec[16]; double keep; double gamma; } comp;
+    } alg;
+    struct {
+        char backend[16];
+        double round_timeout_s;  // wait for an in-neighbour's round-k message at most this long
+        double drop_prob;        // message-level drop probability at the receiver
+    } net;
+    struct { double every_epochs; int final_consensus_rounds; } eval;
+    int metrics_every;           // rounds between metrics lines
+    double hang_timeout_s;       // an agent silent this long is declared hung
+    int limit_train, limit_test; // use only the first N samples (quick runs); 0 = all
+    char baseline[128];
+} Scenario;
+
+// Parse path (or text, when text != NULL; path is then only used in messages). 0, or -1 and e.
+int scenario_load(Scenario *s, const char *path, const char *text, Err *e);
+// The resolved scenario as JSON text (every key, defaults filled); caller frees.
+char *scenario_dump(const Scenario *s);
+
+const char *alg_names(void);
+
+#endif

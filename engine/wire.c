@@ -1,0 +1,164 @@
+// The frame header packed and parsed byte by byte (little-endian on every host), its CRC-32, and the
+// incremental stream parser that checks magic, version and length before it trusts or allocates anything.
+#include "wire.h"
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+// Byte offsets of the fields in the 40-byte header.
+enum {
+    OFF_MAGIC = 0, OFF_VERSION = 4, OFF_KIND = 6, OFF_SENDER = 8, OFF_RECEIVER = 12, OFF_ROUND = 16,
+    OFF_SEQ = 24, OFF_CODEC = 28, OFF_FLAGS = 30, OFF_LEN = 32, OFF_CHECKSUM = 36
+};
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put64(uint8_t *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static uint32_t get32(const uint8_t *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
+
+// Serialize every field of h as it stands, with `checksum` in the checksum slot.
+static void header_pack(uint8_t out[WIRE_HEADER_BYTES], const FrameHeader *h, uint32_t checksum) {
+    put32(out + OFF_MAGIC, h->magic);
+    put16(out + OFF_VERSION, h->version);
+    put16(out + OFF_KIND, h->kind);
+    put32(out + OFF_SENDER, h->sender);
+    put32(out + OFF_RECEIVER, h->receiver);
+    put64(out + OFF_ROUND, h->round);
+    put32(out + OFF_SEQ, h->seq);
+    put16(out + OFF_CODEC, h->codec);
+    put16(out + OFF_FLAGS, h->flags);
+    put32(out + OFF_LEN, h->payload_len);
+    put32(out + OFF_CHECKSUM, checksum);
+}
+
+// CRC-32 of the header (checksum field zero) followed by the payload.
+static uint32_t frame_crc(const FrameHeader *h, const uint8_t *payload) {
+    uint8_t b[WIRE_HEADER_BYTES];
+    header_pack(b, h, 0);
+    uLong crc = crc32(0L, Z_NULL, 0);
+    crc = crc32(crc, b, WIRE_HEADER_BYTES);
+    if (h->payload_len) crc = crc32(crc, payload, (uInt)h->payload_len);
+    return (uint32_t)crc;
+}
+
+// The caller sets h->payload_len (the header has no length argument) and every routing field; payload
+// may be NULL only when payload_len is 0.
+void wire_header_write(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const uint8_t *payload) {
+    h->magic = WIRE_MAGIC;
+    h->version = WIRE_VERSION;
+    h->checksum = frame_crc(h, payload);
+    header_pack(out, h, h->checksum);
+}
+
+int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, Err *e) {
+    FrameHeader r;
+    r.magic = get32(buf + OFF_MAGIC);
+    r.version = get16(buf + OFF_VERSION);
+    r.kind = get16(buf + OFF_KIND);
+    r.sender = get32(buf + OFF_SENDER);
+    r.receiver = get32(buf + OFF_RECEIVER);
+    r.round = get64(buf + OFF_ROUND);
+    r.seq = get32(buf + OFF_SEQ);
+    r.codec = get16(buf + OFF_CODEC);
+    r.flags = get16(buf + OFF_FLAGS);
+    r.payload_len = get32(buf + OFF_LEN);
+    r.checksum = get32(buf + OFF_CHECKSUM);
+    if (r.magic != WIRE_MAGIC) {
+        err_set(e, "frame header: bad magic 0x%08x, expected 0x%08x (\"MSHT\"): not a meshtrain stream or out of sync",
+                r.magic, WIRE_MAGIC);
+        return -1;
+    }
+    if (r.version != WIRE_VERSION) {
+        err_set(e, "frame header: unknown wire version %u, this build speaks version %u", (unsigned)r.version,
+                (unsigned)WIRE_VERSION);
+        return -1;
+    }
+    if (r.payload_len > max_payload) {
+        err_set(e, "frame header: payload_len %u exceeds the limit of %u bytes (sender %u, round %llu)",
+                r.payload_len, max_payload, r.sender, (unsigned long long)r.round);
+        return -1;
+    }
+    *h = r;
+    return 0;
+}
+
+int wire_frame_verify(const FrameHeader *h, const uint8_t *payload, Err *e) {
+    uint32_t crc = frame_crc(h, payload);
+    if (crc != h->checksum) {
+        err_set(e, "frame from %u to %u (round %llu, seq %u, %u payload bytes): CRC-32 0x%08x, header says 0x%08x",
+                h->sender, h->receiver, (unsigned long long)h->round, h->seq, h->payload_len, crc, h->checksum);
+        return -1;
+    }
+    return 0;
+}
+
+void frame_reader_init(FrameReader *r, uint32_t max_payload) {
+    memset(r, 0, sizeof *r);
+    r->max_payload = max_payload;
+}
+
+void frame_reader_free(FrameReader *r) {
+    free(r->payload);
+    r->payload = NULL;
+    r->payload_cap = 0;
+}
+
+// in_payload is 0 while reading a header, 1 while reading a payload, and -1 once the stream has failed
+// (a length-prefixed stream cannot be resynchronized, so every later feed fails too).
+enum { READ_HEADER = 0, READ_PAYLOAD = 1, READ_FAILED = -1 };
+
+// The header is complete: check it, and make room for its (now checked) payload length.
+static int reader_take_header(FrameReader *r, Err *e) {
+    if (wire_header_parse(r->hdr, &r->h, r->max_payload, e) != 0) return -1;
+    if (r->h.payload_len > r->payload_cap) {
+        free(r->payload);
+        r->payload = xmalloc(r->h.payload_len);
+        r->payload_cap = r->h.payload_len;
+    }
+    r->payload_have = 0;
+    r->in_payload = READ_PAYLOAD;
+    return 0;
+}
+
+int frame_reader_feed(FrameReader *r, const uint8_t *data, size_t n, size_t *used, Err *e) {
+    size_t pos = 0;
+    int rc = 0;
+    if (r->in_payload == READ_FAILED) {
+        err_set(e, "frame stream: an earlier frame was bad; the stream cannot be resynchronized");
+        rc = -1;
+    }
+    while (rc == 0) {
+        if (r->in_payload == READ_HEADER) {
+            if (pos == n) break;
+            size_t take = WIRE_HEADER_BYTES - r->hdr_have;
+            if (take > n - pos) take = n - pos;
+            memcpy(r->hdr + r->hdr_have, data + pos, take);
+            r->hdr_have += take;
+            pos += take;
+            if (r->hdr_have < WIRE_HEADER_BYTES) break;
+            if (reader_take_header(r, e) != 0) { rc = -1; break; }
+        }
+        size_t take = r->h.payload_len - r->payload_have;
+        if (take > n - pos) take = n - pos;
+        if (take) memcpy(r->payload + r->payload_have, data + pos, take);
+        r->payload_have += take;
+        pos += take;
+        if (r->payload_have < r->h.payload_len) break;
+        // A whole frame: verify it, then reset so the next feed starts a new header (r->h and
+        // r->payload stay valid for the caller until then).
+        r->hdr_have = 0;
+        r->in_payload = READ_HEADER;
+        rc = wire_frame_verify(&r->h, r->payload, e) == 0 ? 1 : -1;
+    }
+    if (rc < 0) r->in_payload = READ_FAILED;
+    if (used) *used = pos;
+    return rc;
+}

@@ -1,0 +1,53 @@
+// The wire format between agents: a fixed little-endian frame header (magic, version, sender,
+// receiver, round, sequence, kind, codec, payload length, CRC-32), and a stream parser that never
+// trusts a length it has not checked.
+#ifndef MESHTRAIN_WIRE_H
+#define MESHTRAIN_WIRE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "util.h"
+
+#define WIRE_MAGIC 0x5448534Du        // "MSHT" little-endian
+#define WIRE_VERSION 1
+#define WIRE_HEADER_BYTES 40
+#define WIRE_MAX_PAYLOAD (64u << 20)  // default bound on one frame's payload
+
+typedef struct {
+    uint32_t magic;
+    uint16_t version;
+    uint16_t kind;          // message kind (the algorithm's; see alg.h)
+    uint32_t sender, receiver;
+    uint64_t round;
+    uint32_t seq;           // per directed link, increasing
+    uint16_t codec;         // CodecId of the payload
+    uint16_t flags;
+    uint32_t payload_len;
+    uint32_t checksum;      // CRC-32 of the header (checksum field zero) and the payload
+} FrameHeader;
+
+// Fill h->magic/version/payload_len/checksum and write the 40-byte header to out.
+void wire_header_write(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const uint8_t *payload);
+// Parse and check a header (magic, version, payload_len <= max_payload). 0, or -1 and e.
+int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, Err *e);
+// Check the CRC of a parsed header against its payload. 0, or -1 and e.
+int wire_frame_verify(const FrameHeader *h, const uint8_t *payload, Err *e);
+
+// Incremental parser for a byte stream (a TCP connection): feed bytes as they arrive, take frames out.
+typedef struct {
+    uint32_t max_payload;
+    uint8_t hdr[WIRE_HEADER_BYTES];
+    size_t hdr_have;
+    FrameHeader h;
+    uint8_t *payload;       // grows to the largest checked payload_len seen
+    size_t payload_cap, payload_have;
+    int in_payload;
+} FrameReader;
+
+void frame_reader_init(FrameReader *r, uint32_t max_payload);
+void frame_reader_free(FrameReader *r);
+// Consume up to n bytes. Returns 1 when a whole, verified frame is ready (*used = bytes consumed;
+// read it from r->h and r->payload, then call again with the rest), 0 when more bytes are needed
+// (all n consumed), -1 on a bad frame (e says why; the stream cannot be resynchronized).
+int frame_reader_feed(FrameReader *r, const uint8_t *data, size_t n, size_t *used, Err *e);
+
+#endif
