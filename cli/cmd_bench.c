@@ -101,12 +101,16 @@ static int bench_train_step(int argc, char **argv) {
     return 0;
 }
 
+int bench_harness(int argc, char **argv);
+
 int cmd_bench(int argc, char **argv) {
     if (argc < 1 || is_help(argv[0])) {
-        printf("usage: meshtrain bench WHAT [FLAGS]\n\n  train-step   time of one training step of a model (see --help)\n");
+        printf("usage: meshtrain bench WHAT [FLAGS]\n\n  train-step   time of one training step of a model (see --help)\n"
+               "  harness      time per round of N agents with SGP against the same agents computing alone\n");
         return argc < 1 ? 2 : 0;
     }
     if (!strcmp(argv[0], "train-step")) return bench_train_step(argc - 1, argv + 1);
-    fprintf(stderr, "meshtrain bench: unknown benchmark '%s' (expected: train-step)\n", argv[0]);
+    if (!strcmp(argv[0], "harness")) return bench_harness(argc - 1, argv + 1);
+    fprintf(stderr, "meshtrain bench: unknown benchmark '%s' (expected: train-step, harness)\n", argv[0]);
     return 2;
 }

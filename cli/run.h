@@ -39,9 +39,12 @@ typedef struct {
     double t0;
     int tty, json;
     char fail[600];         // why the run failed ("" while it is fine)
+    char secondary[600];    // a failure that is probably the consequence of another one
+    double secondary_at;
     double last_print;
     double final_avg_acc, final_consensus;
-    long eval_total;        // number of evaluation rounds completed
+    long eval_total;
+    double eval_epoch;      // epoch of the evaluation being gathered        // number of evaluation rounds completed
 } Run;
 
 // Start the agents, run the event loop to the end. 0 success, 1 failure (r->fail says why).

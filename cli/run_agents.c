@@ -115,7 +115,7 @@ static void eval_complete(Run *r) {
     double loss = 0, acc_avg = model_evaluate(r->m, &r->test, r->s.limit_test, &loss);
     json_t *accs = json_array();
     for (int i = 0; i < r->n; i++) json_array_append_new(accs, json_real(r->ag[i].final_acc));
-    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "eval", r->eval_index, "epoch", r->ag[0].epoch,
+    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "eval", r->eval_index, "epoch", r->eval_epoch,
                           "acc_mean", acc_sum / r->n, "acc_worst", acc_min, "acc_avg_model", acc_avg, "loss_avg_model",
                           loss, "consensus_distance", dist, "acc", accs);
     char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
@@ -139,6 +139,7 @@ static void on_eval(Run *r, int i, const uint8_t *p, size_t len) {
     json_t *o = json_loadb((const char *)p + 4, tl, 0, NULL);
     r->ag[i].final_acc = o ? json_number_value(json_object_get(o, "test_acc")) : 0;
     r->ag[i].final_loss = o ? json_number_value(json_object_get(o, "test_loss")) : 0;
+    if (o) r->eval_epoch = json_number_value(json_object_get(o, "epoch"));
     json_decref(o);
     memcpy(r->models[i], p + 4 + tl, (np + ns) * sizeof(float));
     r->model_have[i] = 1;
@@ -181,9 +182,17 @@ static void on_frame(Run *r, int i) {
         a->done_json = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (o) a->bytes_wire = (uint64_t)json_integer_value(json_object_get(o, "bytes_wire"));
         break;
-    case CTL_ERROR:
-        fail_set(r, "agent %d failed: %s", i, o ? json_string_value(json_object_get(o, "error")) : "(no message)");
+    case CTL_ERROR: {
+        const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
+        // "link from agent X closed" is a consequence; give X's own failure a moment to arrive first.
+        if (msg && strstr(msg, " closed") && !r->secondary[0]) {
+            snprintf(r->secondary, sizeof r->secondary, "agent %d failed: %s", i, msg);
+            r->secondary_at = time_now();
+        } else {
+            fail_set(r, "agent %d failed: %s", i, msg ? msg : "(no message)");
+        }
         break;
+    }
     default: fail_set(r, "agent %d sent an unknown control message (kind %u)", i, h->kind);
     }
     json_decref(o);
@@ -257,7 +266,7 @@ int run_agents(Run *r) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    r->t0 = time_now();
+    r->t0 = r->last_print = time_now();
     for (int i = 0; i < r->n; i++)
         if (agent_spawn(r, i)) { fail_set(r, "cannot start agent %d: %s", i, strerror(errno)); break; }
     struct pollfd *fds = xcalloc((size_t)r->n, sizeof *fds);
@@ -282,6 +291,7 @@ int run_agents(Run *r) {
             if (!r->ag[i].done && !r->ag[i].exited && now - r->ag[i].last_seen > r->s.hang_timeout_s)
                 fail_set(r, "agent %d (pid %d) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i, (int)r->ag[i].pid,
                          now - r->ag[i].last_seen, r->s.hang_timeout_s);
+        if (r->secondary[0] && now - r->secondary_at > 1.0) fail_set(r, "%s", r->secondary);
         if (interrupted) fail_set(r, "interrupted by %s", interrupted == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
         progress_print(r, 0);
     }

@@ -2,6 +2,7 @@
 // loop, evaluations, skew compensation and final consensus, metrics and reports to the runner.
 #include "agent.h"
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alg.h"
@@ -20,7 +21,7 @@ typedef struct {
     Alg *alg;
     FILE *log;
     Rng data_rng, drop_rng;
-    double compute_s, t0, last_report;
+    double compute_s, t0, last_report, train_s;
     long round, total_rounds, rounds_per_epoch;
     double loss_sum;
     long loss_n;
@@ -200,7 +201,13 @@ static int train_round(Agent *a, Err *e) {
     double t = time_now();
     dataset_batch(&a->train, a->mine + in_epoch * s->batch, b, 1, &a->data_rng, model_input(a->m), y);
     model_forward(a->m, b, 1, &a->drop_rng);
-    a->loss_sum += model_loss(a->m, y, NULL);
+    float loss = model_loss(a->m, y, NULL);
+    if (!isfinite(loss)) {
+        err_set(e, "agent %d: training diverged at round %ld (loss %g): lower optimizer.lr or algorithm.gamma",
+                a->args->id, r, (double)loss);
+        return -1;
+    }
+    a->loss_sum += loss;
     a->loss_n++;
     model_backward(a->m);
     a->compute_s += time_now() - t;
@@ -228,6 +235,7 @@ static int train(Agent *a, Err *e) {
     Codec comp;
     if (sc && codec_init(&comp, s->alg.comp.codec, s->alg.comp.keep, e)) return -1;
     long extra = a->total_rounds + 1;   // round numbers of consensus-only rounds
+    double t_start = time_now();
     double next_eval = s->eval.every_epochs, next_comp = s->alg.comp.every_epochs;
     while (a->round < a->total_rounds) {
         if (train_round(a, e)) return -1;
@@ -241,6 +249,7 @@ static int train(Agent *a, Err *e) {
             next_eval += s->eval.every_epochs;
         }
     }
+    a->train_s = time_now() - t_start;   // the training rounds, evaluations included
     if (sc && consensus_rounds(a, s->alg.comp.rounds, &comp, s->alg.comp.gamma, &extra, e)) return -1;
     if (consensus_rounds(a, s->eval.final_consensus_rounds, codec_for_id(CODEC_DENSE), 1.0, &extra, e)) return -1;
     if (net_flush(a->alg->env.net, s->net.round_timeout_s, e)) return -1;
@@ -251,10 +260,10 @@ static int train(Agent *a, Err *e) {
 static int done_report(Agent *a, Err *e) {
     uint64_t pay, wire, msgs;
     totals(a, &pay, &wire, &msgs);
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:s}", "type", "done", "rounds",
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:I, s:f, s:s}", "type", "done", "rounds",
                           (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire, "messages",
                           (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
-                          "missing", (json_int_t)a->alg->env.missing, "samples", (json_int_t)a->n_mine * a->s.epochs,
+                          "missing", (json_int_t)a->alg->env.missing, "samples", (json_int_t)a->n_mine * a->s.epochs, "train_s", a->train_s,
                           "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb", rss_peak_kb() / 1024.0,
                           "on_missing", a->alg->ops->on_missing);
     json_t *copy = json_deep_copy(o);

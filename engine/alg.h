@@ -55,13 +55,21 @@ Alg *alg_new(const char *name, const AlgEnv *env, Err *e);
 void alg_free(Alg *a);
 
 // Shared helpers (alg_common.c).
-// Push-sum payload: [f64 mass (the weight u times the mixing weight)][f32 scale][codec bytes of v].
-// The receiver adds scale * decode(v) to its numerator and mass to its weight.
+// Push-sum payload: [f64 mass (the weight u times the mixing weight)][f32 scale][f32 weight][codec
+// bytes of v]. The receiver adds scale * decode(v) to its numerator and mass to its weight; `weight`
+// is the sender's mixing weight for algorithms that apply it themselves (it equals scale otherwise).
 int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const float *v, double mass,
               float scale, Err *e);
 // Wait for `from`'s push of `round`; on success add scale*v into x and the mass into *u. Returns 1 if
 // it arrived, 0 if missing (dropped or timed out), -1 and e on a broken link or malformed payload.
 int push_recv(AlgEnv *env, int from, int kind, long round, float *x, double *u, Err *e);
+int push_recv_w(AlgEnv *env, int from, int kind, long round, float *x, double *u, float *weight, Err *e);
+int push_send_encoded_w(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,
+                        float weight, Err *e);
+// 1 if the message from -> to of this round will be dropped (both ends know; see net_drops).
+static inline int push_dropped(const AlgEnv *env, int from, int to, int kind, long round) {
+    return net_drops(env->net, from, to, kind, (uint64_t)round);
+}
 // Send v (dense) to every neighbour of the current undirected graph and wait for theirs; mix with
 // Metropolis weights, renormalizing by the weight that arrived. out may alias v.
 int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Err *e);
@@ -74,11 +82,10 @@ int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c,
 // params = x / u
 void debias(float *params, const float *x, double u, size_t n);
 
-// The compressed push-sum update shared by sparse-push, sc-sparse-push and deepsqueeze
-// (alg_sparse_push.c): x += gamma * (sum_j W_ij C(v_j) - C(v_i)), v = x + e, e = v - C(v).
-int cps_init(Alg *a, Err *e);
-int cps_step(Alg *a, long round, float lr, Err *e);
-int cps_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e);
-void cps_free(Alg *a);
+// Sparse-Push's update (alg_sparse_push.c), which SC-Sparse-Push shares.
+int sparse_push_init(Alg *a, Err *e);
+int sparse_push_step(Alg *a, long round, float lr, Err *e);
+int sparse_push_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e);
+void sparse_push_free(Alg *a);
 
 #endif

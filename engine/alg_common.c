@@ -9,7 +9,7 @@ static void put_f32(uint8_t *p, float v) { uint32_t u; memcpy(&u, &v, 4); for (i
 static double get_f64(const uint8_t *p) { uint64_t u = 0; for (int i = 0; i < 8; i++) u |= (uint64_t)p[i] << (8 * i); double v; memcpy(&v, &u, 8); return v; }
 static float get_f32(const uint8_t *p) { uint32_t u = 0; for (int i = 0; i < 4; i++) u |= (uint32_t)p[i] << (8 * i); float v; memcpy(&v, &u, 4); return v; }
 
-#define PUSH_PREFIX 12
+#define PUSH_PREFIX 16
 
 static uint64_t codec_seed(const AlgEnv *env, int sender, long round) {
     return env->s->seed * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)sender << 40) ^ (uint64_t)round;
@@ -29,6 +29,7 @@ int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const f
     buf_fit(env, PUSH_PREFIX + c->ops->bound(c, n, env->nt));
     put_f64(env->buf, mass);
     put_f32(env->buf + 8, scale);
+    put_f32(env->buf + 12, scale);
     long len = c->ops->encode(c, v, n, env->spans, env->nt, codec_seed(env, env->id, round), env->buf + PUSH_PREFIX,
                               env->buf_cap - PUSH_PREFIX, NULL);
     if (len < 0) { err_set(e, "agent %d: %s encoding failed", env->id, c->ops->name); return -1; }
@@ -48,12 +49,22 @@ long push_encode(AlgEnv *env, const Codec *c, const float *v, float *residual, l
 }
 
 int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale, Err *e) {
+    return push_send_encoded_w(env, to, kind, round, c, len, mass, scale, scale, e);
+}
+
+int push_send_encoded_w(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,
+                        float weight, Err *e) {
     put_f64(env->buf, mass);
     put_f32(env->buf + 8, scale);
+    put_f32(env->buf + 12, weight);
     return net_send(env->net, to, kind, (uint64_t)round, c->ops->id, env->buf, (uint32_t)(PUSH_PREFIX + len), e);
 }
 
 int push_recv(AlgEnv *env, int from, int kind, long round, float *x, double *u, Err *e) {
+    return push_recv_w(env, from, kind, round, x, u, NULL, e);
+}
+
+int push_recv_w(AlgEnv *env, int from, int kind, long round, float *x, double *u, float *weight, Err *e) {
     int missing = 0;
     Msg *m = net_wait(env->net, from, kind, (uint64_t)round, env->timeout_s, &missing, e);
     if (!m) {
@@ -69,6 +80,7 @@ int push_recv(AlgEnv *env, int from, int kind, long round, float *x, double *u, 
     } else {
         double mass = get_f64(m->payload);
         float scale = get_f32(m->payload + 8);
+        if (weight) *weight = get_f32(m->payload + 12);
         Err de = {{0}};
         if (c->ops->decode(c, m->payload + PUSH_PREFIX, m->len - PUSH_PREFIX, env->m->n_params, env->spans, env->nt,
                            codec_seed(env, from, round), scale, x, &de)) {
@@ -110,11 +122,11 @@ void debias(float *params, const float *x, double u, size_t n) {
 }
 
 extern const AlgOps alg_allreduce_ops, alg_dpsgd_ops, alg_sgp_ops, alg_choco_ops, alg_choco_gossip_ops,
-    alg_deepsqueeze_ops, alg_sparse_push_ops, alg_sc_sparse_push_ops;
+    alg_deepsqueeze_ops, alg_sparse_push_ops, alg_sc_sparse_push_ops, alg_local_ops;
 
 static const AlgOps *const ALGS[] = {&alg_allreduce_ops, &alg_dpsgd_ops, &alg_sgp_ops, &alg_choco_ops,
                                      &alg_choco_gossip_ops, &alg_deepsqueeze_ops, &alg_sparse_push_ops,
-                                     &alg_sc_sparse_push_ops};
+                                     &alg_sc_sparse_push_ops, &alg_local_ops};
 
 Alg *alg_new(const char *name, const AlgEnv *env, Err *e) {
     for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)

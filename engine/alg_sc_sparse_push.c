@@ -6,4 +6,4 @@
 #include "alg.h"
 
 const AlgOps alg_sc_sparse_push_ops = {"sc-sparse-push", "as sparse-push (compensation rounds likewise)",
-                                       cps_init, cps_step, cps_consensus, cps_free};
+                                       sparse_push_init, sparse_push_step, sparse_push_consensus, sparse_push_free};

@@ -17,18 +17,22 @@ static int sgp_init(Alg *a, Err *e) {
 }
 
 // Keep 1/(d+1) of x and u, push the same share to each out-neighbour, add what the in-neighbours
-// pushed. A missing message's mass is simply not added: z = x/u stays an unbiased local average.
+// pushed. A dropped message's share stays with its sender (both ends know it is dropped); one that
+// is late is not added, and z = x/u stays a weighted average.
 static int sgp_push(Alg *a, long round, int kind, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
     size_t n = env->m->n_params;
     topo_round(&env->topo, round, env->g);
-    float w = (float)mix_pushsum(env->g, env->id);
+    float w = (float)mix_pushsum(env->g, env->id), keep = w;
     const Codec *dense = codec_for_id(CODEC_DENSE);
-    for (int k = env->g->out_start[env->id]; k < env->g->out_start[env->id + 1]; k++)
-        if (push_send(env, env->g->out[k], kind, round, dense, s->x, s->u * w, w, e)) return -1;
-    for (size_t i = 0; i < n; i++) s->x[i] *= w;
-    s->u *= w;
+    for (int k = env->g->out_start[env->id]; k < env->g->out_start[env->id + 1]; k++) {
+        int to = env->g->out[k];
+        if (push_send(env, to, kind, round, dense, s->x, s->u * w, w, e)) return -1;
+        if (push_dropped(env, env->id, to, kind, round)) keep += w;   // a dropped share stays home
+    }
+    for (size_t i = 0; i < n; i++) s->x[i] *= keep;
+    s->u *= keep;
     for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++)
         if (push_recv(env, env->g->in[k], kind, round, s->x, &s->u, e) < 0) return -1;
     debias(env->m->params, s->x, s->u, n);
@@ -53,5 +57,5 @@ static void sgp_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_sgp_ops = {"sgp", "keeps its own mass: the missing share is not added, and z = x/u stays an average",
+const AlgOps alg_sgp_ops = {"sgp", "keeps its own mass: a dropped share stays with the sender; a late one is not added, and z = x/u stays an average",
                             sgp_init, sgp_step, sgp_consensus, sgp_free};

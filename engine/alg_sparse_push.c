@@ -1,65 +1,95 @@
-// Sparse-Push (Aketi, Singh, Rabaey 2021): push-sum over directed, time-varying graphs with
-// per-tensor top-k sparsification, error feedback and a consensus step gamma. The paper's text could
-// not be read; this is the update of the same authors' push-sum code (the DeepSqueeze-style rule of
-// their low-precision work), see docs/algorithms.md:
-//   v_i = x_i + e_i;  c_i = C(v_i);  e_i = v_i - c_i
-//   x_i += gamma * (sum_{j in in(i)} W_ij c_j + (W_ii - 1) c_i);   u_i likewise with exact weights
-// where x is the push-sum numerator, u its weight, and the gradient is taken at z = x / u.
+// Sparse-Push: push-sum over directed, time-varying graphs where each message carries only the
+// per-tensor top-k of what the receiver does not know yet. The paper's text could not be read; this
+// is meshtrain's design from what is known (docs/algorithms.md). Per directed link i->p both ends
+// keep the same public copy P_ip of i's numerator (starting at the common initial model), so:
+//   q = C(x_i - P_ip);  P_ip += q          (sent: q, and the exact push-sum weight share)
+//   x_i -= gamma W_pi P_ip   at the sender, x_p += gamma W_pi P_ip at the receiver
+// Mass moves as public copies, so sum(x) and sum(u) are conserved and z = x/u is an average; what a
+// copy lacks stays in x_i as error memory until it is among the largest differences (error
+// compensation without a separate residual). With gamma = 1 and no compression this is SGP.
 #include <stdlib.h>
 #include <string.h>
 #include "alg.h"
 
-typedef struct { float *x, *e, *q, *acc; double u; } Cps;
+typedef struct {
+    float *x, *x0, *diff, *q;
+    double u;
+    float **pub_out, **pub_in;   // per peer, allocated on first contact: what the link has carried
+} SparsePush;
 
-int cps_init(Alg *a, Err *e) {
+int sparse_push_init(Alg *a, Err *e) {
     (void)e;
     size_t n = a->env.m->n_params;
-    Cps *s = xcalloc(1, sizeof *s);
-    s->x = xfloats(n); s->e = xfloats(n); s->q = xfloats(n); s->acc = xfloats(n);
+    SparsePush *s = xcalloc(1, sizeof *s);
+    s->x = xfloats(n); s->x0 = xfloats(n); s->diff = xfloats(n); s->q = xfloats(n);
     memcpy(s->x, a->env.m->params, n * sizeof(float));
+    memcpy(s->x0, a->env.m->params, n * sizeof(float));   // every agent starts from the same model
     s->u = 1.0;
+    s->pub_out = xcalloc((size_t)a->env.n, sizeof(float *));
+    s->pub_in = xcalloc((size_t)a->env.n, sizeof(float *));
     a->st = s;
     return 0;
 }
 
-// One compressed push-sum exchange with codec c and step gamma. A missing message's share is not
-// added (mass leaves the system, as in SGP), so z = x/u stays a weighted average.
-static int cps_exchange(Alg *a, long round, int kind, const Codec *c, double gamma, Err *e) {
+static float *pub_get(SparsePush *s, float **slot, size_t n) {
+    if (!*slot) {
+        *slot = xfloats(n);
+        memcpy(*slot, s->x0, n * sizeof(float));
+    }
+    return *slot;
+}
+
+static int sp_exchange(Alg *a, long round, int kind, const Codec *c, double gamma, Err *e) {
     AlgEnv *env = &a->env;
-    Cps *s = a->st;
+    SparsePush *s = a->st;
     size_t n = env->m->n_params;
     topo_round(&env->topo, round, env->g);
-    double w = mix_pushsum(env->g, env->id);
-    long len = push_encode(env, c, s->x, env->s->alg.error_feedback ? s->e : NULL, round, s->q, e);
-    if (len < 0) return -1;
-    for (int k = env->g->out_start[env->id]; k < env->g->out_start[env->id + 1]; k++)
-        if (push_send_encoded(env, env->g->out[k], kind, round, c, len, w * s->u, (float)w, e)) return -1;
-    memset(s->acc, 0, n * sizeof(float));
-    double r = 0.0;
-    for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++)
-        if (push_recv(env, env->g->in[k], kind, round, s->acc, &r, e) < 0) return -1;
-    float g = (float)gamma, self = (float)(w - 1.0);
-    for (size_t i = 0; i < n; i++) s->x[i] += g * (s->acc[i] + self * s->q[i]);
-    s->u += gamma * (r + (w - 1.0) * s->u);
+    double w = mix_pushsum(env->g, env->id), u_given = 0.0;
+    float gw = (float)(gamma * w);
+    for (int k = env->g->out_start[env->id]; k < env->g->out_start[env->id + 1]; k++) {
+        int p = env->g->out[k];
+        float *pub = pub_get(s, &s->pub_out[p], n);
+        for (size_t i = 0; i < n; i++) s->diff[i] = s->x[i] - pub[i];
+        long len = push_encode(env, c, s->diff, NULL, round, s->q, e);
+        if (len < 0 || push_send_encoded_w(env, p, kind, round, c, len, gamma * w * s->u, 1.0f, gw, e)) return -1;
+        if (push_dropped(env, env->id, p, kind, round)) continue;   // both ends know: nothing moves
+        for (size_t i = 0; i < n; i++) { pub[i] += s->q[i]; s->x[i] -= gw * pub[i]; }
+        u_given += gamma * w * s->u;
+    }
+    s->u -= u_given;
+    for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++) {
+        int p = env->g->in[k];
+        float *pub = pub_get(s, &s->pub_in[p], n);
+        memset(s->q, 0, n * sizeof(float));
+        double mass = 0.0;
+        float weight = 0.0f;
+        int got = push_recv_w(env, p, kind, round, s->q, &mass, &weight, e);
+        if (got < 0) return -1;
+        if (!got) continue;   // dropped (the sender kept its share) or late (its share is lost)
+        for (size_t i = 0; i < n; i++) { pub[i] += s->q[i]; s->x[i] += weight * pub[i]; }
+        s->u += mass;
+    }
     debias(env->m->params, s->x, s->u, n);
     return 0;
 }
 
-int cps_step(Alg *a, long round, float lr, Err *e) {
-    Cps *s = a->st;
+int sparse_push_step(Alg *a, long round, float lr, Err *e) {
+    SparsePush *s = a->st;
     sgd_step(&a->env.opt, s->x, a->env.m->grads, lr);
-    return cps_exchange(a, round, KIND_PUSH, &a->env.codec, a->env.s->alg.gamma, e);
+    return sp_exchange(a, round, KIND_PUSH, &a->env.codec, a->env.s->alg.gamma, e);
 }
 
-int cps_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {
-    return cps_exchange(a, round, KIND_CONSENSUS, c, gamma, e);
+int sparse_push_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {
+    return sp_exchange(a, round, KIND_CONSENSUS, c, gamma, e);
 }
 
-void cps_free(Alg *a) {
-    Cps *s = a->st;
-    free(s->x); free(s->e); free(s->q); free(s->acc);
+void sparse_push_free(Alg *a) {
+    SparsePush *s = a->st;
+    for (int j = 0; j < a->env.n; j++) { free(s->pub_out[j]); free(s->pub_in[j]); }
+    free(s->pub_out); free(s->pub_in);
+    free(s->x); free(s->x0); free(s->diff); free(s->q);
     free(s);
 }
 
-const AlgOps alg_sparse_push_ops = {"sparse-push", "the missing share is not added; mass and weight leave together, so z = x/u stays an average",
-                                    cps_init, cps_step, cps_consensus, cps_free};
+const AlgOps alg_sparse_push_ops = {"sparse-push", "a dropped message moves nothing (both ends know); a late one's share is lost",
+                                    sparse_push_init, sparse_push_step, sparse_push_consensus, sparse_push_free};

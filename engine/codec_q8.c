@@ -59,13 +59,34 @@ static inline float q8_pos(float v, float mn, float step) {
     return r >= 0.0f ? (r <= 255.0f ? r : 255.0f) : 0.0f;
 }
 
-static void q8_tensor(const float *x, size_t count, int stochastic, Rng *g, uint8_t *p, float *q) {
-    float mn = INFINITY, mx = -INFINITY;
-    for (size_t i = 0; i < count; i++) {
-        mn = x[i] < mn ? x[i] : mn;
-        mx = x[i] > mx ? x[i] : mx;
+// Min and max over 16 lanes (x < m ? x : m maps to a vector min and skips NaN entries); 0, 0 when
+// every entry is NaN.
+static void min_max(const float *x, size_t count, float *mn_out, float *mx_out) {
+    float lo[16], hi[16];
+    for (int j = 0; j < 16; j++) { lo[j] = INFINITY; hi[j] = -INFINITY; }
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16)
+        for (int j = 0; j < 16; j++) {
+            lo[j] = x[i + j] < lo[j] ? x[i + j] : lo[j];
+            hi[j] = x[i + j] > hi[j] ? x[i + j] : hi[j];
+        }
+    for (; i < count; i++) {
+        lo[0] = x[i] < lo[0] ? x[i] : lo[0];
+        hi[0] = x[i] > hi[0] ? x[i] : hi[0];
     }
-    if (mn > mx) mn = mx = 0.0f;   // every entry NaN
+    float mn = lo[0], mx = hi[0];
+    for (int j = 1; j < 16; j++) {
+        mn = lo[j] < mn ? lo[j] : mn;
+        mx = hi[j] > mx ? hi[j] : mx;
+    }
+    if (mn > mx) mn = mx = 0.0f;
+    *mn_out = mn;
+    *mx_out = mx;
+}
+
+static void q8_tensor(const float *x, size_t count, int stochastic, Rng *g, uint8_t *p, float *q) {
+    float mn, mx;
+    min_max(x, count, &mn, &mx);
     float step = q8_step(mn, mx);
     put_f32(p, mn);
     put_f32(p + 4, mx);
@@ -73,9 +94,11 @@ static void q8_tensor(const float *x, size_t count, int stochastic, Rng *g, uint
     if (step > 0.0f && !stochastic) {
         for (size_t i = 0; i < count; i++) lv[i] = (uint8_t)(q8_pos(x[i], mn, step) + 0.5f);
     } else if (step > 0.0f) {
+        uint64_t bits = 0;
         for (size_t i = 0; i < count; i++) {
-            // 24 random bits: u is exactly representable and strictly below 1.
-            float u = (float)(rng_u64(g) >> 40) * 0x1p-24f;
+            // 24 random bits per entry, two entries per draw: u is exact in fp32 and strictly below 1.
+            if (!(i & 1)) bits = rng_u64(g);
+            float u = (float)((bits >> (i & 1 ? 16 : 40)) & 0xffffffu) * 0x1p-24f;
             float l = floorf(q8_pos(x[i], mn, step) + u);
             lv[i] = (uint8_t)(l < 255.0f ? l : 255.0f);
         }

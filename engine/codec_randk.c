@@ -80,7 +80,7 @@ static void randk_choose(uint64_t seed, int ti, size_t count, size_t k, uint64_t
     }
 }
 
-// Visit the chosen indices in ascending order: f(i, j) for the j-th chosen index i.
+// Run body for each chosen index i in ascending order, j counting them from 0 (the value slot on the wire).
 #define FOR_EACH_CHOSEN(bits, count, i, j, body)                                \
     for (size_t w_ = 0, j = 0; w_ < ((count) + 63) / 64; w_++)                  \
         for (uint64_t m_ = (bits)[w_]; m_; m_ &= m_ - 1, j++) {                 \

@@ -1,6 +1,7 @@
 // Scaled sign per tensor (signSGD / CHOCO's "sign" compressor): q = (||v||_1 / count) * sign(v), sent as
 // one fp32 scale and one bit per entry, about 32x smaller than dense.
 #include "codec.h"
+#include <math.h>
 #include <string.h>
 
 // Payload, for each non-empty tensor in table order: the scale as fp32 LE, then ceil(count/8) bytes of
@@ -37,15 +38,19 @@ static size_t sign_size(const Span *t, int nt) {
     return s;
 }
 
-// ||x||_1 / count, accumulated in double blocks so long tensors keep their precision.
+// ||x||_1 / count: 16 float lanes per block of 2048 (vectorizable without -ffast-math), each block
+// added into a double, so long tensors keep their precision.
 static float l1_mean(const float *x, size_t count) {
     double total = 0.0;
-    for (size_t i = 0; i < count;) {
-        float acc = 0.0f;
-        size_t end = i + 1024 < count ? i + 1024 : count;
-        for (; i < end; i++) acc += x[i] < 0 ? -x[i] : x[i];
-        total += acc;
+    size_t i = 0;
+    while (i + 16 <= count) {
+        float acc[16] = {0};
+        size_t end = i + 2048 < count ? i + 2048 : count;
+        for (; i + 16 <= end; i += 16)
+            for (int j = 0; j < 16; j++) acc[j] += fabsf(x[i + j]);
+        for (int j = 0; j < 16; j++) total += acc[j];
     }
+    for (; i < count; i++) total += fabsf(x[i]);
     return (float)(total / (double)count);
 }
 
@@ -96,7 +101,10 @@ static int sign_decode(const Codec *c, const uint8_t *buf, size_t len, size_t n,
         float sc = get_f32(p), pos = scale * sc, neg = scale * -sc;
         p += 4;
         float *os = out + t[ti].offset;
-        for (size_t i = 0; i < count; i++) os[i] += (p[i >> 3] >> (i & 7)) & 1 ? pos : neg;
+        size_t full = count / 8;
+        for (size_t b = 0; b < full; b++)
+            for (int j = 0; j < 8; j++) os[8 * b + j] += (p[b] >> j) & 1 ? pos : neg;
+        for (size_t i = 8 * full; i < count; i++) os[i] += (p[i >> 3] >> (i & 7)) & 1 ? pos : neg;
         p += (count + 7) / 8;
     }
     return 0;

@@ -121,33 +121,65 @@ static uint32_t select_nth(uint32_t *a, size_t n, size_t p) {
 }
 
 // The k largest-magnitude entries of x[0..count) in ascending index order: everything above the k-th
-// largest key T, plus the lowest-indexed entries equal to T until there are k.
-static void topk_pick(const float *x, size_t count, size_t k, uint32_t *keys, size_t *idx) {
+// largest key T, plus the lowest-indexed entries equal to T until there are k. A histogram of the keys'
+// top 11 bits (exponent and 3 mantissa bits) first finds the bucket that holds T, so only that bucket's
+// keys go through quickselect: three streaming passes over x instead of a selection over all of it.
+enum { BUCKET_SHIFT = 20, N_BUCKETS = 1 << (31 - BUCKET_SHIFT), SCAN_BLOCK = 32 };
+
+// Whether any key in x[0..len) is >= lo: a branch-free test the compiler vectorizes, so the scans
+// below skip whole blocks and only look entry by entry where something may be kept.
+static inline int block_has(const float *x, size_t len, uint32_t lo) {
+    int any = 0;
+    for (size_t i = 0; i < len; i++) any |= mag_key(x[i]) >= lo;
+    return any;
+}
+
+static void topk_pick(const float *x, size_t count, size_t k, uint32_t *cand, size_t *idx) {
     if (k == count) {
         for (size_t i = 0; i < count; i++) idx[i] = i;
         return;
     }
-    for (size_t i = 0; i < count; i++) keys[i] = mag_key(x[i]);
-    uint32_t thr = select_nth(keys, count, count - k);
-    size_t above = 0;
-    for (size_t i = 0; i < count; i++) above += mag_key(x[i]) > thr;
+    size_t above = 0, nc = 0;
+    if (count <= N_BUCKETS) {   // short tensor: clearing the histogram would cost more than it saves
+        for (size_t i = 0; i < count; i++) cand[i] = mag_key(x[i]);
+        nc = count;
+    } else {
+        size_t hist[N_BUCKETS] = {0};
+        for (size_t i = 0; i < count; i++) hist[mag_key(x[i]) >> BUCKET_SHIFT]++;
+        uint32_t b = N_BUCKETS - 1;
+        while (above + hist[b] < k) above += hist[b--];
+        for (size_t i0 = 0; i0 < count; i0 += SCAN_BLOCK) {
+            size_t end = i0 + SCAN_BLOCK < count ? i0 + SCAN_BLOCK : count;
+            if (!block_has(x + i0, end - i0, b << BUCKET_SHIFT)) continue;
+            for (size_t i = i0; i < end; i++) {
+                uint32_t key = mag_key(x[i]);
+                if (key >> BUCKET_SHIFT == b) cand[nc++] = key;
+            }
+        }
+    }
+    uint32_t thr = select_nth(cand, nc, nc - (k - above));
+    for (size_t j = 0; j < nc; j++) above += cand[j] > thr;
     size_t ties = k - above, m = 0;
-    for (size_t i = 0; i < count; i++) {
-        uint32_t key = mag_key(x[i]);
-        if (key > thr) idx[m++] = i;
-        else if (key == thr && ties) { idx[m++] = i; ties--; }
+    for (size_t i0 = 0; i0 < count; i0 += SCAN_BLOCK) {
+        size_t end = i0 + SCAN_BLOCK < count ? i0 + SCAN_BLOCK : count;
+        if (!block_has(x + i0, end - i0, thr)) continue;
+        for (size_t i = i0; i < end; i++) {
+            uint32_t key = mag_key(x[i]);
+            if (key > thr) idx[m++] = i;
+            else if (key == thr && ties) { idx[m++] = i; ties--; }
+        }
     }
 }
 
 // Encode one tensor into buf[0..cap); bytes written, or -1 if it does not fit.
-static long topk_tensor(const float *x, size_t count, size_t k, uint32_t *keys, size_t *idx, uint8_t *buf,
+static long topk_tensor(const float *x, size_t count, size_t k, uint32_t *cand, size_t *idx, uint8_t *buf,
                         size_t cap, float *q) {
     size_t head = varint_size(k);
     if (k == 0) {
         if (cap < head) return -1;
         return (long)put_varint(buf, 0);
     }
-    topk_pick(x, count, k, keys, idx);
+    topk_pick(x, count, k, cand, idx);
     size_t vbytes = varint_size(idx[0]);
     for (size_t i = 1; i < k; i++) vbytes += varint_size(idx[i] - idx[i - 1]);
     int w = fixed_width(count);
@@ -179,18 +211,19 @@ static long topk_encode(const Codec *c, const float *x, size_t n, const Span *t,
         if (t[i].count > maxc) maxc = t[i].count;
         if (k > maxk) maxk = k;
     }
-    uint32_t *keys = xmalloc(maxc * sizeof *keys);
+    // Room for every key of the longest tensor: the candidate bucket can be all of it (constant tensors).
+    uint32_t *cand = xmalloc(maxc * sizeof *cand);
     size_t *idx = xmalloc(maxk * sizeof *idx);
     if (q) memset(q, 0, n * sizeof *q);
     size_t pos = 0;
     long rc = 0;
     for (int i = 0; i < nt && rc >= 0; i++) {
         const Span *s = &t[i];
-        rc = topk_tensor(x + s->offset, s->count, keep_count(s->count, c->keep), keys, idx, buf + pos, cap - pos,
+        rc = topk_tensor(x + s->offset, s->count, keep_count(s->count, c->keep), cand, idx, buf + pos, cap - pos,
                          q ? q + s->offset : NULL);
         if (rc >= 0) pos += (size_t)rc;
     }
-    free(keys);
+    free(cand);
     free(idx);
     return rc < 0 ? -1 : (long)pos;
 }

@@ -31,7 +31,7 @@ struct Net {
     Slot *box;
     int n_box, cap_box;
     double drop_p;
-    Rng drop_rng;
+    uint64_t drop_seed;
     double waited;
     uint64_t floor_round;   // messages of earlier rounds are late
 };
@@ -58,7 +58,6 @@ Net *net_new(int id, int n, const char *bind_ip, Err *e) {
         net->peers[j].out_fd = net->peers[j].in_fd = -1;
         frame_reader_init(&net->peers[j].rd, WIRE_MAX_PAYLOAD);
     }
-    rng_seed(&net->drop_rng, 0);
     return net;
 }
 
@@ -188,7 +187,7 @@ static int peer_read(Net *net, int j, Err *e) {
             p->recv.payload += h->payload_len;
             p->recv.framing += WIRE_HEADER_BYTES;
             p->recv.messages++;
-            int drop = h->kind < NET_KIND_RELIABLE && net->drop_p > 0 && rng_uniform(&net->drop_rng) < net->drop_p;
+            int drop = net_drops(net, (int)h->sender, net->id, h->kind, h->round);
             if (h->round < net->floor_round) { p->recv.late++; continue; }
             if (drop) p->recv.dropped++;
             box_put(net, h, p->rd.payload, drop);
@@ -297,7 +296,13 @@ int net_flush(Net *net, double timeout_s, Err *e) {
 
 void net_set_drop(Net *net, double p, uint64_t seed) {
     net->drop_p = p;
-    net->drop_rng = rng_derive(seed, 0xd509 + (uint64_t)net->id);
+    net->drop_seed = seed;
+}
+
+int net_drops(const Net *net, int from, int to, int kind, uint64_t round) {
+    if (net->drop_p <= 0 || kind >= NET_KIND_RELIABLE) return 0;
+    Rng r = rng_derive(net->drop_seed ^ ((uint64_t)from << 48) ^ ((uint64_t)to << 32) ^ ((uint64_t)kind << 20), round);
+    return rng_uniform(&r) < net->drop_p;
 }
 
 const LinkCount *net_sent(const Net *net, int peer) { return &net->peers[peer].sent; }

@@ -40,8 +40,12 @@ void net_release(Net *net, Msg *m);
 void net_discard_before(Net *net, uint64_t round);
 // Send everything queued. 0, or -1 and e.
 int net_flush(Net *net, double timeout_s, Err *e);
-// Receiver-side drop probability for kinds below NET_KIND_RELIABLE, from a seeded generator.
+// Message-level drop probability for kinds below NET_KIND_RELIABLE. Whether a message is dropped is a
+// hash of (seed, sender, receiver, kind, round), so the sender knows it too (net_drops) and can keep
+// the share it would have given away; the message is still sent (its bytes count) and discarded on
+// arrival.
 void net_set_drop(Net *net, double p, uint64_t seed);
+int net_drops(const Net *net, int from, int to, int kind, uint64_t round);
 const LinkCount *net_sent(const Net *net, int peer);
 const LinkCount *net_recv(const Net *net, int peer);
 double net_wait_seconds(const Net *net);    // total time spent blocked in net_wait and net_flush

@@ -109,7 +109,7 @@ static void str(Ctx *c, json_t *obj, const char *path, const char *key, const ch
 }
 
 const char *alg_names(void) {
-    return "allreduce, dpsgd, sgp, choco, choco-gossip, deepsqueeze, sparse-push, sc-sparse-push";
+    return "allreduce, dpsgd, sgp, choco, choco-gossip, deepsqueeze, sparse-push, sc-sparse-push, local";
 }
 
 static void parse_optimizer(Ctx *c, json_t *root, Scenario *s) {

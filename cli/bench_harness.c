@@ -1,0 +1,112 @@
+// `meshtrain bench harness`: the runtime's own cost. Runs the same N agents twice through
+// `meshtrain run`: once with the algorithm under test (dense SGP by default) and once alone
+// (`local`, no messages); the difference per round is serialization, sockets and waiting.
+#include <jansson.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "args.h"
+#include "common.h"
+#include "util.h"
+
+static const char *USAGE = "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--json]";
+
+typedef struct { double round_ms, compute_ms, wait_ms, rss_mb; long rounds; json_int_t bytes; } HarnessRun;
+
+// Run one scenario in dir with `meshtrain run` and read its summary.
+static int harness_once(const char *self, const char *dir, const char *alg, int agents, const char *model,
+                        const char *dataset, int rounds, HarnessRun *out, Err *e) {
+    char scen[PATH_MAX], run[PATH_MAX], text[1024];
+    snprintf(scen, sizeof scen, "%s/%s.json", dir, alg);
+    snprintf(run, sizeof run, "%s/run-%s", dir, alg);
+    snprintf(text, sizeof text,
+             "{\"name\":\"bench-harness-%s\",\"agents\":%d,\"dataset\":\"%s\",\"model\":\"%s\",\"epochs\":1,"
+             "\"limit_train\":%d,\"limit_test\":256,\"algorithm\":{\"name\":\"%s\"},\"topology\":{\"kind\":\"exponential\"},"
+             "\"eval\":{\"every_epochs\":1000},\"metrics_every\":1000000,\"network\":{\"backend\":\"none\"}}",
+             alg, agents, dataset, model, agents * 32 * rounds, alg);
+    if (file_write_atomic(scen, text, strlen(text), e)) return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen("/dev/null", "w", stdout)) _exit(127);
+        execl(self, self, "run", scen, "--out", run, (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) { err_set(e, "the %s run failed (see %s)", alg, run); return -1; }
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/summary.json", run);
+    json_t *o = json_load_file(path, 0, NULL);
+    json_t *pa = o ? json_object_get(o, "per_agent") : NULL;
+    if (!pa) { err_set(e, "%s: no per-agent totals", path); json_decref(o); return -1; }
+    memset(out, 0, sizeof *out);
+    size_t i;
+    json_t *v;
+    json_array_foreach(pa, i, v) {
+        long r = (long)json_integer_value(json_object_get(v, "rounds"));
+        out->rounds = r;
+        out->round_ms += 1e3 * json_number_value(json_object_get(v, "train_s")) / r / agents;
+        out->compute_ms += 1e3 * json_number_value(json_object_get(v, "compute_s")) / r / agents;
+        out->wait_ms += 1e3 * json_number_value(json_object_get(v, "wait_s")) / r / agents;
+        double rss = json_number_value(json_object_get(v, "rss_peak_mb"));
+        if (rss > out->rss_mb) out->rss_mb = rss;
+    }
+    out->bytes = json_integer_value(json_object_get(o, "bytes_wire"));
+    json_decref(o);
+    return 0;
+}
+
+int bench_harness(int argc, char **argv) {
+    Args a;
+    args_init(&a, "bench harness", USAGE, argc, argv);
+    int agents = 8, rounds = 150, json = 0;
+    const char *model = "lenet5", *alg = "sgp", *dataset = "fashion-mnist";
+    while (args_next(&a)) {
+        if (is_help(a.flag)) {
+            printf("usage: %s\n\nTime per training round of N agent processes running ALGORITHM (default sgp, dense)\n"
+                   "against the same agents training alone (no messages). Overhead = the difference per round,\n"
+                   "as a fraction of the compute-only round. Peak RSS per agent is reported.\n"
+                   "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)  --json\n", USAGE);
+            return 0;
+        }
+        else if (args_is(&a, "--agents")) agents = (int)args_int(&a, 1, 256);
+        else if (args_is(&a, "--model")) model = args_str(&a);
+        else if (args_is(&a, "--dataset")) dataset = args_str(&a);
+        else if (args_is(&a, "--rounds")) rounds = (int)args_int(&a, 10, 100000);
+        else if (args_is(&a, "--algorithm")) alg = args_str(&a);
+        else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
+        else args_unknown(&a);
+    }
+    char self[PATH_MAX], dir[] = "/tmp/meshtrain-harness-XXXXXX";
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[sl > 0 ? sl : 0] = 0;
+    if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
+    HarnessRun base, with;
+    Err e = {{0}};
+    int rc = harness_once(self, dir, "local", agents, model, dataset, rounds, &base, &e) ||
+             harness_once(self, dir, alg, agents, model, dataset, rounds, &with, &e);
+    char cmd[PATH_MAX + 16];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd)) {}
+    if (rc) { fprintf(stderr, "meshtrain bench harness: %s\n", e.msg); return 1; }
+    double overhead = with.round_ms / base.round_ms - 1.0;
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "model", model, "algorithm", alg,
+                              "agents", agents, "rounds", (json_int_t)with.rounds, "round_ms_compute_only", base.round_ms,
+                              "round_ms", with.round_ms, "overhead_pct", 100 * overhead, "compute_ms_per_round",
+                              with.compute_ms, "wait_ms_per_round", with.wait_ms, "rss_peak_mb_per_agent", with.rss_mb,
+                              "bytes_wire", with.bytes);
+        char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(5));
+        printf("%s\n", t);
+        free(t);
+        json_decref(o);
+    } else {
+        printf("%d agents, %s, %ld rounds: %.2f ms per round with %s, %.2f ms computing alone: overhead %.1f%%\n"
+               "  (per agent and round: compute %.2f ms, waiting %.2f ms; peak RSS per agent %.1f MB)\n",
+               agents, model, with.rounds, with.round_ms, alg, base.round_ms, 100 * overhead, with.compute_ms,
+               with.wait_ms, with.rss_mb);
+    }
+    return 0;
+}

@@ -1,0 +1,18 @@
+// Local SGD without any communication: every agent trains alone on its partition. The lower bound
+// of what communication buys, and the compute-only reference of `meshtrain bench harness`.
+#include "alg.h"
+
+static int local_init(Alg *a, Err *e) { (void)a; (void)e; return 0; }
+
+static int local_step(Alg *a, long round, float lr, Err *e) {
+    (void)round; (void)e;
+    sgd_step(&a->env.opt, a->env.m->params, a->env.m->grads, lr);
+    return 0;
+}
+
+static int local_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {
+    (void)a; (void)round; (void)c; (void)gamma; (void)e;
+    return 0;
+}
+
+const AlgOps alg_local_ops = {"local", "nothing is ever sent", local_init, local_step, local_consensus, NULL};
