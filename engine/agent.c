@@ -85,6 +85,8 @@ static int links_open(Agent *a, AlgEnv *env, Err *e) {
     return rc;
 }
 
+static void on_idle(void *ctx, int waiting_for);
+
 static int setup(Agent *a, Err *e) {
     const Scenario *s = &a->s;
     if (dataset_load(s->dataset, NULL, s->seed, &a->train, &a->test, e)) return -1;
@@ -106,6 +108,7 @@ static int setup(Agent *a, Err *e) {
     if (links_open(a, &env, e)) return -1;
     a->alg = alg_new(s->alg.name, &env, e);
     if (!a->alg) return -1;
+    net_set_idle(a->alg->env.net, on_idle, a);
     a->data_rng = rng_derive(s->seed, 1000 + (uint64_t)a->args->id);
     a->drop_rng = rng_derive(s->seed, 2000 + (uint64_t)a->args->id);
     a->rounds_per_epoch = (a->n_mine + s->batch - 1) / s->batch;
@@ -169,6 +172,13 @@ static void progress_send(Agent *a, int force) {
                           "bytes_wire", (json_int_t)wire);
     Err e;
     report(a, CTL_PROGRESS, o, NULL, &e);
+}
+
+// While blocked on a peer: tell the runner we are alive and whom we wait for.
+static void on_idle(void *ctx, int waiting_for) {
+    Agent *a = ctx;
+    (void)waiting_for;
+    progress_send(a, 1);
 }
 
 static void metrics_line(Agent *a, float lr) {

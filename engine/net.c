@@ -34,7 +34,22 @@ struct Net {
     uint64_t drop_seed;
     double waited;
     uint64_t floor_round;   // messages of earlier rounds are late
+    void (*idle)(void *ctx, int waiting_for);
+    void *idle_ctx;
+    double idle_last;
 };
+
+static void idle_tick(Net *net, int waiting_for) {
+    double now = time_now();
+    if (!net->idle || now - net->idle_last < 0.2) return;
+    net->idle_last = now;
+    net->idle(net->idle_ctx, waiting_for);
+}
+
+void net_set_idle(Net *net, void (*fn)(void *ctx, int waiting_for), void *ctx) {
+    net->idle = fn;
+    net->idle_ctx = ctx;
+}
 
 static void fd_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
@@ -263,6 +278,7 @@ Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, in
         }
         double left = end - time_now();
         if (left <= 0) { net->waited += time_now() - t0; *timed_out = 1; return NULL; }
+        idle_tick(net, from);
         if (net_poll(net, left > 0.05 ? 50 : (int)(left * 1000) + 1, e)) return NULL;
     }
 }
@@ -288,6 +304,7 @@ int net_flush(Net *net, double timeout_s, Err *e) {
         for (int j = 0; j < net->n; j++) pending |= net->peers[j].head != NULL;
         if (!pending) break;
         if (time_now() > end) { err_set(e, "agent %d: could not send everything within %.0f s", net->id, timeout_s); return -1; }
+        idle_tick(net, -1);
         if (net_poll(net, 50, e)) return -1;
     }
     net->waited += time_now() - t0;

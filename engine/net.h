@@ -46,6 +46,9 @@ int net_flush(Net *net, double timeout_s, Err *e);
 // arrival.
 void net_set_drop(Net *net, double p, uint64_t seed);
 int net_drops(const Net *net, int from, int to, int kind, uint64_t round);
+// Called about every 200 ms while net_wait or net_flush blocks (a heartbeat for the runner, which can
+// then tell an agent that waits from one that hangs).
+void net_set_idle(Net *net, void (*fn)(void *ctx, int waiting_for), void *ctx);
 const LinkCount *net_sent(const Net *net, int peer);
 const LinkCount *net_recv(const Net *net, int peer);
 double net_wait_seconds(const Net *net);    // total time spent blocked in net_wait and net_flush
