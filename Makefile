@@ -41,7 +41,7 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo test unit asan cli-tests accuracy bench data clean help
+.PHONY: all deps demo test unit asan cli-tests runtime-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
@@ -84,7 +84,7 @@ demo:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory bin/meshtrain bin/unit-tests bin/unit-tests-asan
-	@$(MAKE) --no-print-directory unit asan cli-tests accuracy
+	@$(MAKE) --no-print-directory unit asan cli-tests runtime-tests accuracy
 
 unit: bin/unit-tests
 	@echo "== unit tests (Criterion)"
@@ -98,6 +98,10 @@ cli-tests: bin/meshtrain
 	@echo "== command-line tests"
 	tests/cli.sh bin/meshtrain
 
+runtime-tests: bin/meshtrain
+	@echo "== runtime tests: agent processes over loopback TCP, faults, no leftovers"
+	tests/runtime.sh bin/meshtrain
+
 accuracy: bin/meshtrain
 	@echo "== accuracy: LeNet-5 on Fashion-MNIST, 10 epochs, default hyperparameters (needs >= 89%)"
 	tests/accuracy.sh bin/meshtrain
@@ -106,6 +110,15 @@ bench:
 	@tools/deps.sh bench
 	@$(MAKE) --no-print-directory bin/meshtrain
 	bench/train_step.sh bin/meshtrain
+
+# Coverage-guided fuzzing of the frame parser and every payload decoder (libFuzzer; not part of test).
+FUZZ_SECONDS ?= 120
+fuzz:
+	@command -v clang >/dev/null || tools/deps.sh fuzz
+	@mkdir -p bin build/fuzz-corpus
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -Iengine \
+	  engine/wire.c engine/codec*.c engine/util.c engine/rng.c tests/fuzz_wire.c -lz -lm -o bin/fuzz-wire
+	bin/fuzz-wire -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus
 
 data:
 	tools/get-data.sh

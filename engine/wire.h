@@ -25,7 +25,8 @@ typedef struct {
     uint32_t checksum;      // CRC-32 of the header (checksum field zero) and the payload
 } FrameHeader;
 
-// Fill h->magic/version/payload_len/checksum and write the 40-byte header to out.
+// Fill h->magic, h->version and h->checksum (the caller sets payload_len; payload may be NULL only
+// when it is 0) and write the 40-byte header to out.
 void wire_header_write(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const uint8_t *payload);
 // Parse and check a header (magic, version, payload_len <= max_payload). 0, or -1 and e.
 int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, Err *e);

@@ -10,7 +10,8 @@ case "$group" in
   test)  want="$base libcriterion-dev dataset-fashion-mnist python3" ;;
   bench) want="$base python3-torch python3-numpy" ;;
   plots) want="$base gnuplot-nox" ;;
-  *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, bench, plots)" >&2; exit 2 ;;
+  fuzz)  want="$base clang libclang-rt-14-dev" ;;
+  *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, bench, plots, fuzz)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do
