@@ -20,6 +20,7 @@ typedef struct {
     double loss, epoch;
     uint64_t bytes_wire;
     char *done_json;        // the agent's totals (CTL_DONE payload)
+    char error[400];        // the error it reported, if any
     double final_acc, final_loss;
     int evals;              // evaluations received
 } AgentProc;

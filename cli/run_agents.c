@@ -184,6 +184,7 @@ static void on_frame(Run *r, int i) {
         break;
     case CTL_ERROR: {
         const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
+        if (msg) str_copy(a->error, sizeof a->error, msg);
         // "link from agent X closed" is a consequence; give X's own failure a moment to arrive first.
         if (msg && strstr(msg, " closed") && !r->secondary[0]) {
             snprintf(r->secondary, sizeof r->secondary, "agent %d failed: %s", i, msg);
@@ -234,6 +235,8 @@ static void agents_reap(Run *r) {
         while (a->fd >= 0) agent_read(r, i);
         a->exited = 1;
         if (WIFSIGNALED(st)) fail_set(r, "agent %d (pid %d) was killed by signal %d (%s)", i, (int)a->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
+        else if (WEXITSTATUS(st) != 0 && a->error[0] && !strstr(a->error, " closed")) fail_set(r, "agent %d failed: %s", i, a->error);
+        else if (WEXITSTATUS(st) != 0 && r->secondary[0]) fail_set(r, "%s", r->secondary);
         else if (WEXITSTATUS(st) != 0) fail_set(r, "agent %d (pid %d) exited with status %d", i, (int)a->pid, WEXITSTATUS(st));
         else if (!a->done) fail_set(r, "agent %d (pid %d) exited without finishing", i, (int)a->pid);
     }

@@ -20,6 +20,7 @@ typedef struct {
     OutBuf *head, *tail;
     FrameReader rd;
     uint32_t seq;
+    int in_closed;          // the peer closed its side (it finished)
     LinkCount sent, recv;
 } Peer;
 
@@ -159,7 +160,8 @@ int net_send(Net *net, int to, int kind, uint64_t round, int codec, const uint8_
     return 0;
 }
 
-static void box_put(Net *net, const FrameHeader *h, const uint8_t *payload, int dropped) {
+// Store a frame; its payload buffer is taken from the reader (which allocates a new one next time).
+static void box_put(Net *net, const FrameHeader *h, FrameReader *rd, int dropped) {
     if (net->n_box == net->cap_box) {
         net->cap_box = net->cap_box ? 2 * net->cap_box : 16;
         net->box = realloc(net->box, sizeof(Slot) * (size_t)net->cap_box);
@@ -171,8 +173,9 @@ static void box_put(Net *net, const FrameHeader *h, const uint8_t *payload, int 
     s->m.len = dropped ? 0 : h->payload_len;
     s->m.payload = NULL;
     if (!dropped && h->payload_len) {
-        s->m.payload = xmalloc(h->payload_len);
-        memcpy(s->m.payload, payload, h->payload_len);
+        s->m.payload = rd->payload;
+        rd->payload = NULL;
+        rd->payload_cap = 0;
     }
 }
 
@@ -184,7 +187,13 @@ static int peer_read(Net *net, int j, Err *e) {
         ssize_t r = read(p->in_fd, buf, sizeof buf);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) { err_set(e, "agent %d: link from agent %d closed%s%s", net->id, j, r < 0 ? ": " : "", r < 0 ? strerror(errno) : ""); return -1; }
+        if (r == 0) {   // the peer finished and left; only waiting for it later is an error
+            close(p->in_fd);
+            p->in_fd = -1;
+            p->in_closed = 1;
+            return 0;
+        }
+        if (r < 0) { err_set(e, "agent %d: link from agent %d broke: %s", net->id, j, strerror(errno)); return -1; }
         p->recv.socket += (uint64_t)r;
         size_t off = 0;
         while (off < (size_t)r) {
@@ -205,7 +214,8 @@ static int peer_read(Net *net, int j, Err *e) {
             int drop = net_drops(net, (int)h->sender, net->id, h->kind, h->round);
             if (h->round < net->floor_round) { p->recv.late++; continue; }
             if (drop) p->recv.dropped++;
-            box_put(net, h, p->rd.payload, drop);
+            FrameHeader hh = *h;
+            box_put(net, &hh, &p->rd, drop);
         }
     }
 }
@@ -278,6 +288,10 @@ Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, in
         }
         double left = end - time_now();
         if (left <= 0) { net->waited += time_now() - t0; *timed_out = 1; return NULL; }
+        if (net->peers[from].in_closed) {
+            err_set(e, "agent %d: link from agent %d closed before its round-%llu message", net->id, from, (unsigned long long)round);
+            return NULL;
+        }
         idle_tick(net, from);
         if (net_poll(net, left > 0.05 ? 50 : (int)(left * 1000) + 1, e)) return NULL;
     }

@@ -3,7 +3,6 @@
 #include "wire.h"
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 // Byte offsets of the fields in the 40-byte header.
 enum {
@@ -39,14 +38,55 @@ static void header_pack(uint8_t out[WIRE_HEADER_BYTES], const FrameHeader *h, ui
     put32(out + OFF_CHECKSUM, checksum);
 }
 
-// CRC-32 of the header (checksum field zero) followed by the payload.
+// CRC-32C (Castagnoli): the SSE4.2 instruction where the CPU has it (about 10 GB/s; zlib's CRC-32 cost
+// 5% of a dense SGP run), else a table. Both give the same value.
+static uint32_t crc32c_table[256];
+
+static void crc32c_table_init(void) {
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        crc32c_table[i] = c;
+    }
+}
+
+static uint32_t crc32c_soft(uint32_t crc, const uint8_t *p, size_t n) {
+    if (!crc32c_table[1]) crc32c_table_init();
+    for (size_t i = 0; i < n; i++) crc = crc32c_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const uint8_t *p, size_t n) {
+    uint64_t c = crc;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        c = __builtin_ia32_crc32di(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; i < n; i++) c32 = __builtin_ia32_crc32qi(c32, p[i]);
+    return c32;
+}
+#endif
+
+static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n) {
+#if defined(__x86_64__)
+    static int hw = -1;
+    if (hw < 0) { __builtin_cpu_init(); hw = __builtin_cpu_supports("sse4.2"); }
+    if (hw) return crc32c_hw(crc, p, n);
+#endif
+    return crc32c_soft(crc, p, n);
+}
+
+// CRC-32C of the header (checksum field zero) followed by the payload.
 static uint32_t frame_crc(const FrameHeader *h, const uint8_t *payload) {
     uint8_t b[WIRE_HEADER_BYTES];
     header_pack(b, h, 0);
-    uLong crc = crc32(0L, Z_NULL, 0);
-    crc = crc32(crc, b, WIRE_HEADER_BYTES);
-    if (h->payload_len) crc = crc32(crc, payload, (uInt)h->payload_len);
-    return (uint32_t)crc;
+    uint32_t crc = crc32c(0xFFFFFFFFu, b, WIRE_HEADER_BYTES);
+    if (h->payload_len) crc = crc32c(crc, payload, h->payload_len);
+    return crc ^ 0xFFFFFFFFu;
 }
 
 // The caller sets h->payload_len (the header has no length argument) and every routing field; payload

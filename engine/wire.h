@@ -1,5 +1,5 @@
 // The wire format between agents: a fixed little-endian frame header (magic, version, sender,
-// receiver, round, sequence, kind, codec, payload length, CRC-32), and a stream parser that never
+// receiver, round, sequence, kind, codec, payload length, CRC-32C), and a stream parser that never
 // trusts a length it has not checked.
 #ifndef MESHTRAIN_WIRE_H
 #define MESHTRAIN_WIRE_H
@@ -22,7 +22,7 @@ typedef struct {
     uint16_t codec;         // CodecId of the payload
     uint16_t flags;
     uint32_t payload_len;
-    uint32_t checksum;      // CRC-32 of the header (checksum field zero) and the payload
+    uint32_t checksum;      // CRC-32C of the header (checksum field zero) and the payload
 } FrameHeader;
 
 // Fill h->magic, h->version and h->checksum (the caller sets payload_len; payload may be NULL only
