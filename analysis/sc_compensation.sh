@@ -1,24 +1,29 @@
 #!/bin/bash
 # The SC-Sparse-Push experiment: SGP, Sparse-Push (0.1% top-k) and SC-Sparse-Push on label-skewed
 # (skew 0.8) and Dirichlet (alpha 0.1) Fashion-MNIST, 8 agents; a gnuplot figure and a table.
-# Usage: analysis/sc_compensation.sh [OUT_DIR] [--plot-only]   (about 5 minutes on 2 cores)
+# Usage: analysis/sc_compensation.sh [OUT_DIR] [--plot-only]   (about 5 minutes on 2 cores; finished
+# runs in RUNS (results/runs/sc-sparse-push) are kept and skipped, so an interrupted run resumes)
 set -eu
 BIN=${BIN:-bin/meshtrain}
 OUT=${1:-results/sc-sparse-push}
-RUNS=${RUNS:-$OUT/runs}
+RUNS=${RUNS:-results/runs/sc-sparse-push}
 mkdir -p "$OUT" "$RUNS"
 py=$(command -v python3 || echo /usr/bin/python3)
 if [ "${2:-}" != "--plot-only" ]; then
   for part in skew dirichlet; do
-    for alg in sgp sparse-push sc-sparse-push; do
-      [ -e "$RUNS/$part-$alg/summary.json" ] && continue   # resume: finished runs are kept
-      rm -rf "$RUNS/$part-$alg"
-      extra=()
-      [ "$alg" != sgp ] && extra=(--set algorithm.compression.keep=0.001 --set algorithm.gamma=0.01)
-      echo "== $part / $alg"
+    for variant in sgp sparse-push sc-sparse-push sc-every-epoch; do
+      [ -e "$RUNS/$part-$variant/summary.json" ] && continue   # resume: finished runs are kept
+      rm -rf "$RUNS/$part-$variant"
+      alg=$variant extra=()
+      [ "$variant" != sgp ] && extra=(--set algorithm.compression.keep=0.001 --set algorithm.gamma=0.01)
+      if [ "$variant" = sc-every-epoch ]; then
+        alg=sc-sparse-push
+        extra+=(--set algorithm.compensation.every_epochs=1 --set algorithm.compensation.rounds=10)
+      fi
+      echo "== $part / $variant"
       "$BIN" run scenarios/fmnist-lenet-8.json --set partition.kind="$part" --set partition.skew=0.8 \
-        --set partition.alpha=0.1 --set algorithm.name="$alg" "${extra[@]}" --set name="sc-$part-$alg" \
-        --out "$RUNS/$part-$alg"
+        --set partition.alpha=0.1 --set algorithm.name="$alg" "${extra[@]}" --set name="sc-$part-$variant" \
+        --out "$RUNS/$part-$variant"
     done
   done
 fi
@@ -27,12 +32,13 @@ import json, os, sys
 out, runs = sys.argv[1], sys.argv[2]
 rows = []
 for part in ("skew", "dirichlet"):
-    for alg in ("sgp", "sparse-push", "sc-sparse-push"):
+    for alg in ("sgp", "sparse-push", "sc-sparse-push", "sc-every-epoch"):
         s = json.load(open(os.path.join(runs, f"{part}-{alg}", "summary.json")))
         rows.append((part, alg, s["acc_mean"], s["acc_worst"], s["acc_avg_model"], s["bytes_wire"] / 1e6))
+short = {"sgp": "SGP", "sparse-push": "SP", "sc-sparse-push": "SC end", "sc-every-epoch": "SC epoch"}
 with open(os.path.join(out, "bars.dat"), "w") as f:
     for part, alg, mean, worst, avg, mb in rows:
-        f.write(f'"{part}\\n{alg}" {100*mean:.2f} {100*worst:.2f} {100*avg:.2f} {mb:.3f}\n')
+        f.write(f'"{part[:4]} {short[alg]}" {100*mean:.2f} {100*worst:.2f} {100*avg:.2f} {mb:.3f}\n')
 with open(os.path.join(out, "curves.dat"), "w") as f:
     for part, alg, *_ in rows:
         f.write(f'# {part} {alg}\n')
@@ -59,20 +65,25 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set ylabel "test accuracy after training (%)"
 set yrange [0:100]
-set xtics rotate by 0 font ",8"
-set key top left
-set title "final accuracy (bars) and MB sent (labels)"
+set xtics rotate by -30 font ",8"
+set bmargin 5
+set key below horizontal
+set title "final accuracy (bars) and MB sent (labels); SP = Sparse-Push, SC = SC-Sparse-Push"
 plot "$OUT/bars.dat" using 2:xtic(1) title "mean over agents", '' using 3 title "worst agent", '' using 4 title "averaged model", \
      '' using (\$0):(\$2+4):(sprintf("%.1f MB", \$5)) with labels notitle font ",8"
 unset style
 set style data linespoints
+unset bmargin
+set xtics rotate by 0 font ",9"
 set title "mean agent accuracy during training"
 set xlabel "epoch"
 set ylabel "test accuracy (%)"
 set yrange [*:*]
-set key bottom right
-plot "$OUT/curves.dat" index 0 title "skew SGP" lw 2, '' index 1 title "skew Sparse-Push" lw 2, '' index 2 title "skew SC-Sparse-Push" lw 2, \
-     '' index 3 title "Dirichlet SGP" dt 2 lw 2, '' index 4 title "Dirichlet Sparse-Push" dt 2 lw 2, '' index 5 title "Dirichlet SC-Sparse-Push" dt 2 lw 2
+set key bottom right font ",8"
+plot "$OUT/curves.dat" index 0 title "skew SGP" lw 2, '' index 1 title "skew Sparse-Push" lw 2, \
+     '' index 2 title "skew SC (end)" lw 2, '' index 3 title "skew SC (every epoch)" lw 2, \
+     '' index 4 title "Dirichlet SGP" dt 2 lw 2, '' index 5 title "Dirichlet Sparse-Push" dt 2 lw 2, \
+     '' index 6 title "Dirichlet SC (end)" dt 2 lw 2, '' index 7 title "Dirichlet SC (every epoch)" dt 2 lw 2
 unset multiplot
 GP
 done
