@@ -25,15 +25,15 @@ static int buf_fit(AlgEnv *env, size_t need) {
 
 int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const float *v, double mass,
               float scale, Err *e) {
-    size_t n = env->m->n_params;
-    buf_fit(env, PUSH_PREFIX + c->ops->bound(c, n, env->nt));
-    put_f64(env->buf, mass);
-    put_f32(env->buf + 8, scale);
-    put_f32(env->buf + 12, scale);
-    long len = c->ops->encode(c, v, n, env->spans, env->nt, codec_seed(env, env->id, round), env->buf + PUSH_PREFIX,
-                              env->buf_cap - PUSH_PREFIX, NULL);
-    if (len < 0) { err_set(e, "agent %d: %s encoding failed", env->id, c->ops->name); return -1; }
-    return net_send(env->net, to, kind, (uint64_t)round, c->ops->id, env->buf, (uint32_t)(PUSH_PREFIX + len), e);
+    size_t n = env->m->n_params, cap = PUSH_PREFIX + c->ops->bound(c, n, env->nt);
+    uint8_t *buf = net_alloc(cap);   // encoded straight into the frame that leaves
+    put_f64(buf, mass);
+    put_f32(buf + 8, scale);
+    put_f32(buf + 12, scale);
+    long len = c->ops->encode(c, v, n, env->spans, env->nt, codec_seed(env, env->id, round), buf + PUSH_PREFIX,
+                              cap - PUSH_PREFIX, NULL);
+    if (len < 0) { err_set(e, "agent %d: %s encoding failed", env->id, c->ops->name); net_alloc_free(buf); return -1; }
+    return net_send_owned(env->net, to, kind, (uint64_t)round, c->ops->id, buf, (uint32_t)(PUSH_PREFIX + len), e);
 }
 
 long push_encode(AlgEnv *env, const Codec *c, const float *v, float *residual, long round, float *q_out, Err *e) {

@@ -30,8 +30,13 @@ Net *net_new(int id, int n, const char *bind_ip, Err *e);
 int net_port(const Net *net);
 // Connect to every other agent (ips[j]:ports[j]) and accept a connection from each. 0, or -1 and e.
 int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s, Err *e);
-// Queue a frame to `to`; it leaves as the poll loop runs (net_wait, net_flush).
+// Queue a frame to `to` (the payload is copied); it leaves as the poll loop runs (net_wait, net_flush).
 int net_send(Net *net, int to, int kind, uint64_t round, int codec, const uint8_t *payload, uint32_t len, Err *e);
+// A payload buffer with room for the frame header in front, to fill and hand to net_send_owned,
+// which takes it over (no copy); net_alloc_free releases one that was never sent.
+uint8_t *net_alloc(size_t len);
+void net_alloc_free(uint8_t *payload);
+int net_send_owned(Net *net, int to, int kind, uint64_t round, int codec, uint8_t *payload, uint32_t len, Err *e);
 // Wait for the message (from, kind, round). Returns it (valid until net_release), or NULL with *timed_out
 // = 1 when timeout_s passed or the message was dropped (*dropped = 1), or NULL and e on a broken link.
 Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, int *timed_out, Err *e);

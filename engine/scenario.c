@@ -102,7 +102,8 @@ static void str(Ctx *c, json_t *obj, const char *path, const char *key, const ch
         char buf[512];
         snprintf(buf, sizeof buf, "%s", choices);
         int ok = 0;
-        for (char *tok = strtok(buf, ", "); tok; tok = strtok(NULL, ", ")) ok |= strcmp(tok, s) == 0;
+        char *save = NULL;
+        for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) ok |= strcmp(tok, s) == 0;
         if (!ok) { fail(c, p, "unknown value '%s' (expected one of: %s)", s, choices); return; }
     }
     snprintf(out, n, "%s", s);

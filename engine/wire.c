@@ -202,3 +202,19 @@ int frame_reader_feed(FrameReader *r, const uint8_t *data, size_t n, size_t *use
     if (used) *used = pos;
     return rc;
 }
+
+uint8_t *frame_reader_space(FrameReader *r, size_t *want) {
+    if (r->in_payload != READ_PAYLOAD || r->payload_have >= r->h.payload_len) return NULL;
+    *want = r->h.payload_len - r->payload_have;
+    return r->payload + r->payload_have;
+}
+
+int frame_reader_wrote(FrameReader *r, size_t n, Err *e) {
+    r->payload_have += n;
+    if (r->payload_have < r->h.payload_len) return 0;
+    r->hdr_have = 0;
+    r->in_payload = READ_HEADER;
+    if (wire_frame_verify(&r->h, r->payload, e) == 0) return 1;
+    r->in_payload = READ_FAILED;
+    return -1;
+}
