@@ -26,7 +26,7 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?=
 CFLAGS  += $(OPT) $(VEC) $(ARCH) $(CSTD) $(WARN) -Iengine $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lm
+LDLIBS  += $(PKG_LIBS) -lm -pthread
 GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 CFLAGS  += -DMESHTRAIN_GIT='"$(GIT_REV)"' -DMESHTRAIN_CFLAGS='"$(OPT) $(VEC) $(ARCH)"'
 

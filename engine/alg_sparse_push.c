@@ -6,13 +6,14 @@
 //   x_i -= gamma W_pi P_ip   at the sender, x_p += gamma W_pi P_ip at the receiver
 // Mass moves as public copies, so sum(x) and sum(u) are conserved and z = x/u is an average; what a
 // copy lacks stays in x_i as error memory until it is among the largest differences (error
-// compensation without a separate residual). With gamma = 1 and no compression this is SGP.
+// compensation without a separate residual). With gamma = 1 and no compression this is SGP (up to
+// float rounding: P += (x - P) is x only to an ulp).
 #include <stdlib.h>
 #include <string.h>
 #include "alg.h"
 
 typedef struct {
-    float *x, *x0, *diff, *q;
+    float *x, *x0, *x_start, *diff, *q;
     double u;
     float **pub_out, **pub_in;   // per peer, allocated on first contact: what the link has carried
 } SparsePush;
@@ -21,7 +22,7 @@ int sparse_push_init(Alg *a, Err *e) {
     (void)e;
     size_t n = a->env.m->n_params;
     SparsePush *s = xcalloc(1, sizeof *s);
-    s->x = xfloats(n); s->x0 = xfloats(n); s->diff = xfloats(n); s->q = xfloats(n);
+    s->x = xfloats(n); s->x0 = xfloats(n); s->x_start = xfloats(n); s->diff = xfloats(n); s->q = xfloats(n);
     memcpy(s->x, a->env.m->params, n * sizeof(float));
     memcpy(s->x0, a->env.m->params, n * sizeof(float));   // every agent starts from the same model
     s->u = 1.0;
@@ -46,10 +47,13 @@ static int sp_exchange(Alg *a, long round, int kind, const Codec *c, double gamm
     topo_round(&env->topo, round, env->g);
     double w = mix_pushsum(env->g, env->id), u_given = 0.0;
     float gw = (float)(gamma * w);
+    // Every out-link's difference is taken against x as it was before this round's shares left, so
+    // numerator and weight leave in the same proportions however many peers there are.
+    memcpy(s->x_start, s->x, n * sizeof(float));
     for (int k = env->g->out_start[env->id]; k < env->g->out_start[env->id + 1]; k++) {
         int p = env->g->out[k];
         float *pub = pub_get(s, &s->pub_out[p], n);
-        for (size_t i = 0; i < n; i++) s->diff[i] = s->x[i] - pub[i];
+        for (size_t i = 0; i < n; i++) s->diff[i] = s->x_start[i] - pub[i];
         long len = push_encode(env, c, s->diff, NULL, round, s->q, e);
         if (len < 0 || push_send_encoded_w(env, p, kind, round, c, len, gamma * w * s->u, 1.0f, gw, e)) return -1;
         if (push_dropped(env, env->id, p, kind, round)) continue;   // both ends know: nothing moves
@@ -87,7 +91,7 @@ void sparse_push_free(Alg *a) {
     SparsePush *s = a->st;
     for (int j = 0; j < a->env.n; j++) { free(s->pub_out[j]); free(s->pub_in[j]); }
     free(s->pub_out); free(s->pub_in);
-    free(s->x); free(s->x0); free(s->diff); free(s->q);
+    free(s->x); free(s->x0); free(s->x_start); free(s->diff); free(s->q);
     free(s);
 }
 

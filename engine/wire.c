@@ -42,7 +42,8 @@ static void header_pack(uint8_t out[WIRE_HEADER_BYTES], const FrameHeader *h, ui
 // 5% of a dense SGP run), else a table. Both give the same value.
 static uint32_t crc32c_table[256];
 
-static void crc32c_table_init(void) {
+// Filled once before main, so agents running as threads never see a half-filled table.
+__attribute__((constructor)) static void crc32c_table_init(void) {
     for (uint32_t i = 0; i < 256; i++) {
         uint32_t c = i;
         for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
@@ -51,7 +52,6 @@ static void crc32c_table_init(void) {
 }
 
 static uint32_t crc32c_soft(uint32_t crc, const uint8_t *p, size_t n) {
-    if (!crc32c_table[1]) crc32c_table_init();
     for (size_t i = 0; i < n; i++) crc = crc32c_table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
     return crc;
 }
