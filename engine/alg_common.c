@@ -1,13 +1,10 @@
 // Helpers shared by the algorithms: push-sum messages (mass + scaled, encoded vector), gossip
 // mixing with Metropolis weights, and the registry that maps names to implementations.
 #include "alg.h"
+#include "bytes.h"
 #include <stdlib.h>
 #include <string.h>
 
-static void put_f64(uint8_t *p, double v) { uint64_t u; memcpy(&u, &v, 8); for (int i = 0; i < 8; i++) p[i] = (uint8_t)(u >> (8 * i)); }
-static void put_f32(uint8_t *p, float v) { uint32_t u; memcpy(&u, &v, 4); for (int i = 0; i < 4; i++) p[i] = (uint8_t)(u >> (8 * i)); }
-static double get_f64(const uint8_t *p) { uint64_t u = 0; for (int i = 0; i < 8; i++) u |= (uint64_t)p[i] << (8 * i); double v; memcpy(&v, &u, 8); return v; }
-static float get_f32(const uint8_t *p) { uint32_t u = 0; for (int i = 0; i < 4; i++) u |= (uint32_t)p[i] << (8 * i); float v; memcpy(&v, &u, 4); return v; }
 
 #define PUSH_PREFIX 16
 

@@ -43,4 +43,7 @@ const Codec *codec_for_id(CodecId id);   // static instances for decoding by id 
 long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, const Span *t, int nt,
                      uint64_t seed, uint8_t *buf, size_t cap, float *q);
 
+// For codec implementations: the tensor table lies inside [0, n). 0, or -1 and e naming the codec.
+int codec_spans_check(const char *codec, const Span *t, int nt, size_t n, Err *e);
+
 #endif

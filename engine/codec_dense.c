@@ -1,21 +1,8 @@
 // The dense codec: every entry as fp32 little-endian, 4n bytes, lossless. It is the baseline every
 // compression ratio is measured against, and the "no compression" setting of the algorithms.
 #include "codec.h"
+#include "bytes.h"
 #include <string.h>
-
-// Byte shifts rather than memcpy so the format is little-endian on any host; GCC and clang turn
-// these into single 32-bit loads and stores on little-endian machines.
-static inline void put_f32(uint8_t *p, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    p[0] = (uint8_t)u; p[1] = (uint8_t)(u >> 8); p[2] = (uint8_t)(u >> 16); p[3] = (uint8_t)(u >> 24);
-}
-static inline float get_f32(const uint8_t *p) {
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
 
 static long dense_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
                          uint8_t *buf, size_t cap, float *q) {

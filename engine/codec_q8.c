@@ -1,6 +1,7 @@
 // 8-bit asymmetric min-max quantization per tensor (the scheme of the low-precision decentralized
 // training paper): 255 steps between the tensor's min and max, rounded to nearest or stochastically.
 #include "codec.h"
+#include "bytes.h"
 #include "rng.h"
 #include <float.h>
 #include <math.h>
@@ -10,29 +11,6 @@
 // entry = min + level * ((max - min) / 255). Empty tensors take no bytes; the length is fixed by the table.
 // NaN entries are left out of min/max and sent as level 0; a range too wide for fp32 (max - min = inf)
 // sends every entry as min.
-
-static inline void put_f32(uint8_t *p, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    p[0] = (uint8_t)u; p[1] = (uint8_t)(u >> 8); p[2] = (uint8_t)(u >> 16); p[3] = (uint8_t)(u >> 24);
-}
-static inline float get_f32(const uint8_t *p) {
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static int spans_check(const Span *t, int nt, size_t n, Err *e) {
-    if (nt < 0 || (nt > 0 && !t)) { err_set(e, "q8: bad tensor table (%d tensors)", nt); return -1; }
-    for (int i = 0; i < nt; i++)
-        if (t[i].offset > n || t[i].count > n - t[i].offset) {
-            err_set(e, "q8: tensor %d [%zu, +%zu) lies outside the %zu-entry vector", i, t[i].offset,
-                    t[i].count, n);
-            return -1;
-        }
-    return 0;
-}
 
 static size_t q8_size(const Span *t, int nt) {
     size_t s = 0;
@@ -111,7 +89,7 @@ static void q8_tensor(const float *x, size_t count, int stochastic, Rng *g, uint
 
 static long q8_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
                       uint8_t *buf, size_t cap, float *q) {
-    if (spans_check(t, nt, n, NULL) != 0) return -1;
+    if (codec_spans_check("q8", t, nt, n, NULL) != 0) return -1;
     size_t total = q8_size(t, nt);
     if (total > cap) return -1;
     if (q) memset(q, 0, n * sizeof *q);
@@ -129,7 +107,7 @@ static long q8_encode(const Codec *c, const float *x, size_t n, const Span *t, i
 static int q8_decode(const Codec *c, const uint8_t *buf, size_t len, size_t n, const Span *t, int nt,
                      uint64_t seed, float scale, float *out, Err *e) {
     (void)c; (void)seed;
-    if (spans_check(t, nt, n, e) != 0) return -1;
+    if (codec_spans_check("q8", t, nt, n, e) != 0) return -1;
     size_t want = q8_size(t, nt);
     if (len != want) {
         err_set(e, "q8 payload: %zu bytes, expected %zu for %d tensors (8-byte range + 1 byte per entry each)", len,

@@ -1,6 +1,7 @@
 // Per-tensor random-k: k = max(1, floor(count*keep)) entries chosen uniformly without replacement by a
 // generator both sides derive from the shared seed and the tensor index, so only k and the values travel.
 #include "codec.h"
+#include "bytes.h"
 #include "rng.h"
 #include <stdlib.h>
 #include <string.h>
@@ -10,41 +11,6 @@
 // which is what error feedback and CHOCO-style algorithms want. A caller that wants the unbiased variant
 // can pass scale = count/k to decode (per tensor); the codec has no switch for it, so q is always unscaled.
 
-static inline void put_f32(uint8_t *p, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    p[0] = (uint8_t)u; p[1] = (uint8_t)(u >> 8); p[2] = (uint8_t)(u >> 16); p[3] = (uint8_t)(u >> 24);
-}
-static inline float get_f32(const uint8_t *p) {
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static inline size_t varint_size(uint64_t v) {
-    size_t s = 1;
-    while (v >= 0x80) { v >>= 7; s++; }
-    return s;
-}
-static inline size_t put_varint(uint8_t *p, uint64_t v) {
-    size_t i = 0;
-    while (v >= 0x80) { p[i++] = (uint8_t)(v | 0x80); v >>= 7; }
-    p[i++] = (uint8_t)v;
-    return i;
-}
-static inline int get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*pos >= len) return -1;
-        uint8_t b = p[(*pos)++];
-        if (shift == 63 && (b & 0x7f) > 1) return -1;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) { *v = r; return 0; }
-    }
-    return -1;
-}
-
 static size_t keep_count(size_t count, double keep) {
     if (count == 0) return 0;
     double k = (double)count * keep;
@@ -52,21 +18,6 @@ static size_t keep_count(size_t count, double keep) {
 }
 
 // Tensors must lie inside the vector, and be short enough for rng_below's 32-bit range.
-static int spans_check(const Span *t, int nt, size_t n, Err *e) {
-    if (nt < 0 || (nt > 0 && !t)) { err_set(e, "randk: bad tensor table (%d tensors)", nt); return -1; }
-    for (int i = 0; i < nt; i++) {
-        if (t[i].offset > n || t[i].count > n - t[i].offset) {
-            err_set(e, "randk: tensor %d [%zu, +%zu) lies outside the %zu-entry vector", i, t[i].offset,
-                    t[i].count, n);
-            return -1;
-        }
-        if ((uint64_t)t[i].count > UINT32_MAX) {
-            err_set(e, "randk: tensor %d has %zu entries, more than 2^32 - 1", i, t[i].count);
-            return -1;
-        }
-    }
-    return 0;
-}
 
 // Floyd's algorithm: a uniform k-subset of [0, count) in k draws, marked in bits (count bits). The stream
 // mixes in the codec id so the same seed used by another purpose draws different numbers.
@@ -97,7 +48,7 @@ static size_t max_count(const Span *t, int nt) {
 
 static long randk_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
                          uint8_t *buf, size_t cap, float *q) {
-    if (spans_check(t, nt, n, NULL) != 0) return -1;
+    if (codec_spans_check("randk", t, nt, n, NULL) != 0) return -1;
     size_t total = 0;
     for (int i = 0; i < nt; i++) {
         size_t k = keep_count(t[i].count, c->keep);
@@ -155,7 +106,7 @@ static int randk_check(const uint8_t *buf, size_t len, const Span *t, int nt, Er
 static int randk_decode(const Codec *c, const uint8_t *buf, size_t len, size_t n, const Span *t, int nt,
                         uint64_t seed, float scale, float *out, Err *e) {
     (void)c;
-    if (spans_check(t, nt, n, e) != 0 || randk_check(buf, len, t, nt, e) != 0) return -1;
+    if (codec_spans_check("randk", t, nt, n, e) != 0 || randk_check(buf, len, t, nt, e) != 0) return -1;
     uint64_t *bits = xmalloc((max_count(t, nt) + 63) / 64 * sizeof *bits);
     size_t pos = 0;
     for (int ti = 0; ti < nt; ti++) {

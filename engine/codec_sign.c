@@ -1,35 +1,13 @@
 // Scaled sign per tensor (signSGD / CHOCO's "sign" compressor): q = (||v||_1 / count) * sign(v), sent as
 // one fp32 scale and one bit per entry, about 32x smaller than dense.
 #include "codec.h"
+#include "bytes.h"
 #include <math.h>
 #include <string.h>
 
 // Payload, for each non-empty tensor in table order: the scale as fp32 LE, then ceil(count/8) bytes of
 // bits, entry i in bit i%8 of byte i/8, set when the entry is >= 0 (so -0 and +0 decode to +scale and
 // NaN to -scale). Empty tensors take no bytes. The length is fixed by the table alone.
-
-static inline void put_f32(uint8_t *p, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    p[0] = (uint8_t)u; p[1] = (uint8_t)(u >> 8); p[2] = (uint8_t)(u >> 16); p[3] = (uint8_t)(u >> 24);
-}
-static inline float get_f32(const uint8_t *p) {
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static int spans_check(const Span *t, int nt, size_t n, Err *e) {
-    if (nt < 0 || (nt > 0 && !t)) { err_set(e, "sign: bad tensor table (%d tensors)", nt); return -1; }
-    for (int i = 0; i < nt; i++)
-        if (t[i].offset > n || t[i].count > n - t[i].offset) {
-            err_set(e, "sign: tensor %d [%zu, +%zu) lies outside the %zu-entry vector", i, t[i].offset,
-                    t[i].count, n);
-            return -1;
-        }
-    return 0;
-}
 
 static size_t sign_size(const Span *t, int nt) {
     size_t s = 0;
@@ -57,7 +35,7 @@ static float l1_mean(const float *x, size_t count) {
 static long sign_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
                         uint8_t *buf, size_t cap, float *q) {
     (void)c; (void)seed;
-    if (spans_check(t, nt, n, NULL) != 0) return -1;
+    if (codec_spans_check("sign", t, nt, n, NULL) != 0) return -1;
     size_t total = sign_size(t, nt);
     if (total > cap) return -1;
     if (q) memset(q, 0, n * sizeof *q);
@@ -87,7 +65,7 @@ static long sign_encode(const Codec *c, const float *x, size_t n, const Span *t,
 static int sign_decode(const Codec *c, const uint8_t *buf, size_t len, size_t n, const Span *t, int nt,
                        uint64_t seed, float scale, float *out, Err *e) {
     (void)c; (void)seed;
-    if (spans_check(t, nt, n, e) != 0) return -1;
+    if (codec_spans_check("sign", t, nt, n, e) != 0) return -1;
     size_t want = sign_size(t, nt);
     if (len != want) {
         err_set(e, "sign payload: %zu bytes, expected %zu for %d tensors (4-byte scale + 1 bit per entry each)",

@@ -2,6 +2,7 @@
 // index), found by selection in O(count), and send k, the sorted indices (delta varints or fixed width,
 // whichever is smaller) and the values as fp32.
 #include "codec.h"
+#include "bytes.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,42 +10,6 @@
 //   varint k;  and when k > 0:  flag byte (0 = delta varints, 1/2/4 = fixed-width little-endian indices),
 //   the k indices ascending (first delta from 0, then each >= 1), then the k values as fp32 LE.
 enum { FLAG_VARINT = 0 };
-
-static inline void put_f32(uint8_t *p, float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    p[0] = (uint8_t)u; p[1] = (uint8_t)(u >> 8); p[2] = (uint8_t)(u >> 16); p[3] = (uint8_t)(u >> 24);
-}
-static inline float get_f32(const uint8_t *p) {
-    uint32_t u = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static inline size_t varint_size(uint64_t v) {
-    size_t s = 1;
-    while (v >= 0x80) { v >>= 7; s++; }
-    return s;
-}
-static inline size_t put_varint(uint8_t *p, uint64_t v) {
-    size_t i = 0;
-    while (v >= 0x80) { p[i++] = (uint8_t)(v | 0x80); v >>= 7; }
-    p[i++] = (uint8_t)v;
-    return i;
-}
-// LEB128 from p[*pos..len): -1 when truncated or when it does not fit 64 bits.
-static inline int get_varint(const uint8_t *p, size_t len, size_t *pos, uint64_t *v) {
-    uint64_t r = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (*pos >= len) return -1;
-        uint8_t b = p[(*pos)++];
-        if (shift == 63 && (b & 0x7f) > 1) return -1;
-        r |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) { *v = r; return 0; }
-    }
-    return -1;
-}
 
 static inline uint64_t get_fixed(const uint8_t *p, int w) {
     uint64_t v = 0;
@@ -64,17 +29,6 @@ static size_t keep_count(size_t count, double keep) {
     if (count == 0) return 0;
     double k = (double)count * keep;
     return !(k >= 1.0) ? 1 : k >= (double)count ? count : (size_t)k;
-}
-
-static int spans_check(const Span *t, int nt, size_t n, Err *e) {
-    if (nt < 0 || (nt > 0 && !t)) { err_set(e, "topk: bad tensor table (%d tensors)", nt); return -1; }
-    for (int i = 0; i < nt; i++)
-        if (t[i].offset > n || t[i].count > n - t[i].offset) {
-            err_set(e, "topk: tensor %d [%zu, +%zu) lies outside the %zu-entry vector", i, t[i].offset,
-                    t[i].count, n);
-            return -1;
-        }
-    return 0;
 }
 
 // |x| as an unsigned key: ordered like the magnitude for every float, NaN above infinity, -0 == +0,
@@ -204,7 +158,7 @@ static long topk_tensor(const float *x, size_t count, size_t k, uint32_t *cand, 
 static long topk_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
                         uint8_t *buf, size_t cap, float *q) {
     (void)seed;
-    if (spans_check(t, nt, n, NULL) != 0) return -1;
+    if (codec_spans_check("topk", t, nt, n, NULL) != 0) return -1;
     size_t maxc = 0, maxk = 0;
     for (int i = 0; i < nt; i++) {
         size_t k = keep_count(t[i].count, c->keep);
@@ -333,7 +287,7 @@ static int topk_walk(const uint8_t *buf, size_t len, const Span *t, int nt, floa
 static int topk_decode(const Codec *c, const uint8_t *buf, size_t len, size_t n, const Span *t, int nt,
                        uint64_t seed, float scale, float *out, Err *e) {
     (void)c; (void)seed;
-    if (spans_check(t, nt, n, e) != 0) return -1;
+    if (codec_spans_check("topk", t, nt, n, e) != 0) return -1;
     if (topk_walk(buf, len, t, nt, scale, NULL, e) != 0) return -1;
     return topk_walk(buf, len, t, nt, scale, out, e);
 }

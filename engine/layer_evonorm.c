@@ -3,7 +3,6 @@
 #include <math.h>
 #include "model.h"
 
-void norm_affine_new(Model *m, Layer *l, const char *kind, int C);
 
 static inline float hsig(float x) { float v = x / 6.0f + 0.5f; return v < 0.0f ? 0.0f : (v > 1.0f ? 1.0f : v); }
 static inline float hsig_grad(float x) { return (x > -3.0f && x < 3.0f) ? 1.0f / 6.0f : 0.0f; }
@@ -17,17 +16,8 @@ static void evonorm_forward(Model *m, Layer *l, int train, Rng *rng) {
     float *mean = l->save, *rstd = l->save + (size_t)m->batch * G;
     for (int b = 0; b < B; b++)
         for (int g = 0; g < G; g++) {
-            double s = 0.0, ss = 0.0;
-            for (int c = g * cg; c < (g + 1) * cg; c++) {
-                const float *x = xs->val + ((size_t)c * B + b) * HW;
-                for (int i = 0; i < HW; i++) s += x[i];
-            }
-            double mu = s / ((double)cg * HW);
-            for (int c = g * cg; c < (g + 1) * cg; c++) {
-                const float *x = xs->val + ((size_t)c * B + b) * HW;
-                for (int i = 0; i < HW; i++) { double d = x[i] - mu; ss += d * d; }
-            }
-            float r = (float)(1.0 / sqrt(ss / ((double)cg * HW) + l->eps));
+            double mu;
+            float r = group_moments(xs->val, B, b, g * cg, (g + 1) * cg, HW, l->eps, &mu);
             mean[b * G + g] = (float)mu; rstd[b * G + g] = r;
             for (int c = g * cg; c < (g + 1) * cg; c++) {
                 const float *x = xs->val + ((size_t)c * B + b) * HW;

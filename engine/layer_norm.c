@@ -63,6 +63,16 @@ static void batchnorm_backward(Model *m, Layer *l) {
     }
 }
 
+// Mean and 1/sqrt(biased variance + eps) of sample b over channels [c0, c1) of a (C, B, HW) tensor.
+float group_moments(const float *x, int B, int b, int c0, int c1, int HW, float eps, double *mean) {
+    double s = 0.0, ss = 0.0, n = (double)(c1 - c0) * HW;
+    for (int c = c0; c < c1; c++) s += vec_sum(x + ((size_t)c * B + b) * HW, (size_t)HW);
+    double mu = s / n;
+    for (int c = c0; c < c1; c++) ss += vec_sqdev(x + ((size_t)c * B + b) * HW, (float)mu, (size_t)HW);
+    *mean = mu;
+    return (float)(1.0 / sqrt(ss / n + eps));
+}
+
 // GroupNorm: for sample b and group g (C/G channels), statistics over (C/G)*HW values.
 // save = mean[B*G], invstd[B*G].
 static void groupnorm_forward(Model *m, Layer *l, int train, Rng *rng) {
@@ -73,17 +83,8 @@ static void groupnorm_forward(Model *m, Layer *l, int train, Rng *rng) {
     float *mean = l->save, *istd = l->save + (size_t)m->batch * G;
     for (int b = 0; b < B; b++)
         for (int g = 0; g < G; g++) {
-            double s = 0.0, ss = 0.0;
-            for (int c = g * cg; c < (g + 1) * cg; c++) {
-                const float *x = xs->val + ((size_t)c * B + b) * HW;
-                for (int i = 0; i < HW; i++) s += x[i];
-            }
-            double mu = s / ((double)cg * HW);
-            for (int c = g * cg; c < (g + 1) * cg; c++) {
-                const float *x = xs->val + ((size_t)c * B + b) * HW;
-                for (int i = 0; i < HW; i++) { double d = x[i] - mu; ss += d * d; }
-            }
-            float is = (float)(1.0 / sqrt(ss / ((double)cg * HW) + l->eps));
+            double mu;
+            float is = group_moments(xs->val, B, b, g * cg, (g + 1) * cg, HW, l->eps, &mu);
             mean[b * G + g] = (float)mu; istd[b * G + g] = is;
             for (int c = g * cg; c < (g + 1) * cg; c++) {
                 const float *x = xs->val + ((size_t)c * B + b) * HW;

@@ -103,6 +103,10 @@ Layer *model_layer_new(Model *m, const LayerOps *ops, int in, int in2, int out);
 int model_tensor_new(Model *m, const char *name, int ndim, const int *shape, InitKind init, float a, int is_norm);
 size_t model_state_new(Model *m, size_t n);
 void model_work_need(Model *m, size_t n);
+// Shared by the normalization layers (layer_norm.c): per-channel scale and shift tensors, and the
+// mean and 1/sqrt(var + eps) of sample b over channels [c0, c1) of a (C, B, HW) tensor.
+void norm_affine_new(Model *m, Layer *l, const char *kind, int C);
+float group_moments(const float *x, int B, int b, int c0, int c1, int HW, float eps, double *mean);
 static inline size_t slot_size(const Model *m, int s) {
     return (size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->cur;
 }
