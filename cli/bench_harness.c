@@ -11,21 +11,21 @@
 #include "common.h"
 #include "util.h"
 
-static const char *USAGE = "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--json]";
+static const char *USAGE = "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--overlap] [--json]";
 
 typedef struct { double round_ms, compute_ms, wait_ms, rss_mb; long rounds; json_int_t bytes; } HarnessRun;
 
 // Run one scenario in dir with `meshtrain run` and read its summary.
-static int harness_once(const char *self, const char *dir, const char *alg, int agents, const char *model,
+static int harness_once(const char *self, const char *dir, const char *alg, int overlap, int agents, const char *model,
                         const char *dataset, int rounds, HarnessRun *out, Err *e) {
     char scen[PATH_MAX], run[PATH_MAX], text[1024];
     snprintf(scen, sizeof scen, "%s/%s.json", dir, alg);
     snprintf(run, sizeof run, "%s/run-%s", dir, alg);
     snprintf(text, sizeof text,
              "{\"name\":\"bench-harness-%s\",\"agents\":%d,\"dataset\":\"%s\",\"model\":\"%s\",\"epochs\":1,"
-             "\"limit_train\":%d,\"limit_test\":256,\"algorithm\":{\"name\":\"%s\"},\"topology\":{\"kind\":\"exponential\"},"
+             "\"limit_train\":%d,\"limit_test\":256,\"algorithm\":{\"name\":\"%s\"%s},\"topology\":{\"kind\":\"exponential\"},"
              "\"eval\":{\"every_epochs\":1000},\"metrics_every\":1000000,\"network\":{\"backend\":\"none\"}}",
-             alg, agents, dataset, model, agents * 32 * rounds, alg);
+             alg, agents, dataset, model, agents * 32 * rounds, alg, overlap ? ",\"overlap\":true" : "");
     if (file_write_atomic(scen, text, strlen(text), e)) return -1;
     pid_t pid = fork();
     if (pid == 0) {
@@ -61,14 +61,15 @@ static int harness_once(const char *self, const char *dir, const char *alg, int 
 int bench_harness(int argc, char **argv) {
     Args a;
     args_init(&a, "bench harness", USAGE, argc, argv);
-    int agents = 8, rounds = 150, json = 0;
+    int agents = 8, rounds = 150, json = 0, overlap = 0;
     const char *model = "lenet5", *alg = "sgp", *dataset = "fashion-mnist";
     while (args_next(&a)) {
         if (is_help(a.flag)) {
             printf("usage: %s\n\nTime per training round of N agent processes running ALGORITHM (default sgp, dense)\n"
                    "against the same agents training alone (no messages). Overhead = the difference per round,\n"
                    "as a fraction of the compute-only round. Peak RSS per agent is reported.\n"
-                   "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)  --json\n", USAGE);
+                   "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)\n"
+                   "  --overlap (sgp adds the previous round's shares instead of waiting: OSGP)  --json\n", USAGE);
             return 0;
         }
         else if (args_is(&a, "--agents")) agents = (int)args_int(&a, 1, 256);
@@ -76,6 +77,7 @@ int bench_harness(int argc, char **argv) {
         else if (args_is(&a, "--dataset")) dataset = args_str(&a);
         else if (args_is(&a, "--rounds")) rounds = (int)args_int(&a, 10, 100000);
         else if (args_is(&a, "--algorithm")) alg = args_str(&a);
+        else if (args_is(&a, "--overlap")) { args_no_value(&a); overlap = 1; }
         else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
         else args_unknown(&a);
     }
@@ -85,15 +87,16 @@ int bench_harness(int argc, char **argv) {
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
     HarnessRun base, with;
     Err e = {{0}};
-    int rc = harness_once(self, dir, "local", agents, model, dataset, rounds, &base, &e) ||
-             harness_once(self, dir, alg, agents, model, dataset, rounds, &with, &e);
+    int rc = harness_once(self, dir, "local", 0, agents, model, dataset, rounds, &base, &e) ||
+             harness_once(self, dir, alg, overlap, agents, model, dataset, rounds, &with, &e);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) {}
     if (rc) { fprintf(stderr, "meshtrain bench harness: %s\n", e.msg); return 1; }
     double overhead = with.round_ms / base.round_ms - 1.0;
     if (json) {
-        json_t *o = json_pack("{s:s, s:s, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "model", model, "algorithm", alg,
+        json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "model", model, "algorithm", alg,
+                              "overlap", overlap,
                               "agents", agents, "rounds", (json_int_t)with.rounds, "round_ms_compute_only", base.round_ms,
                               "round_ms", with.round_ms, "overhead_pct", 100 * overhead, "compute_ms_per_round",
                               with.compute_ms, "wait_ms_per_round", with.wait_ms, "rss_peak_mb_per_agent", with.rss_mb,

@@ -4,7 +4,12 @@
 #include <string.h>
 #include "alg.h"
 
-typedef struct { float *x; double u; } Sgp;
+typedef struct {
+    float *x;
+    double u;
+    long pending;        // overlap: the round whose incoming shares are still to be added (-1: none)
+    int pending_kind;
+} Sgp;
 
 static int sgp_init(Alg *a, Err *e) {
     (void)e;
@@ -12,6 +17,7 @@ static int sgp_init(Alg *a, Err *e) {
     s->x = xfloats(a->env.m->n_params);
     memcpy(s->x, a->env.m->params, a->env.m->n_params * sizeof(float));
     s->u = 1.0;
+    s->pending = -1;
     a->st = s;
     return 0;
 }
@@ -19,7 +25,7 @@ static int sgp_init(Alg *a, Err *e) {
 // Keep 1/(d+1) of x and u, push the same share to each out-neighbour, add what the in-neighbours
 // pushed. A dropped message's share stays with its sender (both ends know it is dropped); one that
 // is late is not added, and z = x/u stays a weighted average.
-static int sgp_push(Alg *a, long round, int kind, Err *e) {
+static int sgp_send(Alg *a, long round, int kind, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
     size_t n = env->m->n_params;
@@ -33,9 +39,34 @@ static int sgp_push(Alg *a, long round, int kind, Err *e) {
     }
     for (size_t i = 0; i < n; i++) s->x[i] *= keep;
     s->u *= keep;
+    return 0;
+}
+
+// Add the shares the in-neighbours of `round` pushed (recomputes that round's graph).
+static int sgp_receive(Alg *a, long round, int kind, Err *e) {
+    AlgEnv *env = &a->env;
+    Sgp *s = a->st;
+    topo_round(&env->topo, round, env->g);
     for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++)
         if (push_recv(env, env->g->in[k], kind, round, s->x, &s->u, e) < 0) return -1;
-    debias(env->m->params, s->x, s->u, n);
+    return 0;
+}
+
+// Synchronous: push this round's shares and add this round's. Overlapped (algorithm.overlap, the
+// SGP paper's OSGP with delay 1): push this round's shares, add the previous round's, which arrived
+// while the gradient was computed; mass in flight is missing from x and u alike, so z stays an average.
+static int sgp_push(Alg *a, long round, int kind, Err *e) {
+    AlgEnv *env = &a->env;
+    Sgp *s = a->st;
+    if (sgp_send(a, round, kind, e)) return -1;
+    if (!env->s->alg.overlap) {
+        if (sgp_receive(a, round, kind, e)) return -1;
+    } else if (s->pending >= 0) {
+        if (sgp_receive(a, s->pending, s->pending_kind, e)) return -1;
+    }
+    s->pending = round;
+    s->pending_kind = kind;
+    debias(env->m->params, s->x, s->u, env->m->n_params);
     return 0;
 }
 

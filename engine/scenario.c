@@ -165,7 +165,7 @@ static void parse_topology(Ctx *c, json_t *root, Scenario *s) {
 }
 
 static void parse_algorithm(Ctx *c, json_t *root, Scenario *s) {
-    static const char *const K[] = {"name", "gamma", "compression", "compensation", NULL};
+    static const char *const K[] = {"name", "gamma", "compression", "compensation", "overlap", NULL};
     static const char *const KC[] = {"kind", "keep", "error_feedback", NULL};
     static const char *const KP[] = {"rounds", "every_epochs", "kind", "keep", "gamma", NULL};
     json_t *o = obj_get(c, root, "", "algorithm");
@@ -182,6 +182,9 @@ static void parse_algorithm(Ctx *c, json_t *root, Scenario *s) {
         s->alg.codec, sizeof s->alg.codec);
     s->alg.keep = num(c, cp, "algorithm.compression", "keep", 1e-9, 1, compressed ? 0.01 : 1.0);
     s->alg.error_feedback = boolean(c, cp, "algorithm.compression", "error_feedback", 1);
+    s->alg.overlap = boolean(c, o, "algorithm", "overlap", 0);
+    if (s->alg.overlap && strcmp(s->alg.name, "sgp"))
+        fail(c, "algorithm.overlap", "only sgp can overlap its messages with computation (algorithm is '%s')", s->alg.name);
     if (cp && !compressed && strcmp(s->alg.codec, "dense"))
         fail(c, "algorithm.compression.kind", "'%s' needs a compressed algorithm (sparse-push, sc-sparse-push, choco, choco-gossip, deepsqueeze), not '%s'", s->alg.codec, s->alg.name);
     json_t *cm = obj_get(c, o, "algorithm", "compensation");
@@ -355,6 +358,7 @@ char *scenario_dump(const Scenario *s) {
         "eval", "every_epochs", s->eval.every_epochs, "final_consensus_rounds", s->eval.final_consensus_rounds,
         "baseline", s->baseline, "metrics_every", s->metrics_every, "hang_timeout_s", s->hang_timeout_s,
         "limit_train", s->limit_train, "limit_test", s->limit_test);
+    if (s->alg.overlap) json_object_set_new(json_object_get(o, "algorithm"), "overlap", json_true());
     if (!strcmp(s->alg.name, "sc-sparse-push")) {
         json_t *alg = json_object_get(o, "algorithm");
         json_object_set_new(alg, "compensation", json_pack("{s:i, s:f, s:s, s:f, s:f}", "rounds", s->alg.comp.rounds,

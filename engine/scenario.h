@@ -29,6 +29,7 @@ typedef struct {
         char codec[16];          // dense, topk, randk, sign, q8
         double keep;             // fraction kept by topk / randk
         int error_feedback;
+        int overlap;             // sgp: add the previous round's shares (OSGP, delay 1) instead of waiting
         // sc-sparse-push: extra consensus rounds that pull skewed local models together
         struct { int rounds; double every_epochs; char codec[16]; double keep; double gamma; } comp;
     } alg;

@@ -108,7 +108,7 @@ static int agent_train(Agent *ag) {
     const float *target = r->c[ag->id];
     for (long t = 0; t < c->rounds; t++) {
         for (size_t k = 0; k < m->n_params; k++) m->grads[k] = m->params[k] - target[k];
-        net_discard_before(a->env.net, (uint64_t)t);
+        net_discard_before(a->env.net, t > 0 ? (uint64_t)(t - 1) : 0);   // as agent.c: one round of slack
         double t0 = time_now();
         if (a->ops->step(a, t, lr_at(c, t), &ag->e) || round_check(ag, t0, t)) return -1;
     }
@@ -410,6 +410,16 @@ Test(algorithms, sgp_binary_tree_debiases) {
     run_all(&r, &cfg);
     check_converges(&r, "sgp binary tree n=6", -1, 1e-4);
     check_sgp_simulated(&r, "sgp binary tree n=6", 1e-5);
+}
+
+// Overlapped SGP (OSGP, delay 1): the previous round's shares are added instead of waiting for this
+// round's; mass in flight leaves x and u together, so z still reaches mean(c).
+Test(algorithms, sgp_overlap_converges) {
+    RunCfg cfg = {.topology = EXP_GRAPH, .algorithm = "{\"name\":\"sgp\",\"overlap\":true}", .n = 8, .rounds = 300,
+                  .lr0 = 0.3f, .decay = 0.05f, DENSE_CONSENSUS(60)};
+    Run r;
+    run_all(&r, &cfg);
+    check_converges(&r, "sgp overlap n=8", -1, 1e-4);
 }
 
 // 30% of the pushes dropped: the sender keeps what it would have given, so sum(x) and sum(u) are
