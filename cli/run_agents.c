@@ -125,6 +125,9 @@ static void eval_complete(Run *r) {
     json_decref(o);
     r->final_avg_acc = acc_avg;
     r->final_consensus = dist;
+    // The runner was busy evaluating and read nothing meanwhile: that silence is not the agents'.
+    double now = time_now();
+    for (int i = 0; i < r->n; i++) r->ag[i].last_seen = now;
     r->eval_index++;
     r->eval_total++;
 }

@@ -192,10 +192,12 @@ static void metrics_line(Agent *a, float lr) {
     a->loss_n = 0;
 }
 
+static void eval_tick(void *ctx) { progress_send(ctx, 0); }   // rate-limited to 4 per second
+
 // Evaluate our model on the test set; log it and send it (with the model) to the runner.
 static int evaluate(Agent *a, const char *when, Err *e) {
     double loss = 0;
-    double acc = model_evaluate(a->m, &a->test, a->s.limit_test, &loss);
+    double acc = model_evaluate_tick(a->m, &a->test, a->s.limit_test, &loss, eval_tick, a);
     json_t *line = json_pack("{s:s, s:s, s:I, s:f, s:f, s:f}", "type", "eval", "when", when, "round", (json_int_t)a->round,
                              "epoch", (double)a->round / a->rounds_per_epoch, "test_acc", acc, "test_loss", loss);
     json_t *copy = json_deep_copy(line);

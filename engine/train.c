@@ -5,6 +5,10 @@
 #include <string.h>
 
 double model_evaluate(Model *m, const Dataset *d, int n, double *loss) {
+    return model_evaluate_tick(m, d, n, loss, NULL, NULL);
+}
+
+double model_evaluate_tick(Model *m, const Dataset *d, int n, double *loss, void (*tick)(void *), void *ctx) {
     if (n <= 0 || n > d->n) n = d->n;
     int *idx = xmalloc(sizeof(int) * (size_t)m->batch);
     uint8_t *y = xmalloc((size_t)m->batch);
@@ -18,6 +22,7 @@ double model_evaluate(Model *m, const Dataset *d, int n, double *loss) {
         int ok = 0;
         total_loss += (double)model_loss(m, y, &ok) * b;
         correct += ok;
+        if (tick) tick(ctx);
     }
     free(idx); free(y);
     if (loss) *loss = n ? total_loss / n : 0.0;

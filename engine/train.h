@@ -35,5 +35,7 @@ int train_run(Model *m, const Dataset *train, const Dataset *test, const TrainCo
               const TrainHooks *hooks, TrainReport *out, Err *e);
 // Accuracy in [0,1] of m on the first n samples of d (n <= 0: all); mean loss to *loss.
 double model_evaluate(Model *m, const Dataset *d, int n, double *loss);
+// The same, calling tick(ctx) after every batch (a heartbeat during long evaluations); tick may be NULL.
+double model_evaluate_tick(Model *m, const Dataset *d, int n, double *loss, void (*tick)(void *), void *ctx);
 
 #endif
