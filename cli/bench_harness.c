@@ -19,8 +19,8 @@ typedef struct { double round_ms, compute_ms, wait_ms, rss_mb; long rounds; json
 static int harness_once(const char *self, const char *dir, const char *alg, int overlap, int agents, const char *model,
                         const char *dataset, int rounds, HarnessRun *out, Err *e) {
     char scen[PATH_MAX], run[PATH_MAX], text[1024];
-    snprintf(scen, sizeof scen, "%s/%s.json", dir, alg);
-    snprintf(run, sizeof run, "%s/run-%s", dir, alg);
+    snprintf(scen, sizeof scen, "%s/%s-%s.json", dir, alg, overlap ? "overlap" : "sync");
+    snprintf(run, sizeof run, "%s/run-%s-%s-%d", dir, alg, overlap ? "overlap" : "sync", (int)getpid() ^ (int)(time_now() * 1000));
     snprintf(text, sizeof text,
              "{\"name\":\"bench-harness-%s\",\"agents\":%d,\"dataset\":\"%s\",\"model\":\"%s\",\"epochs\":1,"
              "\"limit_train\":%d,\"limit_test\":256,\"algorithm\":{\"name\":\"%s\"%s},\"topology\":{\"kind\":\"exponential\"},"
@@ -35,7 +35,16 @@ static int harness_once(const char *self, const char *dir, const char *alg, int 
     }
     int st = 0;
     waitpid(pid, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st)) { err_set(e, "the %s run failed (see %s)", alg, run); return -1; }
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+        char reason[600] = "";
+        char fp[PATH_MAX + 16];
+        snprintf(fp, sizeof fp, "%s/FAILED", run);
+        json_t *f = json_load_file(fp, 0, NULL);
+        if (f && json_string_value(json_object_get(f, "reason"))) str_copy(reason, sizeof reason, json_string_value(json_object_get(f, "reason")));
+        json_decref(f);
+        err_set(e, "the %s run failed: %s", alg, reason[0] ? reason : "see its output above");
+        return -1;
+    }
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/summary.json", run);
     json_t *o = json_load_file(path, 0, NULL);

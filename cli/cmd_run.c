@@ -1,5 +1,6 @@
 // `meshtrain run SCENARIO.json`: validate the scenario, create the run folder, start the agents
 // (run_agents.c), and write summary.json atomically at the end, or mark the run as failed.
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -54,10 +55,12 @@ static int override_apply(json_t *root, const char *set, Err *e) {
 static int run_dir_make(Run *r, const char *out, Err *e) {
     if (out) {
         if (mkdir(out, 0755) && errno != EEXIST) { err_set(e, "--out %s: cannot create: %s", out, strerror(errno)); return -1; }
-        struct stat st;
-        char probe[1100];
-        snprintf(probe, sizeof probe, "%s/summary.json", out);
-        if (stat(probe, &st) == 0) { err_set(e, "--out %s: holds a finished run already (summary.json)", out); return -1; }
+        DIR *d = opendir(out);
+        struct dirent *de;
+        int used = 0;
+        while (d && (de = readdir(d))) used |= strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+        if (d) closedir(d);
+        if (used) { err_set(e, "--out %s: the folder is not empty (a run folder must start empty)", out); return -1; }
         str_copy(r->run_dir, sizeof r->run_dir, out);
         return 0;
     }
@@ -111,8 +114,8 @@ static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e
     Rng init = rng_derive(r->s.seed, 1);
     r->m = model_build(r->s.model, r->s.norm, r->test.c, r->test.h, r->test.w, r->test.classes, 256, &init, e);
     if (!r->m) return -1;
-    int per = (r->s.limit_train > 0 && r->s.limit_train < r->train.n ? r->s.limit_train : r->train.n) / r->n;
-    if (per < 1) { err_set(e, "%s: agents: %d agents for %d training samples leaves none per agent", path, r->n, r->train.n); return -1; }
+    int usable = r->s.limit_train > 0 && r->s.limit_train < r->train.n ? r->s.limit_train : r->train.n;
+    if (usable / r->n < 1) { err_set(e, "%s: agents: %d agents for %d training samples leaves none per agent", path, r->n, usable); return -1; }
     return 0;
 }
 
@@ -160,7 +163,7 @@ int cmd_run(int argc, char **argv) {
     for (int i = 0; i < r.n; i++) r.ag[i].fd = -1;
     r.models = xcalloc((size_t)r.n, sizeof(float *));
     for (int i = 0; i < r.n; i++) r.models[i] = xfloats(r.m->n_params + r.m->n_state);
-    r.model_have = xcalloc((size_t)r.n, sizeof(int));
+    r.queue = xcalloc((size_t)r.n, sizeof(EvalItem *));
     r.tty = stream_is_tty(r.json ? stderr : stdout);
     fprintf(r.json ? stderr : stdout, "run %s: %d agents, %s on %s (%s), %s, %s topology, backend %s -> %s\n", r.s.name,
             r.n, r.s.model, r.s.dataset, r.s.partition.kind, r.s.alg.name, topo_name(r.s.topo.kind), r.s.net.backend, r.run_dir);

@@ -10,6 +10,8 @@
 #include "scenario.h"
 #include "wire.h"
 
+typedef struct EvalItem { uint8_t *data; size_t len; int index; struct EvalItem *next; } EvalItem;
+
 typedef struct {
     pid_t pid;
     int fd;                 // control channel
@@ -22,6 +24,7 @@ typedef struct {
     char *done_json;        // the agent's totals (CTL_DONE payload)
     char error[400];        // the error it reported, if any
     double final_acc, final_loss;
+    double acc_at_eval;     // its accuracy in the evaluation being gathered
     int evals;              // evaluations received
 } AgentProc;
 
@@ -33,9 +36,9 @@ typedef struct {
     AgentProc *ag;
     Dataset train, test;    // the runner evaluates the averaged model
     Model *m;
-    float **models;         // this evaluation's models (params then running statistics)
-    int *model_have;
-    int eval_index;
+    float **models;         // evaluation eval_index's models (params then running statistics)
+    int eval_index;         // the evaluation being gathered
+    struct EvalItem **queue;   // per agent: its evaluations not yet gathered, oldest first
     FILE *evals;            // evals.jsonl
     double t0;
     int tty, json;

@@ -17,6 +17,9 @@
 #include "run.h"
 #include "train.h"
 
+// Loading a dataset and connecting to every peer: silence is normal for this long before READY.
+#define STARTUP_TIMEOUT_S 300.0
+
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { interrupted = sig; }
 
@@ -108,13 +111,12 @@ static void eval_complete(Run *r) {
         double d = 0;
         for (size_t k = 0; k < np; k++) { double x = r->models[i][k] - avg_p[k]; d += x * x; }
         dist += d / r->n;
-        acc_sum += r->ag[i].final_acc;
-        if (r->ag[i].final_acc < acc_min) acc_min = r->ag[i].final_acc;
-        r->model_have[i] = 0;
+        acc_sum += r->ag[i].acc_at_eval;
+        if (r->ag[i].acc_at_eval < acc_min) acc_min = r->ag[i].acc_at_eval;
     }
     double loss = 0, acc_avg = model_evaluate(r->m, &r->test, r->s.limit_test, &loss);
     json_t *accs = json_array();
-    for (int i = 0; i < r->n; i++) json_array_append_new(accs, json_real(r->ag[i].final_acc));
+    for (int i = 0; i < r->n; i++) json_array_append_new(accs, json_real(r->ag[i].acc_at_eval));
     json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "eval", r->eval_index, "epoch", r->eval_epoch,
                           "acc_mean", acc_sum / r->n, "acc_worst", acc_min, "acc_avg_model", acc_avg, "loss_avg_model",
                           loss, "consensus_distance", dist, "acc", accs);
@@ -132,24 +134,56 @@ static void eval_complete(Run *r) {
     r->eval_total++;
 }
 
+// Each agent's evaluations arrive in order (index 0, 1, ...), so they queue per agent; evaluation k
+// is complete when every queue has its k-th entry at the head.
+static void eval_take(Run *r, int i, const uint8_t *p, size_t len, int index) {
+    size_t np = r->m->n_params, ns = r->m->n_state;
+    EvalItem *it = xcalloc(1, sizeof *it);
+    it->data = xmalloc(len);
+    memcpy(it->data, p, len);
+    it->len = len;
+    it->index = index;
+    EvalItem **tail = &r->queue[i];
+    while (*tail) tail = &(*tail)->next;
+    *tail = it;
+    r->ag[i].evals++;
+    for (;;) {
+        for (int k = 0; k < r->n; k++) if (!r->queue[k]) return;
+        for (int k = 0; k < r->n; k++) {
+            EvalItem *h = r->queue[k];
+            if (h->index != r->eval_index) {
+                fail_set(r, "agent %d sent evaluation %d while %d was being gathered", k, h->index, r->eval_index);
+                return;
+            }
+            uint32_t tl = (uint32_t)h->data[0] | (uint32_t)h->data[1] << 8 | (uint32_t)h->data[2] << 16 | (uint32_t)h->data[3] << 24;
+            json_t *o = json_loadb((const char *)h->data + 4, tl, 0, NULL);
+            r->ag[k].acc_at_eval = json_number_value(json_object_get(o, "test_acc"));
+            r->ag[k].final_acc = r->ag[k].acc_at_eval;
+            r->ag[k].final_loss = json_number_value(json_object_get(o, "test_loss"));
+            r->eval_epoch = json_number_value(json_object_get(o, "epoch"));
+            json_decref(o);
+            memcpy(r->models[k], h->data + 4 + tl, (np + ns) * sizeof(float));
+            r->queue[k] = h->next;
+            free(h->data);
+            free(h);
+        }
+        eval_complete(r);
+    }
+}
+
 static void on_eval(Run *r, int i, const uint8_t *p, size_t len) {
     size_t np = r->m->n_params, ns = r->m->n_state;
     uint32_t tl = len >= 4 ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : 0;
     if (len < 4 || tl > len - 4 || len - 4 - tl != (np + ns) * sizeof(float)) {
-        fail_set(r, "agent %d sent a malformed evaluation (%zu bytes)", i, len);
+        fail_set(r, "evaluation from agent %d has %zu bytes; the runner expects %zu (model %zu parameters + %zu statistics)",
+                 i, len, 4 + (size_t)tl + (np + ns) * sizeof(float), np, ns);
         return;
     }
     json_t *o = json_loadb((const char *)p + 4, tl, 0, NULL);
-    r->ag[i].final_acc = o ? json_number_value(json_object_get(o, "test_acc")) : 0;
-    r->ag[i].final_loss = o ? json_number_value(json_object_get(o, "test_loss")) : 0;
-    if (o) r->eval_epoch = json_number_value(json_object_get(o, "epoch"));
+    int index = o ? (int)json_integer_value(json_object_get(o, "index")) : -1;
     json_decref(o);
-    memcpy(r->models[i], p + 4 + tl, (np + ns) * sizeof(float));
-    r->model_have[i] = 1;
-    r->ag[i].evals++;
-    int all = 1;
-    for (int k = 0; k < r->n; k++) all &= r->model_have[k];
-    if (all) eval_complete(r);
+    if (index < 0) { fail_set(r, "evaluation from agent %d has no index", i); return; }
+    eval_take(r, i, p, len, index);
 }
 
 static void on_frame(Run *r, int i) {
@@ -260,10 +294,11 @@ static void progress_print(Run *r, int force) {
     char left[32];
     fmt_duration(frac > 0.01 ? el * (1 - frac) / frac : -1, left, sizeof left);
     FILE *f = r->json ? stderr : stdout;
+    char elapsed[32];
+    fmt_duration(el, elapsed, sizeof elapsed);
     fprintf(f, "%s%s  epoch %.2f/%d  loss %.4f  acc %s%.2f%%  %.2f MB sent  %s elapsed  %s left%s",
             r->tty ? "\r\033[K" : "", r->s.name, r->n ? r->ag[0].epoch : 0, r->s.epochs, loss,
-            r->eval_total ? "" : "(no eval yet) ", 100 * acc, mb, "", frac > 0.01 ? left : "?", r->tty ? "" : "\n");
-    (void)el;
+            r->eval_total ? "" : "(no eval yet) ", 100 * acc, mb, elapsed, frac > 0.01 ? left : "?", r->tty ? "" : "\n");
     fflush(f);
 }
 
@@ -294,7 +329,8 @@ int run_agents(Run *r) {
             if (r->ag[i].fd < 0 && !r->ag[i].done && !r->ag[i].exited && now - r->ag[i].eof_at > 1.0)
                 fail_set(r, "agent %d (pid %d) closed its control channel before finishing", i, (int)r->ag[i].pid);
         for (int i = 0; i < r->n; i++)
-            if (!r->ag[i].done && !r->ag[i].exited && now - r->ag[i].last_seen > r->s.hang_timeout_s)
+            if (!r->ag[i].done && !r->ag[i].exited &&
+                now - r->ag[i].last_seen > (r->ag[i].ready ? r->s.hang_timeout_s : STARTUP_TIMEOUT_S))
                 fail_set(r, "agent %d (pid %d) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i, (int)r->ag[i].pid,
                          now - r->ag[i].last_seen, r->s.hang_timeout_s);
         if (r->secondary[0] && now - r->secondary_at > 1.0) fail_set(r, "%s", r->secondary);

@@ -26,6 +26,7 @@ typedef struct {
     long round, total_rounds, rounds_per_epoch;
     double loss_sum;
     long loss_n;
+    int evals;                  // evaluations sent so far (their index)
     FrameReader rd;
 } Agent;
 
@@ -151,11 +152,14 @@ static void log_line(Agent *a, json_t *o) {
 
 static int report(Agent *a, int kind, json_t *o, const float *model, Err *e) {
     char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    size_t tl = strlen(t), ml = model ? a->m->n_params * sizeof(float) : 0;
-    uint8_t *buf = xmalloc(4 + tl + ml);
+    // The model travels as its parameters followed by its running statistics (batchnorm).
+    size_t tl = strlen(t), pl = model ? a->m->n_params * sizeof(float) : 0, sl = model ? a->m->n_state * sizeof(float) : 0;
+    uint8_t *buf = xmalloc(4 + tl + pl + sl);
     for (int i = 0; i < 4; i++) buf[i] = (uint8_t)(tl >> (8 * i));
     memcpy(buf + 4, t, tl);
-    if (ml) memcpy(buf + 4 + tl, model, ml);
+    if (pl) memcpy(buf + 4 + tl, model, pl);
+    if (sl) memcpy(buf + 4 + tl + pl, a->m->state, sl);
+    size_t ml = pl + sl;
     int rc = ctl_send(a->args->ctl_fd, kind, (uint32_t)a->round, buf, 4 + tl + ml, e);
     free(buf); free(t);
     json_decref(o);
@@ -198,8 +202,9 @@ static void eval_tick(void *ctx) { progress_send(ctx, 0); }   // rate-limited to
 static int evaluate(Agent *a, const char *when, Err *e) {
     double loss = 0;
     double acc = model_evaluate_tick(a->m, &a->test, a->s.limit_test, &loss, eval_tick, a);
-    json_t *line = json_pack("{s:s, s:s, s:I, s:f, s:f, s:f}", "type", "eval", "when", when, "round", (json_int_t)a->round,
-                             "epoch", (double)a->round / a->rounds_per_epoch, "test_acc", acc, "test_loss", loss);
+    json_t *line = json_pack("{s:s, s:s, s:i, s:I, s:f, s:f, s:f}", "type", "eval", "when", when, "index", a->evals++,
+                             "round", (json_int_t)a->round, "epoch", (double)a->round / a->rounds_per_epoch,
+                             "test_acc", acc, "test_loss", loss);
     json_t *copy = json_deep_copy(line);
     log_line(a, line);
     return report(a, CTL_EVAL, copy, a->m->params, e);
@@ -216,8 +221,9 @@ static int train_round(Agent *a, Err *e) {
     model_forward(a->m, b, 1, &a->drop_rng);
     float loss = model_loss(a->m, y, NULL);
     if (!isfinite(loss)) {
-        err_set(e, "agent %d: training diverged at round %ld (loss %g): lower optimizer.lr or algorithm.gamma",
-                a->args->id, r, (double)loss);
+        err_set(e, "agent %d: training diverged at round %ld (loss %g; %ld in-neighbour messages missing so far): "
+                "lower optimizer.lr or algorithm.gamma, or raise network.round_timeout_s", a->args->id, r, (double)loss,
+                a->alg->env.missing);
         return -1;
     }
     a->loss_sum += loss;
@@ -267,7 +273,6 @@ static int train(Agent *a, Err *e) {
     if (sc && consensus_rounds(a, s->alg.comp.rounds, &comp, s->alg.comp.gamma, &extra, e)) return -1;
     if (consensus_rounds(a, s->eval.final_consensus_rounds, codec_for_id(CODEC_DENSE), 1.0, &extra, e)) return -1;
     if (net_flush(a->alg->env.net, s->net.round_timeout_s, e)) return -1;
-    metrics_line(a, 0.0f);
     return evaluate(a, "final", e);
 }
 

@@ -38,7 +38,7 @@ uint8_t *net_alloc(size_t len);
 void net_alloc_free(uint8_t *payload);
 int net_send_owned(Net *net, int to, int kind, uint64_t round, int codec, uint8_t *payload, uint32_t len, Err *e);
 // Wait for the message (from, kind, round). Returns it (valid until net_release), or NULL with *timed_out
-// = 1 when timeout_s passed or the message was dropped (*dropped = 1), or NULL and e on a broken link.
+// = 1 when timeout_s passed or the message was dropped, or NULL and e on a broken link.
 Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, int *timed_out, Err *e);
 void net_release(Net *net, Msg *m);
 // Forget messages of rounds before `round` (they arrived too late to be used).

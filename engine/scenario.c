@@ -224,7 +224,10 @@ static void parse_seeds(Ctx *c, json_t *root, Scenario *s) {
     s->n_seeds = (int)json_array_size(v);
     for (int i = 0; i < s->n_seeds; i++) {
         json_t *x = json_array_get(v, (size_t)i);
-        if (!json_is_integer(x) || json_integer_value(x) < 0) { fail(c, "seeds", "entry %d is not a non-negative integer", i); return; }
+        if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 0x7fffffffL) {
+            fail(c, "seeds", "entry %d is not an integer in 0..2147483647", i);
+            return;
+        }
         s->seeds[i] = (uint64_t)json_integer_value(x);
     }
 }
@@ -242,6 +245,8 @@ static void parse_root(Ctx *c, json_t *root, Scenario *s) {
     for (const char *p = s->name; *p && !c->failed; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
             fail(c, "name", "'%s' may only hold letters, digits, '-', '_' and '.' (it names a folder)", s->name);
+    if (!c->failed && strspn(s->name, ".") == strlen(s->name))
+        fail(c, "name", "'%s' is not a usable folder name", s->name);
     parse_seeds(c, root, s);
     s->seed = s->seeds[0];
     s->agents = (int)integer(c, root, "", "agents", 1, 256, 8);
@@ -295,6 +300,8 @@ static void check_combinations(Ctx *c, Scenario *s) {
         fail(c, "topology.directed", "%s averages with symmetric (Metropolis) weights and needs an undirected topology", a);
     if ((!strcmp(a, "choco") || !strcmp(a, "choco-gossip")) && s->topo.time_varying)
         fail(c, "topology.time_varying", "%s keeps a public copy of each in-neighbour's model, so it needs a static topology", a);
+    if ((!strcmp(a, "choco") || !strcmp(a, "choco-gossip")) && s->eval.final_consensus_rounds > 0)
+        fail(c, "eval.final_consensus_rounds", "%s keeps public copies that dense averaging rounds would desynchronize; use 0", a);
     if (s->topo.kind == TOPO_TORUS && s->agents < 4)
         fail(c, "agents", "a 2-D torus needs at least 4 agents (got %d)", s->agents);
 }

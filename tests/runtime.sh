@@ -53,6 +53,16 @@ PY
 else bad "short run failed: $(tail -3 "$tmp/quick.out")"; fi
 no_leftovers "$tmp/quick" && ok "no process left after a run" || bad "processes left after a run"
 
+# 1b. A batchnorm model (its running statistics travel with each evaluation), evaluated every half
+# epoch: every evaluation index gets exactly one row, and the rows are in epoch order.
+scenario bn sgp 2 ', "norm": "batchnorm", "eval": {"every_epochs": 0.5}'
+if "$BIN" run "$tmp/bn.json" --out "$tmp/bn" > "$tmp/bn.out" 2>&1; then
+  rows=$(wc -l < "$tmp/bn/evals.jsonl")
+  epochs=$(grep -o '"epoch":[0-9.]*' "$tmp/bn/evals.jsonl" | cut -d: -f2 | tr '\n' ' ')
+  [ "$rows" -eq 4 ] && [ "$epochs" = "0.5 1.0 1.5 2.0 " ] && ok "batchnorm run: 4 evaluations at epochs $epochs" ||
+    bad "batchnorm run: $rows evaluation rows at epochs '$epochs' (expected 0.5 1.0 1.5 2.0)"
+else bad "batchnorm run failed: $(tail -3 "$tmp/bn.out")"; fi
+
 # 2. An agent killed mid-run: the runner names it and the signal within about a second.
 scenario long sgp 50
 "$BIN" run "$tmp/long.json" --out "$tmp/kill" > "$tmp/kill.out" 2>&1 & runner=$!
