@@ -231,8 +231,9 @@ static int train_round(Agent *a, Err *e) {
     model_backward(a->m);
     a->compute_s += time_now() - t;
     float lr = schedule_lr(&s->sched, s->sgd.lr, (double)r / a->rounds_per_epoch, s->epochs);
-    // One round of slack: an overlapping algorithm still adds the previous round's messages.
-    net_discard_before(a->alg->env.net, r > 0 ? (uint64_t)(r - 1) : 0);
+    // Push-sum algorithms add late shares when they come; the others forget them (with one round of
+    // slack, which an overlapping algorithm needs).
+    if (!a->alg->ops->keeps_late) net_discard_before(a->alg->env.net, r > 0 ? (uint64_t)(r - 1) : 0);
     if (a->alg->ops->step(a->alg, r, lr, e)) return -1;
     a->round++;
     if (a->round % s->metrics_every == 0 || a->round == a->total_rounds) metrics_line(a, lr);

@@ -34,6 +34,7 @@ typedef struct Alg Alg;
 typedef struct {
     const char *name;
     const char *on_missing;   // what the algorithm does when an in-neighbour's message is missing
+    int keeps_late;           // 1: messages that miss their round are kept and added later (push-sum)
     int (*init)(Alg *a, Err *e);
     // After backward: local update with learning rate lr, exchange with peers, mix; leave the next
     // query point in m->params.
@@ -64,6 +65,12 @@ int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const f
 // it arrived, 0 if missing (dropped or timed out), -1 and e on a broken link or malformed payload.
 int push_recv(AlgEnv *env, int from, int kind, long round, float *x, double *u, Err *e);
 int push_recv_w(AlgEnv *env, int from, int kind, long round, float *x, double *u, float *weight, Err *e);
+// Add every late push of `kind` from `from` (any sender when from < 0) with a round before `round`,
+// oldest first, as push_recv would (scale * v into x, mass into *u; weight, if not NULL, gets the last
+// one's weight). Returns how many, or -1 and e.
+int push_drain_late(AlgEnv *env, int from, int kind, long round, float *x, double *u, float *weight, Err *e);
+// Decode one push message into x and *u as push_recv does, then release it. 1, or -1 and e.
+int push_apply(AlgEnv *env, Msg *m, float *x, double *u, float *weight, Err *e);
 int push_send_encoded_w(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,
                         float weight, Err *e);
 // 1 if the message from -> to of this round will be dropped (both ends know; see net_drops).

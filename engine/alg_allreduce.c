@@ -76,4 +76,4 @@ static void ar_free(Alg *a) {
 }
 
 const AlgOps alg_allreduce_ops = {"allreduce", "cannot continue: the average must be exact, so a missing chunk fails the run (drops do not apply to it)",
-                                  ar_init, ar_step, ar_consensus, ar_free};
+                                  0, ar_init, ar_step, ar_consensus, ar_free};

@@ -36,6 +36,10 @@ static int choco_exchange(Alg *a, long round, int kind, const Codec *cd, double 
     double r = 0.0;
     for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++)
         if (push_recv(env, env->g->in[k], kind, round, c->s, &r, e) < 0) return -1;
+    // A late q_j still belongs in s (it keeps s equal to sum_in W_ij x^_j); its weight share is spent.
+    double spent = 0.0;
+    if (push_drain_late(env, -1, KIND_PUSH, round, c->s, &spent, NULL, e) < 0 ||
+        push_drain_late(env, -1, KIND_CONSENSUS, round, c->s, &spent, NULL, e) < 0) return -1;
     float g = (float)gamma, wf = (float)w;
     for (size_t i = 0; i < n; i++) c->x[i] += g * (c->s[i] + (wf - 1.0f) * c->xhat[i]);
     c->u += gamma * (r + (w - 1.0) * c->u);
@@ -61,4 +65,4 @@ static void choco_free(Alg *a) {
 }
 
 const AlgOps alg_choco_ops = {"choco", "a missing q_j is lost: s_i stays behind that neighbour's public copy (CHOCO is not robust to drops)",
-                              choco_init, choco_step, choco_consensus, choco_free};
+                              1, choco_init, choco_step, choco_consensus, choco_free};

@@ -36,6 +36,9 @@ static int chg_exchange(Alg *a, long round, int kind, double gamma, Err *e) {
     double unused = 0;
     for (int k = g->in_start[env->id]; k < g->in_start[env->id + 1]; k++)
         if (push_recv(env, g->in[k], kind, round, c->s, &unused, e) < 0) return -1;
+    // A late q_j still belongs in s: it keeps s equal to sum_j W_ij x^_j.
+    if (push_drain_late(env, -1, KIND_GOSSIP, round, c->s, &unused, NULL, e) < 0 ||
+        push_drain_late(env, -1, KIND_CONSENSUS, round, c->s, &unused, NULL, e) < 0) return -1;
     float gm = (float)gamma;
     for (size_t i = 0; i < n; i++) x[i] += gm * (c->s[i] - c->xhat[i]);
     return 0;
@@ -58,4 +61,4 @@ static void chg_free(Alg *a) {
 }
 
 const AlgOps alg_choco_gossip_ops = {"choco-gossip", "a missing q_j is lost: s_i stays behind that neighbour's public copy",
-                                     chg_init, chg_step, chg_consensus, chg_free};
+                                     1, chg_init, chg_step, chg_consensus, chg_free};

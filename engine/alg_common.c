@@ -61,6 +61,7 @@ int push_recv(AlgEnv *env, int from, int kind, long round, float *x, double *u, 
     return push_recv_w(env, from, kind, round, x, u, NULL, e);
 }
 
+
 int push_recv_w(AlgEnv *env, int from, int kind, long round, float *x, double *u, float *weight, Err *e) {
     int missing = 0;
     Msg *m = net_wait(env->net, from, kind, (uint64_t)round, env->timeout_s, &missing, e);
@@ -69,6 +70,23 @@ int push_recv_w(AlgEnv *env, int from, int kind, long round, float *x, double *u
         env->missing++;
         return 0;
     }
+    return push_apply(env, m, x, u, weight, e);
+}
+
+int push_drain_late(AlgEnv *env, int from, int kind, long round, float *x, double *u, float *weight, Err *e) {
+    int count = 0;
+    Msg *m;
+    while ((m = net_take_late(env->net, from, kind, (uint64_t)round))) {
+        if (push_apply(env, m, x, u, weight, e) < 0) return -1;
+        count++;
+    }
+    return count;
+}
+
+// Decode a push into x and *u, then release it. 1, or -1 and e on a malformed payload.
+int push_apply(AlgEnv *env, Msg *m, float *x, double *u, float *weight, Err *e) {
+    int from = m->from;
+    long round = (long)m->round;
     int rc = 1;
     const Codec *c = codec_for_id((CodecId)m->codec);
     if (m->len < PUSH_PREFIX || !c) {

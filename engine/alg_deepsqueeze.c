@@ -40,6 +40,9 @@ static int cps_exchange(Alg *a, long round, int kind, const Codec *c, double gam
     double r = 0.0;
     for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++)
         if (push_recv(env, env->g->in[k], kind, round, s->acc, &r, e) < 0) return -1;
+    // Shares that missed their round still carry mass their senders gave away: add them now.
+    if (push_drain_late(env, -1, KIND_PUSH, round, s->acc, &r, NULL, e) < 0 ||
+        push_drain_late(env, -1, KIND_CONSENSUS, round, s->acc, &r, NULL, e) < 0) return -1;
     float g = (float)gamma, self = (float)-given;
     for (size_t i = 0; i < n; i++) s->x[i] += g * (s->acc[i] + self * s->q[i]);
     s->u += gamma * (r - given * s->u);
@@ -64,4 +67,4 @@ static void cps_free(Alg *a) {
 }
 
 const AlgOps alg_deepsqueeze_ops = {"deepsqueeze", "a dropped share stays with the sender; a late one is not added",
-                                    cps_init, cps_step, cps_consensus, cps_free};
+                                    1, cps_init, cps_step, cps_consensus, cps_free};

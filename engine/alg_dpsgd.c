@@ -18,4 +18,4 @@ static int dpsgd_consensus(Alg *a, long round, const Codec *c, double gamma, Err
 }
 
 const AlgOps alg_dpsgd_ops = {"dpsgd", "renormalizes by the weight that arrived (the missing neighbour is left out)",
-                              dpsgd_init, dpsgd_step, dpsgd_consensus, NULL};
+                              0, dpsgd_init, dpsgd_step, dpsgd_consensus, NULL};

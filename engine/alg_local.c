@@ -15,4 +15,4 @@ static int local_consensus(Alg *a, long round, const Codec *c, double gamma, Err
     return 0;
 }
 
-const AlgOps alg_local_ops = {"local", "nothing is ever sent", local_init, local_step, local_consensus, NULL};
+const AlgOps alg_local_ops = {"local", "nothing is ever sent", 0, local_init, local_step, local_consensus, NULL};

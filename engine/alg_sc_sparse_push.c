@@ -6,4 +6,4 @@
 #include "alg.h"
 
 const AlgOps alg_sc_sparse_push_ops = {"sc-sparse-push", "as sparse-push (compensation rounds likewise)",
-                                       sparse_push_init, sparse_push_step, sparse_push_consensus, sparse_push_free};
+                                       1, sparse_push_init, sparse_push_step, sparse_push_consensus, sparse_push_free};

@@ -49,6 +49,10 @@ static int sgp_receive(Alg *a, long round, int kind, Err *e) {
     topo_round(&env->topo, round, env->g);
     for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++)
         if (push_recv(env, env->g->in[k], kind, round, s->x, &s->u, e) < 0) return -1;
+    // Shares that missed their own round are added now: the sender gave them away, so adding them
+    // late is what keeps sum(x) and sum(u) (push-sum tolerates the delay).
+    if (push_drain_late(env, -1, KIND_PUSH, round, s->x, &s->u, NULL, e) < 0 ||
+        push_drain_late(env, -1, KIND_CONSENSUS, round, s->x, &s->u, NULL, e) < 0) return -1;
     return 0;
 }
 
@@ -88,5 +92,5 @@ static void sgp_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_sgp_ops = {"sgp", "keeps its own mass: a dropped share stays with the sender; a late one is not added, and z = x/u stays an average",
-                            sgp_init, sgp_step, sgp_consensus, sgp_free};
+const AlgOps alg_sgp_ops = {"sgp", "keeps mass: a dropped share stays with the sender; a late one is added when it arrives",
+                            1, sgp_init, sgp_step, sgp_consensus, sgp_free};

@@ -40,6 +40,30 @@ static float *pub_get(SparsePush *s, float **slot, size_t n) {
     return *slot;
 }
 
+// q (in s->q) arrived on the link from p: the link's public copy takes it, and its share of the copy
+// moves into x (as the sender moved it out), with the weight's share.
+static void sp_absorb(SparsePush *s, int p, size_t n, double mass, float weight) {
+    float *pub = pub_get(s, &s->pub_in[p], n);
+    for (size_t i = 0; i < n; i++) { pub[i] += s->q[i]; s->x[i] += weight * pub[i]; }
+    s->u += mass;
+}
+
+// Messages that missed their round: absorbed now, oldest first, so every copy stays in step.
+static int sp_absorb_late(Alg *a, int kind, long round, Err *e) {
+    SparsePush *s = a->st;
+    size_t n = a->env.m->n_params;
+    Msg *m;
+    while ((m = net_take_late(a->env.net, -1, kind, (uint64_t)round))) {
+        int p = m->from;
+        double mass = 0.0;
+        float weight = 0.0f;
+        memset(s->q, 0, n * sizeof(float));
+        if (push_apply(&a->env, m, s->q, &mass, &weight, e) < 0) return -1;
+        sp_absorb(s, p, n, mass, weight);
+    }
+    return 0;
+}
+
 static int sp_exchange(Alg *a, long round, int kind, const Codec *c, double gamma, Err *e) {
     AlgEnv *env = &a->env;
     SparsePush *s = a->st;
@@ -61,17 +85,23 @@ static int sp_exchange(Alg *a, long round, int kind, const Codec *c, double gamm
         u_given += gamma * w * s->u;
     }
     s->u -= u_given;
+    // Late messages first, oldest first: a link's public copy must take its updates in order.
+    if (sp_absorb_late(a, KIND_PUSH, round, e) || sp_absorb_late(a, KIND_CONSENSUS, round, e)) return -1;
     for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++) {
-        int p = env->g->in[k];
-        float *pub = pub_get(s, &s->pub_in[p], n);
-        memset(s->q, 0, n * sizeof(float));
+        int p = env->g->in[k], missing = 0;
+        Msg *m = net_wait(env->net, p, kind, (uint64_t)round, env->timeout_s, &missing, e);
+        if (!m) {   // dropped (nothing moved) or late (absorbed when it comes)
+            if (!missing) return -1;
+            env->missing++;
+            continue;
+        }
+        // TCP keeps a link in order, so anything older from p is here now: it goes first.
+        if (sp_absorb_late(a, KIND_PUSH, round, e) || sp_absorb_late(a, KIND_CONSENSUS, round, e)) { net_release(env->net, m); return -1; }
         double mass = 0.0;
         float weight = 0.0f;
-        int got = push_recv_w(env, p, kind, round, s->q, &mass, &weight, e);
-        if (got < 0) return -1;
-        if (!got) continue;   // dropped (the sender kept its share) or late (its share is lost)
-        for (size_t i = 0; i < n; i++) { pub[i] += s->q[i]; s->x[i] += weight * pub[i]; }
-        s->u += mass;
+        memset(s->q, 0, n * sizeof(float));
+        if (push_apply(env, m, s->q, &mass, &weight, e) < 0) return -1;
+        sp_absorb(s, p, n, mass, weight);
     }
     debias(env->m->params, s->x, s->u, n);
     return 0;
@@ -95,5 +125,5 @@ void sparse_push_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_sparse_push_ops = {"sparse-push", "a dropped message moves nothing (both ends know); a late one's share is lost",
-                                    sparse_push_init, sparse_push_step, sparse_push_consensus, sparse_push_free};
+const AlgOps alg_sparse_push_ops = {"sparse-push", "a dropped message moves nothing (both ends know); a late one is absorbed when it arrives, in order",
+                                    1, sparse_push_init, sparse_push_step, sparse_push_consensus, sparse_push_free};

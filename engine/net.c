@@ -328,6 +328,22 @@ Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, in
     }
 }
 
+Msg *net_take_late(Net *net, int from, int kind, uint64_t round) {
+    int best = -1;
+    for (int i = 0; i < net->n_box; i++) {
+        const Msg *m = &net->box[i].m;
+        if (m->kind != kind || m->round >= round || (from >= 0 && m->from != from)) continue;
+        if (best < 0 || m->round < net->box[best].m.round) best = i;
+    }
+    if (best < 0) return NULL;
+    if (net->box[best].dropped) { box_remove(net, best); return net_take_late(net, from, kind, round); }
+    Msg *m = xmalloc(sizeof *m);
+    *m = net->box[best].m;
+    net->box[best].m.payload = NULL;
+    box_remove(net, best);
+    return m;
+}
+
 void net_release(Net *net, Msg *m) {
     (void)net;
     if (!m) return;

@@ -41,6 +41,10 @@ int net_send_owned(Net *net, int to, int kind, uint64_t round, int codec, uint8_
 // = 1 when timeout_s passed or the message was dropped, or NULL and e on a broken link.
 Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, int *timed_out, Err *e);
 void net_release(Net *net, Msg *m);
+// A message of `kind` from `from` (any sender when from < 0) whose round is before `round`, the oldest
+// first, without waiting: a share that missed its round's timeout, for algorithms that still add it
+// (push-sum conserves mass that way). Drop markers are skipped. NULL when there is none.
+Msg *net_take_late(Net *net, int from, int kind, uint64_t round);
 // Forget messages of rounds before `round` (they arrived too late to be used).
 void net_discard_before(Net *net, uint64_t round);
 // Send everything queued. 0, or -1 and e.
