@@ -27,8 +27,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?=
 CFLAGS  += $(OPT) $(VEC) $(ARCH) $(CSTD) $(WARN) -Iengine $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -pthread
-GIT_REV := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-CFLAGS  += -DMESHTRAIN_GIT='"$(GIT_REV)"' -DMESHTRAIN_CFLAGS='"$(OPT) $(VEC) $(ARCH)"'
+# The commit (with -dirty for uncommitted changes) and flags every result records: written to
+# build/version.c on each make, and recompiled only when they change.
+GIT_REV := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 
 ENGINE_SRC := $(wildcard engine/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
@@ -60,7 +61,16 @@ build/asan/%.o: %.c $(wildcard engine/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out $(OPT),$(CFLAGS)) $(SAN_FLAGS) -c $< -o $@
 
-bin/meshtrain: $(ENGINE_OBJ) $(CLI_OBJ)
+.PHONY: FORCE
+build/version.c: FORCE
+	@mkdir -p build
+	@printf 'const char meshtrain_git[] = "%s";\nconst char meshtrain_cflags[] = "%s";\n' '$(GIT_REV)' '$(OPT) $(VEC) $(ARCH)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+
+build/rel/version.o: build/version.c
+	$(CC) $(CFLAGS) -c $< -o $@
+
+bin/meshtrain: $(ENGINE_OBJ) $(CLI_OBJ) build/rel/version.o
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -85,7 +85,7 @@ static int bench_train_step(int argc, char **argv) {
                               "threads", threads, "params", (json_int_t)m->n_params, "macs_per_sample",
                               (json_int_t)model_macs(m), "steps", n, "step_ms", med * 1e3, "step_ms_min", t[0] * 1e3,
                               "images_per_s", ips, "gflops", gflops, "rss_peak_mb", rss, "coretype", blas_core_name(),
-                              "git", MESHTRAIN_GIT);
+                              "git", meshtrain_git);
         char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("%s\n", s);
         free(s);

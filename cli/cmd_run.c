@@ -81,7 +81,8 @@ static int run_dir_make(Run *r, const char *out, Err *e) {
 }
 
 static void status_write(Run *r, const char *status) {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", r->fail, "git", MESHTRAIN_GIT);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", r->fail, "git", meshtrain_git);
+    if (!o) o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", "(not valid UTF-8; see the run's output)", "git", meshtrain_git);
     char *t = json_dumps(o, JSON_INDENT(2));
     char path[1100];
     snprintf(path, sizeof path, "%s/FAILED", r->run_dir);

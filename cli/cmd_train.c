@@ -150,7 +150,7 @@ int cmd_train(int argc, char **argv) {
                               "train_acc", r.train_acc, "epochs", cfg.epochs, "seconds", r.seconds,
                               "images_per_s", r.images_per_s, "params", (json_int_t)m->n_params,
                               "macs_per_sample", (json_int_t)model_macs(m), "batch", (json_int_t)batch,
-                              "seed", (json_int_t)cfg.seed, "git", MESHTRAIN_GIT, "blas_core", blas_core_name());
+                              "seed", (json_int_t)cfg.seed, "git", meshtrain_git, "blas_core", blas_core_name());
         char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("%s\n", s);
         free(s);

@@ -13,6 +13,9 @@ const char *blas_core_name(void);
 // Input shape and classes of a dataset, known without reading it. -1 for an unknown name.
 int dataset_shape(const char *name, int *c, int *h, int *w, int *classes);
 
+// The commit this binary was built from ("-dirty" when the tree had changes) and its build flags.
+extern const char meshtrain_git[], meshtrain_cflags[];
+
 int stream_is_tty(FILE *f);
 void fmt_duration(double s, char *buf, size_t n);   // "1h02m", "3m05s", "42s"
 

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
     blas_select_core(argv);
     if (argc < 2) { help(stderr); return 2; }
     if (is_help(argv[1]) || strcmp(argv[1], "help") == 0) { help(stdout); return 0; }
-    if (strcmp(argv[1], "--version") == 0) { printf("meshtrain %s\n", MESHTRAIN_GIT); return 0; }
+    if (strcmp(argv[1], "--version") == 0) { printf("meshtrain %s\n", meshtrain_git); return 0; }
     for (size_t i = 0; i < sizeof CMDS / sizeof CMDS[0]; i++)
         if (strcmp(argv[1], CMDS[i].name) == 0) return CMDS[i].run(argc - 2, argv + 2);
     fprintf(stderr, "meshtrain: unknown command '%s'\n", argv[1]);

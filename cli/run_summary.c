@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include "common.h"
 #include "run.h"
 
@@ -16,29 +17,55 @@
 #define EPS_AMP_PJ_PER_BIT_M2 100.0
 #define DEFAULT_DISTANCE_M 10.0
 
-// The newest finished run named `name` under results/runs, or a path to a run folder or summary.
-static json_t *baseline_load(const Run *r, char *where, size_t n) {
+// What a baseline must share with a run for their bytes to be comparable (everything but the algorithm).
+static json_t *fingerprint(const Run *r) {
+    return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:s, s:f, s:f, s:i, s:i, s:I}", "dataset", r->s.dataset, "model",
+                     r->s.model, "norm", norm_name(r->s.norm), "agents", r->n, "epochs", r->s.epochs, "batch_size",
+                     r->s.batch, "partition", r->s.partition.kind, "alpha", r->s.partition.alpha, "skew",
+                     r->s.partition.skew, "limit_train", r->s.limit_train, "limit_test", r->s.limit_test, "seed",
+                     (json_int_t)r->s.seed);
+}
+
+// A baseline summary: a path to a run folder or summary.json, or the name of runs under results/runs
+// (then the newest finished one whose fingerprint matches ours). NULL, with why in note, if none fits.
+static json_t *baseline_load(const Run *r, json_t *mine, char *where, size_t n, char *note, size_t nn) {
     const char *b = r->s.baseline;
     char path[1400];
     struct stat st;
     snprintf(path, sizeof path, "%s", b);
     if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) snprintf(path, sizeof path, "%s/summary.json", b);
-    if (stat(path, &st) != 0) {
-        char dir[700], best[300] = "";
-        snprintf(dir, sizeof dir, "results/runs/%s", b);
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        while (d && (de = readdir(d))) {
-            char probe[1100];
-            snprintf(probe, sizeof probe, "%s/%s/summary.json", dir, de->d_name);
-            if (de->d_name[0] != '.' && stat(probe, &st) == 0 && strcmp(de->d_name, best) > 0) str_copy(best, sizeof best, de->d_name);
+    if (stat(path, &st) == 0) {
+        json_t *o = json_load_file(path, 0, NULL);
+        if (o && !json_equal(json_object_get(o, "fingerprint"), mine)) {
+            snprintf(note, nn, "%.600s was run with other settings (dataset, model, agents, epochs, partition, limits or seed)", path);
+            json_decref(o);
+            return NULL;
         }
-        if (d) closedir(d);
-        if (!best[0]) return NULL;
-        snprintf(path, sizeof path, "%s/%s/summary.json", dir, best);
+        str_copy(where, n, path);
+        return o;
     }
-    str_copy(where, n, path);
-    return json_load_file(path, 0, NULL);
+    char dir[700];
+    snprintf(dir, sizeof dir, "results/runs/%s", b);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    json_t *best = NULL;
+    double best_t = -1;
+    while (d && (de = readdir(d))) {
+        char probe[1100];
+        snprintf(probe, sizeof probe, "%s/%s/summary.json", dir, de->d_name);
+        json_t *o = de->d_name[0] != '.' ? json_load_file(probe, 0, NULL) : NULL;
+        double t = o ? json_number_value(json_object_get(o, "finished_at")) : -1;
+        if (o && json_equal(json_object_get(o, "fingerprint"), mine) && t > best_t) {
+            json_decref(best);
+            best = o; best_t = t;
+            str_copy(where, n, probe);
+        } else {
+            json_decref(o);
+        }
+    }
+    if (d) closedir(d);
+    if (!best) snprintf(note, nn, "no finished run named '%s' with the same settings under results/runs", b);
+    return best;
 }
 
 int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
@@ -82,11 +109,13 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
                           "eps_amp_pj_per_bit_m2", EPS_AMP_PJ_PER_BIT_M2, "distance_m", DEFAULT_DISTANCE_M,
                           "source", "Horowitz ISSCC 2014 (fp32 MAC); Heinzelman et al. HICSS 2000 (radio)",
                           "compute_s_total", compute, "wait_s_total", wait, "rss_peak_mb_max", rss_max,
-                          "run_dir", r->run_dir, "git", MESHTRAIN_GIT, "cflags", MESHTRAIN_CFLAGS);
+                          "run_dir", r->run_dir, "git", meshtrain_git, "cflags", meshtrain_cflags);
     json_object_set_new(o, "per_agent", agents);
+    json_t *fp = fingerprint(r);
+    json_object_set_new(o, "finished_at", json_real((double)time(NULL)));
     if (r->s.baseline[0]) {
-        char where[1100] = "";
-        json_t *b = baseline_load(r, where, sizeof where);
+        char where[1100] = "", note[1400] = "";
+        json_t *b = baseline_load(r, fp, where, sizeof where, note, sizeof note);
         json_int_t bw = b ? json_integer_value(json_object_get(b, "bytes_wire")) : 0;
         json_object_set_new(o, "baseline", json_string(r->s.baseline));
         if (bw > 0 && wire > 0) {
@@ -94,10 +123,11 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
             json_object_set_new(o, "baseline_summary", json_string(where));
         } else {
             json_object_set_new(o, "comm_reduction", json_null());
-            json_object_set_new(o, "baseline_note", json_string("no finished run of the baseline was found"));
+            json_object_set_new(o, "baseline_note", json_string(note[0] ? note : "the baseline sent no bytes"));
         }
         json_decref(b);
     }
+    json_object_set_new(o, "fingerprint", fp);
     snprintf(out_path, out_n, "%s/summary.json", r->run_dir);
     char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
     Err e;

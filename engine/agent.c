@@ -32,6 +32,8 @@ typedef struct {
 
 static int fail_report(Agent *a, Err *e) {
     json_t *o = json_pack("{s:s}", "error", e->msg);
+    if (!o) o = json_pack("{s:s}", "error", "an error whose text is not valid UTF-8 (see the agent's stderr)");
+    fprintf(stderr, "meshtrain agent %d: %s\n", a->args->id, e->msg);
     char *t = json_dumps(o, JSON_COMPACT);
     Err e2;
     ctl_send(a->args->ctl_fd, CTL_ERROR, 0, t, strlen(t), &e2);
@@ -127,9 +129,10 @@ static json_t *links_json(Agent *a, int sent) {
         if (!c->messages) continue;
         char k[16];
         snprintf(k, sizeof k, "%d", j);
-        json_object_set_new(o, k, json_pack("{s:I, s:I, s:I, s:I, s:I}", "payload", (json_int_t)c->payload, "framing",
+        json_object_set_new(o, k, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "payload", (json_int_t)c->payload, "framing",
                                             (json_int_t)c->framing, "socket", (json_int_t)c->socket, "messages",
-                                            (json_int_t)c->messages, "dropped", (json_int_t)c->dropped));
+                                            (json_int_t)c->messages, "dropped", (json_int_t)c->dropped, "late",
+                                            (json_int_t)c->late));
     }
     return o;
 }

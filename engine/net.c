@@ -21,6 +21,7 @@ typedef struct {
     FrameReader rd;
     uint32_t seq;
     int in_closed;          // the peer closed its side (it finished)
+    int out_gone;           // our link to it broke because it left
     LinkCount sent, recv;
 } Peer;
 
@@ -147,6 +148,17 @@ int net_send(Net *net, int to, int kind, uint64_t round, int codec, const uint8_
 }
 
 int net_send_owned(Net *net, int to, int kind, uint64_t round, int codec, uint8_t *payload, uint32_t len, Err *e) {
+    if (len > WIRE_MAX_PAYLOAD) {
+        err_set(e, "agent %d: a %u-byte message is over the %u-byte frame bound (a larger keep or model than the wire takes)",
+                net->id, len, WIRE_MAX_PAYLOAD);
+        net_alloc_free(payload);
+        return -1;
+    }
+    if (to >= 0 && to < net->n && net->peers[to].out_gone) {   // the peer finished and left: nothing to deliver
+        net->peers[to].sent.dropped++;
+        net_alloc_free(payload);
+        return 0;
+    }
     if (to < 0 || to >= net->n || to == net->id || net->peers[to].out_fd < 0) {
         err_set(e, "agent %d: no link to agent %d", net->id, to);
         net_alloc_free(payload);
@@ -166,6 +178,7 @@ int net_send_owned(Net *net, int to, int kind, uint64_t round, int codec, uint8_
     p->sent.payload += len;
     p->sent.framing += WIRE_HEADER_BYTES;
     p->sent.messages++;
+    p->sent.dropped += net_drops(net, net->id, to, kind, round);
     return 0;
 }
 
@@ -258,6 +271,15 @@ static int peer_write(Net *net, int j, Err *e) {
         ssize_t w = send(p->out_fd, b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
         if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (w < 0 && errno == EINTR) continue;
+        if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+            // The peer closed its end: it finished (a crash is the runner's to report). Forget its queue.
+            for (OutBuf *q = p->head, *nx; q; q = nx) { nx = q->next; free(q->data); free(q); p->sent.dropped++; }
+            p->head = p->tail = NULL;
+            close(p->out_fd);
+            p->out_fd = -1;
+            p->out_gone = 1;
+            return 0;
+        }
         if (w < 0) { err_set(e, "agent %d: link to agent %d broke: %s", net->id, j, strerror(errno)); return -1; }
         p->sent.socket += (uint64_t)w;
         b->off += (size_t)w;
@@ -277,7 +299,7 @@ static int net_poll(Net *net, int ms, Err *e) {
     for (int j = 0; j < net->n && nf < 2046; j++) {
         if (j == net->id) continue;
         if (net->peers[j].in_fd >= 0) { fds[nf] = (struct pollfd){net->peers[j].in_fd, POLLIN, 0}; who[nf++] = j; }
-        if (net->peers[j].head) { fds[nf] = (struct pollfd){net->peers[j].out_fd, POLLOUT, 0}; who[nf++] = -1 - j; }
+        if (net->peers[j].head && net->peers[j].out_fd >= 0) { fds[nf] = (struct pollfd){net->peers[j].out_fd, POLLOUT, 0}; who[nf++] = -1 - j; }
     }
     int r = poll(fds, (nfds_t)nf, ms);
     if (r < 0 && errno != EINTR) { err_set(e, "agent %d: poll: %s", net->id, strerror(errno)); return -1; }
