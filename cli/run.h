@@ -17,7 +17,7 @@ typedef struct {
     int fd;                 // control channel
     FrameReader rd;
     int port, ready, done, exited;
-    double last_seen, eof_at;
+    double last_seen, eof_at, done_at;
     long round, rounds;
     double loss, epoch;
     uint64_t bytes_wire;

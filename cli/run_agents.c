@@ -19,6 +19,8 @@
 
 // Loading a dataset and connecting to every peer: silence is normal for this long before READY.
 #define STARTUP_TIMEOUT_S 300.0
+// An agent that reported its totals should exit at once; after this long it is ended.
+#define DONE_EXIT_S 30.0
 
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { interrupted = sig; }
@@ -216,6 +218,7 @@ static void on_frame(Run *r, int i) {
     case CTL_EVAL: on_eval(r, i, p, len); break;
     case CTL_DONE:
         a->done = 1;
+        a->done_at = time_now();
         a->done_json = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (o) a->bytes_wire = (uint64_t)json_integer_value(json_object_get(o, "bytes_wire"));
         break;
@@ -271,6 +274,7 @@ static void agents_reap(Run *r) {
         // Drain what it wrote before dying: its last message may say why.
         while (a->fd >= 0) agent_read(r, i);
         a->exited = 1;
+        if (WIFSIGNALED(st) && a->done && WTERMSIG(st) == SIGKILL) continue;   // ended by us after DONE
         if (WIFSIGNALED(st)) fail_set(r, "agent %d (pid %d) was killed by signal %d (%s)", i, (int)a->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
         else if (WEXITSTATUS(st) != 0 && a->error[0] && !strstr(a->error, " closed")) fail_set(r, "agent %d failed: %s", i, a->error);
         else if (WEXITSTATUS(st) != 0 && r->secondary[0]) fail_set(r, "%s", r->secondary);
@@ -334,6 +338,8 @@ int run_agents(Run *r) {
                 fail_set(r, "agent %d (pid %d) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i, (int)r->ag[i].pid,
                          now - r->ag[i].last_seen, r->s.hang_timeout_s);
         if (r->secondary[0] && now - r->secondary_at > 1.0) fail_set(r, "%s", r->secondary);
+        for (int i = 0; i < r->n; i++)   // finished, but still there: its results are in, so end it
+            if (r->ag[i].done && !r->ag[i].exited && now - r->ag[i].done_at > DONE_EXIT_S) kill(r->ag[i].pid, SIGKILL);
         if (interrupted) fail_set(r, "interrupted by %s", interrupted == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
         progress_print(r, 0);
     }
