@@ -55,6 +55,15 @@ void net_set_idle(Net *net, void (*fn)(void *ctx, int waiting_for), void *ctx) {
 
 static void fd_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+// Socket buffers big enough for a whole model message, so a send completes in the kernel while the
+// agent computes (otherwise it only moves on during the next wait, and the peer idles). The FORCE
+// variants need CAP_NET_ADMIN; without it the kernel's wmem_max/rmem_max cap applies.
+#define NET_SOCKBUF (8 << 20)
+static void fd_buffers(int fd, int opt, int force_opt) {
+    int size = NET_SOCKBUF;
+    if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof size)) setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
+}
+
 Net *net_new(int id, int n, const char *bind_ip, Err *e) {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     if (inet_pton(AF_INET, bind_ip, &a.sin_addr) != 1) { err_set(e, "agent %d: bad address '%s'", id, bind_ip); return NULL; }
@@ -62,6 +71,7 @@ Net *net_new(int id, int n, const char *bind_ip, Err *e) {
     if (fd < 0) { err_set(e, "agent %d: socket: %s", id, strerror(errno)); return NULL; }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    fd_buffers(fd, SO_RCVBUF, SO_RCVBUFFORCE);   // before listen: accepted sockets inherit it (window scale)
     socklen_t al = sizeof a;
     if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, n + 8) || getsockname(fd, (struct sockaddr *)&a, &al)) {
         err_set(e, "agent %d: cannot listen on %s: %s", id, bind_ip, strerror(errno));
@@ -120,6 +130,7 @@ int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s
             return -1;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        fd_buffers(fd, SO_SNDBUF, SO_SNDBUFFORCE);
         fd_nonblock(fd);
         net->peers[j].out_fd = fd;
     }
@@ -132,6 +143,7 @@ int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s
             if (fd >= 0) close(fd);
             return -1;
         }
+        fd_buffers(fd, SO_RCVBUF, SO_RCVBUFFORCE);
         fd_nonblock(fd);
         net->peers[from].in_fd = fd;
     }
