@@ -276,6 +276,7 @@ static int train(Agent *a, Err *e) {
     a->train_s = time_now() - t_start;   // the training rounds, evaluations included
     if (sc && consensus_rounds(a, s->alg.comp.rounds, &comp, s->alg.comp.gamma, &extra, e)) return -1;
     if (consensus_rounds(a, s->eval.final_consensus_rounds, codec_for_id(CODEC_DENSE), 1.0, &extra, e)) return -1;
+    if (!strcmp(s->alg.name, "sgp") && sgp_finish(a->alg, e)) return -1;
     if (net_flush(a->alg->env.net, s->net.round_timeout_s, e)) return -1;
     return evaluate(a, "final", e);
 }

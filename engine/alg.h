@@ -55,6 +55,9 @@ struct Alg {
 Alg *alg_new(const char *name, const AlgEnv *env, Err *e);
 void alg_free(Alg *a);
 
+// SGP with overlap still holds the last round's incoming shares after training: this adds them.
+int sgp_finish(Alg *a, Err *e);
+
 // Shared helpers (alg_common.c).
 // Push-sum payload: [f64 mass (the weight u times the mixing weight)][f32 scale][f32 weight][codec
 // bytes of v]. The receiver adds scale * decode(v) to its numerator and mass to its weight; `weight`

@@ -81,6 +81,16 @@ static int sgp_step(Alg *a, long round, float lr, Err *e) {
     return sgp_push(a, round, KIND_PUSH, e);
 }
 
+// Overlap leaves the last round's incoming shares unread: add them before the final evaluation.
+int sgp_finish(Alg *a, Err *e) {
+    Sgp *s = a->st;
+    if (!a->env.s->alg.overlap || s->pending < 0) return 0;
+    if (sgp_receive(a, s->pending, s->pending_kind, e)) return -1;
+    s->pending = -1;
+    debias(a->env.m->params, s->x, s->u, a->env.m->n_params);
+    return 0;
+}
+
 static int sgp_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {
     (void)c; (void)gamma;   // SGP's averaging is always dense with step 1
     return sgp_push(a, round, KIND_CONSENSUS, e);
