@@ -19,8 +19,8 @@ static int choco_init(Alg *a, Err *e) {
     return 0;
 }
 
-// A missing q_j leaves s_i behind the neighbour's true public copy for good: CHOCO is not robust to
-// message loss, which is one of the findings the RelaySGD paper reports.
+// A late q_j is added to s_i when it arrives; a dropped one leaves s_i behind the neighbour's public
+// copy for good: CHOCO is not robust to message loss, one of the findings of the RelaySGD paper.
 static int choco_exchange(Alg *a, long round, int kind, const Codec *cd, double gamma, Err *e) {
     AlgEnv *env = &a->env;
     Choco *c = a->st;
@@ -64,5 +64,5 @@ static void choco_free(Alg *a) {
     free(c);
 }
 
-const AlgOps alg_choco_ops = {"choco", "a missing q_j is lost: s_i stays behind that neighbour's public copy (CHOCO is not robust to drops)",
+const AlgOps alg_choco_ops = {"choco", "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy (not robust to drops)",
                               1, choco_init, choco_step, choco_consensus, choco_free};

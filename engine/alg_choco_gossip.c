@@ -60,5 +60,5 @@ static void chg_free(Alg *a) {
     free(c);
 }
 
-const AlgOps alg_choco_gossip_ops = {"choco-gossip", "a missing q_j is lost: s_i stays behind that neighbour's public copy",
+const AlgOps alg_choco_gossip_ops = {"choco-gossip", "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy",
                                      1, chg_init, chg_step, chg_consensus, chg_free};

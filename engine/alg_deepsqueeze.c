@@ -21,7 +21,7 @@ static int cps_init(Alg *a, Err *e) {
 }
 
 // One compressed push-sum exchange with codec c and step gamma. A dropped message's share stays with
-// the sender; a late one is not added, so z = x/u stays a weighted average.
+// the sender; a late one is added when it arrives, so sum(x) and sum(u) are conserved.
 static int cps_exchange(Alg *a, long round, int kind, const Codec *c, double gamma, Err *e) {
     AlgEnv *env = &a->env;
     Cps *s = a->st;
@@ -66,5 +66,5 @@ static void cps_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_deepsqueeze_ops = {"deepsqueeze", "a dropped share stays with the sender; a late one is not added",
+const AlgOps alg_deepsqueeze_ops = {"deepsqueeze", "a dropped share stays with the sender; a late one is added when it arrives",
                                     1, cps_init, cps_step, cps_consensus, cps_free};
