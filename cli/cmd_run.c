@@ -12,6 +12,8 @@
 #include "args.h"
 #include "common.h"
 #include "run.h"
+#include "probe.h"
+#include "uml.h"
 
 static const char *USAGE = "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--json]";
 
@@ -120,6 +122,66 @@ static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e
     return 0;
 }
 
+// Which link backend runs the scenario (network.backend, and what `auto` finds on this machine).
+static int backend_resolve(Run *r, char *chosen, size_t n, Err *e) {
+    NetProbe p;
+    memset(&p, 0, sizeof p);
+    if (r->s.net.shaped || strcmp(r->s.net.backend, "none")) net_probe(&p);
+    if (backend_choose(r->s.net.backend, r->s.net.shaped, &p, chosen, n, r->backend_why, sizeof r->backend_why, e)) return -1;
+    str_copy(r->backend_name, sizeof r->backend_name, getenv("MESHTRAIN_UML_GUEST") ? "uml" : chosen);
+    if (!strcmp(chosen, "uml")) return 0;
+    r->backend = backend_find(chosen);
+    return 0;
+}
+
+// The links at the start and their changes, for the backend.
+static int run_network_plan(Run *r, Err *e) {
+    if (scenario_netplan(&r->s, &r->plan, e)) return -1;
+    int n = r->n;
+    r->ne.ops = r->backend;
+    r->ne.n = n;
+    r->ne.hubfd = -1;
+    r->ne.pids = xcalloc((size_t)n, sizeof(pid_t));
+    r->ne.link = r->plan.link;
+    r->ne.shaped = xcalloc((size_t)n * n, 1);
+    if (r->backend != &backend_none)   // every ordered pair gets its own qdisc, so any link can change later
+        for (int k = 0; k < n * n; k++) r->ne.shaped[k] = k / n != k % n;
+    return 0;
+}
+
+// The whole run inside User-Mode Linux: the same command, with the folder already made.
+static int run_in_uml(Run *r, const char *scen, char **sets, int n_sets) {
+    static char self[PATH_MAX];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[sl > 0 ? sl : 0] = 0;
+    char **av = xcalloc((size_t)(2 * n_sets + 8), sizeof(char *));
+    int k = 0;
+    av[k++] = self;
+    av[k++] = "run";
+    av[k++] = (char *)scen;
+    for (int i = 0; i < n_sets; i++) { av[k++] = "--set"; av[k++] = sets[i]; }
+    av[k++] = "--out";
+    av[k++] = r->run_dir;
+    if (r->json) av[k++] = "--json";
+    NetProbe p;
+    net_probe(&p);
+    UmlJob j = {av, r->n, stream_is_tty(r->json ? stderr : stdout)};
+    int status = 1;
+    Err e = {{0}};
+    int rc = uml_run(&p, &j, &status, &e);
+    free(av);
+    char path[1100], fpath[1100];
+    snprintf(path, sizeof path, "%s/summary.json", r->run_dir);
+    snprintf(fpath, sizeof fpath, "%s/FAILED", r->run_dir);
+    if (rc || (status != 0 && access(fpath, F_OK))) {
+        snprintf(r->fail, sizeof r->fail, "%s", rc ? e.msg : "the run inside User-Mode Linux failed without saying why");
+        if (access(path, F_OK)) status_write(r, "failed");
+        fprintf(stderr, "meshtrain run: FAILED: %s\n  run folder (marked FAILED): %s\n", r->fail, r->run_dir);
+        return 1;
+    }
+    return status;
+}
+
 int cmd_run(int argc, char **argv) {
     Args a;
     args_init(&a, "run", USAGE, argc, argv);
@@ -146,10 +208,14 @@ int cmd_run(int argc, char **argv) {
     }
     if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
     Err e = {{0}};
-    if (run_prepare(&r, scen, sets, n_sets, &e) || run_dir_make(&r, out, &e)) {
+    char chosen[16] = "none";
+    if (run_prepare(&r, scen, sets, n_sets, &e) || backend_resolve(&r, chosen, sizeof chosen, &e) || run_dir_make(&r, out, &e)) {
         fprintf(stderr, "meshtrain run: %s\n", e.msg);
         return 2;
     }
+    fprintf(r.json ? stderr : stdout, "network: %s (%s)\n", r.backend_name, r.backend_why);
+    if (!strcmp(chosen, "uml")) return run_in_uml(&r, scen, sets, n_sets);
+    if (run_network_plan(&r, &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); rmdir(r.run_dir); return 2; }
     char *resolved = scenario_dump(&r.s), path[1100];
     snprintf(path, sizeof path, "%s/scenario.json", r.run_dir);
     if (file_write_atomic(path, resolved, strlen(resolved), &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 1; }
@@ -166,12 +232,17 @@ int cmd_run(int argc, char **argv) {
     for (int i = 0; i < r.n; i++) r.models[i] = xfloats(r.m->n_params + r.m->n_state);
     r.queue = xcalloc((size_t)r.n, sizeof(EvalItem *));
     r.tty = stream_is_tty(r.json ? stderr : stdout);
+    if (r.backend != &backend_none) {
+        snprintf(path, sizeof path, "%s/network.jsonl", r.run_dir);
+        r.netlog = fopen(path, "w");
+    }
     fprintf(r.json ? stderr : stdout, "run %s: %d agents, %s on %s (%s), %s, %s topology, backend %s -> %s\n", r.s.name,
-            r.n, r.s.model, r.s.dataset, r.s.partition.kind, r.s.alg.name, topo_name(r.s.topo.kind), r.s.net.backend, r.run_dir);
+            r.n, r.s.model, r.s.dataset, r.s.partition.kind, r.s.alg.name, topo_name(r.s.topo.kind), r.backend_name, r.run_dir);
     int rc = 1;
     if (r.evals) rc = run_agents(&r);
     else snprintf(r.fail, sizeof r.fail, "cannot create %.500s", path);
     if (r.evals) fclose(r.evals);
+    if (r.netlog) fclose(r.netlog);
     json_t *head = NULL;
     if (!rc && summary_write(&r, path, sizeof path, &head)) rc = 1;
     if (rc) {

@@ -46,7 +46,11 @@ int dataset_shape(const char *name, int *c, int *h, int *w, int *classes) {
     return -1;
 }
 
-int stream_is_tty(FILE *f) { return isatty(fileno(f)) && getenv("CI") == NULL; }
+int stream_is_tty(FILE *f) {
+    const char *t = getenv("MESHTRAIN_TTY");   // set inside User-Mode Linux, whose console is not a terminal
+    if (t) return t[0] == '1' && getenv("CI") == NULL;
+    return isatty(fileno(f)) && getenv("CI") == NULL;
+}
 
 void fmt_duration(double s, char *buf, size_t n) {
     if (s < 0) s = 0;

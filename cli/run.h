@@ -9,6 +9,8 @@
 #include "model.h"
 #include "scenario.h"
 #include "wire.h"
+#include "backend.h"
+#include "plan.h"
 
 typedef struct EvalItem { uint8_t *data; size_t len; int index; struct EvalItem *next; } EvalItem;
 
@@ -48,7 +50,19 @@ typedef struct {
     double last_print;
     double final_avg_acc, final_consensus;
     long eval_total;
-    double eval_epoch;      // epoch of the evaluation being gathered        // number of evaluation rounds completed
+    double eval_epoch;      // epoch of the evaluation being gathered
+    // The emulated network: the backend, its plan (links at t = 0, then changes) and its log.
+    const LinkBackendOps *backend;
+    char backend_name[16];  // recorded in summary.json ("uml" when the kernel backend runs inside UML)
+    char backend_why[300];  // why auto chose it
+    NetEmu ne;
+    NetPlan plan;
+    int next_change;        // the first change not yet applied
+    double t_go;            // the start barrier (time 0 of the schedule)
+    double setup_s;         // namespaces, veths and qdiscs
+    FILE *netlog;           // network.jsonl
+    int gate[2];            // agents wait on gate[0] until their links exist
+    int entered[2];         // each agent writes 'y' here once it is in its own namespace
 } Run;
 
 // Start the agents, run the event loop to the end. 0 success, 1 failure (r->fail says why).

@@ -1,6 +1,7 @@
 // The runner's side of a run (see run.h): spawning agent processes, the event loop over their
 // control channels, failure detection (death, error, hang), Ctrl-C, evaluations and progress.
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <jansson.h>
 #include <math.h>
@@ -25,6 +26,15 @@
 static volatile sig_atomic_t interrupted;
 static void on_signal(int sig) { interrupted = sig; }
 
+static void fail_set(Run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_set(Run *r, const char *fmt, ...) {
+    if (r->fail[0]) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->fail, sizeof r->fail, fmt, ap);
+    va_end(ap);
+}
+
 static int agent_spawn(Run *r, int i) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) return -1;
@@ -37,11 +47,18 @@ static int agent_spawn(Run *r, int i) {
         if (getppid() == 1) _exit(1);
         signal(SIGINT, SIG_IGN);
         close(sv[0]);
+        // Its own network namespace (kernel backend), then wait until the runner has wired it.
+        int entered = r->backend->child_enter(&r->ne, i) == 0;
+        if (r->entered[1] >= 0 && write(r->entered[1], entered ? "y" : "n", 1) != 1) _exit(125);
+        if (!entered) { dprintf(2, "agent %d: cannot enter its network namespace: %s\n", i, strerror(errno)); _exit(125); }
+        if (r->gate[1] >= 0) close(r->gate[1]);
+        char c;
+        while (r->gate[0] >= 0 && read(r->gate[0], &c, 1) < 0 && errno == EINTR) {}
         int fd = dup(sv[1]);
         char id[16], fds[16], ip[32], path[1100];
         snprintf(id, sizeof id, "%d", i);
         snprintf(fds, sizeof fds, "%d", fd);
-        snprintf(ip, sizeof ip, "127.0.0.%d", 2 + i % 250);
+        backend_addr(r->backend, i, ip, sizeof ip);
         snprintf(path, sizeof path, "%s/scenario.json", r->run_dir);
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
         char *argv[] = {(char *)r->self, "agent", "--scenario", path, "--run-dir", r->run_dir, "--id", id,
@@ -55,6 +72,86 @@ static int agent_spawn(Run *r, int i) {
     r->ag[i].last_seen = time_now();
     frame_reader_init(&r->ag[i].rd, WIRE_MAX_PAYLOAD);
     return 0;
+}
+
+static void netlog_write(Run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void netlog_write(Run *r, const char *fmt, ...) {
+    if (!r->netlog) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(r->netlog, fmt, ap);
+    va_end(ap);
+    fputc('\n', r->netlog);
+    fflush(r->netlog);
+}
+
+// Spawn every agent; with a shaping backend, they wait at the gate until their links exist.
+static int agents_start(Run *r) {
+    Err e = {{0}};
+    r->gate[0] = r->gate[1] = r->entered[0] = r->entered[1] = -1;
+    double t0 = time_now();
+    if (r->backend->open(&r->ne, &e)) { fail_set(r, "network backend %s: %s", r->backend->name, e.msg); return -1; }
+    if (r->backend != &backend_none && (pipe2(r->gate, O_CLOEXEC) || pipe2(r->entered, O_CLOEXEC))) {
+        fail_set(r, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    for (int i = 0; i < r->n; i++)
+        if (agent_spawn(r, i)) { fail_set(r, "cannot start agent %d: %s", i, strerror(errno)); return -1; }
+    if (r->backend == &backend_none) return 0;
+    close(r->gate[0]);
+    close(r->entered[1]);
+    r->gate[0] = r->entered[1] = -1;
+    // Every agent reports that it is in its own namespace before anything refers to it.
+    for (int got = 0; got < r->n;) {
+        struct pollfd pf = {r->entered[0], POLLIN, 0};
+        char buf[256];
+        ssize_t k = poll(&pf, 1, 10000) == 1 ? read(r->entered[0], buf, sizeof buf) : 0;
+        if (k <= 0) { fail_set(r, "network backend %s: only %d of %d agents entered their namespaces", r->backend->name, got, r->n); break; }
+        for (ssize_t q = 0; q < k; q++)
+            if (buf[q] != 'y') fail_set(r, "network backend %s: an agent could not create its network namespace", r->backend->name);
+        got += (int)k;
+    }
+    close(r->entered[0]);
+    r->entered[0] = -1;
+    if (r->fail[0]) return -1;
+    for (int i = 0; i < r->n; i++) r->ne.pids[i] = r->ag[i].pid;
+    if (r->backend->wire(&r->ne, &e)) { fail_set(r, "network backend %s: %s", r->backend->name, e.msg); return -1; }
+    r->setup_s = time_now() - t0;
+    close(r->gate[1]);   // end of file at the gate: the agents go on
+    r->gate[1] = -1;
+    int shaped = 0;
+    for (int k = 0; k < r->n * r->n; k++) shaped += r->ne.shaped[k];
+    netlog_write(r, "{\"event\":\"setup\",\"backend\":\"%s\",\"agents\":%d,\"shaped_links\":%d,\"setup_s\":%.4f}",
+                 r->backend_name, r->n, shaped, r->setup_s);
+    for (int i = 0; i < r->n; i++)
+        for (int j = 0; j < r->n; j++) {
+            if (!r->ne.shaped[i * r->n + j]) continue;
+            char lj[400];
+            link_json(&r->ne.link[i * r->n + j], lj, sizeof lj);
+            netlog_write(r, "{\"event\":\"link\",\"t_s\":0,\"from\":%d,\"to\":%d,\"link\":%s}", i, j, lj);
+        }
+    return 0;
+}
+
+// Apply every change that is due; each is logged with the time it took effect (after tc returned).
+static void changes_apply(Run *r) {
+    if (r->t_go <= 0 || r->next_change >= r->plan.n_change) return;
+    double now = time_now() - r->t_go;
+    int k = r->next_change;
+    while (k < r->plan.n_change && r->plan.change[k].at_s <= now) k++;
+    if (k == r->next_change) return;
+    Err e = {{0}};
+    const LinkChange *c = &r->plan.change[r->next_change];
+    int m = k - r->next_change;
+    if (r->backend->apply(&r->ne, c, m, &e)) { fail_set(r, "network backend %s: changing links: %s", r->backend->name, e.msg); return; }
+    double done = time_now() - r->t_go;
+    for (int q = 0; q < m; q++) {
+        char lj[400];
+        link_json(&c[q].p, lj, sizeof lj);
+        netlog_write(r, "{\"event\":\"change\",\"at_s\":%.4f,\"t_s\":%.4f,\"from\":%d,\"to\":%d,\"link\":%s}", c[q].at_s,
+                     done, c[q].from, c[q].to, lj);
+    }
+    r->next_change = k;
 }
 
 void run_kill_all(Run *r) {
@@ -71,20 +168,11 @@ void run_kill_all(Run *r) {
     }
 }
 
-static void fail_set(Run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail_set(Run *r, const char *fmt, ...) {
-    if (r->fail[0]) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(r->fail, sizeof r->fail, fmt, ap);
-    va_end(ap);
-}
-
 static void go_send(Run *r) {
     json_t *ips = json_array(), *ports = json_array();
     for (int i = 0; i < r->n; i++) {
         char ip[32];
-        snprintf(ip, sizeof ip, "127.0.0.%d", 2 + i % 250);
+        backend_addr(r->backend, i, ip, sizeof ip);
         json_array_append_new(ips, json_string(ip));
         json_array_append_new(ports, json_integer(r->ag[i].port));
     }
@@ -96,6 +184,8 @@ static void go_send(Run *r) {
     }
     free(t);
     json_decref(o);
+    r->t_go = time_now();
+    netlog_write(r, "{\"event\":\"start\",\"t_s\":0}");
 }
 
 // All agents reported evaluation k: accuracy of the averaged model and the consensus distance.
@@ -312,8 +402,7 @@ int run_agents(Run *r) {
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     r->t0 = r->last_print = time_now();
-    for (int i = 0; i < r->n; i++)
-        if (agent_spawn(r, i)) { fail_set(r, "cannot start agent %d: %s", i, strerror(errno)); break; }
+    agents_start(r);
     struct pollfd *fds = xcalloc((size_t)r->n, sizeof *fds);
     while (!r->fail[0]) {
         int alive = 0, nf = 0;
@@ -322,7 +411,13 @@ int run_agents(Run *r) {
             alive += !r->ag[i].exited;
         }
         if (!alive) break;
-        poll(fds, (nfds_t)nf, 100);
+        int wait_ms = 100;
+        if (r->t_go > 0 && r->next_change < r->plan.n_change) {
+            double due = (r->t_go + r->plan.change[r->next_change].at_s - time_now()) * 1e3;
+            wait_ms = due < 0 ? 0 : due < wait_ms ? (int)due + 1 : wait_ms;
+        }
+        poll(fds, (nfds_t)nf, wait_ms);
+        changes_apply(r);
         for (int i = 0; i < r->n && !r->fail[0]; i++) {
             // Read every agent whose socket is readable (cheap: MSG_DONTWAIT).
             if (r->ag[i].fd >= 0) agent_read(r, i);
@@ -345,6 +440,13 @@ int run_agents(Run *r) {
     }
     free(fds);
     if (r->tty) fputc('\n', r->json ? stderr : stdout);
-    if (r->fail[0]) { run_kill_all(r); return 1; }
+    if (!r->fail[0] && r->backend != &backend_none) {
+        char *st = r->backend->stats(&r->ne);
+        if (st) netlog_write(r, "{\"event\":\"counters\",\"t_s\":%.4f,\"links\":%s}", time_now() - r->t_go, st);
+        free(st);
+    }
+    if (r->fail[0]) { run_kill_all(r); r->backend->close(&r->ne); return 1; }
+    run_kill_all(r);
+    r->backend->close(&r->ne);
     return 0;
 }

@@ -99,7 +99,7 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I,"
                           " s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f, s:f, s:s},"
                           " s:f, s:f, s:f, s:s, s:s, s:s}",
-                          "scenario", r->s.name, "algorithm", r->s.alg.name, "backend", r->s.net.backend,
+                          "scenario", r->s.name, "algorithm", r->s.alg.name, "backend", r->backend_name,
                           "agents", r->n, "epochs", r->s.epochs, "seed", (json_int_t)r->s.seed,
                           "seconds", time_now() - r->t0, "acc_mean", acc_sum / r->n, "acc_worst", acc_min,
                           "acc_avg_model", r->final_avg_acc, "consensus_distance", r->final_consensus,
@@ -111,6 +111,8 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
                           "compute_s_total", compute, "wait_s_total", wait, "rss_peak_mb_max", rss_max,
                           "run_dir", r->run_dir, "git", meshtrain_git, "cflags", meshtrain_cflags);
     json_object_set_new(o, "per_agent", agents);
+    json_object_set_new(o, "network", json_pack("{s:s, s:s, s:s, s:f, s:i}", "asked", r->s.net.backend, "backend", r->backend_name,
+                                                "why", r->backend_why, "setup_s", r->setup_s, "link_changes", r->next_change));
     json_t *fp = fingerprint(r);
     json_object_set_new(o, "finished_at", json_real((double)time(NULL)));
     if (r->s.baseline[0]) {

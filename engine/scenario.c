@@ -9,6 +9,7 @@
 #include <string.h>
 #include "codec.h"
 #include "data.h"
+#include "plan.h"
 
 typedef struct { const char *file; Err *e; int failed; } Ctx;
 
@@ -199,17 +200,45 @@ static void parse_algorithm(Ctx *c, json_t *root, Scenario *s) {
 }
 
 static void parse_network(Ctx *c, json_t *root, Scenario *s) {
-    static const char *const K[] = {"backend", "default_link", "links", "schedule", "round_timeout_s", "drop_prob", NULL};
+    static const char *const K[] = {"backend", "round_timeout_s", "drop_prob", "default_link", "links", "schedule",
+                                    "mobility", "duration_s", NULL};
     json_t *o = obj_get(c, root, "", "network");
     if (o) keys_check(c, o, "network", K);
-    str(c, o, "network", "backend", "none, auto, kernel, uml", "none", s->net.backend, sizeof s->net.backend);
+    str(c, o, "network", "backend", "auto, kernel, uml, none", "auto", s->net.backend, sizeof s->net.backend);
     s->net.round_timeout_s = num(c, o, "network", "round_timeout_s", 0.001, 3600, 30);
     s->net.drop_prob = num(c, o, "network", "drop_prob", 0, 1, 0);
     if (c->failed) return;
-    if (strcmp(s->net.backend, "none"))
-        fail(c, "network.backend", "'%s' asks for emulated links, which this build cannot give yet; use \"none\" (loopback, no shaping)", s->net.backend);
-    else if (o && (json_object_get(o, "default_link") || json_object_get(o, "links") || json_object_get(o, "schedule")))
-        fail(c, "network", "backend \"none\" shapes nothing, so default_link, links and schedule cannot be honoured: remove them");
+    // The link keys are compiled (and so validated) by netem/plan.c; the scenario keeps their text.
+    json_t *links = json_object();
+    for (const char *const *k = NETPLAN_KEYS; *k; k++)
+        if (o && json_object_get(o, *k)) json_object_set(links, *k, json_object_get(o, *k));
+    NetPlan plan;
+    Err e;
+    if (netplan_build(links, s->agents, s->seed, &plan, &e)) {
+        fail(c, "network", "%s", e.msg);
+        json_decref(links);
+        return;
+    }
+    s->net.shaped = plan.shaped;
+    s->net.duration_s = plan.duration_s;
+    netplan_free(&plan);
+    if (json_object_size(links)) s->net.links_json = json_dumps(links, JSON_COMPACT);
+    json_decref(links);
+    if (!strcmp(s->net.backend, "none") && s->net.shaped)
+        fail(c, "network.backend", "\"none\" shapes nothing, but the scenario asks for shaped links: use \"auto\" (or remove "
+             "default_link, links, schedule and mobility)");
+}
+
+int scenario_netplan(const Scenario *s, NetPlan *p, Err *e) {
+    json_t *links = s->net.links_json ? json_loads(s->net.links_json, 0, NULL) : NULL;
+    int rc = netplan_build(links, s->agents, s->seed, p, e);
+    json_decref(links);
+    return rc;
+}
+
+void scenario_free(Scenario *s) {
+    free(s->net.links_json);
+    s->net.links_json = NULL;
 }
 
 static void parse_seeds(Ctx *c, json_t *root, Scenario *s) {
@@ -373,6 +402,9 @@ char *scenario_dump(const Scenario *s) {
                             s->alg.comp.keep, "gamma", s->alg.comp.gamma));
     }
     if (s->topo.kind != TOPO_FILE) json_object_del(json_object_get(o, "topology"), "file");
+    json_t *links = s->net.links_json ? json_loads(s->net.links_json, 0, NULL) : NULL;
+    if (links) json_object_update(json_object_get(o, "network"), links);
+    json_decref(links);
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(o);
     return text;

@@ -37,6 +37,9 @@ typedef struct {
         char backend[16];
         double round_timeout_s;  // wait for an in-neighbour's round-k message at most this long
         double drop_prob;        // message-level drop probability at the receiver
+        int shaped;              // any link shaped (default_link, links, schedule or mobility)
+        double duration_s;       // the emulated network timeline
+        char *links_json;        // those keys as given (NULL: none), compiled by scenario_netplan
     } net;
     struct { double every_epochs; int final_consensus_rounds; } eval;
     int metrics_every;           // rounds between metrics lines
@@ -47,6 +50,10 @@ typedef struct {
 
 // Parse path (or text, when text != NULL; path is then only used in messages). 0, or -1 and e.
 int scenario_load(Scenario *s, const char *path, const char *text, Err *e);
+// The link parameters and changes of the scenario (netem/plan.h). 0, or -1 and e.
+#include "plan.h"
+int scenario_netplan(const Scenario *s, NetPlan *p, Err *e);
+void scenario_free(Scenario *s);
 // The resolved scenario as JSON text (every key, defaults filled); caller frees.
 char *scenario_dump(const Scenario *s);
 

@@ -1,0 +1,57 @@
+// Link backends behind one small interface: `none` (loopback, no shaping) and `kernel` (a network
+// namespace per agent, a bridge, netem per directed link). `uml` runs `kernel` inside User-Mode Linux.
+#ifndef MESHTRAIN_BACKEND_H
+#define MESHTRAIN_BACKEND_H
+#include <stdio.h>
+#include <sys/types.h>
+#include "link.h"
+#include "util.h"
+
+typedef struct NetEmu NetEmu;
+
+typedef struct {
+    const char *name;
+    int (*open)(NetEmu *ne, Err *e);                 // before any agent exists (e.g. the hub namespace)
+    int (*child_enter)(NetEmu *ne, int i);           // in agent i's process, after fork, before exec
+    int (*wire)(NetEmu *ne, Err *e);                 // all agents exist (ne->pids): connect and shape
+    int (*apply)(NetEmu *ne, const LinkChange *c, int n, Err *e);   // change links (all from one time)
+    char *(*stats)(NetEmu *ne);                      // per-link counters as JSON text (caller frees), or NULL
+    void (*close)(NetEmu *ne);                       // release what open created (namespaces die with their processes)
+} LinkBackendOps;
+
+struct NetEmu {
+    const LinkBackendOps *ops;
+    int n;                   // agents
+    pid_t *pids;             // agent processes (set by the runner before wire)
+    pid_t hub;               // kernel: the process that created the bridge's namespace
+    int hubfd, *nsfd;        // kernel: the namespaces, held open so they outlive their processes until close
+    LinkParams *link;        // n x n, link[from * n + to]: the current parameters
+    unsigned char *shaped;   // n x n: 1 if this directed link gets its own netem qdisc
+};
+
+extern const LinkBackendOps backend_none, backend_kernel;
+
+// The backend called `name` ("none", "kernel"), or NULL.
+const LinkBackendOps *backend_find(const char *name);
+// Agent i's address under a backend: 127.0.0.(2+i) on loopback, 10.77.x.y in namespaces.
+void backend_addr(const LinkBackendOps *ops, int i, char *out, size_t n);
+
+// The network namespace of process pid, opened (close-on-exec). -1 and e if it cannot be.
+int ns_open(pid_t pid, Err *e);
+
+// netem's arguments for p ("delay 20ms 2ms distribution normal loss random 1% rate 20mbit limit 130").
+void link_netem_args(const LinkParams *p, char *out, size_t n);
+// The queue limit in packets: a round trip's worth at the link's rate, plus headroom (see docs/network.md).
+int link_limit(const LinkParams *p);
+// 1 if the link needs shaping at all (any delay, jitter, loss, rate, or cut).
+int link_is_shaped(const LinkParams *p);
+// The parameters as a JSON object text into out (for the network log).
+void link_json(const LinkParams *p, char *out, size_t n);
+
+// Run argv (a program found in /usr/sbin, /sbin, /usr/bin, /bin) inside the network namespace
+// open at nsfd (-1: this one), feeding it `input` as a batch file (the string "@BATCH" in argv is
+// replaced by its path). Its output is returned in *out (caller frees) when out != NULL.
+// 0 when it exits with status 0; else -1 and e with its stderr.
+int ns_exec(int nsfd, char *const argv[], const char *input, char **out, Err *e);
+
+#endif

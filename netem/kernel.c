@@ -1,0 +1,221 @@
+// The `kernel` link backend: each agent in its own network namespace (created by the agent's process,
+// so the kernel removes it with the process), a veth to a bridge in a hub namespace, and at each
+// agent's egress an HTB class with a u32 filter and a netem qdisc per destination (docs/network.md).
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "backend.h"
+
+// A growing text buffer for batches.
+typedef struct { char *s; size_t len, cap; } Text;
+static void text_add(Text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_add(Text *t, const char *fmt, ...) {
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int w = vsnprintf(t->s ? t->s + t->len : NULL, t->s ? t->cap - t->len : 0, fmt, ap);
+        va_end(ap);
+        if (w >= 0 && t->s && t->len + (size_t)w < t->cap) { t->len += (size_t)w; return; }
+        size_t need = t->len + (size_t)(w > 0 ? w : 0) + 4096;
+        t->cap = need > 2 * t->cap ? need : 2 * t->cap;
+        char *ns = realloc(t->s, t->cap);
+        if (!ns) { fprintf(stderr, "out of memory\n"); abort(); }
+        t->s = ns;
+    }
+}
+
+// The HTB class (and netem handle) of destination j: minor 2 + j, written in hex as tc reads it.
+static unsigned dest_class(int j) { return 2u + (unsigned)j; }
+
+static int kernel_open(NetEmu *ne, Err *e) {
+    ne->hubfd = -1;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC)) { err_set(e, "pipe: %s", strerror(errno)); return -1; }
+    pid_t h = fork();
+    if (h < 0) { err_set(e, "fork: %s", strerror(errno)); return -1; }
+    if (h == 0) {   // the hub: holds the bridge's namespace for as long as the runner lives
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        char ok = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+        if (write(p[1], &ok, 1) != 1) _exit(1);
+        signal(SIGINT, SIG_IGN);
+        for (;;) pause();
+    }
+    close(p[1]);
+    char ok = 0;
+    ssize_t r = read(p[0], &ok, 1);
+    close(p[0]);
+    ne->hub = h;
+    ne->hubfd = -1;
+    if (r != 1 || ok != 'y') {
+        err_set(e, "cannot create a network namespace (unshare: needs root or CAP_SYS_ADMIN)");
+        return -1;
+    }
+    ne->hubfd = ns_open(h, e);
+    return ne->hubfd < 0 ? -1 : 0;
+}
+
+static int kernel_child_enter(NetEmu *ne, int i) {
+    (void)ne; (void)i;
+    return unshare(CLONE_NEWNET);
+}
+
+// TCP segmentation and receive offloads would hand netem 64 KB super-packets, so that one loss
+// drops 40 segments and rates count wrongly: turn them off on the agent's interface.
+static int offloads_off(const char *ifname) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0) return -1;
+    static const unsigned CMDS[] = {ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO};
+    int rc = 0;
+    for (size_t k = 0; k < sizeof CMDS / sizeof CMDS[0]; k++) {
+        struct ethtool_value v = {.cmd = CMDS[k], .data = 0};
+        struct ifreq ifr;
+        memset(&ifr, 0, sizeof ifr);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+        ifr.ifr_data = (char *)&v;
+        if (ioctl(fd, SIOCETHTOOL, &ifr) && errno != EOPNOTSUPP) rc = -1;
+    }
+    close(fd);
+    return rc;
+}
+
+static int ns_offloads_off(int nsfd, int i, Err *e) {
+    pid_t c = fork();
+    if (c < 0) { err_set(e, "fork: %s", strerror(errno)); return -1; }
+    if (c == 0) _exit(setns(nsfd, CLONE_NEWNET) || offloads_off("eth0") ? 1 : 0);
+    int st = 0;
+    while (waitpid(c, &st, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) { err_set(e, "cannot turn off segmentation offloads of agent %d's eth0", i); return -1; }
+    return 0;
+}
+
+static void netem_cmd(Text *t, const char *verb, int to, const LinkParams *p) {
+    char args[256];
+    link_netem_args(p, args, sizeof args);
+    text_add(t, "qdisc %s dev eth0 parent 1:%x handle %x: netem %s\n", verb, dest_class(to), dest_class(to), args);
+}
+
+static int kernel_wire(NetEmu *ne, Err *e) {
+    int n = ne->n;
+    ne->nsfd = xmalloc((size_t)n * sizeof(int));
+    for (int i = 0; i < n; i++) ne->nsfd[i] = -1;
+    for (int i = 0; i < n; i++)
+        if ((ne->nsfd[i] = ns_open(ne->pids[i], e)) < 0) return -1;
+    // 1. One veth per agent, created straight into the hub's and the agent's namespaces (nothing in ours).
+    Text t = {0};
+    for (int i = 0; i < n; i++)
+        text_add(&t, "link add name veth%d netns %d type veth peer name eth0 netns %d\n", i, (int)ne->hub, (int)ne->pids[i]);
+    char *ipb[] = {"ip", "-batch", "@BATCH", NULL};
+    int rc = ns_exec(-1, ipb, t.s, NULL, e);
+    // 2. The hub: a bridge joining every agent's veth.
+    if (!rc) {
+        t.len = 0;
+        text_add(&t, "link add name br0 type bridge stp_state 0 forward_delay 0\nlink set dev br0 up\n");
+        for (int i = 0; i < n; i++) text_add(&t, "link set dev veth%d master br0 up\n", i);
+        rc = ns_exec(ne->hubfd, ipb, t.s, NULL, e);
+    }
+    // 3. Each agent: its address, and its egress shaping per destination.
+    for (int i = 0; i < n && !rc; i++) {
+        char addr[32];
+        backend_addr(&backend_kernel, i, addr, sizeof addr);
+        t.len = 0;
+        text_add(&t, "link set dev lo up\naddr add %s/16 dev eth0\nlink set dev eth0 up\n", addr);
+        rc = ns_exec(ne->nsfd[i], ipb, t.s, NULL, e) || ns_offloads_off(ne->nsfd[i], i, e);
+        if (rc) break;
+        t.len = 0;
+        text_add(&t, "qdisc add dev eth0 root handle 1: htb default 1\n"
+                     "class add dev eth0 parent 1: classid 1:1 htb rate 10gbit quantum 60000\n");
+        int any = 0;
+        for (int j = 0; j < n; j++) {
+            if (!ne->shaped[i * n + j]) continue;
+            char dst[32];
+            backend_addr(&backend_kernel, j, dst, sizeof dst);
+            text_add(&t, "class add dev eth0 parent 1: classid 1:%x htb rate 10gbit quantum 60000\n", dest_class(j));
+            netem_cmd(&t, "add", j, &ne->link[i * n + j]);
+            text_add(&t, "filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:%x\n", dst, dest_class(j));
+            any = 1;
+        }
+        char *tcb[] = {"tc", "-batch", "@BATCH", NULL};
+        if (any) rc = ns_exec(ne->nsfd[i], tcb, t.s, NULL, e);
+        if (rc) { Err in = *e; err_set(e, "agent %d's links: %.450s", i, in.msg); }
+    }
+    free(t.s);
+    return rc;
+}
+
+static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
+    int n = ne->n, rc = 0;
+    Text t = {0};
+    for (int from = 0; from < n && !rc; from++) {
+        t.len = 0;
+        for (int k = 0; k < nc; k++) {
+            if (c[k].from != from) continue;
+            if (!ne->shaped[from * n + c[k].to]) { err_set(e, "link %d -> %d is not shaped, so it cannot change", from, c[k].to); rc = -1; break; }
+            netem_cmd(&t, "replace", c[k].to, &c[k].p);
+            ne->link[from * n + c[k].to] = c[k].p;
+        }
+        char *tcb[] = {"tc", "-batch", "@BATCH", NULL};
+        if (!rc && t.len) rc = ns_exec(ne->nsfd[from], tcb, t.s, NULL, e);
+    }
+    free(t.s);
+    return rc;
+}
+
+// Per directed link, what its netem qdisc saw: packets, bytes, drops, overlimits, backlog.
+static char *kernel_stats(NetEmu *ne) {
+    int n = ne->n;
+    json_t *links = json_array();
+    for (int i = 0; i < n; i++) {
+        char *out = NULL;
+        Err e;
+        char *av[] = {"tc", "-j", "-s", "qdisc", "show", "dev", "eth0", NULL};
+        if (ns_exec(ne->nsfd[i], av, NULL, &out, &e)) continue;
+        json_t *arr = json_loads(out, 0, NULL);
+        free(out);
+        size_t k;
+        json_t *q;
+        json_array_foreach(arr, k, q) {
+            const char *kind = json_string_value(json_object_get(q, "kind"));
+            const char *handle = json_string_value(json_object_get(q, "handle"));
+            if (!kind || !handle || strcmp(kind, "netem")) continue;
+            int j = (int)strtol(handle, NULL, 16) - 2;
+            if (j < 0 || j >= n) continue;
+            json_array_append_new(links, json_pack("{s:i, s:i, s:O?, s:O?, s:O?, s:O?, s:O?}", "from", i, "to", j,
+                                                   "bytes", json_object_get(q, "bytes"), "packets", json_object_get(q, "packets"),
+                                                   "drops", json_object_get(q, "drops"), "overlimits", json_object_get(q, "overlimits"),
+                                                   "requeues", json_object_get(q, "requeues")));
+        }
+        json_decref(arr);
+    }
+    char *s = json_dumps(links, JSON_COMPACT);
+    json_decref(links);
+    return s;
+}
+
+static void kernel_close(NetEmu *ne) {
+    for (int i = 0; ne->nsfd && i < ne->n; i++) if (ne->nsfd[i] >= 0) close(ne->nsfd[i]);
+    free(ne->nsfd);
+    ne->nsfd = NULL;
+    if (ne->hubfd >= 0) close(ne->hubfd);
+    ne->hubfd = -1;
+    if (ne->hub > 0) {
+        kill(ne->hub, SIGKILL);
+        while (waitpid(ne->hub, NULL, 0) < 0 && errno == EINTR) {}
+        ne->hub = 0;
+    }
+}
+
+const LinkBackendOps backend_kernel = {"kernel", kernel_open, kernel_child_enter, kernel_wire, kernel_apply, kernel_stats, kernel_close};
