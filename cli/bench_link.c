@@ -1,0 +1,433 @@
+// `meshtrain bench link`: one shaped link measured end to end through a link backend. Two processes
+// in their own namespaces (A and B); A->B gets the configured netem, B->A none. UDP probes give
+// one-way delay and loss both ways (one clock: same kernel), TCP gives throughput, and an optional
+// scheduled change shows when it took effect.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "args.h"
+#include "backend.h"
+#include "common.h"
+#include "probe.h"
+#include "uml.h"
+
+static const char *USAGE =
+    "meshtrain bench link [--delay-ms D] [--jitter-ms J] [--jitter-dist uniform|normal|pareto|paretonormal]\n"
+    "                         [--loss-pct P] [--rate-mbit R] [--backend auto|kernel|uml] [--probes N] [--interval-ms I]\n"
+    "                         [--seconds S] [--change-at S --change-delay-ms D2] [--json]";
+
+#define UDP_PORT 9000
+#define TCP_PORT 9001
+
+typedef struct {
+    LinkParams link;
+    int probes;
+    double interval_s, tcp_s, change_at_s, change_delay_ms;
+    int json;
+} LinkBench;
+
+typedef struct { uint32_t seq; uint32_t pad; double sent; } Probe;
+
+static void sleep_until(double t) {
+    for (;;) {
+        double d = t - time_now();
+        if (d <= 0) return;
+        struct timespec ts = {(time_t)d, (long)((d - (time_t)d) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+// Send b->probes probes to `peer` from t0 on, while recording those the peer sends us; then report
+// (as JSON on out_fd) the one-way delays of what we received.
+static void probes_run(const LinkBench *b, const char *self_ip, const char *peer_ip, double t0, int out_fd) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(UDP_PORT)}, to = me;
+    inet_pton(AF_INET, self_ip, &me.sin_addr);
+    inet_pton(AF_INET, peer_ip, &to.sin_addr);
+    int big = 4 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    if (bind(fd, (struct sockaddr *)&me, sizeof me)) { dprintf(out_fd, "{\"error\":\"bind %s: %s\"}", self_ip, strerror(errno)); return; }
+    double *delay = xcalloc((size_t)b->probes, sizeof(double)), *sent_at = xcalloc((size_t)b->probes, sizeof(double));
+    for (int k = 0; k < b->probes; k++) delay[k] = -1;
+    double end = t0 + b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0;
+    int next = 0;
+    for (;;) {
+        double now = time_now();
+        if (now >= end) break;
+        double due = next < b->probes ? t0 + next * b->interval_s : end;
+        if (now >= due && next < b->probes) {
+            Probe p = {(uint32_t)next, 0, now};
+            sendto(fd, &p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
+            next++;
+            continue;
+        }
+        struct pollfd pf = {fd, POLLIN, 0};
+        double wait = due - now;
+        int ms = (int)(wait * 1e3);
+        if (poll(&pf, 1, ms < 0 ? 0 : ms) == 1) {
+            Probe p;
+            ssize_t r = recv(fd, &p, sizeof p, MSG_DONTWAIT);
+            double at = time_now();
+            if (r == (ssize_t)sizeof p && p.seq < (uint32_t)b->probes && delay[p.seq] < 0) {
+                delay[p.seq] = (at - p.sent) * 1e3;
+                sent_at[p.seq] = p.sent - t0;
+            }
+        }
+    }
+    json_t *d = json_array(), *s = json_array();
+    for (int k = 0; k < b->probes; k++) {
+        json_array_append_new(d, json_real(delay[k]));
+        json_array_append_new(s, json_real(delay[k] < 0 ? -1 : sent_at[k]));
+    }
+    json_t *o = json_pack("{s:o, s:o}", "delay_ms", d, "sent_s", s);
+    char *t = json_dumps(o, JSON_COMPACT);
+    size_t len = strlen(t), off = 0;
+    while (off < len) { ssize_t w = write(out_fd, t + off, len - off); if (w <= 0) break; off += (size_t)w; }
+    free(t);
+    json_decref(o);
+    close(fd);
+    free(delay);
+    free(sent_at);
+}
+
+// A: send as fast as TCP allows for tcp_s seconds. B: count what arrives after a one-second warm-up.
+static void tcp_run(const LinkBench *b, int sender, const char *self_ip, const char *peer_ip, double t0, int out_fd) {
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(TCP_PORT)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, big = 8 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, sender ? SO_SNDBUF : SO_RCVBUF, &big, sizeof big);
+    static char buf[1 << 16];
+    if (!sender) {
+        inet_pton(AF_INET, self_ip, &a.sin_addr);
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1)) { dprintf(out_fd, "{\"error\":\"listen: %s\"}", strerror(errno)); return; }
+        dprintf(out_fd, "L");   // listening: the runner may start A
+        int c = accept(fd, NULL, NULL);
+        int mss = 0;
+        socklen_t ml = sizeof mss;
+        getsockopt(c, IPPROTO_TCP, TCP_MAXSEG, &mss, &ml);
+        double warm = time_now() + 1.0, t_first = 0, t_last = 0;
+        long long bytes = 0;
+        for (;;) {
+            ssize_t r = recv(c, buf, sizeof buf, 0);
+            if (r <= 0) break;
+            double now = time_now();
+            if (now >= warm) { if (!t_first) t_first = now; else bytes += r; t_last = now; }
+        }
+        double secs = t_last - t_first;
+        dprintf(out_fd, "{\"goodput_mbit\":%.6f,\"mss\":%d,\"seconds\":%.3f}", secs > 0 ? bytes * 8 / secs / 1e6 : 0, mss, secs);
+        close(c);
+    } else {
+        sleep_until(t0);
+        inet_pton(AF_INET, peer_ip, &a.sin_addr);
+        if (connect(fd, (struct sockaddr *)&a, sizeof a)) { dprintf(out_fd, "{\"error\":\"connect: %s\"}", strerror(errno)); return; }
+        double end = time_now() + b->tcp_s;
+        while (time_now() < end)
+            if (send(fd, buf, sizeof buf, MSG_NOSIGNAL) < 0) break;
+        dprintf(out_fd, "{}");
+    }
+    close(fd);
+}
+
+typedef struct { pid_t pid; int res[2], go[2]; } Side;
+
+// Read everything side s writes until it closes (or until `until` bytes ending the given char).
+static char *side_read(int fd, double timeout_s, int stop_after_char) {
+    size_t cap = 1 << 16, len = 0;
+    char *t = xmalloc(cap);
+    double end = time_now() + timeout_s;
+    for (;;) {
+        struct pollfd pf = {fd, POLLIN, 0};
+        int ms = (int)((end - time_now()) * 1e3);
+        if (ms <= 0 || poll(&pf, 1, ms) != 1) break;
+        if (len + 4096 > cap) { cap *= 2; t = realloc(t, cap); if (!t) abort(); }
+        ssize_t r = read(fd, t + len, stop_after_char ? 1 : cap - len - 1);
+        if (r <= 0) break;
+        len += (size_t)r;
+        if (stop_after_char && t[len - 1] == stop_after_char) break;
+    }
+    t[len] = 0;
+    return t;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+// Delay statistics of one direction, and (when change_at > 0) when the new delay first showed.
+static json_t *direction_stats(const char *text, const LinkBench *b, double configured_delay, double change_delay, Err *e) {
+    json_t *o = json_loads(text, 0, NULL);
+    json_t *d = o ? json_object_get(o, "delay_ms") : NULL, *s = o ? json_object_get(o, "sent_s") : NULL;
+    if (!d || !json_is_array(d)) {
+        json_t *err = o ? json_object_get(o, "error") : NULL;
+        err_set(e, "a probe side failed: %s", err ? json_string_value(err) : text[0] ? text : "(no output)");
+        json_decref(o);
+        return NULL;
+    }
+    int n = (int)json_array_size(d), got = 0;
+    double *v = xmalloc((size_t)n * sizeof(double)), sum = 0, sq = 0, effect = -1;
+    for (int k = 0; k < n; k++) {
+        double x = json_number_value(json_array_get(d, (size_t)k)), t = json_number_value(json_array_get(s, (size_t)k));
+        if (x < 0) continue;
+        if (b->change_at_s > 0 && t >= b->change_at_s) {
+            // After the change, only probes sent before it showed keep the old delay; the first with
+            // the new one (within 2 ms + 5%) dates the change.
+            if (effect < 0 && fabs(x - change_delay) <= 2 + 0.05 * change_delay) effect = (t - b->change_at_s) * 1e3;
+            continue;
+        }
+        v[got++] = x;
+        sum += x;
+        sq += x * x;
+    }
+    qsort(v, (size_t)got, sizeof(double), cmp_double);
+    int sent = 0;
+    for (int k = 0; k < n; k++) sent += !(b->change_at_s > 0 && json_number_value(json_array_get(s, (size_t)k)) >= b->change_at_s);
+    if (b->change_at_s > 0) sent = (int)(b->change_at_s / b->interval_s);
+    if (sent > n) sent = n;
+    int lost = sent - got;
+    if (lost < 0) lost = 0;
+    double mean = got ? sum / got : 0, sd = got > 1 ? sqrt(fmax(0, (sq - got * mean * mean) / (got - 1))) : 0;
+    double p = sent ? (double)lost / sent : 0, z = 1.96;
+    // Wilson score interval of the loss probability (95%).
+    double den = 1 + z * z / sent, mid = (p + z * z / (2.0 * sent)) / den;
+    double half = z * sqrt(p * (1 - p) / sent + z * z / (4.0 * sent * sent)) / den;
+    json_t *r = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:f, s:f}", "configured_delay_ms", configured_delay,
+                          "delay_mean_ms", mean, "delay_median_ms", got ? v[got / 2] : 0, "delay_min_ms", got ? v[0] : 0,
+                          "delay_p99_ms", got ? v[(int)(0.99 * (got - 1))] : 0, "delay_sd_ms", sd, "loss_pct", 100 * p, "probes", sent,
+                          "lost", lost, "loss_ci95_low_pct", 100 * fmax(0, mid - half), "loss_ci95_high_pct", 100 * fmin(1, mid + half),
+                          "delay_max_ms", got ? v[got - 1] : 0);
+    if (b->change_at_s > 0) json_object_set_new(r, "change_effect_ms", json_real(effect));
+    free(v);
+    json_decref(o);
+    return r;
+}
+
+static void side_kill(Side *s) {
+    if (s->pid > 0) { kill(s->pid, SIGKILL); waitpid(s->pid, NULL, 0); s->pid = 0; }
+}
+
+// The measurement itself, with the kernel backend (on the host, or inside User-Mode Linux).
+static int link_measure(const LinkBench *b, const char *backend_name, const char *why, Err *e) {
+    NetEmu ne;
+    memset(&ne, 0, sizeof ne);
+    ne.ops = &backend_kernel;
+    ne.n = 2;
+    pid_t pids[2];
+    LinkParams link[4] = {{.up = 1}, b->link, {.up = 1}, {.up = 1}};
+    unsigned char shaped[4] = {0, 1, 1, 0};   // both directions get a qdisc: B->A stays unshaped (delay 0)
+    ne.pids = pids;
+    ne.link = link;
+    ne.shaped = shaped;
+    Side side[2];
+    memset(side, 0, sizeof side);
+    char ip[2][32];
+    backend_addr(&backend_kernel, 0, ip[0], sizeof ip[0]);
+    backend_addr(&backend_kernel, 1, ip[1], sizeof ip[1]);
+    double t_setup = time_now();
+    if (backend_kernel.open(&ne, e)) return -1;
+    int entered[2];
+    if (pipe(entered)) { err_set(e, "pipe: %s", strerror(errno)); backend_kernel.close(&ne); return -1; }
+    for (int i = 0; i < 2; i++) {
+        if (pipe(side[i].res) || pipe(side[i].go)) { err_set(e, "pipe: %s", strerror(errno)); return -1; }
+        side[i].pid = fork();
+        if (side[i].pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            signal(SIGINT, SIG_IGN);
+            close(side[i].res[0]);
+            close(side[i].go[1]);
+            char ok = backend_kernel.child_enter(&ne, i) == 0 ? 'y' : 'n';
+            if (write(entered[1], &ok, 1) != 1 || ok != 'y') _exit(1);
+            double t0;   // the runner sends the start time once the links exist
+            if (read(side[i].go[0], &t0, sizeof t0) != sizeof t0) _exit(1);
+            if (i == 1) dprintf(side[i].res[1], "R");   // B ready for probes right away
+            probes_run(b, ip[i], ip[1 - i], t0, side[i].res[1]);
+            dprintf(side[i].res[1], "\n");
+            double t1 = 0;   // B listens at once; A starts when the runner has seen B listening
+            if (i == 0 && read(side[i].go[0], &t1, sizeof t1) != sizeof t1) _exit(1);
+            if (b->tcp_s <= 0) _exit(0);
+            tcp_run(b, i == 0, ip[i], ip[1 - i], t1, side[i].res[1]);
+            _exit(0);
+        }
+        close(side[i].res[1]);
+        close(side[i].go[0]);
+        pids[i] = side[i].pid;
+    }
+    close(entered[1]);
+    char ok[2] = {0, 0};
+    int rc = -1;
+    json_t *out = NULL;
+    ssize_t got = 0, r;
+    while (got < 2 && (r = read(entered[0], ok + got, (size_t)(2 - got))) > 0) got += r;
+    if (got != 2 || ok[0] != 'y' || ok[1] != 'y') err_set(e, "cannot create the two namespaces");
+    else if (!backend_kernel.wire(&ne, e)) rc = 0;
+    close(entered[0]);
+    double setup_s = time_now() - t_setup;
+    if (!rc) {
+        double t0 = time_now() + 0.2;
+        for (int i = 0; i < 2; i++) if (write(side[i].go[1], &t0, sizeof t0) != sizeof t0) rc = -1;
+        char *r0 = NULL, *r1 = NULL, *ready = side_read(side[1].res[0], 5, 'R');
+        free(ready);
+        double change_applied = -1;
+        if (b->change_at_s > 0) {
+            sleep_until(t0 + b->change_at_s);
+            LinkChange c = {b->change_at_s, 0, 1, b->link};
+            c.p.delay_ms = b->change_delay_ms;
+            if (backend_kernel.apply(&ne, &c, 1, e)) rc = -1;
+            change_applied = (time_now() - t0 - b->change_at_s) * 1e3;
+        }
+        double probe_s = b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0 + 10;
+        r0 = side_read(side[0].res[0], probe_s, '\n');
+        r1 = side_read(side[1].res[0], probe_s, '\n');
+        double change_delay = b->change_at_s > 0 ? b->change_delay_ms : b->link.delay_ms;
+        json_t *ab = rc ? NULL : direction_stats(r1, b, b->link.delay_ms, change_delay, e);   // B received what A sent
+        json_t *ba = ab ? direction_stats(r0, b, 0, 0, e) : NULL;
+        free(r0);
+        free(r1);
+        if (!ab || !ba) rc = -1;
+        json_t *tcp = NULL;
+        if (!rc && b->tcp_s > 0) {
+            char *lst = side_read(side[1].res[0], 5, 'L');
+            free(lst);
+            double t1 = time_now() + 0.05;
+            if (write(side[0].go[1], &t1, sizeof t1) != sizeof t1) rc = -1;
+            char *tb = side_read(side[1].res[0], b->tcp_s + 30, 0);
+            tcp = json_loads(tb, 0, NULL);
+            if (!tcp || json_object_get(tcp, "error")) { err_set(e, "throughput test failed: %s", tb); rc = -1; }
+            free(tb);
+        } else if (!rc) {
+            for (int i = 0; i < 2; i++) close(side[i].go[1]);
+        }
+        if (!rc) {
+            out = json_pack("{s:s, s:s, s:f, s:o, s:o}", "backend", backend_name, "why", why, "setup_s", setup_s, "a_to_b", ab, "b_to_a", ba);
+            char lj[400];
+            link_json(&b->link, lj, sizeof lj);
+            json_object_set_new(out, "configured", json_loads(lj, 0, NULL));
+            if (tcp) {
+                double good = json_number_value(json_object_get(tcp, "goodput_mbit"));
+                int mss = (int)json_integer_value(json_object_get(tcp, "mss"));
+                // netem's rate counts whole frames: payload + TCP (32 with timestamps) + IP (20) + Ethernet (14).
+                double wire = mss > 0 ? good * (mss + 66.0) / mss : 0;
+                json_object_set_new(tcp, "wire_mbit", json_real(wire));
+                json_object_set_new(tcp, "configured_rate_mbit", json_real(b->link.rate_mbit));
+                json_object_set_new(out, "throughput", tcp);
+            }
+            if (b->change_at_s > 0) json_object_set_new(out, "change", json_pack("{s:f, s:f, s:f}", "at_s", b->change_at_s, "new_delay_ms",
+                                                                                 b->change_delay_ms, "applied_after_ms", change_applied));
+        } else {
+            json_decref(ab);
+            json_decref(ba);
+            json_decref(tcp);
+        }
+    }
+    for (int i = 0; i < 2; i++) side_kill(&side[i]);
+    backend_kernel.close(&ne);
+    if (rc) { json_decref(out); return -1; }
+    if (b->json) {
+        char *t = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        printf("%s\n", t);
+        free(t);
+    } else {
+        json_t *ab = json_object_get(out, "a_to_b"), *ba = json_object_get(out, "b_to_a"), *tp = json_object_get(out, "throughput");
+#define F(o, k) json_number_value(json_object_get(o, k))
+        printf("link A->B through %s (setup %.3f s)\n", backend_name, setup_s);
+        printf("                 configured   measured\n");
+        printf("  delay ms       %10.2f   median %.2f, mean %.2f, sd %.2f, p99 %.2f\n", b->link.delay_ms, F(ab, "delay_median_ms"),
+               F(ab, "delay_mean_ms"), F(ab, "delay_sd_ms"), F(ab, "delay_p99_ms"));
+        printf("  loss %%         %10.2f   %.2f (95%% CI %.2f..%.2f, %d of %d probes)\n", b->link.loss_pct, F(ab, "loss_pct"),
+               F(ab, "loss_ci95_low_pct"), F(ab, "loss_ci95_high_pct"), (int)F(ab, "lost"), (int)F(ab, "probes"));
+        if (tp) printf("  rate Mbit/s    %10.2f   %.2f on the wire (TCP goodput %.2f)\n", b->link.rate_mbit, F(tp, "wire_mbit"), F(tp, "goodput_mbit"));
+        printf("  B->A (unshaped): delay median %.3f ms, loss %.2f%%\n", F(ba, "delay_median_ms"), F(ba, "loss_pct"));
+        if (b->change_at_s > 0)
+            printf("  change at %.2f s to %.1f ms: applied %.1f ms late, first seen on a probe sent %.1f ms after it\n", b->change_at_s,
+                   b->change_delay_ms, F(json_object_get(out, "change"), "applied_after_ms"), F(ab, "change_effect_ms"));
+#undef F
+    }
+    json_decref(out);
+    return 0;
+}
+
+int bench_link(int argc, char **argv) {
+    Args a;
+    args_init(&a, "bench link", USAGE, argc, argv);
+    LinkBench b = {.link = {.up = 1}, .probes = 1000, .interval_s = 0.002, .tcp_s = 3};
+    const char *backend = "auto";
+    char **orig = argv;
+    int orig_n = argc;
+    while (args_next(&a)) {
+        if (is_help(a.flag)) {
+            printf("usage: %s\n\nMeasure one link shaped by netem, configured against measured: one-way delay and loss from\n"
+                   "UDP probes (--probes every --interval-ms, both directions: B->A is left unshaped), throughput from\n"
+                   "a TCP transfer of --seconds (0: skip), and with --change-at, when a scheduled delay change took effect.\n"
+                   "Defaults: no delay, no loss, no rate limit, 1000 probes every 2 ms, 3 s of TCP, backend auto.\n", USAGE);
+            return 0;
+        }
+        else if (args_is(&a, "--delay-ms")) b.link.delay_ms = args_float(&a, 0, 1e5);
+        else if (args_is(&a, "--jitter-ms")) b.link.jitter_ms = args_float(&a, 0, 1e5);
+        else if (args_is(&a, "--loss-pct")) b.link.loss_pct = args_float(&a, 0, 100);
+        else if (args_is(&a, "--rate-mbit")) b.link.rate_mbit = args_float(&a, 1e-3, 1e5);
+        else if (args_is(&a, "--probes")) b.probes = (int)args_int(&a, 10, 1000000);
+        else if (args_is(&a, "--interval-ms")) b.interval_s = args_float(&a, 0.05, 1000) / 1e3;
+        else if (args_is(&a, "--seconds")) b.tcp_s = args_float(&a, 0, 600);
+        else if (args_is(&a, "--change-at")) b.change_at_s = args_float(&a, 0.01, 3600);
+        else if (args_is(&a, "--change-delay-ms")) b.change_delay_ms = args_float(&a, 0, 1e5);
+        else if (args_is(&a, "--backend")) {
+            backend = args_str(&a);
+            if (strcmp(backend, "auto") && strcmp(backend, "kernel") && strcmp(backend, "uml"))
+                args_fail(&a, "'%s' is not a shaping backend (expected auto, kernel or uml)", backend);
+        } else if (args_is(&a, "--jitter-dist")) {
+            const char *d = args_str(&a);
+            static const char *const D[] = {"uniform", "normal", "pareto", "paretonormal"};
+            int k = -1;
+            for (int i = 0; i < 4; i++) if (!strcmp(d, D[i])) k = i;
+            if (k < 0) args_fail(&a, "'%s' is not a distribution (expected uniform, normal, pareto or paretonormal)", d);
+            b.link.jitter_dist = (JitterDist)k;
+        } else if (args_is(&a, "--json")) { args_no_value(&a); b.json = 1; }
+        else args_unknown(&a);
+    }
+    if (b.change_at_s > 0 && b.change_at_s + 0.3 > b.probes * b.interval_s) {
+        a.flag = "--change-at";
+        args_fail(&a, "%g s is too late: the probes end at %g s (raise --probes)", b.change_at_s, b.probes * b.interval_s);
+    }
+    NetProbe p;
+    net_probe(&p);
+    char chosen[16], why[300];
+    Err e = {{0}};
+    if (backend_choose(backend, 1, &p, chosen, sizeof chosen, why, sizeof why, &e)) {
+        fprintf(stderr, "meshtrain bench link: %s\n", e.msg);
+        return 2;
+    }
+    if (!strcmp(chosen, "uml")) {
+        if (!b.json) printf("network: uml (%s)\n", why);
+        static char self[PATH_MAX];
+        ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[sl > 0 ? sl : 0] = 0;
+        char **av = xcalloc((size_t)orig_n + 4, sizeof(char *));
+        av[0] = self;
+        av[1] = "bench";
+        av[2] = "link";
+        for (int i = 0; i < orig_n; i++) av[3 + i] = orig[i];
+        UmlJob j = {av, 2, 0};
+        int status = 1;
+        int rc = uml_run(&p, &j, &status, &e);
+        free(av);
+        if (rc) { fprintf(stderr, "meshtrain bench link: %s\n", e.msg); return 1; }
+        return status;
+    }
+    const char *name = getenv("MESHTRAIN_UML_GUEST") ? "uml" : "kernel";
+    if (link_measure(&b, name, why, &e)) { fprintf(stderr, "meshtrain bench link: %s\n", e.msg); return 1; }
+    return 0;
+}
