@@ -53,7 +53,7 @@ void radio_model_default(RadioModel *rm) {
     rm->attempt_overhead_us = 170;    // DIFS 28 + mean backoff 67.5 + HT preamble 36 + SIFS 10 + ACK 28
     rm->base_delay_ms = 1.0;
     rm->base_jitter_ms = 0.5;
-    rm->airtime_in_delay = 1;
+    rm->airtime_in_delay = 0;   // netem's rate already delays each packet by its serialization time
     rm->max_range_m = 0;
     rm->snr_min_db = 7;
     rm->n_mcs = (int)(sizeof HT20_MCS / sizeof HT20_MCS[0]);

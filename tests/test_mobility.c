@@ -62,7 +62,7 @@ Test(mobility, friis_reference_loss_and_noise_floor) {
 }
 
 Test(mobility, path_loss_snr_and_per_by_hand) {
-    Mobility *m = parse_ok("{\"model\": {\"pl_d0_db\": 40, \"path_loss_exponent\": 3, \"tx_power_dbm\": 20},"
+    Mobility *m = parse_ok("{\"model\": {\"pl_d0_db\": 40, \"path_loss_exponent\": 3, \"tx_power_dbm\": 20, \"airtime_in_delay\": true},"
                            " \"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [60, 80]}]}", 2, 1, 10);
     RadioBudget b;
     LinkParams p;
@@ -102,7 +102,7 @@ Test(mobility, per_is_reference_at_every_threshold_and_falls_with_snr) {
 }
 
 Test(mobility, retries_shape_loss_delay_jitter_and_rate) {
-    Mobility *m = parse_ok("{\"model\": {\"max_attempts\": 3, \"mcs\": [{\"snr_db\": 9, \"rate_mbit\": 6.5}]},"
+    Mobility *m = parse_ok("{\"model\": {\"max_attempts\": 3, \"airtime_in_delay\": true, \"mcs\": [{\"snr_db\": 9, \"rate_mbit\": 6.5}]},"
                            " \"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [1, 0]}]}", 2, 1, 10);
     const RadioModel *rm = mobility_model(m);
     double d = distance_for_snr(rm, 20, 9);
@@ -157,7 +157,7 @@ Test(mobility, link_degrades_monotonically_with_distance) {
 }
 
 Test(mobility, unequal_tx_power_makes_links_asymmetric) {
-    Mobility *m = parse_ok("{\"nodes\": [{\"pos\": [0, 0], \"tx_power_dbm\": 20},"
+    Mobility *m = parse_ok("{\"model\": {\"airtime_in_delay\": true}, \"nodes\": [{\"pos\": [0, 0], \"tx_power_dbm\": 20},"
                            " {\"pos\": [60, 0], \"tx_power_dbm\": 10}, {\"pos\": [0, 60]}]}", 3, 1, 10);
     RadioBudget b01, b10;
     LinkParams p01, p10, p02, p20;
