@@ -283,10 +283,11 @@ static int link_measure(const LinkBench *b, const char *backend_name, const char
         free(ready);
         double change_applied = -1;
         if (b->change_at_s > 0) {
-            sleep_until(t0 + b->change_at_s);
             LinkChange c = {b->change_at_s, 0, 1, b->link};
             c.p.delay_ms = b->change_delay_ms;
-            if (backend_kernel.apply(&ne, &c, 1, e)) rc = -1;
+            if (backend_kernel.arm(&ne, &c, 1, e)) rc = -1;
+            sleep_until(t0 + b->change_at_s);
+            if (!rc && backend_kernel.apply(&ne, &c, 1, e)) rc = -1;
             change_applied = (time_now() - t0 - b->change_at_s) * 1e3;
         }
         double probe_s = b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0 + 10;

@@ -58,6 +58,7 @@ typedef struct {
     NetEmu ne;
     NetPlan plan;
     int next_change;        // the first change not yet applied
+    int armed_upto;         // changes before this one have their tc started
     double t_go;            // the start barrier (time 0 of the schedule)
     double setup_s;         // namespaces, veths and qdiscs
     FILE *netlog;           // network.jsonl

@@ -138,6 +138,14 @@ static void changes_apply(Run *r) {
     if (r->t_go <= 0 || r->next_change >= r->plan.n_change) return;
     double now = time_now() - r->t_go;
     int k = r->next_change;
+    // Within a second of the next change, start what will apply it (a tc reading its batch).
+    if (r->armed_upto <= k && r->plan.change[k].at_s - now < 1.0) {
+        int a = k;
+        while (a < r->plan.n_change && r->plan.change[a].at_s == r->plan.change[k].at_s) a++;
+        Err e = {{0}};
+        if (r->backend->arm(&r->ne, &r->plan.change[k], a - k, &e)) { fail_set(r, "network backend %s: %s", r->backend->name, e.msg); return; }
+        r->armed_upto = a;
+    }
     while (k < r->plan.n_change && r->plan.change[k].at_s <= now) k++;
     if (k == r->next_change) return;
     Err e = {{0}};

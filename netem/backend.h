@@ -14,6 +14,7 @@ typedef struct {
     int (*open)(NetEmu *ne, Err *e);                 // before any agent exists (e.g. the hub namespace)
     int (*child_enter)(NetEmu *ne, int i);           // in agent i's process, after fork, before exec
     int (*wire)(NetEmu *ne, Err *e);                 // all agents exist (ne->pids): connect and shape
+    int (*arm)(NetEmu *ne, const LinkChange *c, int n, Err *e);     // get ready to apply these soon (optional work ahead)
     int (*apply)(NetEmu *ne, const LinkChange *c, int n, Err *e);   // change links (all from one time)
     char *(*stats)(NetEmu *ne);                      // per-link counters as JSON text (caller frees), or NULL
     void (*close)(NetEmu *ne);                       // release what open created (namespaces die with their processes)
@@ -27,7 +28,15 @@ struct NetEmu {
     int hubfd, *nsfd;        // kernel: the namespaces, held open so they outlive their processes until close
     LinkParams *link;        // n x n, link[from * n + to]: the current parameters
     unsigned char *shaped;   // n x n: 1 if this directed link gets its own netem qdisc
+    struct NsProc *armed;    // kernel: per agent, a `tc -batch -` already started for the next change
 };
+
+// A program started inside a namespace that reads its batch from a pipe: started ahead of time,
+// so that the change itself costs one netlink request, not a fork and exec.
+typedef struct NsProc { pid_t pid; int in, out; } NsProc;
+int ns_spawn(int nsfd, char *const argv[], NsProc *p, Err *e);
+// Write input, close its stdin, collect its output, wait for it. 0 if it exited with status 0.
+int ns_finish(NsProc *p, const char *input, Err *e);
 
 extern const LinkBackendOps backend_none, backend_kernel;
 

@@ -156,6 +156,18 @@ static int kernel_wire(NetEmu *ne, Err *e) {
     return rc;
 }
 
+// Start `tc -batch -` in every namespace these changes touch, so that applying them is immediate.
+static int kernel_arm(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
+    if (!ne->armed) ne->armed = xcalloc((size_t)ne->n, sizeof(NsProc));
+    char *tcb[] = {"tc", "-batch", "-", NULL};
+    for (int k = 0; k < nc; k++) {
+        NsProc *p = &ne->armed[c[k].from];
+        if (p->pid > 0) continue;
+        if (ns_spawn(ne->nsfd[c[k].from], tcb, p, e)) return -1;
+    }
+    return 0;
+}
+
 static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
     int n = ne->n, rc = 0;
     Text t = {0};
@@ -167,8 +179,10 @@ static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
             netem_cmd(&t, "replace", c[k].to, &c[k].p);
             ne->link[from * n + c[k].to] = c[k].p;
         }
-        char *tcb[] = {"tc", "-batch", "@BATCH", NULL};
-        if (!rc && t.len) rc = ns_exec(ne->nsfd[from], tcb, t.s, NULL, e);
+        if (rc || !t.len) continue;
+        if (!ne->armed || ne->armed[from].pid <= 0) rc = kernel_arm(ne, c, nc, e);
+        if (!rc) rc = ns_finish(&ne->armed[from], t.s, e);
+        if (rc) { Err in = *e; err_set(e, "agent %d's links: %.450s", from, in.msg); }
     }
     free(t.s);
     return rc;
@@ -206,6 +220,15 @@ static char *kernel_stats(NetEmu *ne) {
 }
 
 static void kernel_close(NetEmu *ne) {
+    for (int i = 0; ne->armed && i < ne->n; i++)
+        if (ne->armed[i].pid > 0) {
+            close(ne->armed[i].in);
+            close(ne->armed[i].out);
+            kill(ne->armed[i].pid, SIGKILL);
+            waitpid(ne->armed[i].pid, NULL, 0);
+        }
+    free(ne->armed);
+    ne->armed = NULL;
     for (int i = 0; ne->nsfd && i < ne->n; i++) if (ne->nsfd[i] >= 0) close(ne->nsfd[i]);
     free(ne->nsfd);
     ne->nsfd = NULL;
@@ -218,4 +241,5 @@ static void kernel_close(NetEmu *ne) {
     }
 }
 
-const LinkBackendOps backend_kernel = {"kernel", kernel_open, kernel_child_enter, kernel_wire, kernel_apply, kernel_stats, kernel_close};
+const LinkBackendOps backend_kernel = {"kernel", kernel_open, kernel_child_enter, kernel_wire, kernel_arm, kernel_apply,
+                                       kernel_stats, kernel_close};

@@ -7,6 +7,7 @@
 static int none_open(NetEmu *ne, Err *e) { (void)ne; (void)e; return 0; }
 static int none_child_enter(NetEmu *ne, int i) { (void)ne; (void)i; return 0; }
 static int none_wire(NetEmu *ne, Err *e) { (void)ne; (void)e; return 0; }
+static int none_arm(NetEmu *ne, const LinkChange *c, int n, Err *e) { (void)ne; (void)c; (void)n; (void)e; return 0; }
 static int none_apply(NetEmu *ne, const LinkChange *c, int n, Err *e) {
     (void)ne; (void)c; (void)n;
     err_set(e, "backend none cannot change links");
@@ -15,7 +16,7 @@ static int none_apply(NetEmu *ne, const LinkChange *c, int n, Err *e) {
 static char *none_stats(NetEmu *ne) { (void)ne; return NULL; }
 static void none_close(NetEmu *ne) { (void)ne; }
 
-const LinkBackendOps backend_none = {"none", none_open, none_child_enter, none_wire, none_apply, none_stats, none_close};
+const LinkBackendOps backend_none = {"none", none_open, none_child_enter, none_wire, none_arm, none_apply, none_stats, none_close};
 
 const LinkBackendOps *backend_find(const char *name) {
     if (!strcmp(name, "none")) return &backend_none;

@@ -95,3 +95,60 @@ int ns_open(pid_t pid, Err *e) {
     if (fd < 0) err_set(e, "cannot open %s: %s", ns, strerror(errno));
     return fd;
 }
+
+int ns_spawn(int nsfd, char *const argv[], NsProc *p, Err *e) {
+    char prog[256];
+    p->pid = 0;
+    p->in = p->out = -1;
+    if (!tool_path(argv[0], prog, sizeof prog)) { err_set(e, "%s not found (apt-get install -y iproute2)", argv[0]); return -1; }
+    int pi[2], po[2];
+    if (pipe2(pi, O_CLOEXEC)) { err_set(e, "pipe: %s", strerror(errno)); return -1; }
+    if (pipe2(po, O_CLOEXEC)) { err_set(e, "pipe: %s", strerror(errno)); close(pi[0]); close(pi[1]); return -1; }
+    pid_t c = vfork();
+    if (c == 0) {
+        if (nsfd >= 0 && setns(nsfd, CLONE_NEWNET)) _exit(126);
+        dup2(pi[0], 0);
+        dup2(po[1], 1);
+        dup2(po[1], 2);
+        execv(prog, argv);
+        _exit(127);
+    }
+    close(pi[0]);
+    close(po[1]);
+    if (c < 0) { err_set(e, "fork: %s", strerror(errno)); close(pi[1]); close(po[0]); return -1; }
+    p->pid = c;
+    p->in = pi[1];
+    p->out = po[0];
+    return 0;
+}
+
+int ns_finish(NsProc *p, const char *input, Err *e) {
+    size_t len = strlen(input), off = 0;
+    while (off < len) {
+        ssize_t w = write(p->in, input + off, len - off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (size_t)w;
+    }
+    close(p->in);
+    char buf[2048];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(p->out, buf + got, sizeof buf - 1 - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+        if (got == sizeof buf - 1) got = 0;   // keep reading; only the tail matters
+    }
+    buf[got] = 0;
+    close(p->out);
+    int st = 0;
+    while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR) {}
+    p->pid = 0;
+    if (off < len || !WIFEXITED(st) || WEXITSTATUS(st)) {
+        while (got && (buf[got - 1] == '\n' || buf[got - 1] == ' ')) buf[--got] = 0;
+        err_set(e, "tc failed: %.400s", got ? buf : WIFEXITED(st) && WEXITSTATUS(st) == 126 ? "cannot enter the network namespace" : "(no output)");
+        return -1;
+    }
+    return 0;
+}
