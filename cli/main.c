@@ -10,6 +10,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
+int cmd_uml(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -19,8 +20,9 @@ static const struct {
     {"run", cmd_run, "run a scenario: one process per agent over real sockets, metrics, summary"},
     {"train", cmd_train, "train one model on one machine (the engine on its own)"},
     {"models", cmd_models, "list the models with parameter counts and MACs per sample"},
-    {"bench", cmd_bench, "the engine's own benchmarks (train-step)"},
-    {"probe", cmd_probe, "what this machine offers: BLAS core type, datasets found"},
+    {"bench", cmd_bench, "benchmarks: train-step, harness, link, setup"},
+    {"probe", cmd_probe, "what this machine offers: BLAS core type, datasets, netem, UML"},
+    {"uml", cmd_uml, "run a command inside the User-Mode Linux guest the uml backend uses"},
     {"agent", cmd_agent, "internal: one agent process, started by run"},
 };
 

@@ -80,19 +80,31 @@ static long uml_mem_mb(int agents) {
     return want < 512 ? 512 : want;
 }
 
-// Copy guest output between the markers to stdout, a line (or a live line ending in '\r') at a time.
-static void output_relay(int fd, int *state, char *line, size_t *len, size_t cap) {
+// Copy guest output between the markers to stdout, a line at a time. The console turns "\n" into
+// "\r\n"; a lone '\r' (a live progress line) is passed on as it is.
+typedef struct { int state, cr; size_t len; char line[4096]; } Relay;
+
+static void relay_line(Relay *r, char end) {
+    r->line[r->len] = 0;
+    if (!strncmp(r->line, MARK_BEGIN, strlen(MARK_BEGIN))) r->state = 1;
+    else if (!strncmp(r->line, MARK_END, strlen(MARK_END))) r->state = 2;
+    else if (r->state == 1) { fputs(r->line, stdout); fputc(end, stdout); }
+    r->len = 0;
+}
+
+static void output_relay(int fd, Relay *r) {
     char buf[8192];
-    ssize_t r = read(fd, buf, sizeof buf);
-    for (ssize_t k = 0; k < r; k++) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    for (ssize_t k = 0; k < n; k++) {
         char c = buf[k];
-        line[(*len)++] = c;
-        if (c != '\n' && c != '\r' && *len < cap - 1) continue;
-        line[*len] = 0;
-        if (!strncmp(line, MARK_BEGIN, strlen(MARK_BEGIN))) *state = 1;
-        else if (!strncmp(line, MARK_END, strlen(MARK_END))) *state = 2;
-        else if (*state == 1) fputs(line, stdout);
-        *len = 0;
+        if (r->cr) {
+            r->cr = 0;
+            relay_line(r, c == '\n' ? '\n' : '\r');
+            if (c == '\n') continue;
+        }
+        if (c == '\r') { r->cr = 1; continue; }
+        if (c == '\n' || r->len == sizeof r->line - 1) { relay_line(r, '\n'); continue; }
+        r->line[r->len++] = c;
     }
     fflush(stdout);
 }
@@ -136,15 +148,13 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
     struct sigaction sa = {.sa_handler = uml_on_signal}, old_int, old_term;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    char line[4096];
-    size_t len = 0;
-    int state = 0;
+    Relay relay = {0};
     for (;;) {
         struct pollfd pf = {po[0], POLLIN, 0};
         int rc = poll(&pf, 1, 200);
         if (uml_interrupted) break;
         if (rc > 0) {
-            if (pf.revents & POLLIN) output_relay(po[0], &state, line, &len, sizeof line);
+            if (pf.revents & POLLIN) output_relay(po[0], &relay);
             else if (pf.revents & (POLLHUP | POLLERR)) break;
         }
         if (waitpid(keeper, NULL, WNOHANG) == keeper) { keeper = 0; break; }
@@ -165,7 +175,7 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
         return -1;
     }
     if (st < 0) {
-        err_set(e, "User-Mode Linux stopped before the command inside it finished (%s)", state ? "it started" : "it never started");
+        err_set(e, "User-Mode Linux stopped before the command inside it finished (%s)", relay.state ? "it started" : "it never started");
         *status = 1;
         return -1;
     }
