@@ -215,7 +215,8 @@ static void parse_network(Ctx *c, json_t *root, Scenario *s) {
     NetPlan plan;
     Err e;
     if (netplan_build(links, s->agents, s->seed, &plan, &e)) {
-        fail(c, "network", "%s", e.msg);
+        err_set(c->e, "%s: %s", c->file, e.msg);   // e names the JSON path already
+        c->failed = 1;
         json_decref(links);
         return;
     }

@@ -125,7 +125,15 @@ check_bad "algorithm.compression.keep: 2 is out of range" '{"name":"b","algorith
 check_bad "topology.directed" '{"name":"b","algorithm":{"name":"dpsgd"},"topology":{"kind":"ring","directed":true}}'
 check_bad "not valid JSON" '{"name":"b",'
 check_bad "name: missing" '{"agents":4}'
-check_bad "network.backend" '{"name":"b","network":{"backend":"uml"}}'
+check_bad "network.backend: unknown value 'netem'" '{"name":"b","network":{"backend":"netem"}}'
+check_bad "network.default_link.delay_ms: -5 is out of range" '{"name":"b","network":{"default_link":{"delay_ms":-5}}}'
+check_bad "network.links\[0\].loss_pct: 150 is out of range" '{"name":"b","network":{"links":[{"from":0,"to":1,"loss_pct":150}]}}'
+check_bad "network.default_link.rate_mbit: 0 is out of range (expected > 0" '{"name":"b","network":{"default_link":{"rate_mbit":0}}}'
+check_bad "network.links\[0\].to: agent 9 does not exist" '{"name":"b","agents":4,"network":{"links":[{"from":0,"to":9,"delay_ms":5}]}}'
+check_bad "network.schedule\[0\].at_s: 100 is out of range" '{"name":"b","network":{"duration_s":60,"schedule":[{"at_s":100,"from":0,"to":1,"delay_ms":5}]}}'
+check_bad "network.links\[0\]: unknown key 'delay'" '{"name":"b","network":{"links":[{"from":0,"to":1,"delay":5}]}}'
+check_bad "network.backend: \"none\" shapes nothing" '{"name":"b","network":{"backend":"none","default_link":{"delay_ms":5}}}'
+check_bad "network.mobility.nodes" '{"name":"b","agents":4,"network":{"mobility":{"nodes":[{"pos":[0,0]}]}}}'
 
 echo "runtime: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

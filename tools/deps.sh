@@ -4,14 +4,17 @@
 set -eu
 group=${1:-build}
 base="gcc make pkg-config libopenblas-dev libjansson-dev zlib1g-dev"
+# Link emulation: iproute2 (ip, tc), and User-Mode Linux with kmod's insmod for kernels without netem.
+net="iproute2 user-mode-linux kmod"
 case "$group" in
   build) want="$base" ;;
-  demo)  want="$base dataset-fashion-mnist" ;;
-  test)  want="$base libcriterion-dev dataset-fashion-mnist python3" ;;
+  demo)  want="$base $net dataset-fashion-mnist" ;;
+  test)  want="$base $net libcriterion-dev dataset-fashion-mnist python3" ;;
+  net)   want="$base $net" ;;
   bench) want="$base python3-torch python3-numpy" ;;
   plots) want="$base gnuplot-nox" ;;
   fuzz)  want="$base clang libclang-rt-14-dev" ;;
-  *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, bench, plots, fuzz)" >&2; exit 2 ;;
+  *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, net, bench, plots, fuzz)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do
