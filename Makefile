@@ -42,7 +42,7 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo test unit asan cli-tests runtime-tests accuracy bench fuzz data clean help
+.PHONY: all deps demo test unit asan cli-tests runtime-tests netem-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
@@ -94,7 +94,7 @@ demo:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory bin/meshtrain bin/unit-tests bin/unit-tests-asan
-	@$(MAKE) --no-print-directory unit asan cli-tests runtime-tests accuracy
+	@$(MAKE) --no-print-directory unit asan cli-tests runtime-tests netem-tests accuracy
 
 unit: bin/unit-tests
 	@echo "== unit tests (Criterion)"
@@ -111,6 +111,10 @@ cli-tests: bin/meshtrain
 runtime-tests: bin/meshtrain
 	@echo "== runtime tests: agent processes over loopback TCP, faults, no leftovers"
 	tests/runtime.sh bin/meshtrain
+
+netem-tests: bin/meshtrain
+	@echo "== link emulation: one link measured, a run over netem, no leftovers (through User-Mode Linux when the kernel lacks netem)"
+	tests/netem.sh bin/meshtrain
 
 accuracy: bin/meshtrain
 	@echo "== accuracy: LeNet-5 on Fashion-MNIST, 10 epochs, default hyperparameters (needs >= 89%)"

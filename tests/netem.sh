@@ -1,0 +1,132 @@
+#!/bin/bash
+# Link emulation tests, through whichever backend `auto` picks (User-Mode Linux on machines whose
+# kernel lacks netem, as CI's): one link measured against its configuration, a scheduled change, a
+# run over shaped links, and no process, namespace, veth or qdisc left after a run, a failure,
+# Ctrl-C or SIGKILL of the runner. Usage: tests/netem.sh bin/meshtrain
+set -u
+BIN=$(realpath "${1:-bin/meshtrain}")
+HERE=$(dirname "$(realpath "$0")")
+PY=$(command -v python3 || echo /usr/bin/python3)
+pass=0 fail=0
+tmp=$(mktemp -d /tmp/meshtrain-netem-XXXXXX)
+cleanup() { rm -rf "$tmp"; }
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+uml_procs() { pgrep -x linux.uml | wc -l; }
+no_uml_left() { for _ in $(seq 40); do [ "$(uml_procs)" -eq 0 ] && return 0; sleep 0.05; done; return 1; }
+
+echo "backend: $("$BIN" probe --json | "$PY" -c 'import json,sys; n=json.load(sys.stdin)["network"]; print(n["auto"], "-", n["auto_why"])')"
+[ "$(uml_procs)" -eq 0 ] || echo "note: $(uml_procs) linux.uml processes were running before the tests"
+before=$(uml_procs)
+
+# 1. Delay and rate as configured on A->B; B->A unshaped (tolerances: delay 2 ms + 5%, rate 10%).
+if "$BIN" bench link --delay-ms 20 --rate-mbit 20 --probes 500 --seconds 3 --json > "$tmp/l1.json" 2> "$tmp/l1.err"; then
+  "$PY" - "$tmp/l1.json" <<'PY' && ok "delay and rate: $(cat "$tmp/l1.msg")" || bad "delay/rate: $(cat "$tmp/l1.msg")"
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+ab, ba, tp = r["a_to_b"], r["b_to_a"], r["throughput"]
+msg = (f'delay median {ab["delay_median_ms"]:.2f} ms (20), rate {tp["wire_mbit"]:.2f} Mbit/s (20), '
+       f'B->A median {ba["delay_median_ms"]:.3f} ms, setup {r["setup_s"]:.2f} s, backend {r["backend"]}')
+open(sys.argv[1].replace(".json", ".msg"), "w").write(msg)
+assert abs(ab["delay_median_ms"] - 20) <= 2 + 0.05 * 20, msg
+assert abs(tp["wire_mbit"] - 20) <= 0.10 * 20, msg
+assert ba["delay_median_ms"] < 1.0 and ba["loss_pct"] == 0, "B->A is shaped: " + msg
+assert ab["loss_pct"] == 0, msg
+PY
+else bad "bench link failed: $(tail -3 "$tmp/l1.err")"; fi
+
+# 2. Random loss within a binomial bound (99.9%: |p - 10%| <= 3.29 sd), jitter present, delay kept.
+if "$BIN" bench link --delay-ms 10 --jitter-ms 2 --loss-pct 10 --probes 3000 --interval-ms 1 --seconds 0 --json > "$tmp/l2.json" 2> "$tmp/l2.err"; then
+  "$PY" - "$tmp/l2.json" <<'PY' && ok "loss: $(cat "$tmp/l2.msg")" || bad "loss: $(cat "$tmp/l2.msg")"
+import json, math, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+ab = r["a_to_b"]
+n, p = ab["probes"], 0.10
+bound = 3.29 * math.sqrt(p * (1 - p) / n)
+msg = (f'{ab["loss_pct"]:.2f}% of {n} probes lost (10% +- {100 * bound:.2f}), delay mean {ab["delay_mean_ms"]:.2f} ms (10), '
+       f'sd {ab["delay_sd_ms"]:.2f} ms (uniform +-2 ms: 1.15)')
+open(sys.argv[1].replace(".json", ".msg"), "w").write(msg)
+assert abs(ab["loss_pct"] / 100 - p) <= bound, msg
+assert abs(ab["delay_mean_ms"] - 10) <= 2 + 0.05 * 10, msg
+assert 0.5 < ab["delay_sd_ms"] < 2.5, msg
+PY
+else bad "bench link (loss) failed: $(tail -3 "$tmp/l2.err")"; fi
+
+# 3. A scheduled change takes effect within 100 ms.
+if "$BIN" bench link --delay-ms 10 --change-at 1.0 --change-delay-ms 50 --probes 1000 --interval-ms 2 --seconds 0 --json > "$tmp/l3.json" 2> "$tmp/l3.err"; then
+  "$PY" - "$tmp/l3.json" <<'PY' && ok "change: $(cat "$tmp/l3.msg")" || bad "change: $(cat "$tmp/l3.msg")"
+import json, sys
+r = json.loads(open(sys.argv[1]).read().strip().splitlines()[-1])
+eff = r["a_to_b"]["change_effect_ms"]
+msg = f'10 -> 50 ms at 1.0 s: applied {r["change"]["applied_after_ms"]:.1f} ms late, first probe with the new delay sent {eff:.1f} ms after'
+open(sys.argv[1].replace(".json", ".msg"), "w").write(msg)
+assert 0 <= eff <= 100, msg
+PY
+else bad "bench link (change) failed: $(tail -3 "$tmp/l3.err")"; fi
+
+# 4. Bad flags: status 2 naming the flag.
+out=$("$BIN" bench link --rate-mbit 0 2>&1); st=$?
+[ $st -eq 2 ] && echo "$out" | grep -q -- "--rate-mbit" && ok "bench link --rate-mbit 0 refused" || bad "rate 0: status $st, $out"
+out=$("$BIN" bench link --loss-pct 120 2>&1); st=$?
+[ $st -eq 2 ] && echo "$out" | grep -q -- "--loss-pct" && ok "bench link --loss-pct 120 refused" || bad "loss 120: status $st, $out"
+
+# 5. A run over shaped links: 4 agents, lossy and slow links, a scheduled change, message drops.
+cat > "$tmp/run.json" <<JSON
+{"name": "netem-run", "agents": 4, "dataset": "synthetic", "model": "lenet5", "epochs": 1,
+ "limit_train": 2048, "limit_test": 256, "algorithm": {"name": "sgp"}, "topology": {"kind": "exponential"},
+ "network": {"default_link": {"delay_ms": 5, "jitter_ms": 1, "loss_pct": 1, "rate_mbit": 50},
+             "links": [{"from": 0, "to": 1, "loss_model": "gemodel", "ge_p_pct": 1, "ge_r_pct": 30, "ge_bad_loss_pct": 50}],
+             "schedule": [{"at_s": 0.5, "from": 2, "to": 3, "delay_ms": 30}], "drop_prob": 0.05}}
+JSON
+if "$BIN" run "$tmp/run.json" --out "$tmp/run" > "$tmp/run.out" 2>&1; then
+  "$PY" - "$tmp/run" <<'PY' && ok "run over netem: $(cat "$tmp/run/msg")" || bad "run over netem: $(cat "$tmp/run/msg")"
+import json, os, sys
+d = sys.argv[1]
+s = json.load(open(os.path.join(d, "summary.json")))
+ev = [json.loads(l) for l in open(os.path.join(d, "network.jsonl"))]
+setup = [e for e in ev if e["event"] == "setup"][0]
+changes = [e for e in ev if e["event"] == "change"]
+counters = [e for e in ev if e["event"] == "counters"][0]["links"]
+sent = {(c["from"], c["to"]): c["bytes"] for c in counters}
+msg = (f'backend {s["backend"]}, {setup["shaped_links"]} shaped links set up in {setup["setup_s"]:.2f} s, '
+       f'change due at 0.5 s took effect at {changes[0]["t_s"] if changes else -1:.3f} s, '
+       f'{s["missing_messages"]} messages dropped, {len(counters)} links counted')
+open(os.path.join(d, "msg"), "w").write(msg)
+assert s["backend"] in ("uml", "kernel"), msg
+assert setup["shaped_links"] == 12, msg
+assert len(changes) == 1 and changes[0]["from"] == 2 and changes[0]["to"] == 3 and changes[0]["link"]["delay_ms"] == 30, msg
+assert changes[0]["t_s"] - changes[0]["at_s"] < 0.1, msg
+assert len(counters) == 12 and sum(sent.values()) > 0 and all(v > 0 for v in sent.values()), msg
+assert s["missing_messages"] > 0, msg
+PY
+else bad "run over netem failed: $(tail -3 "$tmp/run.out")"; fi
+no_uml_left && ok "no User-Mode Linux process after a run" || bad "linux.uml processes left after a run"
+ls -d /tmp/meshtrain-uml-* >/dev/null 2>&1 && bad "UML scratch folders left: $(ls -d /tmp/meshtrain-uml-*)" || ok "no UML scratch folder left"
+
+# 6. Ctrl-C of the runner (UML backend): exit 1, the run marked FAILED, nothing left.
+sed 's/"epochs": 1/"epochs": 50/' "$tmp/run.json" > "$tmp/long.json"
+"$BIN" run "$tmp/long.json" --out "$tmp/int" > "$tmp/int.out" 2>&1 & pid=$!
+for _ in $(seq 100); do grep -q "epoch" "$tmp/int.out" 2>/dev/null && break; sleep 0.1; done
+kill -INT $pid; wait $pid; st=$?
+[ $st -eq 1 ] && [ -f "$tmp/int/FAILED" ] && [ ! -f "$tmp/int/summary.json" ] && ok "Ctrl-C: status 1, run marked FAILED" || bad "Ctrl-C: status $st, $(tail -2 "$tmp/int.out")"
+no_uml_left && ok "no User-Mode Linux process after Ctrl-C" || bad "linux.uml processes left after Ctrl-C"
+
+# 7. SIGKILL of the runner: the guest dies with it.
+"$BIN" run "$tmp/long.json" --out "$tmp/kill" > "$tmp/kill.out" 2>&1 & pid=$!
+for _ in $(seq 100); do grep -q "epoch" "$tmp/kill.out" 2>/dev/null && break; sleep 0.1; done
+kill -KILL $pid; wait $pid 2>/dev/null
+no_uml_left && ok "no User-Mode Linux process after SIGKILL of the runner" || bad "linux.uml outlived a killed runner"
+
+# 8. Inside the emulation kernel: the kernel backend leaves no namespace, veth, qdisc or process after
+# a run, a killed agent, Ctrl-C and SIGKILL of the runner (checked by tests/netem_guest.sh there).
+if "$BIN" uml -- "$HERE/netem_guest.sh" "$BIN" "$tmp/guest" > "$tmp/guest.out" 2>&1; then
+  while read -r line; do ok "in the guest: $line"; done < <(grep '^ok: ' "$tmp/guest.out" | sed 's/^ok: //')
+else
+  grep '^ok: ' "$tmp/guest.out" | sed 's/^ok: //' | while read -r line; do echo "ok: in the guest: $line"; done
+  bad "in the guest: $(grep -v '^ok: ' "$tmp/guest.out" | tail -5)"
+fi
+[ "$(uml_procs)" -le "$before" ] || bad "linux.uml processes left at the end"
+
+echo "netem: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
