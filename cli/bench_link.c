@@ -432,3 +432,107 @@ int bench_link(int argc, char **argv) {
     if (link_measure(&b, name, why, &e)) { fprintf(stderr, "meshtrain bench link: %s\n", e.msg); return 1; }
     return 0;
 }
+
+// `meshtrain bench setup --agents N`: time to create N agents' namespaces and every directed link
+// (N (N - 1) netem qdiscs with their HTB classes and filters), as a run does before its start barrier.
+int bench_setup(int argc, char **argv) {
+    static const char *U = "meshtrain bench setup [--agents N] [--backend auto|kernel|uml] [--json]";
+    Args a;
+    args_init(&a, "bench setup", U, argc, argv);
+    int n = 16, json = 0;
+    const char *backend = "auto";
+    char **orig = argv;
+    int orig_n = argc;
+    while (args_next(&a)) {
+        if (is_help(a.flag)) {
+            printf("usage: %s\n\nTime the network setup of N agents: namespaces, veths, bridge, and a netem qdisc per directed link.\n", U);
+            return 0;
+        } else if (args_is(&a, "--agents")) n = (int)args_int(&a, 2, 256);
+        else if (args_is(&a, "--backend")) {
+            backend = args_str(&a);
+            if (strcmp(backend, "auto") && strcmp(backend, "kernel") && strcmp(backend, "uml"))
+                args_fail(&a, "'%s' is not a shaping backend (expected auto, kernel or uml)", backend);
+        } else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
+        else args_unknown(&a);
+    }
+    NetProbe p;
+    net_probe(&p);
+    char chosen[16], why[300];
+    Err e = {{0}};
+    if (backend_choose(backend, 1, &p, chosen, sizeof chosen, why, sizeof why, &e)) { fprintf(stderr, "meshtrain bench setup: %s\n", e.msg); return 2; }
+    if (!strcmp(chosen, "uml")) {
+        static char self[PATH_MAX];
+        ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[sl > 0 ? sl : 0] = 0;
+        char **av = xcalloc((size_t)orig_n + 4, sizeof(char *));
+        av[0] = self, av[1] = "bench", av[2] = "setup";
+        for (int i = 0; i < orig_n; i++) av[3 + i] = orig[i];
+        UmlJob j = {av, n / 4 + 1, 0};
+        int status = 1;
+        int rc = uml_run(&p, &j, &status, &e);
+        free(av);
+        if (rc) { fprintf(stderr, "meshtrain bench setup: %s\n", e.msg); return 1; }
+        return status;
+    }
+    NetEmu ne;
+    memset(&ne, 0, sizeof ne);
+    ne.ops = &backend_kernel;
+    ne.n = n;
+    ne.pids = xcalloc((size_t)n, sizeof(pid_t));
+    ne.link = xcalloc((size_t)n * n, sizeof(LinkParams));
+    ne.shaped = xcalloc((size_t)n * n, 1);
+    for (int k = 0; k < n * n; k++) {
+        ne.link[k] = (LinkParams){.up = 1, .delay_ms = 5, .jitter_ms = 1, .loss_pct = 0.5, .rate_mbit = 20};
+        ne.shaped[k] = k / n != k % n;
+    }
+    int entered[2], gate[2];
+    double t0 = time_now();
+    int rc = backend_kernel.open(&ne, &e) || pipe(entered) || pipe(gate) ? -1 : 0;
+    for (int i = 0; i < n && !rc; i++) {
+        ne.pids[i] = fork();
+        if (ne.pids[i] == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            close(gate[1]);
+            char ok = backend_kernel.child_enter(&ne, i) == 0 ? 'y' : 'n';
+            if (write(entered[1], &ok, 1) != 1) _exit(1);
+            char c;
+            while (read(gate[0], &c, 1) < 0 && errno == EINTR) {}
+            _exit(0);
+        }
+    }
+    close(entered[1]);
+    close(gate[0]);
+    int got = 0;
+    char buf[256];
+    ssize_t r;
+    while (!rc && got < n && (r = read(entered[0], buf, sizeof buf)) > 0) got += (int)r;
+    double t_ns = time_now();
+    if (!rc && got == n) rc = backend_kernel.wire(&ne, &e);
+    double t1 = time_now();
+    // Check what was built: every directed link has its netem qdisc.
+    int counted = -1;
+    if (!rc && got == n) {
+        char *st = backend_kernel.stats(&ne);
+        json_t *arr = st ? json_loads(st, 0, NULL) : NULL;
+        counted = arr ? (int)json_array_size(arr) : -1;
+        json_decref(arr);
+        free(st);
+        if (counted != n * (n - 1)) { err_set(&e, "%d netem qdiscs found, %d expected", counted, n * (n - 1)); rc = -1; }
+    }
+    close(gate[1]);
+    for (int i = 0; i < n; i++) if (ne.pids[i] > 0) waitpid(ne.pids[i], NULL, 0);
+    backend_kernel.close(&ne);
+    double t2 = time_now();
+    if (rc || got != n) { fprintf(stderr, "meshtrain bench setup: %s\n", e.msg[0] ? e.msg : "agents could not enter namespaces"); return 1; }
+    const char *name = getenv("MESHTRAIN_UML_GUEST") ? "uml" : "kernel";
+    if (json)
+        printf("{\"backend\":\"%s\",\"agents\":%d,\"links\":%d,\"qdiscs_found\":%d,\"namespaces_s\":%.4f,\"setup_s\":%.4f,\"teardown_s\":%.4f}\n", name, n,
+               n * (n - 1), counted, t_ns - t0, t1 - t0, t2 - t1);
+    else
+        printf("%d agents, %d shaped directed links (%d netem qdiscs found) through %s: setup %.3f s (namespaces %.3f s), teardown %.3f s\n", n, n * (n - 1),
+               counted, name, t1 - t0, t_ns - t0, t2 - t1);
+    free(ne.pids);
+    free(ne.link);
+    free(ne.shaped);
+    return 0;
+}

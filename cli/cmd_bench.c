@@ -103,17 +103,20 @@ static int bench_train_step(int argc, char **argv) {
 
 int bench_harness(int argc, char **argv);
 int bench_link(int argc, char **argv);
+int bench_setup(int argc, char **argv);
 
 int cmd_bench(int argc, char **argv) {
     if (argc < 1 || is_help(argv[0])) {
         printf("usage: meshtrain bench WHAT [FLAGS]\n\n  train-step   time of one training step of a model (see --help)\n"
                "  harness      time per round of N agents with SGP against the same agents computing alone\n"
-               "  link         one netem-shaped link measured end to end: delay, loss, throughput (configured vs measured)\n");
+               "  link         one netem-shaped link measured end to end: delay, loss, throughput (configured vs measured)\n"
+               "  setup        time to create N agents' namespaces and every directed link\n");
         return argc < 1 ? 2 : 0;
     }
     if (!strcmp(argv[0], "train-step")) return bench_train_step(argc - 1, argv + 1);
     if (!strcmp(argv[0], "harness")) return bench_harness(argc - 1, argv + 1);
     if (!strcmp(argv[0], "link")) return bench_link(argc - 1, argv + 1);
-    fprintf(stderr, "meshtrain bench: unknown benchmark '%s' (expected: train-step, harness, link)\n", argv[0]);
+    if (!strcmp(argv[0], "setup")) return bench_setup(argc - 1, argv + 1);
+    fprintf(stderr, "meshtrain bench: unknown benchmark '%s' (expected: train-step, harness, link, setup)\n", argv[0]);
     return 2;
 }

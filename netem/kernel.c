@@ -1,6 +1,7 @@
 // The `kernel` link backend: each agent in its own network namespace (created by the agent's process,
 // so the kernel removes it with the process), a veth to a bridge in a hub namespace, and at each
 // agent's egress an HTB class with a u32 filter and a netem qdisc per destination (docs/network.md).
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -92,13 +93,50 @@ static int offloads_off(const char *ifname) {
     return rc;
 }
 
-static int ns_offloads_off(int nsfd, int i, Err *e) {
+static int iface_flags_up(int fd, const char *ifname) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    if (ioctl(fd, SIOCGIFFLAGS, &ifr)) return -1;
+    ifr.ifr_flags |= IFF_UP;
+    return ioctl(fd, SIOCSIFFLAGS, &ifr);
+}
+
+static int iface_addr(int fd, const char *ifname, const char *addr, const char *mask) {
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    struct sockaddr_in *sa = (struct sockaddr_in *)&ifr.ifr_addr;
+    sa->sin_family = AF_INET;
+    if (inet_pton(AF_INET, addr, &sa->sin_addr) != 1 || ioctl(fd, SIOCSIFADDR, &ifr)) return -1;
+    if (inet_pton(AF_INET, mask, &sa->sin_addr) != 1 || ioctl(fd, SIOCSIFNETMASK, &ifr)) return -1;
+    return 0;
+}
+
+// In agent i's namespace: lo up, eth0 with its /16 address, up, offloads off. Done with ioctls in a
+// forked child (no ip exec: that is most of the setup time inside User-Mode Linux).
+static int ns_iface_setup(int nsfd, int i, Err *e) {
+    char addr[32];
+    backend_addr(&backend_kernel, i, addr, sizeof addr);
     pid_t c = fork();
     if (c < 0) { err_set(e, "fork: %s", strerror(errno)); return -1; }
-    if (c == 0) _exit(setns(nsfd, CLONE_NEWNET) || offloads_off("eth0") ? 1 : 0);
+    if (c == 0) {
+        if (setns(nsfd, CLONE_NEWNET)) _exit(1);
+        int fd = socket(AF_INET, SOCK_DGRAM, 0);
+        if (fd < 0 || iface_flags_up(fd, "lo")) _exit(2);
+        if (iface_addr(fd, "eth0", addr, "255.255.0.0")) _exit(3);
+        if (offloads_off("eth0")) _exit(4);
+        _exit(iface_flags_up(fd, "eth0") ? 5 : 0);
+    }
     int st = 0;
     while (waitpid(c, &st, 0) < 0 && errno == EINTR) {}
-    if (!WIFEXITED(st) || WEXITSTATUS(st)) { err_set(e, "cannot turn off segmentation offloads of agent %d's eth0", i); return -1; }
+    static const char *const WHAT[] = {"", "enter its namespace", "bring lo up", "give eth0 its address",
+                                       "turn off eth0's segmentation offloads", "bring eth0 up"};
+    if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+        int k = WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+        err_set(e, "agent %d: cannot %s", i, k >= 1 && k <= 5 ? WHAT[k] : "set up its interfaces");
+        return -1;
+    }
     return 0;
 }
 
@@ -129,11 +167,7 @@ static int kernel_wire(NetEmu *ne, Err *e) {
     }
     // 3. Each agent: its address, and its egress shaping per destination.
     for (int i = 0; i < n && !rc; i++) {
-        char addr[32];
-        backend_addr(&backend_kernel, i, addr, sizeof addr);
-        t.len = 0;
-        text_add(&t, "link set dev lo up\naddr add %s/16 dev eth0\nlink set dev eth0 up\n", addr);
-        rc = ns_exec(ne->nsfd[i], ipb, t.s, NULL, e) || ns_offloads_off(ne->nsfd[i], i, e);
+        rc = ns_iface_setup(ne->nsfd[i], i, e);
         if (rc) break;
         t.len = 0;
         text_add(&t, "qdisc add dev eth0 root handle 1: htb default 1\n"
