@@ -217,7 +217,8 @@ static void eval_complete(Run *r) {
     double loss = 0, acc_avg = model_evaluate(r->m, &r->test, r->s.limit_test, &loss);
     json_t *accs = json_array();
     for (int i = 0; i < r->n; i++) json_array_append_new(accs, json_real(r->ag[i].acc_at_eval));
-    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "eval", r->eval_index, "epoch", r->eval_epoch,
+    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "eval", r->eval_index, "epoch", r->eval_epoch,
+                          "t_s", r->t_go > 0 ? time_now() - r->t_go : 0.0,
                           "acc_mean", acc_sum / r->n, "acc_worst", acc_min, "acc_avg_model", acc_avg, "loss_avg_model",
                           loss, "consensus_distance", dist, "acc", accs);
     char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
