@@ -28,32 +28,6 @@ static void help(void) {
            "hung or reported an error; the run folder is marked FAILED), 2 bad input (nothing created).\n", USAGE);
 }
 
-// Apply "a.b.c=VALUE" to root. -1 and e if the key path walks into a non-object.
-static int override_apply(json_t *root, const char *set, Err *e) {
-    const char *eq = strchr(set, '=');
-    if (!eq || eq == set) { err_set(e, "--set '%s': expected KEY=VALUE", set); return -1; }
-    char key[256];
-    if ((size_t)(eq - set) >= sizeof key) { err_set(e, "--set: key too long"); return -1; }
-    memcpy(key, set, (size_t)(eq - set));
-    key[eq - set] = 0;
-    json_t *v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
-    if (!v) v = json_string(eq + 1);
-    json_t *o = root;
-    char *save = NULL, *tok = strtok_r(key, ".", &save);
-    while (tok) {
-        char *next = strtok_r(NULL, ".", &save);
-        if (!next) { json_object_set_new(o, tok, v); return 0; }
-        json_t *child = json_object_get(o, tok);
-        if (!child) { child = json_object(); json_object_set_new(o, tok, child); }
-        if (!json_is_object(child)) { err_set(e, "--set '%s': '%s' is not an object", set, tok); json_decref(v); return -1; }
-        o = child;
-        tok = next;
-    }
-    json_decref(v);
-    err_set(e, "--set '%s': empty key", set);
-    return -1;
-}
-
 static int run_dir_make(Run *r, const char *out, Err *e) {
     if (out) {
         if (mkdir(out, 0755) && errno != EEXIST) { err_set(e, "--out %s: cannot create: %s", out, strerror(errno)); return -1; }
@@ -207,6 +181,8 @@ int cmd_run(int argc, char **argv) {
         else args_unknown(&a);
     }
     if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
+    int handled = 0, st = run_sweep(scen, sets, n_sets, out, r.json, &handled);
+    if (handled) return st;
     Err e = {{0}};
     char chosen[16] = "none";
     if (run_prepare(&r, scen, sets, n_sets, &e) || backend_resolve(&r, chosen, sizeof chosen, &e) || run_dir_make(&r, out, &e)) {

@@ -4,6 +4,7 @@
 #ifndef MESHTRAIN_RUN_H
 #define MESHTRAIN_RUN_H
 #include <stdio.h>
+#include <jansson.h>
 #include <sys/types.h>
 #include "data.h"
 #include "model.h"
@@ -65,6 +66,12 @@ typedef struct {
     int gate[2];            // agents wait on gate[0] until their links exist
     int entered[2];         // each agent writes 'y' here once it is in its own namespace
 } Run;
+
+// Apply one --set "a.b.c=VALUE" to a scenario's JSON. 0, or -1 and e.
+int override_apply(json_t *root, const char *set, Err *e);
+// A scenario with "sweep" entries or several seeds: run each (skipping finished ones) and return the
+// exit status, with *handled = 1; *handled = 0 for a single run (the caller runs it).
+int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int *handled);
 
 // Start the agents, run the event loop to the end. 0 success, 1 failure (r->fail says why).
 int run_agents(Run *r);

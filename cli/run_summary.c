@@ -26,8 +26,9 @@ static json_t *fingerprint(const Run *r) {
                      (json_int_t)r->s.seed);
 }
 
-// A baseline summary: a path to a run folder or summary.json, or the name of runs under results/runs
-// (then the newest finished one whose fingerprint matches ours). NULL, with why in note, if none fits.
+// A baseline summary: a path to a run folder or summary.json, the name of a run of the same sweep
+// (ROOT/<name>-seed<s>), or the name of runs under results/runs (then the newest finished one whose
+// fingerprint matches ours). NULL, with why in note, if none fits.
 static json_t *baseline_load(const Run *r, json_t *mine, char *where, size_t n, char *note, size_t nn) {
     const char *b = r->s.baseline;
     char path[1400];
@@ -43,6 +44,16 @@ static json_t *baseline_load(const Run *r, json_t *mine, char *where, size_t n, 
         }
         str_copy(where, n, path);
         return o;
+    }
+    // A sweep's runs sit side by side as <name>-seed<s>: the baseline run of the same sweep and seed.
+    char sib[1300];
+    const char *slash = strrchr(r->run_dir, '/');
+    snprintf(sib, sizeof sib, "%.*s%s%s-seed%llu/summary.json", slash ? (int)(slash - r->run_dir) : 0, r->run_dir, slash ? "/" : "",
+             b, (unsigned long long)r->s.seed);
+    if (!strchr(b, '/') && stat(sib, &st) == 0) {
+        json_t *o = json_load_file(sib, 0, NULL);
+        if (o && json_equal(json_object_get(o, "fingerprint"), mine)) { str_copy(where, n, sib); return o; }
+        json_decref(o);
     }
     char dir[700];
     snprintf(dir, sizeof dir, "results/runs/%s", b);

@@ -135,5 +135,25 @@ check_bad "network.links\[0\]: unknown key 'delay'" '{"name":"b","network":{"lin
 check_bad "network.backend: \"none\" shapes nothing" '{"name":"b","network":{"backend":"none","default_link":{"delay_ms":5}}}'
 check_bad "network.mobility.nodes" '{"name":"b","agents":4,"network":{"mobility":{"nodes":[{"pos":[0,0]}]}}}'
 
+# 8. Sweeps: one run per entry and seed, a baseline from the same sweep, resume skips finished runs
+# and reruns an interrupted one, and a bad entry is refused (naming it) before anything runs.
+cat > "$tmp/sweep.json" <<'JSON'
+{"name": "sw", "agents": 4, "dataset": "synthetic", "model": "lenet5", "epochs": 1, "limit_train": 1024,
+ "limit_test": 256, "algorithm": {"name": "sgp"}, "network": {"backend": "none"}, "seeds": [1, 2],
+ "sweep": [{"name": "sw-sgp"},
+           {"name": "sw-sp", "algorithm": {"name": "sparse-push", "compression": {"keep": 0.01}}, "baseline": "sw-sgp"}]}
+JSON
+if "$BIN" run "$tmp/sweep.json" --out "$tmp/sweep" > "$tmp/sweep.out" 2>&1 && [ "$(ls "$tmp"/sweep/*/summary.json | wc -l)" -eq 4 ] &&
+   grep -q '"comm_reduction"' "$tmp/sweep/sw-sp-seed2/summary.json"; then ok "sweep: 2 entries x 2 seeds, reduction against the sweep's own baseline"
+else bad "sweep: $(tail -3 "$tmp/sweep.out")"; fi
+rm "$tmp/sweep/sw-sp-seed1/summary.json"; echo '{"status":"failed"}' > "$tmp/sweep/sw-sp-seed1/FAILED"
+if "$BIN" run "$tmp/sweep.json" --out "$tmp/sweep" > "$tmp/sweep2.out" 2>&1 && grep -q "3 finished already" "$tmp/sweep2.out" &&
+   [ -f "$tmp/sweep/sw-sp-seed1/summary.json" ] && [ ! -f "$tmp/sweep/sw-sp-seed1/FAILED" ]; then ok "sweep resumed: 3 skipped, the unfinished run redone"
+else bad "sweep resume: $(head -3 "$tmp/sweep2.out")"; fi
+sed 's/"sparse-push"/"sparse-pull"/' "$tmp/sweep.json" > "$tmp/badsweep.json"
+out=$("$BIN" run "$tmp/badsweep.json" --out "$tmp/badsweep" 2>&1); st=$?
+[ $st -eq 2 ] && echo "$out" | grep -q "sweep\[1\]: algorithm.name: unknown value 'sparse-pull'" && [ ! -e "$tmp/badsweep" ] &&
+  ok "bad sweep entry refused: $out" || bad "bad sweep entry: status $st, $out"
+
 echo "runtime: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
