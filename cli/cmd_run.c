@@ -15,14 +15,16 @@
 #include "probe.h"
 #include "uml.h"
 
-static const char *USAGE = "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--json]";
+static const char *USAGE = "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--jobs N] [--json]";
 
 static void help(void) {
     printf("usage: %s\n\n"
            "Run a scenario: one process per agent, each with its data partition and model replica,\n"
            "exchanging model updates over TCP; metrics per agent, evaluations and summary.json.\n\n"
            "  --set KEY=VALUE   override one scenario key (a.b.c=VALUE; VALUE parsed as JSON, else a string)\n"
-           "  --out DIR         the run folder (default results/runs/<name>/<timestamp>)\n"
+           "  --out DIR         the run folder (default results/runs/<name>/<timestamp>; for a sweep, its\n"
+           "                    folder, default results/sweeps/<name>)\n"
+           "  --jobs N          a sweep runs N runs at a time (default 1; each User-Mode Linux guest uses one core)\n"
            "  --json            print the result as one JSON object, last line on stdout\n\n"
            "Scenario keys: scenarios/README.md. Exit status: 0 done, 1 the run failed (an agent died,\n"
            "hung or reported an error; the run folder is marked FAILED), 2 bad input (nothing created).\n", USAGE);
@@ -161,11 +163,11 @@ int cmd_run(int argc, char **argv) {
     args_init(&a, "run", USAGE, argc, argv);
     const char *scen = NULL, *out = NULL;
     char **sets = xcalloc((size_t)argc + 1, sizeof(char *));
-    int n_sets = 0;
+    int n_sets = 0, jobs = 1;
     Run r;
     memset(&r, 0, sizeof r);
     for (int i = 0; i < argc; i++) {   // the scenario path is the one positional argument
-        if (argv[i][0] != '-' && (i == 0 || (strcmp(argv[i - 1], "--set") && strcmp(argv[i - 1], "--out")))) {
+        if (argv[i][0] != '-' && (i == 0 || (strcmp(argv[i - 1], "--set") && strcmp(argv[i - 1], "--out") && strcmp(argv[i - 1], "--jobs")))) {
             if (scen) { a.flag = argv[i]; args_fail(&a, "unexpected argument '%s' (one scenario per run)", argv[i]); }
             scen = argv[i];
             memmove(argv + i, argv + i + 1, sizeof(char *) * (size_t)(argc - i - 1));
@@ -177,11 +179,12 @@ int cmd_run(int argc, char **argv) {
         if (is_help(a.flag)) { help(); return 0; }
         else if (args_is(&a, "--set")) sets[n_sets++] = (char *)args_str(&a);
         else if (args_is(&a, "--out")) out = args_str(&a);
+        else if (args_is(&a, "--jobs")) jobs = (int)args_int(&a, 1, 64);
         else if (args_is(&a, "--json")) { args_no_value(&a); r.json = 1; }
         else args_unknown(&a);
     }
     if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
-    int handled = 0, st = run_sweep(scen, sets, n_sets, out, r.json, &handled);
+    int handled = 0, st = run_sweep(scen, sets, n_sets, out, r.json, jobs, &handled);
     if (handled) return st;
     Err e = {{0}};
     char chosen[16] = "none";

@@ -384,7 +384,10 @@ static void agents_reap(Run *r) {
 
 static void progress_print(Run *r, int force) {
     double now = time_now();
-    if (!force && now - r->last_print < (r->tty ? 0.25 : 10.0)) return;
+    // Plain lines every 10 s off a terminal; a sweep running several jobs asks for them more often.
+    const char *every = getenv("MESHTRAIN_PROGRESS_S");
+    double plain_s = every && atof(every) > 0 ? atof(every) : 10.0;
+    if (!force && now - r->last_print < (r->tty ? 0.25 : plain_s)) return;
     r->last_print = now;
     long done = 0, total = 0;
     double loss = 0, acc = 0, mb = 0;

@@ -2,6 +2,7 @@
 // each the deep merge of the entry over the base, all validated before the first starts. Runs land in
 // ROOT/<name>-seed<s>/; running the sweep again skips the finished ones (resume).
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
@@ -14,7 +15,7 @@
 #include "common.h"
 #include "run.h"
 
-typedef struct { char name[64]; long seed; char *text; char dir[1200]; int status; } SweepRun;
+typedef struct { char name[64]; long seed; char *text; char dir[1200]; int status, started; char baseline[128]; } SweepRun;
 
 int override_apply(json_t *root, const char *set, Err *e) {
     const char *eq = strchr(set, '=');
@@ -113,6 +114,7 @@ static int sweep_expand(const char *path, char **sets, int n_sets, SweepRun **ou
             if (n == cap) { cap *= 2; runs = realloc(runs, cap * sizeof *runs); if (!runs) abort(); }
             memset(&runs[n], 0, sizeof runs[n]);
             str_copy(runs[n].name, sizeof runs[n].name, sc.name);
+            str_copy(runs[n].baseline, sizeof runs[n].baseline, sc.baseline);
             runs[n].seed = (long)sc.seed;
             runs[n].text = text;
             for (size_t p = 0; p < n; p++)
@@ -134,7 +136,7 @@ static int sweep_expand(const char *path, char **sets, int n_sets, SweepRun **ou
     return 0;
 }
 
-int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int *handled) {
+int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int jobs, int *handled) {
     SweepRun *runs = NULL;
     int n = 0;
     Err e = {{0}};
@@ -172,32 +174,103 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
     static char self[PATH_MAX];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     self[sl > 0 ? sl : 0] = 0;
-    int failed = 0;
-    for (int i = 0; i < n && !sweep_interrupted; i++) {
-        if (runs[i].status == -1) continue;
-        if (access(runs[i].dir, F_OK) == 0 && partial_remove(runs[i].dir)) {
-            fprintf(stderr, "meshtrain run: %s holds an unfinished run with files of its own; move it away to rerun\n", runs[i].dir);
-            runs[i].status = 2;
-            failed++;
-            continue;
+    int failed = 0, next = done, running = 0, tty = stream_is_tty(f);
+    pid_t *pid = xcalloc((size_t)n, sizeof(pid_t));
+    double last_draw = 0;
+    int drawn = 0;
+    for (;;) {
+        // Start runs while there is a free job (and no Ctrl-C).
+        while (!sweep_interrupted && running < jobs && next < n) {
+            // The first run not started whose baseline (another run of this sweep, same seed) is not
+            // still to come: its communication reduction needs the baseline's summary.
+            int i = -1;
+            for (int k = 0; k < n && i < 0; k++) {
+                if (runs[k].started || runs[k].status == -1) continue;
+                int wait = 0;
+                for (int q = 0; q < n; q++)
+                    wait |= q != k && runs[k].baseline[0] && !strcmp(runs[q].name, runs[k].baseline) && runs[q].seed == runs[k].seed &&
+                            runs[q].status != -1 && (!runs[q].started || pid[q] > 0);
+                if (!wait) i = k;
+            }
+            if (i < 0) break;
+            runs[i].started = 1;
+            next++;
+            if (access(runs[i].dir, F_OK) == 0 && partial_remove(runs[i].dir)) {
+                fprintf(stderr, "meshtrain run: %s holds an unfinished run with files of its own; move it away to rerun\n", runs[i].dir);
+                runs[i].status = 2;
+                failed++;
+                continue;
+            }
+            char tmp[1300], log[1300];
+            snprintf(tmp, sizeof tmp, "%s/.%s-seed%ld.json", root, runs[i].name, runs[i].seed);
+            snprintf(log, sizeof log, "%s/%s-seed%ld.log", root, runs[i].name, runs[i].seed);
+            if (file_write_atomic(tmp, runs[i].text, strlen(runs[i].text), &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 1; }
+            if (jobs == 1) { fprintf(f, "[%d/%d] %s seed %ld\n", i + 1, n, runs[i].name, runs[i].seed); fflush(f); }
+            pid[i] = fork();
+            if (pid[i] == 0) {
+                sigaction(SIGINT, &old, NULL);
+                if (jobs > 1) {   // several at once: each run's output goes to its log, the sweep draws the lines
+                    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                    if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
+                    setenv("MESHTRAIN_TTY", "0", 1);
+                    setenv("MESHTRAIN_PROGRESS_S", "1", 1);
+                }
+                execl(self, self, "run", tmp, "--out", runs[i].dir, (char *)NULL);
+                _exit(127);
+            }
+            running++;
         }
-        char tmp[1300];
-        snprintf(tmp, sizeof tmp, "%s/.%s-seed%ld.json", root, runs[i].name, runs[i].seed);
-        if (file_write_atomic(tmp, runs[i].text, strlen(runs[i].text), &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 1; }
-        fprintf(f, "[%d/%d] %s seed %ld\n", i + 1, n, runs[i].name, runs[i].seed);
-        fflush(f);
-        pid_t pid = fork();
-        if (pid == 0) {
-            sigaction(SIGINT, &old, NULL);
-            execl(self, self, "run", tmp, "--out", runs[i].dir, (char *)NULL);
-            _exit(127);
-        }
+        if (running == 0) break;
         int st = 0;
-        while (pid > 0 && waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-        unlink(tmp);
-        runs[i].status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-        failed += runs[i].status != 0;
+        pid_t w = waitpid(-1, &st, jobs > 1 ? WNOHANG : 0);
+        if (w < 0 && errno == EINTR) continue;
+        for (int i = 0; w > 0 && i < n; i++) {
+            if (pid[i] != w) continue;
+            char tmp[1300];
+            snprintf(tmp, sizeof tmp, "%s/.%s-seed%ld.json", root, runs[i].name, runs[i].seed);
+            unlink(tmp);
+            runs[i].status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+            failed += runs[i].status != 0;
+            pid[i] = 0;
+            running--;
+            if (jobs > 1) {
+                if (tty && drawn) { fprintf(f, "\033[%dA\033[J", drawn); drawn = 0; }
+                fprintf(f, "%s seed %ld: %s (log %s/%s-seed%ld.log)\n", runs[i].name, runs[i].seed,
+                        runs[i].status ? "FAILED" : "done", root, runs[i].name, runs[i].seed);
+            }
+        }
+        if (jobs > 1 && w == 0) {
+            // One line per running job: the last progress line of its log.
+            double now = time_now();
+            if (now - last_draw >= (tty ? 0.5 : 30.0)) {
+                last_draw = now;
+                if (tty && drawn) fprintf(f, "\033[%dA\033[J", drawn);
+                drawn = 0;
+                for (int i = 0; i < n; i++) {
+                    if (pid[i] <= 0) continue;
+                    char log[1300], line[400] = "starting";
+                    snprintf(log, sizeof log, "%s/%s-seed%ld.log", root, runs[i].name, runs[i].seed);
+                    FILE *lf = fopen(log, "r");
+                    if (lf) {
+                        fseek(lf, 0, SEEK_END);
+                        long sz = ftell(lf);
+                        fseek(lf, sz > 4096 ? sz - 4096 : 0, SEEK_SET);
+                        char buf[400];
+                        while (fgets(buf, sizeof buf, lf)) if (strstr(buf, "epoch ")) snprintf(line, sizeof line, "%s", buf);
+                        fclose(lf);
+                    }
+                    line[strcspn(line, "\n")] = 0;
+                    fprintf(f, "  seed %ld: %s\n", runs[i].seed, line);
+                    drawn++;
+                }
+                fflush(f);
+                if (!tty) drawn = 0;
+            }
+            usleep(100000);
+        }
     }
+    if (tty && drawn) fprintf(f, "\033[%dA\033[J", drawn);
+    free(pid);
     sigaction(SIGINT, &old, NULL);
     json_t *arr = json_array();
     fprintf(f, "sweep %s: %s\n", path, sweep_interrupted ? "interrupted (run it again to resume)" : failed ? "finished with failures" : "finished");

@@ -150,6 +150,10 @@ rm "$tmp/sweep/sw-sp-seed1/summary.json"; echo '{"status":"failed"}' > "$tmp/swe
 if "$BIN" run "$tmp/sweep.json" --out "$tmp/sweep" > "$tmp/sweep2.out" 2>&1 && grep -q "3 finished already" "$tmp/sweep2.out" &&
    [ -f "$tmp/sweep/sw-sp-seed1/summary.json" ] && [ ! -f "$tmp/sweep/sw-sp-seed1/FAILED" ]; then ok "sweep resumed: 3 skipped, the unfinished run redone"
 else bad "sweep resume: $(head -3 "$tmp/sweep2.out")"; fi
+if "$BIN" run "$tmp/sweep.json" --out "$tmp/sweepj" --jobs 2 > "$tmp/sweepj.out" 2>&1 && [ "$(ls "$tmp"/sweepj/*/summary.json | wc -l)" -eq 4 ] &&
+   grep -q '"comm_reduction"' "$tmp/sweepj/sw-sp-seed1/summary.json" && grep -q '"comm_reduction"' "$tmp/sweepj/sw-sp-seed2/summary.json"; then
+  ok "sweep --jobs 2: 4 runs, each compressed run started after its baseline"
+else bad "sweep --jobs 2: $(tail -3 "$tmp/sweepj.out")"; fi
 sed 's/"sparse-push"/"sparse-pull"/' "$tmp/sweep.json" > "$tmp/badsweep.json"
 out=$("$BIN" run "$tmp/badsweep.json" --out "$tmp/badsweep" 2>&1); st=$?
 [ $st -eq 2 ] && echo "$out" | grep -q "sweep\[1\]: algorithm.name: unknown value 'sparse-pull'" && [ ! -e "$tmp/badsweep" ] &&
