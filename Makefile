@@ -25,13 +25,13 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?=
-CFLAGS  += $(OPT) $(VEC) $(ARCH) $(CSTD) $(WARN) -Iengine -Inetem $(PKG_CFLAGS)
+CFLAGS  += $(OPT) $(VEC) $(ARCH) $(CSTD) $(WARN) -Iengine -Inetem -Ianalysis $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -pthread
 # The commit (with -dirty for uncommitted changes) and flags every result records: written to
 # build/version.c on each make, and recompiled only when they change.
 GIT_REV := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 
-ENGINE_SRC := $(wildcard engine/*.c netem/*.c)
+ENGINE_SRC := $(wildcard engine/*.c netem/*.c analysis/*.c)
 CLI_SRC    := $(wildcard cli/*.c)
 TEST_SRC   := $(wildcard tests/test_*.c)
 
@@ -53,11 +53,11 @@ help:
 	@echo "make bench      engine speed against CPU PyTorch, written to results/bench/train-step.md"
 	@echo "make data       download CIFAR-10/100 (needs internet) into ./data"
 
-build/rel/%.o: %.c $(wildcard engine/*.h netem/*.h cli/*.h)
+build/rel/%.o: %.c $(wildcard engine/*.h netem/*.h analysis/*.h cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Icli -c $< -o $@
 
-build/asan/%.o: %.c $(wildcard engine/*.h netem/*.h)
+build/asan/%.o: %.c $(wildcard engine/*.h netem/*.h analysis/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out $(OPT),$(CFLAGS)) $(SAN_FLAGS) -c $< -o $@
 

@@ -9,13 +9,11 @@
 #include <time.h>
 #include "common.h"
 #include "run.h"
+#include "energy.h"
+#include "mobility.h"
 
 // First-order radio model (Heinzelman et al. 2000) and Horowitz (ISSCC 2014) fp32 MAC energy;
 // see docs/metrics.md. Training costs 3x the forward MACs per sample.
-#define PJ_PER_MAC_FP32 4.6
-#define E_ELEC_NJ_PER_BIT 50.0
-#define EPS_AMP_PJ_PER_BIT_M2 100.0
-#define DEFAULT_DISTANCE_M 10.0
 
 // What a baseline must share with a run for their bytes to be comparable (everything but the algorithm).
 static json_t *fingerprint(const Run *r) {
@@ -79,21 +77,74 @@ static json_t *baseline_load(const Run *r, json_t *mine, char *where, size_t n, 
     return best;
 }
 
+// The energy estimate (analysis/energy.c) from the agents' done objects: per-peer socket bytes, samples, MACs.
+static json_t *energy_of(const Run *r, json_t *const *done, EnergyEstimate *total) {
+    int n = r->n;
+    EnergyModel m;
+    Err e;
+    json_t *ej = r->s.energy_json ? json_loads(r->s.energy_json, 0, NULL) : NULL;
+    if (energy_parse(ej, "energy", &m, &e)) energy_model_default(&m);   // validated when the scenario was loaded
+    json_decref(ej);
+    double *dist = xmalloc((size_t)n * (size_t)n * sizeof *dist);
+    double *sent = xcalloc((size_t)n, sizeof *sent), *recv = xcalloc((size_t)n, sizeof *recv);
+    char note[160];
+    json_t *links = r->s.net.links_json ? json_loads(r->s.net.links_json, 0, NULL) : NULL;
+    json_t *mj = links ? json_object_get(links, "mobility") : NULL;
+    Mobility *mob = NULL;
+    if (mj && !mobility_parse(mj, "network.mobility", n, r->s.seed, r->s.net.duration_s, &mob, &e)) {
+        double t_end = 0;
+        for (int i = 0; i < n; i++)
+            if (r->ag[i].done_at - r->t_go > t_end) t_end = r->ag[i].done_at - r->t_go;
+        energy_distances_mobility(&m, mob, t_end, dist);
+        snprintf(note, sizeof note, "network.mobility: energy-equivalent distance over the first %.1f s", t_end);
+        mobility_free(mob);
+    } else {
+        energy_distances_constant(&m, n, dist);
+        snprintf(note, sizeof note, "energy.radio.distance_m = %g m for every link", m.distance_m);
+    }
+    json_decref(links);
+    EnergyEstimate *est = xcalloc((size_t)n, sizeof *est);
+    for (int i = 0; i < n; i++) {
+        json_t *s = json_object_get(done[i], "sent"), *rv = json_object_get(done[i], "recv");
+        for (int j = 0; j < n; j++) {
+            char k[16];
+            snprintf(k, sizeof k, "%d", j);
+            sent[j] = 8.0 * (double)json_integer_value(json_object_get(json_object_get(s, k), "socket"));
+            recv[j] = 8.0 * (double)json_integer_value(json_object_get(json_object_get(rv, k), "socket"));
+        }
+        EnergyAgentUse u = {.n = n, .self = i, .precision_bits = 32, .bits_sent = sent, .bits_received = recv,
+                            .distance_m = dist,
+                            .samples = (double)json_integer_value(json_object_get(done[i], "samples")),
+                            .macs_per_sample = (double)json_integer_value(json_object_get(done[i], "macs_per_sample"))};
+        energy_agent(&m, &u, &est[i]);
+    }
+    energy_sum(est, n, total);
+    json_t *o = energy_json(&m, est, n, note);
+    free(dist), free(sent), free(recv), free(est);
+    return o;
+}
+
 int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
-    double acc_sum = 0, acc_min = 1, compute = 0, wait = 0, macs_total = 0, rss_max = 0;
+    double acc_sum = 0, acc_min = 1, compute = 0, wait = 0, rss_max = 0;
     json_int_t pay = 0, wire = 0, msgs = 0, missing = 0;
     json_t *agents = json_array();
+    json_t **done = xcalloc((size_t)r->n, sizeof(json_t *));
     for (int i = 0; i < r->n; i++) {
         json_t *d = r->ag[i].done_json ? json_loads(r->ag[i].done_json, 0, NULL) : NULL;
-        if (!d) { snprintf(r->fail, sizeof r->fail, "agent %d finished without totals", i); json_decref(agents); return -1; }
+        if (!d) {
+            snprintf(r->fail, sizeof r->fail, "agent %d finished without totals", i);
+            json_decref(agents);
+            for (int k = 0; k < i; k++) json_decref(done[k]);
+            free(done);
+            return -1;
+        }
+        done[i] = json_incref(d);
         pay += json_integer_value(json_object_get(d, "bytes_payload"));
         wire += json_integer_value(json_object_get(d, "bytes_wire"));
         msgs += json_integer_value(json_object_get(d, "messages"));
         missing += json_integer_value(json_object_get(d, "missing"));
         compute += json_number_value(json_object_get(d, "compute_s"));
         wait += json_number_value(json_object_get(d, "wait_s"));
-        macs_total += 3.0 * (double)json_integer_value(json_object_get(d, "samples")) *
-                      (double)json_integer_value(json_object_get(d, "macs_per_sample"));
         double rss = json_number_value(json_object_get(d, "rss_peak_mb"));
         if (rss > rss_max) rss_max = rss;
         acc_sum += r->ag[i].final_acc;
@@ -103,22 +154,24 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
         json_object_del(d, "type");
         json_array_append_new(agents, d);
     }
-    double bits = 8.0 * (double)wire;
-    double e_compute = macs_total * PJ_PER_MAC_FP32 * 1e-12;
-    // Every bit sent is received once: E = bits * (E_elec + eps_amp d^2) + bits * E_elec.
-    double e_comm = bits * (2 * E_ELEC_NJ_PER_BIT * 1e-9 + EPS_AMP_PJ_PER_BIT_M2 * 1e-12 * DEFAULT_DISTANCE_M * DEFAULT_DISTANCE_M);
+    EnergyEstimate etot;
+    json_t *energy = energy_of(r, done, &etot);
+    for (int i = 0; i < r->n; i++) {   // the per-peer counters served the energy model; per_agent keeps the totals
+        json_object_del(done[i], "sent");
+        json_object_del(done[i], "recv");
+        json_decref(done[i]);
+    }
+    free(done);
     json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I,"
-                          " s:{s:f, s:f, s:f}, s:{s:f, s:f, s:f, s:f, s:s},"
+                          " s:{s:f, s:f, s:f}, s:o,"
                           " s:f, s:f, s:f, s:s, s:s, s:s}",
                           "scenario", r->s.name, "algorithm", r->s.alg.name, "backend", r->backend_name,
                           "agents", r->n, "epochs", r->s.epochs, "seed", (json_int_t)r->s.seed,
                           "seconds", time_now() - r->t0, "acc_mean", acc_sum / r->n, "acc_worst", acc_min,
                           "acc_avg_model", r->final_avg_acc, "consensus_distance", r->final_consensus,
                           "bytes_payload", pay, "bytes_wire", wire, "messages", msgs, "missing_messages", missing,
-                          "energy_j", "compute", e_compute, "comm", e_comm, "total", e_compute + e_comm,
-                          "energy_model", "pj_per_mac", PJ_PER_MAC_FP32, "e_elec_nj_per_bit", E_ELEC_NJ_PER_BIT,
-                          "eps_amp_pj_per_bit_m2", EPS_AMP_PJ_PER_BIT_M2, "distance_m", DEFAULT_DISTANCE_M,
-                          "source", "Horowitz ISSCC 2014 (fp32 MAC); Heinzelman et al. HICSS 2000 (radio)",
+                          "energy_j", "compute", etot.compute_j, "comm", etot.comm_j, "total", etot.total_j,
+                          "energy", energy,
                           "compute_s_total", compute, "wait_s_total", wait, "rss_peak_mb_max", rss_max,
                           "run_dir", r->run_dir, "git", meshtrain_git, "cflags", meshtrain_cflags);
     json_object_set_new(o, "per_agent", agents);
@@ -150,7 +203,7 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
     FILE *f = r->json ? stderr : stdout;
     fprintf(f, "done in %.1f s: accuracy mean %.2f%%, worst %.2f%%, averaged model %.2f%%; %.3f MB on the wire; energy %.3g J\n  %s\n",
             json_number_value(json_object_get(o, "seconds")), 100 * acc_sum / r->n, 100 * acc_min, 100 * r->final_avg_acc,
-            wire / 1e6, e_compute + e_comm, out_path);
+            wire / 1e6, etot.total_j, out_path);
     *headline = json_pack("{s:s, s:f, s:f, s:f, s:I, s:f, s:O}", "summary", out_path, "acc_mean", acc_sum / r->n, "acc_worst",
                           acc_min, "acc_avg_model", r->final_avg_acc, "bytes_wire", wire, "seconds",
                           json_number_value(json_object_get(o, "seconds")),

@@ -290,6 +290,8 @@ static int done_report(Agent *a, Err *e) {
                           "missing", (json_int_t)a->alg->env.missing, "samples", (json_int_t)a->n_mine * a->s.epochs, "train_s", a->train_s,
                           "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb", rss_peak_kb() / 1024.0,
                           "on_missing", a->alg->ops->on_missing);
+    json_object_set_new(o, "sent", links_json(a, 1));   // per peer, for the energy model (bits over each link)
+    json_object_set_new(o, "recv", links_json(a, 0));
     json_t *copy = json_deep_copy(o);
     log_line(a, o);
     fflush(a->log);

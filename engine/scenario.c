@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "data.h"
 #include "plan.h"
+#include "energy.h"
 
 typedef struct { const char *file; Err *e; int failed; } Ctx;
 
@@ -239,7 +240,8 @@ int scenario_netplan(const Scenario *s, NetPlan *p, Err *e) {
 
 void scenario_free(Scenario *s) {
     free(s->net.links_json);
-    s->net.links_json = NULL;
+    free(s->energy_json);
+    s->net.links_json = s->energy_json = NULL;
 }
 
 static void parse_seeds(Ctx *c, json_t *root, Scenario *s) {
@@ -304,12 +306,10 @@ static void parse_root(Ctx *c, json_t *root, Scenario *s) {
     }
     parse_network(c, root, s);
     json_t *en = obj_get(c, root, "", "energy");
-    if (en) {
-        static const char *const KN[] = {"model", NULL};
-        keys_check(c, en, "energy", KN);
-        char em[16];
-        str(c, en, "energy", "model", "default", "default", em, sizeof em);
-    }
+    EnergyModel em;
+    Err ee;
+    if (!c->failed && energy_parse(en, "energy", &em, &ee)) { err_set(c->e, "%s: %s", c->file, ee.msg); c->failed = 1; }
+    else if (en) s->energy_json = json_dumps(en, JSON_COMPACT);
     json_t *ev = obj_get(c, root, "", "eval");
     if (ev) keys_check(c, ev, "eval", KE);
     s->eval.every_epochs = num(c, ev, "eval", "every_epochs", 0.01, 1e4, 1);
@@ -406,6 +406,12 @@ char *scenario_dump(const Scenario *s) {
     json_t *links = s->net.links_json ? json_loads(s->net.links_json, 0, NULL) : NULL;
     if (links) json_object_update(json_object_get(o, "network"), links);
     json_decref(links);
+    EnergyModel em;
+    Err ee;
+    json_t *ej = s->energy_json ? json_loads(s->energy_json, 0, NULL) : NULL;
+    if (energy_parse(ej, "energy", &em, &ee)) energy_model_default(&em);
+    json_decref(ej);
+    json_object_set_new(o, "energy", energy_model_json(&em));
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(o);
     return text;

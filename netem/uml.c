@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <ftw.h>
 #include <unistd.h>
 
 #define MARK_BEGIN "@@meshtrain-uml-begin"
@@ -109,6 +110,11 @@ static void output_relay(int fd, Relay *r) {
     fflush(stdout);
 }
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
 int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
     char dir[] = "/tmp/meshtrain-uml-XXXXXX";
     if (!mkdtemp(dir)) { err_set(e, "cannot create a folder in /tmp: %s", strerror(errno)); return -1; }
@@ -116,7 +122,8 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
     snprintf(script, sizeof script, "%s/init.sh", dir);
     snprintf(status_path, sizeof status_path, "%s/status", dir);
     if (script_write(script, status_path, p, j, e)) { rmdir(dir); return -1; }
-    char mem[64], init[160];
+    char mem[64], init[160], umldir[160];
+    snprintf(umldir, sizeof umldir, "uml_dir=%s", dir);   // not ~/.uml: HOME may not be writable
     snprintf(mem, sizeof mem, "mem=%ldM", uml_mem_mb(j->agents));
     snprintf(init, sizeof init, "init=%s", script);
     int po[2];
@@ -127,7 +134,11 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
         // (the UML kernel) does, and that one dies with the keeper, which dies with the runner.
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         signal(SIGINT, SIG_IGN);
-        if (unshare(CLONE_NEWPID)) { dprintf(2, "meshtrain: cannot create a PID namespace for User-Mode Linux: %s\n", strerror(errno)); _exit(126); }
+        // Without root, a user namespace grants the right to make the PID namespace (files keep our uid).
+        if (unshare(CLONE_NEWPID) && unshare(CLONE_NEWUSER | CLONE_NEWPID)) {
+            dprintf(2, "meshtrain: cannot create a PID namespace for User-Mode Linux (needs root or user namespaces): %s\n", strerror(errno));
+            _exit(126);
+        }
         pid_t k = fork();
         if (k == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -136,7 +147,7 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
             int null = open("/dev/null", O_RDONLY);
             if (null >= 0) dup2(null, 0);
             if (access("/dev/shm", W_OK) == 0) setenv("TMPDIR", "/dev/shm", 1);   // guest memory in RAM, not on disk
-            execl(p->uml_path, p->uml_path, mem, "rootfstype=hostfs", "rootflags=/", "rw", init, "con=null",
+            execl(p->uml_path, p->uml_path, mem, umldir, "rootfstype=hostfs", "rootflags=/", "rw", init, "con=null",
                   "con0=null,fd:1", "quiet", (char *)NULL);
             _exit(127);
         }
@@ -149,6 +160,7 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
     Relay relay = {0};
+    double end_seen = 0;
     for (;;) {
         struct pollfd pf = {po[0], POLLIN, 0};
         int rc = poll(&pf, 1, 200);
@@ -158,6 +170,10 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
             else if (pf.revents & (POLLHUP | POLLERR)) break;
         }
         if (waitpid(keeper, NULL, WNOHANG) == keeper) { keeper = 0; break; }
+        // The command is done once its end marker is out; a guest that does not power off within
+        // 2 s (seen without root, in a user namespace) is ended with its PID namespace.
+        if (relay.state == 2 && !end_seen) end_seen = time_now();
+        if (end_seen && time_now() - end_seen > 2.0) break;
     }
     if (keeper > 0) { kill(keeper, SIGKILL); waitpid(keeper, NULL, 0); }
     close(po[0]);
@@ -166,9 +182,7 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
     FILE *f = fopen(status_path, "r");
     int st = -1;
     if (f) { if (fscanf(f, "%d", &st) != 1) st = -1; fclose(f); }
-    unlink(status_path);
-    unlink(script);
-    rmdir(dir);
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);   // the script, the status and UML's own pid folder
     if (uml_interrupted) {
         err_set(e, "interrupted by %s", uml_interrupted == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
         *status = 1;
