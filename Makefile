@@ -42,7 +42,7 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo test unit asan cli-tests runtime-tests netem-tests accuracy bench fuzz data clean help
+.PHONY: all deps demo test unit asan cli-tests runtime-tests netem-tests report-tests check-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
@@ -94,7 +94,7 @@ demo:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory bin/meshtrain bin/unit-tests bin/unit-tests-asan
-	@$(MAKE) --no-print-directory unit asan cli-tests runtime-tests netem-tests accuracy
+	@$(MAKE) --no-print-directory unit asan cli-tests runtime-tests netem-tests report-tests check-tests accuracy
 
 unit: bin/unit-tests
 	@echo "== unit tests (Criterion)"
@@ -115,6 +115,31 @@ runtime-tests: bin/meshtrain
 netem-tests: bin/meshtrain
 	@echo "== link emulation: one link measured, a run over netem, no leftovers (through User-Mode Linux when the kernel lacks netem)"
 	tests/netem.sh bin/meshtrain
+
+report-tests: bin/meshtrain
+	@echo "== report: figures and REPORT.md from two tiny runs, a FAILED and an unfinished folder"
+	tests/report.sh bin/meshtrain
+
+check-tests: bin/meshtrain
+	@echo "== regression check: a baseline written from two real runs passes; doctored references fail; bad input refused"
+	tests/check.sh bin/meshtrain
+
+# Regression check on communication reduction (docs/regression.md): the quick scenarios run afresh into
+# build/regression and are compared with the committed references in results/baseline. A run that fails
+# is still handed to check, which reports it as a failure. `make baseline` rewrites the references.
+REGRESSION_SCENARIOS ?= quick-sgp quick-sparse-push
+REGRESSION_RUNS := $(REGRESSION_SCENARIOS:%=build/regression/%)
+.PHONY: regression-runs check-regression baseline
+
+regression-runs: bin/meshtrain
+	@rm -rf build/regression && mkdir -p build/regression
+	@for s in $(REGRESSION_SCENARIOS); do bin/meshtrain run scenarios/$$s.json --out build/regression/$$s || true; done
+
+check-regression: regression-runs
+	bin/meshtrain check $(REGRESSION_RUNS) --baseline results/baseline
+
+baseline: regression-runs
+	bin/meshtrain check --write-baseline results/baseline $(REGRESSION_RUNS)
 
 accuracy: bin/meshtrain
 	@echo "== accuracy: LeNet-5 on Fashion-MNIST, 10 epochs, default hyperparameters (needs >= 89%)"

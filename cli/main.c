@@ -11,6 +11,8 @@ int cmd_probe(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_agent(int argc, char **argv);
 int cmd_uml(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 static const struct {
     const char *name;
@@ -21,7 +23,9 @@ static const struct {
     {"train", cmd_train, "train one model on one machine (the engine on its own)"},
     {"models", cmd_models, "list the models with parameter counts and MACs per sample"},
     {"bench", cmd_bench, "benchmarks: train-step, harness, link, setup"},
+    {"report", cmd_report, "figures (gnuplot PNG + SVG) and a markdown table from finished runs"},
     {"probe", cmd_probe, "what this machine offers: BLAS core type, datasets, netem, UML"},
+    {"check", cmd_check, "regression check: runs against committed references (reduction, bytes, accuracy)"},
     {"uml", cmd_uml, "run a command inside the User-Mode Linux guest the uml backend uses"},
     {"agent", cmd_agent, "internal: one agent process, started by run"},
 };

@@ -28,6 +28,7 @@ typedef struct {
     char links_long[300];   // with jitter, overrides, changes: for the table
     int shaped;
     char extra[200];        // partition when not iid, message drops
+    char setup[200];        // settings that differ among the finished runs: "4 agents, 1 epoch"
     char label[600];        // legend: alg, links if shaped, extra; unique among the report's runs
     char short_name[200];   // table: scenario name, plus the folder when names repeat
     RepEval *ev;
@@ -55,6 +56,11 @@ void report_labels(RepRun *runs, int n);
 // (scenario name, algorithm or folder). -1 (e) if no finished run matches NAME at all.
 int report_baselines(RepRun *runs, int n, const char *name, Err *e);
 void report_free(RepList *l);
+
+// The value at a dotted path ("energy_j.compute") of a JSON object, or NULL / the default.
+json_t *rep_get(json_t *o, const char *path);
+double rep_num(json_t *o, const char *path, double dflt);
+const char *rep_str(json_t *o, const char *path, const char *dflt);
 
 enum { FIG_EPOCH, FIG_MB, FIG_TIME, FIG_ENERGY, FIG_N };
 extern const char *const FIG_FILE[FIG_N];   // base names: "accuracy-epoch", ...

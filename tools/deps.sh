@@ -8,8 +8,8 @@ base="gcc make pkg-config libopenblas-dev libjansson-dev zlib1g-dev"
 net="iproute2 user-mode-linux kmod"
 case "$group" in
   build) want="$base" ;;
-  demo)  want="$base $net dataset-fashion-mnist" ;;
-  test)  want="$base $net libcriterion-dev dataset-fashion-mnist python3" ;;
+  demo)  want="$base $net dataset-fashion-mnist gnuplot-nox" ;;
+  test)  want="$base $net libcriterion-dev dataset-fashion-mnist python3 gnuplot-nox" ;;
   net)   want="$base $net" ;;
   bench) want="$base python3-torch python3-numpy" ;;
   plots) want="$base gnuplot-nox" ;;
