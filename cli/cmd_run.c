@@ -118,10 +118,22 @@ static int run_network_plan(Run *r, Err *e) {
     r->ne.n = n;
     r->ne.hubfd = -1;
     r->ne.pids = xcalloc((size_t)n, sizeof(pid_t));
-    r->ne.link = r->plan.link;
     r->ne.shaped = xcalloc((size_t)n * n, 1);
     if (r->backend != &backend_none)   // every ordered pair gets its own qdisc, so any link can change later
         for (int k = 0; k < n * n; k++) r->ne.shaped[k] = k / n != k % n;
+    // TCP handshakes over lossy or cut links would stall the start: links begin without loss, and their
+    // t = 0 loss and cuts are applied as soon as every agent has connected (logged as changes at 0 s).
+    r->ne.link = xmalloc((size_t)n * n * sizeof(LinkParams));
+    r->deferred = xcalloc((size_t)n * n + 1, sizeof(LinkChange));
+    for (int k = 0; k < n * n; k++) {
+        LinkParams p = r->plan.link[k];
+        r->ne.link[k] = p;
+        if (!r->ne.shaped[k] || (p.up && p.loss_pct <= 0 && (p.loss_model != LOSS_GEMODEL || p.ge_p <= 0))) continue;
+        r->ne.link[k].up = 1;
+        r->ne.link[k].loss_model = LOSS_RANDOM;
+        r->ne.link[k].loss_pct = 0;
+        r->deferred[r->n_deferred++] = (LinkChange){0, k / n, k % n, p};
+    }
     return 0;
 }
 

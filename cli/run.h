@@ -19,7 +19,7 @@ typedef struct {
     pid_t pid;
     int fd;                 // control channel
     FrameReader rd;
-    int port, ready, done, exited;
+    int port, ready, connected, done, exited;
     double last_seen, eof_at, done_at;
     long round, rounds;
     double loss, epoch;
@@ -60,6 +60,8 @@ typedef struct {
     NetPlan plan;
     int next_change;        // the first change not yet applied
     int armed_upto;         // changes before this one have their tc started
+    LinkChange *deferred;   // t = 0 loss and cuts, applied once every agent is connected
+    int n_deferred;
     double t_go;            // the start barrier (time 0 of the schedule)
     double setup_s;         // namespaces, veths and qdiscs
     FILE *netlog;           // network.jsonl

@@ -307,6 +307,24 @@ static void on_frame(Run *r, int i) {
         for (int k = 0; k < r->n; k++) all &= r->ag[k].ready;
         if (all) go_send(r);
         break;
+    case CTL_CONNECTED: {
+        a->connected = 1;
+        int all = 1;
+        for (int k = 0; k < r->n; k++) all &= r->ag[k].connected;
+        if (all && r->n_deferred) {
+            Err e = {{0}};
+            if (r->backend->apply(&r->ne, r->deferred, r->n_deferred, &e)) fail_set(r, "network backend %s: %s", r->backend->name, e.msg);
+            double t = time_now() - r->t_go;
+            for (int q = 0; q < r->n_deferred && !r->fail[0]; q++) {
+                char lj[400];
+                link_json(&r->deferred[q].p, lj, sizeof lj);
+                netlog_write(r, "{\"event\":\"change\",\"at_s\":0,\"t_s\":%.4f,\"from\":%d,\"to\":%d,\"link\":%s,"
+                             "\"why\":\"loss and cuts wait until every agent is connected\"}", t, r->deferred[q].from, r->deferred[q].to, lj);
+            }
+            r->n_deferred = 0;
+        }
+        break;
+    }
     case CTL_PROGRESS:
         a->round = (long)json_integer_value(json_object_get(o, "round"));
         a->rounds = (long)json_integer_value(json_object_get(o, "rounds"));

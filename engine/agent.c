@@ -85,6 +85,7 @@ static int links_open(Agent *a, AlgEnv *env, Err *e) {
     json_decref(o);
     int rc = net_connect_all(env->net, ip, port, 30, e);
     free(ip); free(port);
+    if (!rc) rc = ctl_send(a->args->ctl_fd, CTL_CONNECTED, 0, "{}", 2, e);
     net_set_drop(env->net, a->s.net.drop_prob, a->s.seed);
     return rc;
 }

@@ -15,6 +15,7 @@ enum {
     CTL_DONE,          // agent -> runner: totals
     CTL_ERROR,         // agent -> runner: {"error": "..."} just before it exits
     CTL_STOP,          // runner -> agent: stop now
+    CTL_CONNECTED,     // agent -> runner: every peer connection is up (lossy links may now take effect)
 };
 
 // Write one whole frame (blocking). 0, or -1 and e.

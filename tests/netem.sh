@@ -86,7 +86,8 @@ d = sys.argv[1]
 s = json.load(open(os.path.join(d, "summary.json")))
 ev = [json.loads(l) for l in open(os.path.join(d, "network.jsonl"))]
 setup = [e for e in ev if e["event"] == "setup"][0]
-changes = [e for e in ev if e["event"] == "change"]
+changes = [e for e in ev if e["event"] == "change" and e["at_s"] > 0]
+deferred = [e for e in ev if e["event"] == "change" and e["at_s"] == 0]
 counters = [e for e in ev if e["event"] == "counters"][0]["links"]
 sent = {(c["from"], c["to"]): c["bytes"] for c in counters}
 msg = (f'backend {s["backend"]}, {setup["shaped_links"]} shaped links set up in {setup["setup_s"]:.2f} s, '
@@ -99,6 +100,8 @@ assert len(changes) == 1 and changes[0]["from"] == 2 and changes[0]["to"] == 3 a
 assert changes[0]["t_s"] - changes[0]["at_s"] < 0.1, msg
 assert len(counters) == 12 and sum(sent.values()) > 0 and all(v > 0 for v in sent.values()), msg
 assert s["missing_messages"] > 0, msg
+# the t = 0 loss (1% on every link, bursts on 0->1) waits until every agent is connected
+assert len(deferred) == 12 and any(d["link"]["loss"]["model"] == "gemodel" for d in deferred if "loss" in d["link"]), msg
 PY
 else bad "run over netem failed: $(tail -3 "$tmp/run.out")"; fi
 no_uml_left && ok "no User-Mode Linux process after a run" || bad "linux.uml processes left after a run"
