@@ -62,6 +62,7 @@ typedef struct {
     int armed_upto;         // changes before this one have their tc started
     LinkChange *deferred;   // t = 0 loss and cuts, applied once every agent is connected
     int n_deferred;
+    int agent_nice;         // the agents' scheduling priority (the runner's own may be higher)
     double t_go;            // the start barrier (time 0 of the schedule)
     double setup_s;         // namespaces, veths and qdiscs
     FILE *netlog;           // network.jsonl

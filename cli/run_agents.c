@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@ static int agent_spawn(Run *r, int i) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (getppid() == 1) _exit(1);
         signal(SIGINT, SIG_IGN);
+        setpriority(PRIO_PROCESS, 0, r->agent_nice);
         close(sv[0]);
         // Its own network namespace (kernel backend), then wait until the runner has wired it.
         int entered = r->backend->child_enter(&r->ne, i) == 0;
@@ -90,6 +92,10 @@ static int agents_start(Run *r) {
     Err e = {{0}};
     r->gate[0] = r->gate[1] = r->entered[0] = r->entered[1] = -1;
     double t0 = time_now();
+    // Link changes must happen on time while the agents keep every core busy (inside User-Mode Linux
+    // they share one): the runner, and the tc it starts, get a higher priority than the agents.
+    r->agent_nice = getpriority(PRIO_PROCESS, 0);
+    if (r->backend != &backend_none && r->plan.n_change > 0) setpriority(PRIO_PROCESS, 0, r->agent_nice - 10);
     if (r->backend->open(&r->ne, &e)) { fail_set(r, "network backend %s: %s", r->backend->name, e.msg); return -1; }
     if (r->backend != &backend_none && (pipe2(r->gate, O_CLOEXEC) || pipe2(r->entered, O_CLOEXEC))) {
         fail_set(r, "pipe: %s", strerror(errno));

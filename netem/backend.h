@@ -33,9 +33,11 @@ struct NetEmu {
 
 // A program started inside a namespace that reads its batch from a pipe: started ahead of time,
 // so that the change itself costs one netlink request, not a fork and exec.
-typedef struct NsProc { pid_t pid; int in, out; } NsProc;
+typedef struct NsProc { pid_t pid; int in, out, fed_short; } NsProc;
 int ns_spawn(int nsfd, char *const argv[], NsProc *p, Err *e);
-// Write input, close its stdin, collect its output, wait for it. 0 if it exited with status 0.
+// Write input and close its stdin (it starts working). -1 if not all of it could be written.
+int ns_feed(NsProc *p, const char *input);
+// ns_feed (unless input is NULL: fed already), then collect its output and wait. 0 if it exited with 0.
 int ns_finish(NsProc *p, const char *input, Err *e);
 
 extern const LinkBackendOps backend_none, backend_kernel;

@@ -204,21 +204,22 @@ static int kernel_arm(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
 
 static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
     int n = ne->n, rc = 0;
-    Text t = {0};
-    for (int from = 0; from < n && !rc; from++) {
-        t.len = 0;
-        for (int k = 0; k < nc; k++) {
-            if (c[k].from != from) continue;
-            if (!ne->shaped[from * n + c[k].to]) { err_set(e, "link %d -> %d is not shaped, so it cannot change", from, c[k].to); rc = -1; break; }
-            netem_cmd(&t, "replace", c[k].to, &c[k].p);
-            ne->link[from * n + c[k].to] = c[k].p;
-        }
-        if (rc || !t.len) continue;
-        if (!ne->armed || ne->armed[from].pid <= 0) rc = kernel_arm(ne, c, nc, e);
-        if (!rc) rc = ns_finish(&ne->armed[from], t.s, e);
-        if (rc) { Err in = *e; err_set(e, "agent %d's links: %.450s", from, in.msg); }
+    Text *t = xcalloc((size_t)n, sizeof(Text));
+    for (int k = 0; k < nc && !rc; k++) {
+        if (!ne->shaped[c[k].from * n + c[k].to]) { err_set(e, "link %d -> %d is not shaped, so it cannot change", c[k].from, c[k].to); rc = -1; break; }
+        netem_cmd(&t[c[k].from], "replace", c[k].to, &c[k].p);
+        ne->link[c[k].from * n + c[k].to] = c[k].p;
     }
-    free(t.s);
+    if (!rc) rc = kernel_arm(ne, c, nc, e);
+    // Every namespace's tc gets its commands first, so they work in parallel; then each is waited for.
+    for (int from = 0; from < n && !rc; from++) if (t[from].len) ns_feed(&ne->armed[from], t[from].s);
+    for (int from = 0; from < n; from++) {
+        if (!t[from].len || ne->armed[from].pid <= 0) { free(t[from].s); continue; }
+        Err in = {{0}};
+        if (ns_finish(&ne->armed[from], NULL, &in) && !rc) { err_set(e, "agent %d's links: %.450s", from, in.msg); rc = -1; }
+        free(t[from].s);
+    }
+    free(t);
     return rc;
 }
 
@@ -256,7 +257,7 @@ static char *kernel_stats(NetEmu *ne) {
 static void kernel_close(NetEmu *ne) {
     for (int i = 0; ne->armed && i < ne->n; i++)
         if (ne->armed[i].pid > 0) {
-            close(ne->armed[i].in);
+            if (ne->armed[i].in >= 0) close(ne->armed[i].in);
             close(ne->armed[i].out);
             kill(ne->armed[i].pid, SIGKILL);
             waitpid(ne->armed[i].pid, NULL, 0);

@@ -122,7 +122,7 @@ int ns_spawn(int nsfd, char *const argv[], NsProc *p, Err *e) {
     return 0;
 }
 
-int ns_finish(NsProc *p, const char *input, Err *e) {
+int ns_feed(NsProc *p, const char *input) {
     size_t len = strlen(input), off = 0;
     while (off < len) {
         ssize_t w = write(p->in, input + off, len - off);
@@ -131,6 +131,14 @@ int ns_finish(NsProc *p, const char *input, Err *e) {
         off += (size_t)w;
     }
     close(p->in);
+    p->in = -1;
+    p->fed_short = off < len;
+    return p->fed_short ? -1 : 0;
+}
+
+int ns_finish(NsProc *p, const char *input, Err *e) {
+    if (input) ns_feed(p, input);
+    size_t off = 0, len = (size_t)p->fed_short;
     char buf[2048];
     size_t got = 0;
     for (;;) {
