@@ -75,10 +75,13 @@ static void probes_run(const LinkBench *b, const char *self_ip, const char *peer
             next++;
             continue;
         }
+        // Sleep until the next send is due (to the nanosecond: a busy loop here would keep the other
+        // side off the only core of User-Mode Linux and add its time slice to the delays measured).
         struct pollfd pf = {fd, POLLIN, 0};
         double wait = due - now;
-        int ms = (int)(wait * 1e3);
-        if (poll(&pf, 1, ms < 0 ? 0 : ms) == 1) {
+        if (wait < 0) wait = 0;
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        if (ppoll(&pf, 1, &ts, NULL) == 1) {
             Probe p;
             ssize_t r = recv(fd, &p, sizeof p, MSG_DONTWAIT);
             double at = time_now();
@@ -144,22 +147,35 @@ static void tcp_run(const LinkBench *b, int sender, const char *self_ip, const c
 
 typedef struct { pid_t pid; int res[2], go[2]; } Side;
 
-// Read everything side s writes until it closes (or until `until` bytes ending the given char).
-static char *side_read(int fd, double timeout_s, int stop_after_char) {
-    size_t cap = 1 << 16, len = 0;
-    char *t = xmalloc(cap);
+// What a side wrote that was read but not yet handed out (per pipe), so reads can be large.
+typedef struct { int fd; char *buf; size_t len, cap; } SideIn;
+
+// Everything up to and including `stop` (0: until the pipe closes), within timeout_s. Caller frees.
+static char *side_read(SideIn *in, double timeout_s, int stop) {
     double end = time_now() + timeout_s;
     for (;;) {
-        struct pollfd pf = {fd, POLLIN, 0};
+        char *hit = stop ? memchr(in->buf, stop, in->len) : NULL;
+        if (hit) {
+            size_t k = (size_t)(hit - in->buf) + 1;
+            char *t = xmalloc(k + 1);
+            memcpy(t, in->buf, k);
+            t[k] = 0;
+            memmove(in->buf, in->buf + k, in->len - k);
+            in->len -= k;
+            return t;
+        }
+        struct pollfd pf = {in->fd, POLLIN, 0};
         int ms = (int)((end - time_now()) * 1e3);
         if (ms <= 0 || poll(&pf, 1, ms) != 1) break;
-        if (len + 4096 > cap) { cap *= 2; t = realloc(t, cap); if (!t) abort(); }
-        ssize_t r = read(fd, t + len, stop_after_char ? 1 : cap - len - 1);
+        if (in->len + 65536 > in->cap) { in->cap = 2 * in->cap + 65536; in->buf = realloc(in->buf, in->cap); if (!in->buf) abort(); }
+        ssize_t r = read(in->fd, in->buf + in->len, in->cap - in->len - 1);
         if (r <= 0) break;
-        len += (size_t)r;
-        if (stop_after_char && t[len - 1] == stop_after_char) break;
+        in->len += (size_t)r;
     }
-    t[len] = 0;
+    char *t = xmalloc(in->len + 1);   // timeout or end of file: whatever came
+    memcpy(t, in->buf, in->len);
+    t[in->len] = 0;
+    in->len = 0;
     return t;
 }
 
@@ -279,7 +295,8 @@ static int link_measure(const LinkBench *b, const char *backend_name, const char
     if (!rc) {
         double t0 = time_now() + 0.2;
         for (int i = 0; i < 2; i++) if (write(side[i].go[1], &t0, sizeof t0) != sizeof t0) rc = -1;
-        char *r0 = NULL, *r1 = NULL, *ready = side_read(side[1].res[0], 5, 'R');
+        SideIn in0 = {side[0].res[0], NULL, 0, 0}, in1 = {side[1].res[0], NULL, 0, 0};
+        char *r0 = NULL, *r1 = NULL, *ready = side_read(&in1, 5, 'R');
         free(ready);
         double change_applied = -1;
         if (b->change_at_s > 0) {
@@ -291,8 +308,8 @@ static int link_measure(const LinkBench *b, const char *backend_name, const char
             change_applied = (time_now() - t0 - b->change_at_s) * 1e3;
         }
         double probe_s = b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0 + 10;
-        r0 = side_read(side[0].res[0], probe_s, '\n');
-        r1 = side_read(side[1].res[0], probe_s, '\n');
+        r0 = side_read(&in0, probe_s, '\n');
+        r1 = side_read(&in1, probe_s, '\n');
         double change_delay = b->change_at_s > 0 ? b->change_delay_ms : b->link.delay_ms;
         json_t *ab = rc ? NULL : direction_stats(r1, b, b->link.delay_ms, change_delay, e);   // B received what A sent
         json_t *ba = ab ? direction_stats(r0, b, 0, 0, e) : NULL;
@@ -301,11 +318,11 @@ static int link_measure(const LinkBench *b, const char *backend_name, const char
         if (!ab || !ba) rc = -1;
         json_t *tcp = NULL;
         if (!rc && b->tcp_s > 0) {
-            char *lst = side_read(side[1].res[0], 5, 'L');
+            char *lst = side_read(&in1, 5, 'L');
             free(lst);
             double t1 = time_now() + 0.05;
             if (write(side[0].go[1], &t1, sizeof t1) != sizeof t1) rc = -1;
-            char *tb = side_read(side[1].res[0], b->tcp_s + 30, 0);
+            char *tb = side_read(&in1, b->tcp_s + 30, 0);
             tcp = json_loads(tb, 0, NULL);
             if (!tcp || json_object_get(tcp, "error")) { err_set(e, "throughput test failed: %s", tb); rc = -1; }
             free(tb);
@@ -333,6 +350,8 @@ static int link_measure(const LinkBench *b, const char *backend_name, const char
             json_decref(ba);
             json_decref(tcp);
         }
+        free(in0.buf);
+        free(in1.buf);
     }
     for (int i = 0; i < 2; i++) side_kill(&side[i]);
     backend_kernel.close(&ne);
