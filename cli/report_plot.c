@@ -79,6 +79,7 @@ static int line_fig(FILE *f, const RepRun *runs, int n, int fig, int xcol, const
     fprintf(f, "set key outside below left vertical Left reverse samplen 3 spacing 1.15 height 1 maxrows %d\n", count);
     fprintf(f, "set offsets graph 0.02, graph 0.02, graph 0.06, graph 0.06\n");
     if (fig == FIG_MB) fprintf(f, "set logscale x 10; set format x '%%g'; set mxtics 10\n");
+    if (fig == FIG_TIME || fig == FIG_EPOCH) fprintf(f, "set offsets 0, graph 0.02, graph 0.06, graph 0.06; set xrange [0:*]\n");
     gp_title(f, what, title, subtitle);
     fputs("set xlabel ", f);
     gp_str(f, xlabel);
