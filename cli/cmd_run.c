@@ -15,7 +15,7 @@
 #include "probe.h"
 #include "uml.h"
 
-static const char *USAGE = "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--jobs N] [--json]";
+static const char *USAGE = "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--jobs N] [--dry-run] [--json]";
 
 static void help(void) {
     printf("usage: %s\n\n"
@@ -25,6 +25,7 @@ static void help(void) {
            "  --out DIR         the run folder (default results/runs/<name>/<timestamp>; for a sweep, its\n"
            "                    folder, default results/sweeps/<name>)\n"
            "  --jobs N          a sweep runs N runs at a time (default 1; each User-Mode Linux guest uses one core)\n"
+           "  --dry-run         check everything and say what would run; create nothing\n"
            "  --json            print the result as one JSON object, last line on stdout\n\n"
            "Scenario keys: scenarios/README.md. Exit status: 0 done, 1 the run failed (an agent died,\n"
            "hung or reported an error; the run folder is marked FAILED), 2 bad input (nothing created).\n", USAGE);
@@ -175,7 +176,7 @@ int cmd_run(int argc, char **argv) {
     args_init(&a, "run", USAGE, argc, argv);
     const char *scen = NULL, *out = NULL;
     char **sets = xcalloc((size_t)argc + 1, sizeof(char *));
-    int n_sets = 0, jobs = 1;
+    int n_sets = 0, jobs = 1, dry_run = 0;
     Run r;
     memset(&r, 0, sizeof r);
     for (int i = 0; i < argc; i++) {   // the scenario path is the one positional argument
@@ -192,17 +193,24 @@ int cmd_run(int argc, char **argv) {
         else if (args_is(&a, "--set")) sets[n_sets++] = (char *)args_str(&a);
         else if (args_is(&a, "--out")) out = args_str(&a);
         else if (args_is(&a, "--jobs")) jobs = (int)args_int(&a, 1, 64);
+        else if (args_is(&a, "--dry-run")) { args_no_value(&a); dry_run = 1; }
         else if (args_is(&a, "--json")) { args_no_value(&a); r.json = 1; }
         else args_unknown(&a);
     }
     if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
-    int handled = 0, st = run_sweep(scen, sets, n_sets, out, r.json, jobs, &handled);
+    int handled = 0, st = run_sweep(scen, sets, n_sets, out, r.json, jobs, dry_run, &handled);
     if (handled) return st;
     Err e = {{0}};
     char chosen[16] = "none";
-    if (run_prepare(&r, scen, sets, n_sets, &e) || backend_resolve(&r, chosen, sizeof chosen, &e) || run_dir_make(&r, out, &e)) {
+    if (run_prepare(&r, scen, sets, n_sets, &e) || backend_resolve(&r, chosen, sizeof chosen, &e) ||
+        (!dry_run && run_dir_make(&r, out, &e))) {
         fprintf(stderr, "meshtrain run: %s\n", e.msg);
         return 2;
+    }
+    if (dry_run) {   // everything is checked and nothing created: say what would run
+        printf("run %s: %d agents, %s on %s (%s), %s, %s topology, %d epochs, backend %s (%s): valid\n", r.s.name, r.n, r.s.model,
+               r.s.dataset, r.s.partition.kind, r.s.alg.name, topo_name(r.s.topo.kind), r.s.epochs, r.backend_name, r.backend_why);
+        return 0;
     }
     fprintf(r.json ? stderr : stdout, "network: %s (%s)\n", r.backend_name, r.backend_why);
     if (!strcmp(chosen, "uml")) return run_in_uml(&r, scen, sets, n_sets);

@@ -74,7 +74,7 @@ typedef struct {
 int override_apply(json_t *root, const char *set, Err *e);
 // A scenario with "sweep" entries or several seeds: run each, `jobs` at a time (skipping finished ones), and return the
 // exit status, with *handled = 1; *handled = 0 for a single run (the caller runs it).
-int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int jobs, int *handled);
+int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int jobs, int dry_run, int *handled);
 
 // Start the agents, run the event loop to the end. 0 success, 1 failure (r->fail says why).
 int run_agents(Run *r);

@@ -136,7 +136,7 @@ static int sweep_expand(const char *path, char **sets, int n_sets, SweepRun **ou
     return 0;
 }
 
-int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int jobs, int *handled) {
+int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int jobs, int dry_run, int *handled) {
     SweepRun *runs = NULL;
     int n = 0;
     Err e = {{0}};
@@ -154,10 +154,9 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
         snprintf(root, sizeof root, "results/sweeps/%s", bn ? bn : first.name);
         json_decref(o);
         scenario_free(&first);
-        mkdir("results", 0755);
-        mkdir("results/sweeps", 0755);
+        if (!dry_run) { mkdir("results", 0755); mkdir("results/sweeps", 0755); }
     }
-    if (mkdir(root, 0755) && errno != EEXIST) { fprintf(stderr, "meshtrain run: --out %s: cannot create: %s\n", root, strerror(errno)); return 2; }
+    if (!dry_run && mkdir(root, 0755) && errno != EEXIST) { fprintf(stderr, "meshtrain run: --out %s: cannot create: %s\n", root, strerror(errno)); return 2; }
     int done = 0;
     for (int i = 0; i < n; i++) {
         snprintf(runs[i].dir, sizeof runs[i].dir, "%s/%s-seed%ld", root, runs[i].name, runs[i].seed);
@@ -167,8 +166,16 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
     }
     FILE *f = json ? stderr : stdout;
     fprintf(f, "sweep %s: %d runs in %s (%d finished already, skipped)\n", path, n, root, done);
-    for (int i = 0; i < n; i++) fprintf(f, "  %-40s seed %-4ld %s\n", runs[i].name, runs[i].seed, runs[i].status == -1 ? "done" : "to run");
+    for (int i = 0; i < n; i++) {
+        Scenario sc;
+        scenario_load(&sc, path, runs[i].text, &e);
+        fprintf(f, "  %-28s seed %-3ld %-7s %s, %d agents, %s, %s, %d epochs, %s links\n", runs[i].name, runs[i].seed,
+                runs[i].status == -1 ? "done" : "to run", sc.alg.name, sc.agents, sc.model, sc.dataset, sc.epochs,
+                sc.net.shaped ? "shaped" : "unshaped");
+        scenario_free(&sc);
+    }
     fflush(f);
+    if (dry_run) { for (int i = 0; i < n; i++) free(runs[i].text); free(runs); return 0; }
     struct sigaction sa = {.sa_handler = sweep_on_signal}, old;
     sigaction(SIGINT, &sa, &old);
     static char self[PATH_MAX];
