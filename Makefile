@@ -42,13 +42,16 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo test unit asan cli-tests runtime-tests netem-tests report-tests check-tests accuracy bench fuzz data clean help
+.PHONY: all deps demo reproduce reproduce-quick test unit asan cli-tests runtime-tests netem-tests report-tests check-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
 help:
 	@echo "make            build bin/meshtrain"
-	@echo "make demo       install what is missing, then train LeNet-5 on Fashion-MNIST"
+	@echo "make demo       install what is missing, then Sparse-Push vs SGP, 8 agents over emulated links, and the report"
+	@echo "make reproduce-quick  the papers' figures at reduced scale (Fashion-MNIST, <= 30 min): results/quick/REPORT.md"
+	@echo "make reproduce  the papers' experiments at full scale (CIFAR-10; prints the plan and time first)"
+	@echo "make check-regression  rerun the quick scenarios and compare with results/baseline"
 	@echo "make test       install what is missing, then unit tests, sanitized unit tests, CLI tests, accuracy check"
 	@echo "make bench      engine speed against CPU PyTorch, written to results/bench/train-step.md"
 	@echo "make data       download CIFAR-10/100 (needs internet) into ./data"
@@ -85,10 +88,27 @@ bin/unit-tests-asan: $(ASAN_OBJ)
 deps:
 	@tools/deps.sh build
 
+# The decentralized demo: Sparse-Push against SGP, 8 agents over emulated 20 Mbit/s links (netem, through
+# User-Mode Linux when the kernel lacks it), Fashion-MNIST, a few minutes; ends with the report.
 demo:
 	@tools/deps.sh demo
 	@$(MAKE) --no-print-directory bin/meshtrain
-	bin/meshtrain train --model lenet5 --dataset fashion-mnist --epochs 10
+	@rm -rf results/demo
+	bin/meshtrain run scenarios/demo.json --out results/demo/runs
+	bin/meshtrain report results/demo/runs --out results/demo --baseline sgp --title "meshtrain demo"
+	@echo; sed -n '/^## Results/,/^## Figures/p' results/demo/REPORT.md | grep '^|'; echo; echo "report: results/demo/REPORT.md"
+
+# The papers' figures at reduced scale (Fashion-MNIST, LeNet-5, 8 agents, emulated links): <= 30 min here.
+reproduce-quick:
+	@tools/deps.sh demo
+	@$(MAKE) --no-print-directory bin/meshtrain
+	analysis/reproduce_quick.sh bin/meshtrain
+
+# The papers' experiments at full scale (CIFAR-10, ResNet-20, VGG-11, 8 and 16 agents, 200 epochs): days.
+reproduce:
+	@tools/deps.sh demo
+	@$(MAKE) --no-print-directory bin/meshtrain
+	analysis/reproduce.sh bin/meshtrain
 
 # The README's test command: every step below runs; none is skipped silently.
 test:

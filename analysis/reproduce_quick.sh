@@ -1,0 +1,33 @@
+#!/bin/bash
+# `make reproduce-quick`: the papers' figures at reduced scale on Fashion-MNIST (LeNet-5, 8 agents),
+# through the emulated network: three sweeps (IID algorithms, non-IID with SC-Sparse-Push, link
+# conditions), their reports, and results/quick/REPORT.md with each checked claim beside the paper's.
+# Usage: analysis/reproduce_quick.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
+set -u
+BIN=${1:-bin/meshtrain}
+OUT=${OUT:-results/quick}
+JOBS=${JOBS:-2}
+HERE=$(dirname "$0")
+PY=$(command -v python3 || echo /usr/bin/python3)
+SWEEPS="iid noniid links"
+start=$(date +%s)
+
+echo "== reproduce-quick: what will run"
+for s in $SWEEPS; do
+  "$BIN" run "scenarios/quick/$s.json" --out "$OUT/runs/$s" --dry-run || exit 2
+done
+"$PY" "$HERE/estimate.py" "$JOBS" scenarios/quick/iid.json scenarios/quick/noniid.json scenarios/quick/links.json || exit 2
+
+status=0
+for s in $SWEEPS; do
+  echo "== sweep $s"
+  "$BIN" run "scenarios/quick/$s.json" --out "$OUT/runs/$s" --jobs "$JOBS" || status=1
+done
+for s in $SWEEPS; do
+  echo "== report $s"
+  "$BIN" report "$OUT/runs/$s" --out "$OUT/$s" --baseline sgp --title "reproduce-quick: $s" || status=1
+done
+echo "== claims"
+"$PY" "$HERE/claims.py" "$OUT" "$(( $(date +%s) - start ))" || status=1
+echo "report: $OUT/REPORT.md"
+exit $status
