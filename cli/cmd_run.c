@@ -33,7 +33,7 @@ static void help(void) {
 
 static int run_dir_make(Run *r, const char *out, Err *e) {
     if (out) {
-        if (mkdir(out, 0755) && errno != EEXIST) { err_set(e, "--out %s: cannot create: %s", out, strerror(errno)); return -1; }
+        if (dir_make(out)) { err_set(e, "--out %s: cannot create: %s", out, strerror(errno)); return -1; }
         DIR *d = opendir(out);
         struct dirent *de;
         int used = 0;

@@ -156,7 +156,7 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
         scenario_free(&first);
         if (!dry_run) { mkdir("results", 0755); mkdir("results/sweeps", 0755); }
     }
-    if (!dry_run && mkdir(root, 0755) && errno != EEXIST) { fprintf(stderr, "meshtrain run: --out %s: cannot create: %s\n", root, strerror(errno)); return 2; }
+    if (!dry_run && dir_make(root)) { fprintf(stderr, "meshtrain run: --out %s: cannot create: %s\n", root, strerror(errno)); return 2; }
     int done = 0;
     for (int i = 0; i < n; i++) {
         snprintf(runs[i].dir, sizeof runs[i].dir, "%s/%s-seed%ld", root, runs[i].name, runs[i].seed);

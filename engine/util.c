@@ -2,6 +2,7 @@
 #include "util.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,4 +90,16 @@ int file_write_atomic(const char *path, const void *buf, size_t n, Err *e) {
     if (fsync(fd) != 0 || close(fd) != 0) { err_set(e, "%s: %s", tmp, strerror(errno)); unlink(tmp); return -1; }
     if (rename(tmp, path) != 0) { err_set(e, "%s: rename failed: %s", path, strerror(errno)); unlink(tmp); return -1; }
     return 0;
+}
+
+int dir_make(const char *path) {
+    char buf[4096];
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) { errno = ENAMETOOLONG; return -1; }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(buf, 0755) && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }

@@ -25,6 +25,9 @@ int str_copy(char *dst, size_t n, const char *src);
 double time_now(void);              // monotonic seconds
 long rss_peak_kb(void);             // peak resident set size of this process (VmHWM), -1 if unknown
 
+// mkdir -p: create PATH and any missing parents (0755). 0, or -1 with errno.
+int dir_make(const char *path);
+
 // Write a whole buffer to PATH atomically (temp file in the same folder, fsync, rename).
 int file_write_atomic(const char *path, const void *buf, size_t n, Err *e);
 
