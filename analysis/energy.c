@@ -43,19 +43,6 @@ void energy_model_default(EnergyModel *m) {
 
 // ---- parsing ----
 
-typedef struct { Err *e; int failed; } Ec;
-
-static void efail(Ec *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void efail(Ec *c, const char *path, const char *fmt, ...) {
-    if (c->failed) return;   // the first error is the one reported
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err_set(c->e, "%s: %s", path, msg);
-    c->failed = 1;
-}
 
 static const char *type_name(const json_t *v) {
     switch (json_typeof(v)) {
@@ -68,7 +55,7 @@ static const char *type_name(const json_t *v) {
     }
 }
 
-static void keys_check(Ec *c, const json_t *obj, const char *path, const char *const *allowed) {
+static void keys_check(PathErr *c, const json_t *obj, const char *path, const char *const *allowed) {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)obj, key, v) {
@@ -79,42 +66,42 @@ static void keys_check(Ec *c, const json_t *obj, const char *path, const char *c
         snprintf(p, sizeof p, "%.200s.%s", path, key);
         for (const char *const *a = allowed; *a; a++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == allowed ? "" : ", ", *a);
-        efail(c, p, "unknown key (expected one of: %s)", list);
+        path_fail(c, p, "unknown key (expected one of: %s)", list);
     }
 }
 
 // The object at obj[key] (NULL when absent or when it is not an object, then an error).
-static const json_t *sub_object(Ec *c, const json_t *obj, const char *path, const char *key, char *sub, size_t n) {
+static const json_t *sub_object(PathErr *c, const json_t *obj, const char *path, const char *key, char *sub, size_t n) {
     snprintf(sub, n, "%.200s.%s", path, key);
     const json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (v && !json_is_object(v)) { efail(c, sub, "expected an object (got %s)", type_name(v)); return NULL; }
+    if (v && !json_is_object(v)) { path_fail(c, sub, "expected an object (got %s)", type_name(v)); return NULL; }
     return v;
 }
 
 // A number >= 0 at obj[key], left as it is when absent.
-static void nonneg(Ec *c, const json_t *obj, const char *path, const char *key, double *out) {
+static void nonneg(PathErr *c, const json_t *obj, const char *path, const char *key, double *out) {
     const json_t *v = obj ? json_object_get(obj, key) : NULL;
     if (!v) return;
     char p[300];
     snprintf(p, sizeof p, "%.200s.%s", path, key);
-    if (!json_is_number(v)) { efail(c, p, "expected a number >= 0 (got %s)", type_name(v)); return; }
+    if (!json_is_number(v)) { path_fail(c, p, "expected a number >= 0 (got %s)", type_name(v)); return; }
     double x = json_number_value(v);
-    if (!(x >= 0) || !isfinite(x)) { efail(c, p, "%g is out of range (expected >= 0)", x); return; }
+    if (!(x >= 0) || !isfinite(x)) { path_fail(c, p, "%g is out of range (expected >= 0)", x); return; }
     *out = x;
 }
 
 // A string at obj[key] that must be one of choices (NULL-terminated); its index, or def when absent.
-static int choice(Ec *c, const json_t *obj, const char *path, const char *key, const char *const *choices, int def) {
+static int choice(PathErr *c, const json_t *obj, const char *path, const char *key, const char *const *choices, int def) {
     const json_t *v = obj ? json_object_get(obj, key) : NULL;
     if (!v) return def;
     char p[300], list[200] = "";
     snprintf(p, sizeof p, "%.200s.%s", path, key);
     for (const char *const *a = choices; *a; a++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == choices ? "" : ", ", *a);
-    if (!json_is_string(v)) { efail(c, p, "expected a string: one of %s (got %s)", list, type_name(v)); return def; }
+    if (!json_is_string(v)) { path_fail(c, p, "expected a string: one of %s (got %s)", list, type_name(v)); return def; }
     for (int i = 0; choices[i]; i++)
         if (!strcmp(choices[i], json_string_value(v))) return i;
-    efail(c, p, "unknown value '%.60s' (expected one of: %s)", json_string_value(v), list);
+    path_fail(c, p, "unknown value '%.60s' (expected one of: %s)", json_string_value(v), list);
     return def;
 }
 
@@ -125,7 +112,7 @@ static const char *const KEYS_RADIO[] = {"path_loss", "e_elec_nj_per_bit", "eps_
 static const char *const MODELS[] = {"default", NULL};
 static const char *const PATH_LOSS[] = {"free-space", "two-regime", NULL};
 
-static void parse_radio(Ec *c, const json_t *r, const char *p, EnergyModel *m) {
+static void parse_radio(PathErr *c, const json_t *r, const char *p, EnergyModel *m) {
     keys_check(c, r, p, KEYS_RADIO);
     m->path_loss = choice(c, r, p, "path_loss", PATH_LOSS, ENERGY_FREE_SPACE) == 1 ? ENERGY_TWO_REGIME : ENERGY_FREE_SPACE;
     if (m->path_loss == ENERGY_TWO_REGIME) {
@@ -134,7 +121,7 @@ static void parse_radio(Ec *c, const json_t *r, const char *p, EnergyModel *m) {
     } else if (json_object_get(r, "eps_mp_pj_per_bit_m4")) {
         char q[300];
         snprintf(q, sizeof q, "%.200s.eps_mp_pj_per_bit_m4", p);
-        efail(c, q, "only used when path_loss is \"two-regime\" (path_loss is \"free-space\": d^2 at every distance)");
+        path_fail(c, q, "only used when path_loss is \"two-regime\" (path_loss is \"free-space\": d^2 at every distance)");
     }
     nonneg(c, r, p, "e_elec_nj_per_bit", &m->e_elec_nj_per_bit);
     nonneg(c, r, p, "eps_fs_pj_per_bit_m2", &m->eps_fs_pj_per_bit_m2);
@@ -143,11 +130,11 @@ static void parse_radio(Ec *c, const json_t *r, const char *p, EnergyModel *m) {
 }
 
 int energy_parse(const json_t *obj, const char *path, EnergyModel *m, Err *e) {
-    Ec c = {e, 0};
+    PathErr c = {e, 0};
     const char *p = path && *path ? path : "energy";
     energy_model_default(m);
     if (!obj) return 0;
-    if (!json_is_object(obj)) { efail(&c, p, "expected an object (got %s)", type_name(obj)); return -1; }
+    if (!json_is_object(obj)) { path_fail(&c, p, "expected an object (got %s)", type_name(obj)); return -1; }
     keys_check(&c, obj, p, KEYS);
     choice(&c, obj, p, "model", MODELS, 0);
     char sub[300];

@@ -75,13 +75,8 @@ int summary_write(Run *r, char *path, size_t n, json_t **headline);
 
 // Everything that can be checked before anything is created: the scenario, the dataset, the model.
 static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e) {
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) {
-        if (je.line < 0) err_set(e, "%s: cannot read: %s", path, je.text);
-        else err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
-        return -1;
-    }
+    json_t *root = json_file_load(path, e);
+    if (!root) return -1;
     for (int i = 0; i < n_sets; i++)
         if (!json_is_object(root) || override_apply(root, sets[i], e)) { json_decref(root); return -1; }
     char *text = json_dumps(root, 0);

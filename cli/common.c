@@ -1,4 +1,5 @@
 // Pieces the subcommands share: BLAS set-up, dataset shapes, terminal detection, durations.
+#include <jansson.h>
 #include "common.h"
 #include <stdlib.h>
 #include <string.h>
@@ -58,4 +59,14 @@ void fmt_duration(double s, char *buf, size_t n) {
     if (t >= 3600) snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
     else if (t >= 60) snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
     else snprintf(buf, n, "%lds", t);
+}
+
+json_t *json_file_load(const char *path, Err *e) {
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        if (je.line < 0) err_set(e, "%s: cannot read: %s", path, je.text);
+        else err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
+    }
+    return root;
 }

@@ -3,6 +3,7 @@
 #ifndef MESHTRAIN_COMMON_H
 #define MESHTRAIN_COMMON_H
 #include <stdio.h>
+#include "util.h"
 
 // Re-executes the program once with OPENBLAS_CORETYPE set when this CPU has AVX-512 but the
 // OpenBLAS build would fall back to AVX2 kernels (Debian's 0.3.21 on Zen 4/5). Call first in main.
@@ -17,6 +18,9 @@ int dataset_shape(const char *name, int *c, int *h, int *w, int *classes);
 extern const char meshtrain_git[], meshtrain_cflags[];
 
 int stream_is_tty(FILE *f);
+// A JSON file, or NULL and e naming the file (and line:column when it is not valid JSON).
+#include <jansson.h>
+json_t *json_file_load(const char *path, Err *e);
 void fmt_duration(double s, char *buf, size_t n);   // "1h02m", "3m05s", "42s"
 
 #endif

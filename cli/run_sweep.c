@@ -56,13 +56,8 @@ static void sweep_on_signal(int sig) { sweep_interrupted = sig; }
 
 // Expand the scenario into runs and validate each. 0, 1 (a single run: not a sweep), or -1 and e.
 static int sweep_expand(const char *path, char **sets, int n_sets, SweepRun **out, int *n_out, Err *e) {
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) {
-        if (je.line < 0) err_set(e, "%s: cannot read: %s", path, je.text);
-        else err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
-        return -1;
-    }
+    json_t *root = json_file_load(path, e);
+    if (!root) return -1;
     json_t *sweep = json_is_object(root) ? json_object_get(root, "sweep") : NULL, *seeds = json_object_get(root, "seeds");
     int multi_seed = 0;
     json_t *sw;   // an entry's own seeds count too

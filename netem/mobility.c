@@ -156,19 +156,6 @@ int radio_changed(const RadioChangeRule *r, const LinkParams *last, const LinkPa
 // ---------------------------------------------------------------------------------------------------
 // Parsing: the first error wins and names its JSON path.
 
-typedef struct { Err *e; int failed; } Pc;
-
-static void fail(Pc *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(Pc *c, const char *path, const char *fmt, ...) {
-    if (c->failed) return;
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err_set(c->e, "%s: %s", path, msg);
-    c->failed = 1;
-}
 
 // JSON paths are built in PATH_LEN buffers (a longer path is cut, never overrun).
 #define PATH_LEN 320
@@ -184,7 +171,7 @@ static void join(char *out, const char *path, const char *key) {
     path_make(out, "%s%s%s", path, *path ? "." : "", key);
 }
 
-static void keys_check(Pc *c, const json_t *obj, const char *path, const char *const *allowed) {
+static void keys_check(PathErr *c, const json_t *obj, const char *path, const char *const *allowed) {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)obj, key, v) {
@@ -195,26 +182,26 @@ static void keys_check(Pc *c, const json_t *obj, const char *path, const char *c
         join(p, path, key);
         for (const char *const *a = allowed; *a; a++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == allowed ? "" : ", ", *a);
-        fail(c, p, "unknown key (expected one of: %s)", list);
+        path_fail(c, p, "unknown key (expected one of: %s)", list);
         return;
     }
 }
 
 // A number at `p` within lo..hi (lo excluded when lo_open).
-static double num_at(Pc *c, const json_t *v, const char *p, double lo, int lo_open, double hi) {
+static double num_at(PathErr *c, const json_t *v, const char *p, double lo, int lo_open, double hi) {
     if (!json_is_number(v)) {
-        fail(c, p, "expected a number %s %g and <= %g", lo_open ? ">" : ">=", lo, hi);
+        path_fail(c, p, "expected a number %s %g and <= %g", lo_open ? ">" : ">=", lo, hi);
         return lo;
     }
     double x = json_number_value(v);
     if (!(lo_open ? x > lo : x >= lo) || !(x <= hi)) {
-        fail(c, p, "%g is out of range (expected %s %g and <= %g)", x, lo_open ? ">" : ">=", lo, hi);
+        path_fail(c, p, "%g is out of range (expected %s %g and <= %g)", x, lo_open ? ">" : ">=", lo, hi);
         return lo;
     }
     return x;
 }
 
-static double num_get(Pc *c, const json_t *obj, const char *path, const char *key, double lo, int lo_open,
+static double num_get(PathErr *c, const json_t *obj, const char *path, const char *key, double lo, int lo_open,
                       double hi, double def) {
     const json_t *v = obj ? json_object_get(obj, key) : NULL;
     if (!v) return def;
@@ -223,39 +210,39 @@ static double num_get(Pc *c, const json_t *obj, const char *path, const char *ke
     return num_at(c, v, p, lo, lo_open, hi);
 }
 
-static int int_get(Pc *c, const json_t *obj, const char *path, const char *key, int lo, int hi, int def) {
+static int int_get(PathErr *c, const json_t *obj, const char *path, const char *key, int lo, int hi, int def) {
     const json_t *v = obj ? json_object_get(obj, key) : NULL;
     if (!v) return def;
     char p[PATH_LEN];
     join(p, path, key);
     if (json_is_integer(v) && (json_integer_value(v) < lo || json_integer_value(v) > hi)) {
-        fail(c, p, "%lld is out of range (expected %d..%d)", (long long)json_integer_value(v), lo, hi);
+        path_fail(c, p, "%lld is out of range (expected %d..%d)", (long long)json_integer_value(v), lo, hi);
         return def;
     }
     if (!json_is_integer(v)) {
-        if (json_is_number(v)) fail(c, p, "%g is not an integer (expected %d..%d)", json_number_value(v), lo, hi);
-        else fail(c, p, "expected an integer in %d..%d", lo, hi);
+        if (json_is_number(v)) path_fail(c, p, "%g is not an integer (expected %d..%d)", json_number_value(v), lo, hi);
+        else path_fail(c, p, "expected an integer in %d..%d", lo, hi);
         return def;
     }
     return (int)json_integer_value(v);
 }
 
-static const json_t *obj_get(Pc *c, const json_t *obj, const char *path, const char *key) {
+static const json_t *obj_get(PathErr *c, const json_t *obj, const char *path, const char *key) {
     const json_t *v = obj ? json_object_get(obj, key) : NULL;
     if (v && !json_is_object(v)) {
         char p[PATH_LEN];
         join(p, path, key);
-        fail(c, p, "expected an object");
+        path_fail(c, p, "expected an object");
         return NULL;
     }
     return v;
 }
 
 // A pair [a, b] of numbers at `p`; lo/lo_open/hi bound each element.
-static void pair_at(Pc *c, const json_t *v, const char *p, const char *what, double lo, int lo_open, double hi,
+static void pair_at(PathErr *c, const json_t *v, const char *p, const char *what, double lo, int lo_open, double hi,
                     double *a, double *b) {
     if (!json_is_array(v) || json_array_size(v) != 2) {
-        fail(c, p, "expected %s: an array of 2 numbers", what);
+        path_fail(c, p, "expected %s: an array of 2 numbers", what);
         return;
     }
     char q[PATH_LEN];
@@ -265,10 +252,10 @@ static void pair_at(Pc *c, const json_t *v, const char *p, const char *what, dou
     *b = num_at(c, json_array_get(v, 1), q, lo, lo_open, hi);
 }
 
-static void parse_mcs(Pc *c, const json_t *v, const char *path, RadioModel *rm) {
+static void parse_mcs(PathErr *c, const json_t *v, const char *path, RadioModel *rm) {
     static const char *const K[] = {"snr_db", "rate_mbit", NULL};
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > RADIO_MAX_MCS) {
-        fail(c, path, "expected an array of 1..%d {\"snr_db\", \"rate_mbit\"} objects", RADIO_MAX_MCS);
+        path_fail(c, path, "expected an array of 1..%d {\"snr_db\", \"rate_mbit\"} objects", RADIO_MAX_MCS);
         return;
     }
     rm->n_mcs = (int)json_array_size(v);
@@ -276,22 +263,22 @@ static void parse_mcs(Pc *c, const json_t *v, const char *path, RadioModel *rm) 
         char p[PATH_LEN];
         path_make(p, "%s[%d]", path, i);
         const json_t *o = json_array_get(v, (size_t)i);
-        if (!json_is_object(o)) { fail(c, p, "expected an object {\"snr_db\", \"rate_mbit\"}"); return; }
+        if (!json_is_object(o)) { path_fail(c, p, "expected an object {\"snr_db\", \"rate_mbit\"}"); return; }
         keys_check(c, o, p, K);
         if (!json_object_get(o, "snr_db") || !json_object_get(o, "rate_mbit")) {
-            fail(c, p, "needs both \"snr_db\" and \"rate_mbit\"");
+            path_fail(c, p, "needs both \"snr_db\" and \"rate_mbit\"");
             return;
         }
         rm->mcs[i].snr_db = num_get(c, o, p, "snr_db", -50, 0, 100, 0);
         rm->mcs[i].rate_mbit = num_get(c, o, p, "rate_mbit", 0, 1, 1e5, 1);
         if (c->failed || i == 0) continue;
         if (rm->mcs[i].snr_db <= rm->mcs[i - 1].snr_db || rm->mcs[i].rate_mbit <= rm->mcs[i - 1].rate_mbit)
-            fail(c, p, "snr_db %g / rate_mbit %g do not both exceed the previous entry's %g / %g (expected ascending)",
+            path_fail(c, p, "snr_db %g / rate_mbit %g do not both exceed the previous entry's %g / %g (expected ascending)",
                  rm->mcs[i].snr_db, rm->mcs[i].rate_mbit, rm->mcs[i - 1].snr_db, rm->mcs[i - 1].rate_mbit);
     }
 }
 
-static void parse_model(Pc *c, const json_t *parent, const char *path, RadioModel *rm) {
+static void parse_model(PathErr *c, const json_t *parent, const char *path, RadioModel *rm) {
     static const char *const K[] = {"freq_mhz", "d0_m", "pl_d0_db", "path_loss_exponent", "tx_power_dbm",
         "noise_figure_db", "bandwidth_mhz", "packet_bytes", "threshold_per_pct", "max_attempts",
         "attempt_overhead_us", "base_delay_ms", "base_jitter_ms", "airtime_in_delay", "max_range_m",
@@ -321,7 +308,7 @@ static void parse_model(Pc *c, const json_t *parent, const char *path, RadioMode
     if (b && !json_is_boolean(b)) {
         char q[PATH_LEN];
         join(q, p, "airtime_in_delay");
-        fail(c, q, "expected true or false");
+        path_fail(c, q, "expected true or false");
     } else if (b) {
         rm->airtime_in_delay = json_is_true(b);
     }
@@ -334,7 +321,7 @@ static void parse_model(Pc *c, const json_t *parent, const char *path, RadioMode
     radio_model_derive(rm, json_object_get(o, "pl_d0_db") == NULL);
 }
 
-static void parse_change_rule(Pc *c, const json_t *parent, const char *path, RadioChangeRule *r) {
+static void parse_change_rule(PathErr *c, const json_t *parent, const char *path, RadioChangeRule *r) {
     static const char *const K[] = {"delay_ms", "jitter_ms", "loss_pct", "rate_pct", NULL};
     const json_t *o = obj_get(c, parent, path, "min_change");
     char p[PATH_LEN];
@@ -362,25 +349,25 @@ static int track_push(Track *tr, double t_s, double x_m, double y_m) {
     return 0;
 }
 
-static void parse_waypoints(Pc *c, const json_t *v, const char *path, double duration_s, Track *tr) {
+static void parse_waypoints(PathErr *c, const json_t *v, const char *path, double duration_s, Track *tr) {
     static const char *const K[] = {"t", "pos", NULL};
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > MAX_KNOTS_PER_NODE) {
-        fail(c, path, "expected an array of 1..%d {\"t\", \"pos\"} objects", MAX_KNOTS_PER_NODE);
+        path_fail(c, path, "expected an array of 1..%d {\"t\", \"pos\"} objects", MAX_KNOTS_PER_NODE);
         return;
     }
     for (size_t i = 0; i < json_array_size(v) && !c->failed; i++) {
         char p[PATH_LEN], q[PATH_LEN];
         path_make(p, "%s[%zu]", path, i);
         const json_t *w = json_array_get(v, i);
-        if (!json_is_object(w)) { fail(c, p, "expected an object {\"t\": seconds, \"pos\": [x, y]}"); return; }
+        if (!json_is_object(w)) { path_fail(c, p, "expected an object {\"t\": seconds, \"pos\": [x, y]}"); return; }
         keys_check(c, w, p, K);
-        if (!json_object_get(w, "t") || !json_object_get(w, "pos")) { fail(c, p, "needs both \"t\" and \"pos\""); return; }
+        if (!json_object_get(w, "t") || !json_object_get(w, "pos")) { path_fail(c, p, "needs both \"t\" and \"pos\""); return; }
         path_make(q, "%s.t", p);
         double t = num_at(c, json_object_get(w, "t"), q, 0, 0, 1e12);
         if (!c->failed && t > duration_s)
-            fail(c, q, "%g is past the end of the run (duration %g s)", t, duration_s);
+            path_fail(c, q, "%g is past the end of the run (duration %g s)", t, duration_s);
         if (!c->failed && tr->n && t <= tr->k[tr->n - 1].t_s)
-            fail(c, q, "%g is not after the previous waypoint's time %g", t, tr->k[tr->n - 1].t_s);
+            path_fail(c, q, "%g is not after the previous waypoint's time %g", t, tr->k[tr->n - 1].t_s);
         double x = 0, y = 0;
         path_make(q, "%s.pos", p);
         pair_at(c, json_object_get(w, "pos"), q, "[x, y] in metres", -MAX_COORD_M, 0, MAX_COORD_M, &x, &y);
@@ -389,16 +376,16 @@ static void parse_waypoints(Pc *c, const json_t *v, const char *path, double dur
 }
 
 // Node `i`: tx power and a fixed position or scripted waypoints. Returns 1 if it takes random waypoint.
-static int parse_node(Pc *c, const json_t *o, const char *p, double duration_s, const RadioModel *rm, Track *tr) {
+static int parse_node(PathErr *c, const json_t *o, const char *p, double duration_s, const RadioModel *rm, Track *tr) {
     static const char *const K[] = {"pos", "waypoints", "tx_power_dbm", NULL};
     tr->tx_power_dbm = rm->tx_power_dbm;
     if (!o) return 1;
-    if (!json_is_object(o)) { fail(c, p, "expected an object with \"pos\" or \"waypoints\""); return 0; }
+    if (!json_is_object(o)) { path_fail(c, p, "expected an object with \"pos\" or \"waypoints\""); return 0; }
     keys_check(c, o, p, K);
     tr->tx_power_dbm = num_get(c, o, p, "tx_power_dbm", -50, 0, 60, rm->tx_power_dbm);
     const json_t *pos = json_object_get(o, "pos"), *wp = json_object_get(o, "waypoints");
     if (c->failed) return 0;
-    if (pos && wp) { fail(c, p, "has both \"pos\" and \"waypoints\" (expected one of them)"); return 0; }
+    if (pos && wp) { path_fail(c, p, "has both \"pos\" and \"waypoints\" (expected one of them)"); return 0; }
     char q[PATH_LEN];
     if (pos) {
         double x = 0, y = 0;
@@ -417,7 +404,7 @@ static int parse_node(Pc *c, const json_t *o, const char *p, double duration_s, 
 
 typedef struct { double w_m, h_m, vmin_mps, vmax_mps, pause_s; } RwpSpec;
 
-static int parse_rwp(Pc *c, const json_t *parent, const char *path, RwpSpec *s) {
+static int parse_rwp(PathErr *c, const json_t *parent, const char *path, RwpSpec *s) {
     static const char *const K[] = {"area", "speed_mps", "pause_s", NULL};
     const json_t *o = obj_get(c, parent, path, "random_waypoint");
     if (!o) return 0;
@@ -425,7 +412,7 @@ static int parse_rwp(Pc *c, const json_t *parent, const char *path, RwpSpec *s) 
     join(p, path, "random_waypoint");
     keys_check(c, o, p, K);
     if (!c->failed && (!json_object_get(o, "area") || !json_object_get(o, "speed_mps"))) {
-        fail(c, p, "needs \"area\": [width_m, height_m] and \"speed_mps\": [min, max]");
+        path_fail(c, p, "needs \"area\": [width_m, height_m] and \"speed_mps\": [min, max]");
         return 0;
     }
     join(q, p, "area");
@@ -434,7 +421,7 @@ static int parse_rwp(Pc *c, const json_t *parent, const char *path, RwpSpec *s) 
     join(q, p, "speed_mps");
     pair_at(c, json_object_get(o, "speed_mps"), q, "[min, max] in m/s", 0, 1, 1e4, &s->vmin_mps, &s->vmax_mps);
     if (!c->failed && s->vmin_mps > s->vmax_mps)
-        fail(c, q, "minimum %g is above maximum %g", s->vmin_mps, s->vmax_mps);
+        path_fail(c, q, "minimum %g is above maximum %g", s->vmin_mps, s->vmax_mps);
     s->pause_s = num_get(c, o, p, "pause_s", 0, 0, 1e9, 0);
     return !c->failed;
 }
@@ -461,19 +448,19 @@ static int rwp_generate(const RwpSpec *s, uint64_t seed, int node, double durati
     return 0;
 }
 
-static int parse_nodes(Pc *c, const json_t *obj, const char *path, int n_agents, uint64_t seed, Mobility *m) {
+static int parse_nodes(PathErr *c, const json_t *obj, const char *path, int n_agents, uint64_t seed, Mobility *m) {
     RwpSpec rwp;
     int has_rwp = parse_rwp(c, obj, path, &rwp);
     const json_t *nodes = json_object_get(obj, "nodes");
     char p[PATH_LEN];
     join(p, path, "nodes");
     if (c->failed) return -1;
-    if (!nodes && !has_rwp) { fail(c, p, "missing: expected %d node objects (or a random_waypoint for all)", n_agents); return -1; }
+    if (!nodes && !has_rwp) { path_fail(c, p, "missing: expected %d node objects (or a random_waypoint for all)", n_agents); return -1; }
     if (nodes && (!json_is_array(nodes) || (int)json_array_size(nodes) != n_agents)) {
         if (json_is_array(nodes))
-            fail(c, p, "%zu entries, expected %d (one per agent)", json_array_size(nodes), n_agents);
+            path_fail(c, p, "%zu entries, expected %d (one per agent)", json_array_size(nodes), n_agents);
         else
-            fail(c, p, "expected an array of %d node objects (one per agent)", n_agents);
+            path_fail(c, p, "expected an array of %d node objects (one per agent)", n_agents);
         return -1;
     }
     for (int i = 0; i < n_agents && !c->failed; i++) {
@@ -483,9 +470,9 @@ static int parse_nodes(Pc *c, const json_t *obj, const char *path, int n_agents,
                                    &m->tracks[i]);
         if (c->failed || !wants_rwp) continue;
         if (!has_rwp)
-            fail(c, q, "has neither \"pos\" nor \"waypoints\" (expected one, or a top-level random_waypoint)");
+            path_fail(c, q, "has neither \"pos\" nor \"waypoints\" (expected one, or a top-level random_waypoint)");
         else if (rwp_generate(&rwp, seed, i, m->duration_s, &m->tracks[i]))
-            fail(c, q, "random_waypoint needs more than %d legs over %g s (expected fewer: larger area, lower speed or "
+            path_fail(c, q, "random_waypoint needs more than %d legs over %g s (expected fewer: larger area, lower speed or "
                  "a pause)", MAX_KNOTS_PER_NODE, m->duration_s);
     }
     return c->failed ? -1 : 0;
@@ -494,13 +481,13 @@ static int parse_nodes(Pc *c, const json_t *obj, const char *path, int n_agents,
 int mobility_parse(const json_t *obj, const char *path, int n_agents, uint64_t seed, double duration_s,
                    Mobility **out, Err *e) {
     static const char *const K[] = {"step_s", "model", "nodes", "random_waypoint", "min_change", NULL};
-    Pc c = {e, 0};
+    PathErr c = {e, 0};
     *out = NULL;
     if (!path) path = "";
-    if (!json_is_object(obj)) { fail(&c, path, "expected an object"); return -1; }
-    if (n_agents < 1) { fail(&c, path, "the scenario has %d agents (expected at least 1)", n_agents); return -1; }
+    if (!json_is_object(obj)) { path_fail(&c, path, "expected an object"); return -1; }
+    if (n_agents < 1) { path_fail(&c, path, "the scenario has %d agents (expected at least 1)", n_agents); return -1; }
     if (!(duration_s > 0 && duration_s <= 1e9)) {
-        fail(&c, path, "the run's duration %g s is out of range (expected > 0 and <= 1e9)", duration_s);
+        path_fail(&c, path, "the run's duration %g s is out of range (expected > 0 and <= 1e9)", duration_s);
         return -1;
     }
     keys_check(&c, obj, path, K);
@@ -512,7 +499,7 @@ int mobility_parse(const json_t *obj, const char *path, int n_agents, uint64_t s
     if (!c.failed && duration_s / m->step_s + 1 > MAX_SAMPLES) {
         char p[PATH_LEN];
         join(p, path, "step_s");
-        fail(&c, p, "%g gives more than %ld samples over %g s (expected a larger step)", m->step_s, MAX_SAMPLES, duration_s);
+        path_fail(&c, p, "%g gives more than %ld samples over %g s (expected a larger step)", m->step_s, MAX_SAMPLES, duration_s);
     }
     if (!c.failed) parse_model(&c, obj, path, &m->rm);
     if (!c.failed) parse_change_rule(&c, obj, path, &m->rule);

@@ -13,19 +13,6 @@ const char *const NETPLAN_KEYS[] = {"default_link", "links", "schedule", "mobili
 static const char *const LINK_KEYS[] = {"up", "delay_ms", "jitter_ms", "jitter_dist", "loss_pct", "loss_model", "ge_p_pct",
                                         "ge_r_pct", "ge_bad_loss_pct", "ge_good_loss_pct", "rate_mbit", "limit_pkts", NULL};
 
-typedef struct { Err *e; int failed; } Pc;
-
-static void pfail(Pc *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void pfail(Pc *c, const char *path, const char *fmt, ...) {
-    if (c->failed) return;
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err_set(c->e, "%s: %s", path, msg);
-    c->failed = 1;
-}
 
 static int key_known(const char *key, const char *const *allowed, const char *const *extra) {
     for (const char *const *a = allowed; a && *a; a++) if (!strcmp(*a, key)) return 1;
@@ -33,7 +20,7 @@ static int key_known(const char *key, const char *const *allowed, const char *co
     return 0;
 }
 
-static void keys_only(Pc *c, const json_t *o, const char *path, const char *const *allowed, const char *const *extra) {
+static void keys_only(PathErr *c, const json_t *o, const char *path, const char *const *allowed, const char *const *extra) {
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)o, key, v) {
@@ -42,20 +29,20 @@ static void keys_only(Pc *c, const json_t *o, const char *path, const char *cons
         for (int pass = 0; pass < 2; pass++)
             for (const char *const *a = pass ? extra : allowed; a && *a; a++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", *a);
-        pfail(c, path, "unknown key '%s' (expected one of: %s)", key, list);
+        path_fail(c, path, "unknown key '%s' (expected one of: %s)", key, list);
     }
 }
 
 // A number at o[key] within [lo, hi] (exclusive of lo when lo_open), else the current value.
-static double pnum(Pc *c, const json_t *o, const char *path, const char *key, double lo, int lo_open, double hi, double cur) {
+static double pnum(PathErr *c, const json_t *o, const char *path, const char *key, double lo, int lo_open, double hi, double cur) {
     json_t *v = json_object_get(o, key);
     if (!v) return cur;
     char p[300];
     snprintf(p, sizeof p, "%s.%s", path, key);
-    if (!json_is_number(v)) { pfail(c, p, "expected a number"); return cur; }
+    if (!json_is_number(v)) { path_fail(c, p, "expected a number"); return cur; }
     double x = json_number_value(v);
     if (!(lo_open ? x > lo : x >= lo) || !(x <= hi) || !isfinite(x)) {
-        pfail(c, p, "%g is out of range (expected %s %g%s%g)", x, lo_open ? ">" : ">=", lo, isinf(hi) ? "" : " and <= ",
+        path_fail(c, p, "%g is out of range (expected %s %g%s%g)", x, lo_open ? ">" : ">=", lo, isinf(hi) ? "" : " and <= ",
               isinf(hi) ? 0.0 / 0.0 : hi);
         return cur;
     }
@@ -63,11 +50,11 @@ static double pnum(Pc *c, const json_t *o, const char *path, const char *key, do
 }
 
 // Parameters given in o, merged over *p (a partial object changes only what it names).
-static void link_parse(Pc *c, const json_t *o, const char *path, LinkParams *p, const char *const *extra) {
-    if (!json_is_object(o)) { pfail(c, path, "expected an object"); return; }
+static void link_parse(PathErr *c, const json_t *o, const char *path, LinkParams *p, const char *const *extra) {
+    if (!json_is_object(o)) { path_fail(c, path, "expected an object"); return; }
     keys_only(c, o, path, LINK_KEYS, extra);
     json_t *v = json_object_get(o, "up");
-    if (v && !json_is_boolean(v)) { char q[300]; snprintf(q, sizeof q, "%s.up", path); pfail(c, q, "expected true or false"); }
+    if (v && !json_is_boolean(v)) { char q[300]; snprintf(q, sizeof q, "%s.up", path); path_fail(c, q, "expected true or false"); }
     else if (v) p->up = json_is_true(v);
     p->delay_ms = pnum(c, o, path, "delay_ms", 0, 0, 1e5, p->delay_ms);
     p->jitter_ms = pnum(c, o, path, "jitter_ms", 0, 0, 1e5, p->jitter_ms);
@@ -85,7 +72,7 @@ static void link_parse(Pc *c, const json_t *o, const char *path, LinkParams *p, 
         int k = -1;
         for (int i = 0; s && i < 4; i++) if (!strcmp(s, D[i])) k = i;
         snprintf(q, sizeof q, "%s.jitter_dist", path);
-        if (k < 0) pfail(c, q, "%s%s%s is not a distribution (expected uniform, normal, pareto or paretonormal)", s ? "'" : "", s ? s : "a non-string", s ? "'" : "");
+        if (k < 0) path_fail(c, q, "%s%s%s is not a distribution (expected uniform, normal, pareto or paretonormal)", s ? "'" : "", s ? s : "a non-string", s ? "'" : "");
         else p->jitter_dist = (JitterDist)k;
     }
     if ((v = json_object_get(o, "loss_model"))) {
@@ -93,22 +80,22 @@ static void link_parse(Pc *c, const json_t *o, const char *path, LinkParams *p, 
         snprintf(q, sizeof q, "%s.loss_model", path);
         if (s && !strcmp(s, "random")) p->loss_model = LOSS_RANDOM;
         else if (s && !strcmp(s, "gemodel")) p->loss_model = LOSS_GEMODEL;
-        else pfail(c, q, "%s is not a loss model (expected random or gemodel)", s ? s : "a non-string");
+        else path_fail(c, q, "%s is not a loss model (expected random or gemodel)", s ? s : "a non-string");
     }
     if (!c->failed && p->loss_model == LOSS_GEMODEL && p->ge_p > 0 && p->ge_r <= 0) {
         snprintf(q, sizeof q, "%s.ge_r_pct", path);
-        pfail(c, q, "a Gilbert-Elliott channel with ge_p_pct > 0 needs ge_r_pct > 0 (else it never leaves the bad state)");
+        path_fail(c, q, "a Gilbert-Elliott channel with ge_p_pct > 0 needs ge_r_pct > 0 (else it never leaves the bad state)");
     }
 }
 
-static int agent_index(Pc *c, const json_t *o, const char *path, const char *key, int n) {
+static int agent_index(PathErr *c, const json_t *o, const char *path, const char *key, int n) {
     char p[300];
     snprintf(p, sizeof p, "%s.%s", path, key);
     json_t *v = json_object_get(o, key);
-    if (!v) { pfail(c, p, "missing (an agent index 0..%d)", n - 1); return -1; }
+    if (!v) { path_fail(c, p, "missing (an agent index 0..%d)", n - 1); return -1; }
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= n) {
-        if (json_is_integer(v)) pfail(c, p, "agent %lld does not exist (expected 0..%d)", (long long)json_integer_value(v), n - 1);
-        else pfail(c, p, "expected an agent index 0..%d", n - 1);
+        if (json_is_integer(v)) path_fail(c, p, "agent %lld does not exist (expected 0..%d)", (long long)json_integer_value(v), n - 1);
+        else path_fail(c, p, "expected an agent index 0..%d", n - 1);
         return -1;
     }
     return (int)json_integer_value(v);
@@ -120,29 +107,29 @@ static int change_cmp(const void *a, const void *b) {
     return x->from != y->from ? x->from - y->from : x->to - y->to;
 }
 
-static void plan_links(Pc *c, const json_t *arr, NetPlan *p) {
+static void plan_links(PathErr *c, const json_t *arr, NetPlan *p) {
     static const char *const EXTRA[] = {"from", "to", "symmetric", NULL};
     int n = p->n;
-    if (!json_is_array(arr)) { pfail(c, "network.links", "expected an array of {from, to, ...link parameters}"); return; }
+    if (!json_is_array(arr)) { path_fail(c, "network.links", "expected an array of {from, to, ...link parameters}"); return; }
     size_t k;
     json_t *o;
     json_array_foreach(arr, k, o) {
         char path[64];
         snprintf(path, sizeof path, "network.links[%zu]", k);
-        if (!json_is_object(o)) { pfail(c, path, "expected an object"); return; }
+        if (!json_is_object(o)) { path_fail(c, path, "expected an object"); return; }
         int from = agent_index(c, o, path, "from", n), to = agent_index(c, o, path, "to", n);
         if (c->failed) return;
-        if (from == to) { pfail(c, path, "from and to are both agent %d (a link joins two agents)", from); return; }
+        if (from == to) { path_fail(c, path, "from and to are both agent %d (a link joins two agents)", from); return; }
         int sym = json_is_true(json_object_get(o, "symmetric"));
         link_parse(c, o, path, &p->link[from * n + to], EXTRA);
         if (sym) link_parse(c, o, path, &p->link[to * n + from], EXTRA);
     }
 }
 
-static void plan_schedule(Pc *c, const json_t *arr, NetPlan *p) {
+static void plan_schedule(PathErr *c, const json_t *arr, NetPlan *p) {
     static const char *const EXTRA[] = {"at_s", "from", "to", "symmetric", NULL};
     int n = p->n;
-    if (!json_is_array(arr)) { pfail(c, "network.schedule", "expected an array of {at_s, from, to, ...link parameters}"); return; }
+    if (!json_is_array(arr)) { path_fail(c, "network.schedule", "expected an array of {at_s, from, to, ...link parameters}"); return; }
     size_t m = json_array_size(arr);
     p->change = xcalloc(2 * m + 1, sizeof(LinkChange));
     // Entries name only what changes; each is merged over the link's state at its time, in time order.
@@ -152,8 +139,8 @@ static void plan_schedule(Pc *c, const json_t *arr, NetPlan *p) {
         json_t *o = json_array_get(arr, k);
         char path[64];
         snprintf(path, sizeof path, "network.schedule[%zu]", k);
-        if (!json_is_object(o)) { pfail(c, path, "expected an object"); break; }
-        if (!json_object_get(o, "at_s")) { pfail(c, path, "missing at_s (seconds after the start)"); break; }
+        if (!json_is_object(o)) { path_fail(c, path, "expected an object"); break; }
+        if (!json_object_get(o, "at_s")) { path_fail(c, path, "missing at_s (seconds after the start)"); break; }
         at[k] = pnum(c, o, path, "at_s", 0, 0, p->duration_s, 0);
         if (c->failed) { Err in = *c->e; err_set(c->e, "%.420s (network.duration_s = %g: the emulated timeline ends there)", in.msg, p->duration_s); }
         order[k] = k;
@@ -169,7 +156,7 @@ static void plan_schedule(Pc *c, const json_t *arr, NetPlan *p) {
         snprintf(path, sizeof path, "network.schedule[%zu]", k);
         int from = agent_index(c, o, path, "from", n), to = agent_index(c, o, path, "to", n);
         if (c->failed) break;
-        if (from == to) { pfail(c, path, "from and to are both agent %d", from); break; }
+        if (from == to) { path_fail(c, path, "from and to are both agent %d", from); break; }
         int sym = json_is_true(json_object_get(o, "symmetric"));
         for (int d = 0; d <= sym; d++) {
             int a = d ? to : from, b = d ? from : to;
@@ -183,7 +170,7 @@ static void plan_schedule(Pc *c, const json_t *arr, NetPlan *p) {
     qsort(p->change, (size_t)p->n_change, sizeof(LinkChange), change_cmp);
 }
 
-static void plan_mobility(Pc *c, const json_t *mob, uint64_t seed, NetPlan *p) {
+static void plan_mobility(PathErr *c, const json_t *mob, uint64_t seed, NetPlan *p) {
     Mobility *m = NULL;
     if (mobility_parse(mob, "network.mobility", p->n, seed, p->duration_s, &m, c->e)) { c->failed = 1; return; }
     LinkChange *ch = NULL;
@@ -205,7 +192,7 @@ int netplan_build(const json_t *net, int n, uint64_t seed, NetPlan *p, Err *e) {
     memset(p, 0, sizeof *p);
     p->n = n;
     p->link = xcalloc((size_t)n * n, sizeof(LinkParams));
-    Pc c = {e, 0};
+    PathErr c = {e, 0};
     LinkParams dflt = {.up = 1};
     p->duration_s = net ? pnum(&c, net, "network", "duration_s", 0, 1, 1e7, 3600) : 3600;
     const json_t *dl = net ? json_object_get(net, "default_link") : NULL;
@@ -215,7 +202,7 @@ int netplan_build(const json_t *net, int n, uint64_t seed, NetPlan *p, Err *e) {
     if (dl) link_parse(&c, dl, "network.default_link", &dflt, NULL);
     for (int k = 0; k < n * n; k++) p->link[k] = dflt;
     if (mob && (dl || links || sched))
-        pfail(&c, "network.mobility", "node positions give every link's parameters: remove %s, or remove mobility",
+        path_fail(&c, "network.mobility", "node positions give every link's parameters: remove %s, or remove mobility",
               dl ? "default_link" : links ? "links" : "schedule");
     if (!c.failed && links) plan_links(&c, links, p);
     if (!c.failed && sched) plan_schedule(&c, sched, p);
