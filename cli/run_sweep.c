@@ -262,7 +262,7 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
                         fclose(lf);
                     }
                     line[strcspn(line, "\n")] = 0;
-                    fprintf(f, "  seed %ld: %s\n", runs[i].seed, line);
+                    fprintf(f, "  %s seed %ld: %s\n", runs[i].name, runs[i].seed, line);
                     drawn++;
                 }
                 fflush(f);
