@@ -70,7 +70,21 @@ def main():
             compute = rounds * n * AGENT_ROUND_S_LENET5 * info["macs_per_sample"] / LENET5_MACS
             link = r.get("network", {}).get("default_link", {})
             rate = link.get("rate_mbit", 0)
-            per_round = (message_bytes(r.get("algorithm", {"name": "sgp"}), info["params"]) * 8 / (rate * 1e6) if rate else 0)
+            topo = r.get("topology", {"kind": "exponential", "time_varying": True, "directed": True})
+            if topo.get("kind") == "ring":
+                peers = 1 if topo.get("directed") else 2
+            elif topo.get("kind") == "exponential" and topo.get("time_varying", True) is not False and topo.get("directed", True):
+                peers = 1
+            elif topo.get("kind") == "exponential":
+                peers = int(math.log2(max(2, n - 1))) + 1
+                peers = peers if topo.get("directed", True) else 2 * peers - 1
+            else:
+                peers = n - 1 if topo.get("kind") == "complete" else 2
+            if r.get("algorithm", {}).get("name") == "allreduce":
+                peers = 1
+            # every message a round sends leaves the agent's one interface
+            per_round = (peers * message_bytes(r.get("algorithm", {"name": "sgp"}), info["params"]) * 8 / (rate * 1e6) if rate else 0)
+            compute *= 1 + 0.3 * (peers - 1)   # more messages to encode, send and mix
             per_round += link.get("delay_ms", 0) / 1e3
             est = compute + rounds * per_round
             sweep_s += est
