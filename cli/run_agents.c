@@ -328,6 +328,7 @@ static void on_frame(Run *r, int i) {
                              "\"why\":\"loss and cuts wait until every agent is connected\"}", t, r->deferred[q].from, r->deferred[q].to, lj);
             }
             r->n_deferred = 0;
+            r->armed_upto = r->next_change;   // those may have used a tc armed for the next change: arm again
         }
         break;
     }

@@ -19,8 +19,9 @@
 #define MARK_BEGIN "@@meshtrain-uml-begin"
 #define MARK_END "@@meshtrain-uml-end"
 
-static volatile sig_atomic_t uml_interrupted;
+static volatile sig_atomic_t uml_interrupted, keeper_orphaned;
 static void uml_on_signal(int sig) { uml_interrupted = sig; }
+static void keeper_on_term(int sig) { (void)sig; keeper_orphaned = 1; }
 
 // s in single quotes for sh.
 static void sh_quote(FILE *f, const char *s) {
@@ -132,8 +133,13 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
     if (keeper == 0) {
         // The keeper: a new PID namespace for the guest, whose processes all die when its first one
         // (the UML kernel) does, and that one dies with the keeper, which dies with the runner.
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        // If the runner dies (even by SIGKILL) the keeper is told, ends the guest and removes the
+        // scratch folder, so nothing of the run stays behind.
+        struct sigaction kt = {.sa_handler = keeper_on_term};
+        sigaction(SIGTERM, &kt, NULL);
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         signal(SIGINT, SIG_IGN);
+        if (getppid() == 1) _exit(1);
         // Without root, a user namespace grants the right to make the PID namespace (files keep our uid).
         if (unshare(CLONE_NEWPID) && unshare(CLONE_NEWUSER | CLONE_NEWPID)) {
             dprintf(2, "meshtrain: cannot create a PID namespace for User-Mode Linux (needs root or user namespaces): %s\n", strerror(errno));
@@ -152,7 +158,12 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
             _exit(127);
         }
         int st = 0;
-        while (waitpid(k, &st, 0) < 0 && errno == EINTR) {}
+        while (waitpid(k, &st, 0) < 0 && errno == EINTR)
+            if (keeper_orphaned) kill(k, SIGKILL);
+        if (keeper_orphaned) {
+            nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+            _exit(1);
+        }
         _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
     }
     close(po[1]);

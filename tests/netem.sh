@@ -16,6 +16,8 @@ bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
 uml_procs() { pgrep -x linux.uml | wc -l; }
 no_uml_left() { for _ in $(seq 40); do [ "$(uml_procs)" -eq 0 ] && return 0; sleep 0.05; done; return 1; }
 
+scratch_before=$(ls -d /tmp/meshtrain-uml-* 2>/dev/null | sort)
+new_scratch() { comm -13 <(echo "$scratch_before") <(ls -d /tmp/meshtrain-uml-* 2>/dev/null | sort) | grep . ; }
 echo "backend: $("$BIN" probe --json | "$PY" -c 'import json,sys; n=json.load(sys.stdin)["network"]; print(n["auto"], "-", n["auto_why"])')"
 [ "$(uml_procs)" -eq 0 ] || echo "note: $(uml_procs) linux.uml processes were running before the tests"
 before=$(uml_procs)
@@ -106,7 +108,7 @@ assert len(deferred) == 12 and any(d["link"]["loss"]["model"] == "gemodel" for d
 PY
 else bad "run over netem failed: $(tail -3 "$tmp/run.out")"; fi
 no_uml_left && ok "no User-Mode Linux process after a run" || bad "linux.uml processes left after a run"
-ls -d /tmp/meshtrain-uml-* >/dev/null 2>&1 && bad "UML scratch folders left: $(ls -d /tmp/meshtrain-uml-*)" || ok "no UML scratch folder left"
+new_scratch >/dev/null && bad "UML scratch folders left: $(new_scratch)" || ok "no UML scratch folder left"
 
 # 6. Ctrl-C of the runner (UML backend): exit 1, the run marked FAILED, nothing left.
 sed 's/"epochs": 1/"epochs": 50/' "$tmp/run.json" > "$tmp/long.json"
@@ -121,6 +123,8 @@ no_uml_left && ok "no User-Mode Linux process after Ctrl-C" || bad "linux.uml pr
 for _ in $(seq 100); do grep -q "epoch" "$tmp/kill.out" 2>/dev/null && break; sleep 0.1; done
 kill -KILL $pid; wait $pid 2>/dev/null
 no_uml_left && ok "no User-Mode Linux process after SIGKILL of the runner" || bad "linux.uml outlived a killed runner"
+sleep 0.5
+new_scratch >/dev/null && bad "UML scratch folder left after SIGKILL of the runner: $(new_scratch)" || ok "no UML scratch folder after SIGKILL of the runner"
 
 # 8. Inside the emulation kernel: the kernel backend leaves no namespace, veth, qdisc or process after
 # a run, a killed agent, Ctrl-C and SIGKILL of the runner (checked by tests/netem_guest.sh there).
