@@ -95,7 +95,7 @@ static int agents_start(Run *r) {
     // Link changes must happen on time while the agents keep every core busy (inside User-Mode Linux
     // they share one): the runner, and the tc it starts, get a higher priority than the agents.
     r->agent_nice = getpriority(PRIO_PROCESS, 0);
-    if (r->backend != &backend_none && r->plan.n_change > 0) setpriority(PRIO_PROCESS, 0, r->agent_nice - 10);
+    if (r->backend != &backend_none) setpriority(PRIO_PROCESS, 0, r->agent_nice - 10);
     if (r->backend->open(&r->ne, &e)) { fail_set(r, "network backend %s: %s", r->backend->name, e.msg); return -1; }
     if (r->backend != &backend_none && (pipe2(r->gate, O_CLOEXEC) || pipe2(r->entered, O_CLOEXEC))) {
         fail_set(r, "pipe: %s", strerror(errno));

@@ -31,7 +31,7 @@ scen "$DIR/s2.json" 100
 wait_running "$DIR/r2.out"
 mid=$(state)
 kill -KILL "$(pgrep -f 'meshtrain agent.* --id 2 ' | head -1)"; wait $pid; st=$?
-[ $st -eq 1 ] && grep -q "killed by signal 9" "$DIR/r2/FAILED" && echo "ok: a killed agent fails the run (while running: $mid)" || { echo "FAIL: killed agent: status $st"; fail=1; }
+[ $st -eq 1 ] && grep -q "killed by signal 9" "$DIR/r2/FAILED" && echo "ok: a killed agent fails the run (while running: $mid)" || { echo "FAIL: killed agent: status $st, reason: $(cat "$DIR/r2/FAILED" 2>/dev/null | tr '\n' ' ')"; fail=1; }
 check "a killed agent"
 "$BIN" run "$DIR/s2.json" --out "$DIR/r3" > "$DIR/r3.out" 2>&1 & pid=$!
 wait_running "$DIR/r3.out"
