@@ -401,7 +401,14 @@ static void agents_reap(Run *r) {
         if (WIFSIGNALED(st) && a->done && WTERMSIG(st) == SIGKILL) continue;   // ended by us after DONE
         if (WIFSIGNALED(st)) fail_set(r, "agent %d (pid %d) was killed by signal %d (%s)", i, (int)a->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
         else if (WEXITSTATUS(st) != 0 && a->error[0] && !strstr(a->error, " closed")) fail_set(r, "agent %d failed: %s", i, a->error);
-        else if (WEXITSTATUS(st) != 0 && r->secondary[0]) fail_set(r, "%s", r->secondary);
+        else if (WEXITSTATUS(st) != 0 && a->error[0]) {
+            // It stopped because a peer's link closed: a consequence. The cause (that peer's death,
+            // reaped in this pass or the next) wins; the secondary timer reports this one otherwise.
+            if (!r->secondary[0]) {
+                snprintf(r->secondary, sizeof r->secondary, "agent %d failed: %.500s", i, a->error);
+                r->secondary_at = time_now();
+            }
+        }
         else if (WEXITSTATUS(st) != 0) fail_set(r, "agent %d (pid %d) exited with status %d", i, (int)a->pid, WEXITSTATUS(st));
         else if (!a->done) fail_set(r, "agent %d (pid %d) exited without finishing", i, (int)a->pid);
     }
@@ -476,6 +483,7 @@ int run_agents(Run *r) {
         progress_print(r, 0);
     }
     free(fds);
+    if (r->secondary[0]) fail_set(r, "%s", r->secondary);   // every agent gone, the cause never named
     if (r->tty) fputc('\n', r->json ? stderr : stdout);
     if (!r->fail[0] && r->backend != &backend_none) {
         char *st = r->backend->stats(&r->ne);
