@@ -20,13 +20,25 @@ static int buf_fit(AlgEnv *env, size_t need) {
     return 0;
 }
 
+static void push_prefix(uint8_t *b, double mass, float scale, float weight) {
+    put_f64(b, mass);
+    put_f32(b + 8, scale);
+    put_f32(b + 12, weight);
+}
+
 int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const float *v, double mass,
               float scale, Err *e) {
-    size_t n = env->m->n_params, cap = PUSH_PREFIX + c->ops->bound(c, n, env->nt);
+    size_t n = env->m->n_params;
+    const uint8_t *raw = codec_dense_view(c, v, n);
+    if (raw) {   // dense: v's own bytes leave from where they lie, with no encoded copy
+        uint8_t prefix[PUSH_PREFIX];
+        push_prefix(prefix, mass, scale, scale);
+        struct iovec parts[2] = {{prefix, PUSH_PREFIX}, {(void *)raw, 4 * n}};
+        return net_sendv(env->net, to, kind, (uint64_t)round, c->ops->id, parts, 2, e);
+    }
+    size_t cap = PUSH_PREFIX + c->ops->bound(c, n, env->nt);
     uint8_t *buf = net_alloc(cap);   // encoded straight into the frame that leaves
-    put_f64(buf, mass);
-    put_f32(buf + 8, scale);
-    put_f32(buf + 12, scale);
+    push_prefix(buf, mass, scale, scale);
     long len = c->ops->encode(c, v, n, env->spans, env->nt, codec_seed(env, env->id, round), buf + PUSH_PREFIX,
                               cap - PUSH_PREFIX, NULL);
     if (len < 0) { err_set(e, "agent %d: %s encoding failed", env->id, c->ops->name); net_alloc_free(buf); return -1; }
@@ -51,9 +63,7 @@ int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c,
 
 int push_send_encoded_w(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,
                         float weight, Err *e) {
-    put_f64(env->buf, mass);
-    put_f32(env->buf + 8, scale);
-    put_f32(env->buf + 12, weight);
+    push_prefix(env->buf, mass, scale, weight);
     return net_send(env->net, to, kind, (uint64_t)round, c->ops->id, env->buf, (uint32_t)(PUSH_PREFIX + len), e);
 }
 

@@ -39,6 +39,11 @@ const char *codec_names(void);   // "dense, topk, randk, sign, q8"
 int codec_init(Codec *c, const char *name, double keep, Err *e);
 const Codec *codec_for_id(CodecId id);   // static instances for decoding by id (keep ignored)
 
+// x's dense encoding when it is x's own bytes (fp32 little-endian on a little-endian host), so a
+// sender can send x where it lies instead of encoding a copy; NULL when c is not dense or the host
+// is big-endian (then encode).
+const uint8_t *codec_dense_view(const Codec *c, const float *x, size_t n);
+
 // Error feedback: v = x + e; q = C(v); e = v - q; encodes q into buf. Invariant: q + e(after) == x + e(before).
 long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, const Span *t, int nt,
                      uint64_t seed, uint8_t *buf, size_t cap, float *q);

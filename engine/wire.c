@@ -142,22 +142,28 @@ static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n) {
 uint32_t wire_crc32c(const void *data, size_t n) { return crc32c(0xFFFFFFFFu, data, n) ^ 0xFFFFFFFFu; }
 uint32_t wire_crc32c_soft(const void *data, size_t n) { return crc32c_soft(0xFFFFFFFFu, data, n) ^ 0xFFFFFFFFu; }
 
-// CRC-32C of the header (checksum field zero) followed by the payload.
-static uint32_t frame_crc(const FrameHeader *h, const uint8_t *payload) {
+// CRC-32C of the header (checksum field zero) followed by the payload's pieces.
+static uint32_t frame_crc(const FrameHeader *h, const struct iovec *parts, int n_parts) {
     uint8_t b[WIRE_HEADER_BYTES];
     header_pack(b, h, 0);
     uint32_t crc = crc32c(0xFFFFFFFFu, b, WIRE_HEADER_BYTES);
-    if (h->payload_len) crc = crc32c(crc, payload, h->payload_len);
+    for (int k = 0; k < n_parts; k++)
+        if (parts[k].iov_len) crc = crc32c(crc, parts[k].iov_base, parts[k].iov_len);
     return crc ^ 0xFFFFFFFFu;
+}
+
+void wire_header_writev(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const struct iovec *parts, int n_parts) {
+    h->magic = WIRE_MAGIC;
+    h->version = WIRE_VERSION;
+    h->checksum = frame_crc(h, parts, n_parts);
+    header_pack(out, h, h->checksum);
 }
 
 // The caller sets h->payload_len (the header has no length argument) and every routing field; payload
 // may be NULL only when payload_len is 0.
 void wire_header_write(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const uint8_t *payload) {
-    h->magic = WIRE_MAGIC;
-    h->version = WIRE_VERSION;
-    h->checksum = frame_crc(h, payload);
-    header_pack(out, h, h->checksum);
+    struct iovec part = {(void *)payload, h->payload_len};
+    wire_header_writev(out, h, &part, 1);
 }
 
 int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, Err *e) {
@@ -193,7 +199,8 @@ int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, 
 }
 
 int wire_frame_verify(const FrameHeader *h, const uint8_t *payload, Err *e) {
-    uint32_t crc = frame_crc(h, payload);
+    struct iovec part = {(void *)payload, h->payload_len};
+    uint32_t crc = frame_crc(h, &part, 1);
     if (crc != h->checksum) {
         err_set(e, "frame from %u to %u (round %llu, seq %u, %u payload bytes): CRC-32 0x%08x, header says 0x%08x",
                 h->sender, h->receiver, (unsigned long long)h->round, h->seq, h->payload_len, crc, h->checksum);

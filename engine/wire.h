@@ -5,6 +5,7 @@
 #define MESHTRAIN_WIRE_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include "util.h"
 
 #define WIRE_MAGIC 0x5448534Du        // "MSHT" little-endian
@@ -28,6 +29,8 @@ typedef struct {
 // Fill h->magic, h->version and h->checksum (the caller sets payload_len; payload may be NULL only
 // when it is 0) and write the 40-byte header to out.
 void wire_header_write(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const uint8_t *payload);
+// The same for a payload in pieces (sent as they lie, with writev): h->payload_len must be their total.
+void wire_header_writev(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const struct iovec *parts, int n_parts);
 // Parse and check a header (magic, version, payload_len <= max_payload). 0, or -1 and e.
 int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, Err *e);
 // Check the CRC of a parsed header against its payload. 0, or -1 and e.
