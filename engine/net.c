@@ -21,6 +21,7 @@ typedef struct {
     FrameReader rd;
     uint32_t seq;
     int in_closed;          // the peer closed its side (it finished)
+    int last_big;           // its last frame was large: read the next header alone
     int out_gone;           // our link to it broke because it left
     LinkCount sent, recv;
 } Peer;
@@ -332,6 +333,7 @@ static int frame_deliver(Net *net, int j, Err *e) {
     p->recv.payload += h.payload_len;
     p->recv.framing += WIRE_HEADER_BYTES;
     p->recv.messages++;
+    p->last_big = h.payload_len >= 4096;
     if (h.round < net->floor_round) { p->recv.late++; return 0; }
     int drop = net_drops(net, (int)h.sender, net->id, h.kind, h.round);
     if (drop) p->recv.dropped++;
@@ -339,28 +341,39 @@ static int frame_deliver(Net *net, int j, Err *e) {
     return 0;
 }
 
+// Feed bytes that arrived outside a frame's own buffer to j's reader, delivering each frame they complete.
+static int peer_feed(Net *net, int j, const uint8_t *buf, size_t n, Err *e) {
+    Peer *p = &net->peers[j];
+    size_t off = 0;
+    while (off < n) {
+        size_t used = 0;
+        Err fe = {{0}};
+        int got = frame_reader_feed(&p->rd, buf + off, n - off, &used, &fe);
+        off += used;
+        if (got < 0) { err_set(e, "agent %d: bad frame from agent %d: %s", net->id, j, fe.msg); return -1; }
+        if (got == 0) break;
+        if (frame_deliver(net, j, e)) return -1;
+    }
+    return 0;
+}
+
 // Read what is available on j's connection into frames. -1 and e on a closed or corrupt link.
+// A large payload is read straight into its frame's buffer, with `spill` after it for whatever
+// follows; after a large frame the next header is read alone, so that its payload does not land in
+// `spill` and need a copy. A short read means the socket is empty: no extra read just to see EAGAIN.
 static int peer_read(Net *net, int j, Err *e) {
     Peer *p = &net->peers[j];
-    uint8_t buf[1 << 16];
+    uint8_t spill[1 << 16];
     for (;;) {
-        // Large payloads are read straight into the frame's buffer (one copy less per message).
-        size_t want = 0;
+        size_t want = 0, hdr_want = frame_reader_header_want(&p->rd);
         uint8_t *direct = frame_reader_space(&p->rd, &want);
-        if (direct && want >= 4096) {
-            ssize_t r = read(p->in_fd, direct, want);
-            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-            if (r < 0 && errno == EINTR) continue;
-            if (r > 0) {
-                p->recv.socket += (uint64_t)r;
-                Err fe = {{0}};
-                int got = frame_reader_wrote(&p->rd, (size_t)r, &fe);
-                if (got < 0) { err_set(e, "agent %d: bad frame from agent %d: %s", net->id, j, fe.msg); return -1; }
-                if (got == 1 && frame_deliver(net, j, e)) return -1;
-                continue;
-            }
-        }
-        ssize_t r = read(p->in_fd, buf, sizeof buf);
+        if (want < 4096) { direct = NULL; want = 0; }
+        struct iovec iov[2];
+        int n = 0;
+        if (direct) iov[n++] = (struct iovec){direct, want};
+        size_t spill_len = !direct && hdr_want && p->last_big ? hdr_want : sizeof spill;
+        iov[n++] = (struct iovec){spill, spill_len};
+        ssize_t r = readv(p->in_fd, iov, n);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (r < 0 && errno == EINTR) continue;
         if (r == 0) {   // the peer finished and left; only waiting for it later is an error
@@ -371,16 +384,15 @@ static int peer_read(Net *net, int j, Err *e) {
         }
         if (r < 0) { err_set(e, "agent %d: link from agent %d broke: %s", net->id, j, strerror(errno)); return -1; }
         p->recv.socket += (uint64_t)r;
-        size_t off = 0;
-        while (off < (size_t)r) {
-            size_t used = 0;
+        size_t in_direct = (size_t)r < want ? (size_t)r : want;
+        if (direct) {
             Err fe = {{0}};
-            int got = frame_reader_feed(&p->rd, buf + off, (size_t)r - off, &used, &fe);
-            off += used;
+            int got = frame_reader_wrote(&p->rd, in_direct, &fe);
             if (got < 0) { err_set(e, "agent %d: bad frame from agent %d: %s", net->id, j, fe.msg); return -1; }
-            if (got == 0) break;
-            if (frame_deliver(net, j, e)) return -1;
+            if (got == 1 && frame_deliver(net, j, e)) return -1;
         }
+        if (peer_feed(net, j, spill, (size_t)r - in_direct, e)) return -1;
+        if ((size_t)r < want + spill_len) return 0;
     }
 }
 

@@ -272,6 +272,10 @@ int frame_reader_feed(FrameReader *r, const uint8_t *data, size_t n, size_t *use
     return rc;
 }
 
+size_t frame_reader_header_want(const FrameReader *r) {
+    return r->in_payload == READ_HEADER ? WIRE_HEADER_BYTES - r->hdr_have : 0;
+}
+
 uint8_t *frame_reader_space(FrameReader *r, size_t *want) {
     if (r->in_payload != READ_PAYLOAD || r->payload_have >= r->h.payload_len) return NULL;
     *want = r->h.payload_len - r->payload_have;

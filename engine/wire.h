@@ -59,6 +59,8 @@ void frame_reader_free(FrameReader *r);
 // (all n consumed), -1 on a bad frame (e says why; the stream cannot be resynchronized).
 int frame_reader_feed(FrameReader *r, const uint8_t *data, size_t n, size_t *used, Err *e);
 
+// While a header is being read: how many of its bytes are still missing (0 otherwise).
+size_t frame_reader_header_want(const FrameReader *r);
 // While a payload is being read: where its next bytes go and how many are still wanted, so a socket
 // can read straight into it (NULL when a header is expected or the stream failed).
 uint8_t *frame_reader_space(FrameReader *r, size_t *want);
