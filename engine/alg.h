@@ -72,6 +72,11 @@ int push_recv_w(AlgEnv *env, int from, int kind, long round, float *x, double *u
 // oldest first, as push_recv would (scale * v into x, mass into *u; weight, if not NULL, gets the last
 // one's weight). Returns how many, or -1 and e.
 int push_drain_late(AlgEnv *env, int from, int kind, long round, float *x, double *u, float *weight, Err *e);
+// SGP's whole receive side in one pass over x: wait for the dense pushes of `round` from the current
+// graph's in-neighbours, take the late pushes (as push_drain_late, KIND_PUSH then KIND_CONSENSUS),
+// then x = keep * x + the scaled vectors, *u += the masses, z = x / *u. The same floats as scaling x,
+// push_recv, push_drain_late and debias one after the other. 0, or -1 and e.
+int push_mix(AlgEnv *env, int kind, long round, float keep, float *x, double *u, float *z, Err *e);
 // Decode one push message into x and *u as push_recv does, then release it. 1, or -1 and e.
 int push_apply(AlgEnv *env, Msg *m, float *x, double *u, float *weight, Err *e);
 int push_send_encoded_w(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,

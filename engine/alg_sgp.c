@@ -22,38 +22,34 @@ static int sgp_init(Alg *a, Err *e) {
     return 0;
 }
 
-// Keep 1/(d+1) of x and u, push the same share to each out-neighbour, add what the in-neighbours
-// pushed. A dropped message's share stays with its sender (both ends know it is dropped); one that
-// is late is not added, and z = x/u stays a weighted average.
-static int sgp_send(Alg *a, long round, int kind, Err *e) {
+// Push the same share 1/(d+1) of x and u to each out-neighbour; u keeps its share now, x only in
+// sgp_receive (*keep), in the same pass that adds what arrived. A dropped message's share stays with
+// its sender (both ends know it is dropped); one that is late is not added, and z = x/u stays a
+// weighted average.
+static int sgp_send(Alg *a, long round, int kind, float *keep, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
-    size_t n = env->m->n_params;
     topo_round(&env->topo, round, env->g);
-    float w = (float)mix_pushsum(env->g, env->id), keep = w;
+    float w = (float)mix_pushsum(env->g, env->id);
+    *keep = w;
     const Codec *dense = codec_for_id(CODEC_DENSE);
     for (int k = env->g->out_start[env->id]; k < env->g->out_start[env->id + 1]; k++) {
         int to = env->g->out[k];
         if (push_send(env, to, kind, round, dense, s->x, s->u * w, w, e)) return -1;
-        if (push_dropped(env, env->id, to, kind, round)) keep += w;   // a dropped share stays home
+        if (push_dropped(env, env->id, to, kind, round)) *keep += w;   // a dropped share stays home
     }
-    for (size_t i = 0; i < n; i++) s->x[i] *= keep;
-    s->u *= keep;
+    s->u *= *keep;
     return 0;
 }
 
-// Add the shares the in-neighbours of `round` pushed (recomputes that round's graph).
-static int sgp_receive(Alg *a, long round, int kind, Err *e) {
+// x *= keep, add the shares the in-neighbours of `round` pushed (recomputes that round's graph), and
+// leave z = x/u in the model. Shares that missed their own round are added now: the sender gave them
+// away, so adding them late is what keeps sum(x) and sum(u) (push-sum tolerates the delay).
+static int sgp_receive(Alg *a, long round, int kind, float keep, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
     topo_round(&env->topo, round, env->g);
-    for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++)
-        if (push_recv(env, env->g->in[k], kind, round, s->x, &s->u, e) < 0) return -1;
-    // Shares that missed their own round are added now: the sender gave them away, so adding them
-    // late is what keeps sum(x) and sum(u) (push-sum tolerates the delay).
-    if (push_drain_late(env, -1, KIND_PUSH, round, s->x, &s->u, NULL, e) < 0 ||
-        push_drain_late(env, -1, KIND_CONSENSUS, round, s->x, &s->u, NULL, e) < 0) return -1;
-    return 0;
+    return push_mix(env, kind, round, keep, s->x, &s->u, env->m->params, e);
 }
 
 // Synchronous: push this round's shares and add this round's. Overlapped (algorithm.overlap, the
@@ -62,14 +58,14 @@ static int sgp_receive(Alg *a, long round, int kind, Err *e) {
 static int sgp_push(Alg *a, long round, int kind, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
-    if (sgp_send(a, round, kind, e)) return -1;
-    if (!env->s->alg.overlap) {
-        if (sgp_receive(a, round, kind, e)) return -1;
-    } else if (s->pending >= 0) {
-        if (sgp_receive(a, s->pending, s->pending_kind, e)) return -1;
-    }
+    float keep;
+    if (sgp_send(a, round, kind, &keep, e)) return -1;
+    long from_round = env->s->alg.overlap ? s->pending : round;
+    int from_kind = env->s->alg.overlap ? s->pending_kind : kind;
     s->pending = round;
     s->pending_kind = kind;
+    if (from_round >= 0) return sgp_receive(a, from_round, from_kind, keep, e);
+    for (size_t i = 0; i < env->m->n_params; i++) s->x[i] *= keep;   // overlap's first round: nothing to add yet
     debias(env->m->params, s->x, s->u, env->m->n_params);
     return 0;
 }
@@ -85,9 +81,8 @@ static int sgp_step(Alg *a, long round, float lr, Err *e) {
 int sgp_finish(Alg *a, Err *e) {
     Sgp *s = a->st;
     if (!a->env.s->alg.overlap || s->pending < 0) return 0;
-    if (sgp_receive(a, s->pending, s->pending_kind, e)) return -1;
+    if (sgp_receive(a, s->pending, s->pending_kind, 1.0f, e)) return -1;
     s->pending = -1;
-    debias(a->env.m->params, s->x, s->u, a->env.m->n_params);
     return 0;
 }
 

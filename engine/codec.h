@@ -44,6 +44,12 @@ const Codec *codec_for_id(CodecId id);   // static instances for decoding by id 
 // is big-endian (then encode).
 const uint8_t *codec_dense_view(const Codec *c, const float *x, size_t n);
 
+// Push-sum's scaling, mixing and de-biasing of a dense payload in one pass over the vector:
+// x = keep * x + scale * decode(buf), then z = x * inv when z is not NULL (the same floats as the
+// three separate loops). -1 and e on a malformed payload, and then x is unchanged.
+int codec_dense_mix(const uint8_t *buf, size_t len, size_t n, float keep, float scale, float *x, float inv, float *z,
+                    Err *e);
+
 // Error feedback: v = x + e; q = C(v); e = v - q; encodes q into buf. Invariant: q + e(after) == x + e(before).
 long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, const Span *t, int nt,
                      uint64_t seed, uint8_t *buf, size_t cap, float *q);
