@@ -3,6 +3,9 @@
 #include "wire.h"
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 // Byte offsets of the fields in the 40-byte header.
 enum {
@@ -47,7 +50,7 @@ static void header_pack(uint8_t out[WIRE_HEADER_BYTES], const FrameHeader *h, ui
 #define CRC_LONG 8192    // block of each chain for large buffers
 #define CRC_SHORT 256    // and for the rest
 static uint32_t crc32c_table[256];
-static int crc32c_has_hw;
+static int crc32c_has_hw, crc32c_has_fold;
 static uint32_t crc32c_long[4][256], crc32c_short[4][256];   // zeros operators, one table per byte
 
 // GF(2) matrix (32 columns) times a vector.
@@ -79,6 +82,77 @@ static uint32_t crc32c_shift(uint32_t zeros[4][256], uint32_t crc) {
     return zeros[0][crc & 0xff] ^ zeros[1][(crc >> 8) & 0xff] ^ zeros[2][(crc >> 16) & 0xff] ^ zeros[3][crc >> 24];
 }
 
+#if defined(__x86_64__)
+// Folding with carry-less multiplication (VPCLMULQDQ on 512-bit registers, four 128-bit lanes each),
+// for CPUs that have it: 64 bytes per instruction pair instead of 8 per crc32, so a 247 KB message
+// costs a few microseconds. A 128-bit block F of the stream stands for the polynomial whose first bit
+// is its highest term; moving it D bits further is multiplying by x^D mod P, which is one carry-less
+// product per 64-bit half: its first half by x^(63+D) mod P, its second by x^(D-1) mod P (one less
+// than the plain powers because the product of two reflected 64-bit halves comes out one bit short).
+// The last 128 bits left are turned into the CRC register by two crc32 instructions.
+#define FOLD_BLOCK 256   // bytes per step: four registers of 64 bytes
+
+// x^n mod P (P = CRC-32C's polynomial, bit d the coefficient of x^d), in the reflected 64-bit form
+// a carry-less product multiplies by (the coefficient of x^d at bit 63 - d).
+static uint64_t fold_const(unsigned n) {
+    uint64_t r = 1, k = 0;
+    for (unsigned i = 0; i < n; i++) {
+        r <<= 1;
+        if (r >> 32 & 1) r ^= 0x11EDC6F41ull;
+    }
+    for (int d = 0; d < 32; d++)
+        if (r >> d & 1) k |= 1ull << (63 - d);
+    return k;
+}
+
+// Per 128-bit lane, the two constants that move a block by D bits: one step (FOLD_BLOCK), the
+// registers onto the last one (192, 128, 64 bytes), and lanes 0..2 of that onto lane 3.
+static uint64_t fold_step[2], fold_regs[3][2], fold_lanes[8];
+
+static void crc32c_fold_init(void) {
+    fold_step[0] = fold_const(63 + 8 * FOLD_BLOCK);
+    fold_step[1] = fold_const(8 * FOLD_BLOCK - 1);
+    for (int r = 0; r < 3; r++) {
+        unsigned d = 8 * 64 * (unsigned)(3 - r);
+        fold_regs[r][0] = fold_const(63 + d);
+        fold_regs[r][1] = fold_const(d - 1);
+    }
+    for (int l = 0; l < 3; l++) {
+        unsigned d = 128 * (unsigned)(3 - l);
+        fold_lanes[2 * l] = fold_const(63 + d);
+        fold_lanes[2 * l + 1] = fold_const(d - 1);
+    }
+    fold_lanes[6] = fold_lanes[7] = 0;
+}
+
+__attribute__((target("avx512f,vpclmulqdq"))) static inline __m512i fold512(__m512i a, __m512i k, __m512i next) {
+    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(a, k, 0x00), _mm512_clmulepi64_epi128(a, k, 0x11), next, 0x96);
+}
+
+// The CRC register after n bytes (n a positive multiple of FOLD_BLOCK) from register crc.
+__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) static uint32_t crc32c_fold(uint32_t crc, const uint8_t *p, size_t n) {
+    // The register enters as the first 32 bits of the stream (the CRC is linear).
+    __m512i a0 = _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)crc)));
+    __m512i a1 = _mm512_loadu_si512(p + 64), a2 = _mm512_loadu_si512(p + 128), a3 = _mm512_loadu_si512(p + 192);
+    __m512i k = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)fold_step[1], (long long)fold_step[0]));
+    for (p += FOLD_BLOCK, n -= FOLD_BLOCK; n; p += FOLD_BLOCK, n -= FOLD_BLOCK) {
+        a0 = fold512(a0, k, _mm512_loadu_si512(p));
+        a1 = fold512(a1, k, _mm512_loadu_si512(p + 64));
+        a2 = fold512(a2, k, _mm512_loadu_si512(p + 128));
+        a3 = fold512(a3, k, _mm512_loadu_si512(p + 192));
+    }
+    __m512i kr[3];
+    for (int r = 0; r < 3; r++) kr[r] = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)fold_regs[r][1], (long long)fold_regs[r][0]));
+    __m512i t = fold512(a0, kr[0], fold512(a1, kr[1], fold512(a2, kr[2], a3)));
+    __m512i kl = _mm512_loadu_si512(fold_lanes);
+    __m512i u = _mm512_xor_si512(_mm512_clmulepi64_epi128(t, kl, 0x00), _mm512_clmulepi64_epi128(t, kl, 0x11));
+    __m128i last = _mm_xor_si128(_mm_xor_si128(_mm512_extracti32x4_epi32(u, 0), _mm512_extracti32x4_epi32(u, 1)),
+                                 _mm_xor_si128(_mm512_extracti32x4_epi32(u, 2), _mm512_extracti32x4_epi32(t, 3)));
+    uint64_t c = __builtin_ia32_crc32di(0, (uint64_t)_mm_cvtsi128_si64(last));
+    return (uint32_t)__builtin_ia32_crc32di(c, (uint64_t)_mm_extract_epi64(last, 1));
+}
+#endif
+
 // Filled once before main, so agents running as threads never see a half-filled table.
 __attribute__((constructor)) static void crc32c_table_init(void) {
     for (uint32_t i = 0; i < 256; i++) {
@@ -91,6 +165,8 @@ __attribute__((constructor)) static void crc32c_table_init(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     crc32c_has_hw = __builtin_cpu_supports("sse4.2");
+    crc32c_has_fold = crc32c_has_hw && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("vpclmulqdq");
+    crc32c_fold_init();
 #endif
 }
 
@@ -134,13 +210,34 @@ __attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const 
 
 static uint32_t crc32c(uint32_t crc, const uint8_t *p, size_t n) {
 #if defined(__x86_64__)
+    if (crc32c_has_fold && n >= 4 * FOLD_BLOCK) {
+        size_t m = n - n % FOLD_BLOCK;
+        crc = crc32c_fold(crc, p, m);
+        p += m;
+        n -= m;
+    }
     if (crc32c_has_hw) return crc32c_hw(crc, p, n);
 #endif
     return crc32c_soft(crc, p, n);
 }
 
 uint32_t wire_crc32c(const void *data, size_t n) { return crc32c(0xFFFFFFFFu, data, n) ^ 0xFFFFFFFFu; }
-uint32_t wire_crc32c_soft(const void *data, size_t n) { return crc32c_soft(0xFFFFFFFFu, data, n) ^ 0xFFFFFFFFu; }
+int wire_crc32c_by(int method, const void *data, size_t n, uint32_t *out) {
+    const uint8_t *p = data;
+    uint32_t crc = 0xFFFFFFFFu;
+    if (method == 0) crc = crc32c_soft(crc, p, n);
+#if defined(__x86_64__)
+    else if (method == 1 && crc32c_has_hw) crc = crc32c_hw(crc, p, n);
+    else if (method == 2 && crc32c_has_fold) {
+        size_t m = n - n % FOLD_BLOCK;
+        if (m) crc = crc32c_fold(crc, p, m);
+        crc = crc32c_hw(crc, p + m, n - m);
+    }
+#endif
+    else return -1;
+    *out = crc ^ 0xFFFFFFFFu;
+    return 0;
+}
 
 // CRC-32C of the header (checksum field zero) followed by the payload's pieces.
 static uint32_t frame_crc(const FrameHeader *h, const struct iovec *parts, int n_parts) {

@@ -36,10 +36,11 @@ int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, 
 // Check the CRC of a parsed header against its payload. 0, or -1 and e.
 int wire_frame_verify(const FrameHeader *h, const uint8_t *payload, Err *e);
 
-// CRC-32C of n bytes (the frames' checksum): the fastest the CPU allows, and the plain table version
-// (for tests: both must agree).
+// CRC-32C of n bytes (the frames' checksum), the fastest way this CPU allows.
 uint32_t wire_crc32c(const void *data, size_t n);
-uint32_t wire_crc32c_soft(const void *data, size_t n);
+// For tests, which check that every method agrees: by the table (method 0), the crc32 instruction
+// (1), or carry-less folding (2). 0 and *out, or -1 when this CPU lacks the method.
+int wire_crc32c_by(int method, const void *data, size_t n, uint32_t *out);
 
 // Incremental parser for a byte stream (a TCP connection): feed bytes as they arrive, take frames out.
 typedef struct {
