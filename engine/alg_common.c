@@ -119,54 +119,73 @@ int push_apply(AlgEnv *env, Msg *m, float *x, double *u, float *weight, Err *e) 
     return rc;
 }
 
-// Add messages in order with one pass over x (see push_mix); the caller has checked they are dense pushes.
-static int push_mix_dense(AlgEnv *env, Msg **ms, int nm, float keep, float *x, double *u, float *z, Err *e) {
+int push_gather(AlgEnv *env, int kind, long round, PushBatch *b, Err *e) {
+    Graph *g = env->g;
+    b->n = 0;
+    b->cap = g->in_start[env->id + 1] - g->in_start[env->id] + 4;
+    b->m = xmalloc(sizeof *b->m * (size_t)b->cap);
+    for (int k = g->in_start[env->id]; k < g->in_start[env->id + 1]; k++) {
+        int missing = 0;
+        Msg *m = net_wait(env->net, g->in[k], kind, (uint64_t)round, env->timeout_s, &missing, e);
+        if (m) b->m[b->n++] = m;
+        else if (missing) env->missing++;
+        else return -1;
+    }
+    const int late_kinds[2] = {KIND_PUSH, KIND_CONSENSUS};
+    for (int t = 0; t < 2; t++)
+        for (Msg *m; (m = net_take_late(env->net, -1, late_kinds[t], (uint64_t)round));) {
+            if (b->n == b->cap) b->m = realloc(b->m, sizeof *b->m * (size_t)(b->cap *= 2));
+            if (!b->m) { fprintf(stderr, "meshtrain: out of memory\n"); abort(); }
+            b->m[b->n++] = m;
+        }
+    return 0;
+}
+
+double push_batch_mass(const PushBatch *b, double u) {
+    for (int i = 0; i < b->n; i++)
+        if (b->m[i]->len >= PUSH_PREFIX) u += get_f64(b->m[i]->payload);
+    return u;
+}
+
+void push_batch_free(AlgEnv *env, PushBatch *b) {
+    for (int i = 0; i < b->n; i++) net_release(env->net, b->m[i]);
+    free(b->m);
+    b->m = NULL;
+    b->n = b->cap = 0;
+}
+
+// Dense pushes in one pass over x per message (see push_batch_mix).
+static int push_mix_dense(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, float *z, Err *e) {
     size_t n = env->m->n_params;
-    for (int i = 0; i < nm; i++) *u += get_f64(ms[i]->payload);
+    *u = push_batch_mass(b, *u);
     float inv = (float)(1.0 / *u);
-    for (int i = 0; i < nm; i++) {
+    for (int i = 0; i < b->n; i++) {
+        const Msg *m = b->m[i];
         Err de = {{0}};
-        if (codec_dense_mix(ms[i]->payload + PUSH_PREFIX, ms[i]->len - PUSH_PREFIX, n, i == 0 ? keep : 1.0f,
-                            get_f32(ms[i]->payload + 8), x, inv, i == nm - 1 ? z : NULL, &de)) {
-            err_set(e, "agent %d: bad payload from agent %d (round %llu): %s", env->id, ms[i]->from,
-                    (unsigned long long)ms[i]->round, de.msg);
+        if (codec_dense_mix(m->payload + PUSH_PREFIX, m->len - PUSH_PREFIX, n, i == 0 ? keep : 1.0f,
+                            get_f32(m->payload + 8), x, inv, i == b->n - 1 ? z : NULL, &de)) {
+            err_set(e, "agent %d: bad payload from agent %d (round %llu): %s", env->id, m->from,
+                    (unsigned long long)m->round, de.msg);
             return -1;
         }
     }
     return 0;
 }
 
-int push_mix(AlgEnv *env, int kind, long round, float keep, float *x, double *u, float *z, Err *e) {
-    Graph *g = env->g;
-    int nm = 0, cap = g->in_start[env->id + 1] - g->in_start[env->id] + 4, rc = 0, dense = 1;
-    Msg **ms = xmalloc(sizeof *ms * (size_t)cap);
-    for (int k = g->in_start[env->id]; k < g->in_start[env->id + 1] && !rc; k++) {
-        int missing = 0;
-        Msg *m = net_wait(env->net, g->in[k], kind, (uint64_t)round, env->timeout_s, &missing, e);
-        if (m) ms[nm++] = m;
-        else if (missing) env->missing++;
-        else rc = -1;
-    }
-    const int late_kinds[2] = {KIND_PUSH, KIND_CONSENSUS};
-    for (int t = 0; t < 2 && !rc; t++)
-        for (Msg *m; (m = net_take_late(env->net, -1, late_kinds[t], (uint64_t)round));) {
-            if (nm == cap) ms = realloc(ms, sizeof *ms * (size_t)(cap *= 2));
-            if (!ms) { fprintf(stderr, "meshtrain: out of memory\n"); abort(); }
-            ms[nm++] = m;
-        }
-    for (int i = 0; i < nm; i++) dense &= ms[i]->codec == CODEC_DENSE && ms[i]->len >= PUSH_PREFIX;
-    if (!rc && dense && nm > 0) rc = push_mix_dense(env, ms, nm, keep, x, u, z, e);
-    else if (!rc) {   // no message, or one the fused loop does not take (push_apply says what is wrong)
+int push_batch_mix(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, float *z, Err *e) {
+    int rc = 0, dense = 1;
+    for (int i = 0; i < b->n; i++) dense &= b->m[i]->codec == CODEC_DENSE && b->m[i]->len >= PUSH_PREFIX;
+    if (dense && b->n > 0) rc = push_mix_dense(env, b, keep, x, u, z, e);
+    else {   // no message, or one the fused loop does not take (push_apply says what is wrong)
         size_t n = env->m->n_params;
         for (size_t i = 0; i < n; i++) x[i] *= keep;
-        for (int i = 0; i < nm && !rc; i++) {
-            rc = push_apply(env, ms[i], x, u, NULL, e) < 0 ? -1 : 0;
-            ms[i] = NULL;
+        for (int i = 0; i < b->n && !rc; i++) {
+            rc = push_apply(env, b->m[i], x, u, NULL, e) < 0 ? -1 : 0;
+            b->m[i] = NULL;
         }
-        if (!rc) debias(z, x, *u, n);
+        if (!rc && z) debias(z, x, *u, n);
     }
-    for (int i = 0; i < nm; i++) net_release(env->net, ms[i]);
-    free(ms);
+    push_batch_free(env, b);
     return rc;
 }
 

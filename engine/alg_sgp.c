@@ -1,11 +1,13 @@
 // SGP, Stochastic Gradient Push (Assran et al. 2019): push-sum over directed, time-varying graphs.
-// State: numerator x and weight u; the gradient is taken at the de-biased z = x / u.
+// State: numerator x and weight u; the gradient is taken at the de-biased z = x / u, which is x
+// itself while u is 1 (regular graphs without drops): x then lives in the model's parameters.
 #include <stdlib.h>
 #include <string.h>
 #include "alg.h"
 
 typedef struct {
-    float *x;
+    float *x;            // the model's parameters while u is 1, else own
+    float *own;          // x's buffer for when u is not 1 (allocated the first time it is needed)
     double u;
     long pending;        // overlap: the round whose incoming shares are still to be added (-1: none)
     int pending_kind;
@@ -14,8 +16,7 @@ typedef struct {
 static int sgp_init(Alg *a, Err *e) {
     (void)e;
     Sgp *s = xcalloc(1, sizeof *s);
-    s->x = xfloats(a->env.m->n_params);
-    memcpy(s->x, a->env.m->params, a->env.m->n_params * sizeof(float));
+    s->x = a->env.m->params;
     s->u = 1.0;
     s->pending = -1;
     a->st = s;
@@ -42,14 +43,40 @@ static int sgp_send(Alg *a, long round, int kind, float *keep, Err *e) {
     return 0;
 }
 
+// Before a mix that leaves u at u_end: x moves out of the parameters when u_end is not 1. Returns
+// the z the mix writes besides x (NULL when x is the parameters and stays there).
+static float *sgp_place(Alg *a, double u_end) {
+    Sgp *s = a->st;
+    float *params = a->env.m->params;
+    size_t n = a->env.m->n_params;
+    if (s->x == params && u_end == 1.0) return NULL;
+    if (s->x == params) {
+        if (!s->own) s->own = xfloats(n);
+        memcpy(s->own, params, n * sizeof *params);
+        s->x = s->own;
+    }
+    return params;
+}
+
+// After it: with u back at 1, z = x exactly, so x lives in the parameters again.
+static void sgp_settle(Alg *a) {
+    Sgp *s = a->st;
+    if (s->u == 1.0) s->x = a->env.m->params;
+}
+
 // x *= keep, add the shares the in-neighbours of `round` pushed (recomputes that round's graph), and
 // leave z = x/u in the model. Shares that missed their own round are added now: the sender gave them
 // away, so adding them late is what keeps sum(x) and sum(u) (push-sum tolerates the delay).
 static int sgp_receive(Alg *a, long round, int kind, float keep, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
+    PushBatch b;
     topo_round(&env->topo, round, env->g);
-    return push_mix(env, kind, round, keep, s->x, &s->u, env->m->params, e);
+    if (push_gather(env, kind, round, &b, e)) { push_batch_free(env, &b); return -1; }
+    float *z = sgp_place(a, push_batch_mass(&b, s->u));
+    if (push_batch_mix(env, &b, keep, s->x, &s->u, z, e)) return -1;
+    sgp_settle(a);
+    return 0;
 }
 
 // Synchronous: push this round's shares and add this round's. Overlapped (algorithm.overlap, the
@@ -65,8 +92,11 @@ static int sgp_push(Alg *a, long round, int kind, Err *e) {
     s->pending = round;
     s->pending_kind = kind;
     if (from_round >= 0) return sgp_receive(a, from_round, from_kind, keep, e);
-    for (size_t i = 0; i < env->m->n_params; i++) s->x[i] *= keep;   // overlap's first round: nothing to add yet
-    debias(env->m->params, s->x, s->u, env->m->n_params);
+    // Overlap's first round: nothing to add yet.
+    float *z = sgp_place(a, s->u);
+    for (size_t i = 0; i < env->m->n_params; i++) s->x[i] *= keep;
+    if (z) debias(z, s->x, s->u, env->m->n_params);
+    sgp_settle(a);
     return 0;
 }
 
@@ -93,7 +123,7 @@ static int sgp_consensus(Alg *a, long round, const Codec *c, double gamma, Err *
 
 static void sgp_free(Alg *a) {
     Sgp *s = a->st;
-    free(s->x);
+    free(s->own);
     free(s);
 }
 
