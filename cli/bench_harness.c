@@ -13,7 +13,7 @@
 
 static const char *USAGE = "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--overlap] [--json]";
 
-typedef struct { double round_ms, compute_ms, wait_ms, rss_mb; long rounds; json_int_t bytes; } HarnessRun;
+typedef struct { double round_ms, compute_ms, wait_ms, cpu_ms, csw_vol, csw_invol, rss_mb; long rounds; json_int_t bytes; } HarnessRun;
 
 // Run one scenario in dir with `meshtrain run` and read its summary.
 static int harness_once(const char *self, const char *dir, const char *alg, int overlap, int agents, const char *model,
@@ -59,6 +59,9 @@ static int harness_once(const char *self, const char *dir, const char *alg, int 
         out->round_ms += 1e3 * json_number_value(json_object_get(v, "train_s")) / r / agents;
         out->compute_ms += 1e3 * json_number_value(json_object_get(v, "compute_s")) / r / agents;
         out->wait_ms += 1e3 * json_number_value(json_object_get(v, "wait_s")) / r / agents;
+        out->cpu_ms += 1e3 * json_number_value(json_object_get(v, "cpu_s")) / r / agents;
+        out->csw_vol += (double)json_integer_value(json_object_get(v, "csw_voluntary")) / r / agents;
+        out->csw_invol += (double)json_integer_value(json_object_get(v, "csw_involuntary")) / r / agents;
         double rss = json_number_value(json_object_get(v, "rss_peak_mb"));
         if (rss > out->rss_mb) out->rss_mb = rss;
     }
@@ -76,7 +79,9 @@ int bench_harness(int argc, char **argv) {
         if (is_help(a.flag)) {
             printf("usage: %s\n\nTime per training round of N agent processes running ALGORITHM (default sgp, dense)\n"
                    "against the same agents training alone (no messages). Overhead = the difference per round,\n"
-                   "as a fraction of the compute-only round. Peak RSS per agent is reported.\n"
+                   "as a fraction of the compute-only round. Peak RSS per agent is reported, and CPU time per agent and\n"
+                   "round in both runs (with more agents than cores, extra work shows there; idle time does not), and\n"
+                   "context switches per agent and round ([blocked, preempted]).\n"
                    "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)\n"
                    "  --overlap (sgp adds the previous round's shares instead of waiting: OSGP)  --json\n", USAGE);
             return 0;
@@ -104,21 +109,28 @@ int bench_harness(int argc, char **argv) {
     if (rc) { fprintf(stderr, "meshtrain bench harness: %s\n", e.msg); return 1; }
     double overhead = with.round_ms / base.round_ms - 1.0;
     if (json) {
-        json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:I}", "model", model, "algorithm", alg,
+        json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:[f, f], s:[f, f], s:I}",
+                              "model", model,
+                              "algorithm", alg,
                               "overlap", overlap,
                               "agents", agents, "rounds", (json_int_t)with.rounds, "round_ms_compute_only", base.round_ms,
                               "round_ms", with.round_ms, "overhead_pct", 100 * overhead, "compute_ms_per_round",
                               with.compute_ms, "wait_ms_per_round", with.wait_ms, "rss_peak_mb_per_agent", with.rss_mb,
-                              "bytes_wire", with.bytes);
+                              "cpu_ms_per_round_compute_only", base.cpu_ms, "cpu_ms_per_round", with.cpu_ms,
+                              "cpu_overhead_pct", 100 * (with.cpu_ms / base.cpu_ms - 1.0),
+                              "switches_per_round_compute_only", base.csw_vol, base.csw_invol, "switches_per_round",
+                              with.csw_vol, with.csw_invol, "bytes_wire", with.bytes);
         char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(5));
         printf("%s\n", t);
         free(t);
         json_decref(o);
     } else {
         printf("%d agents, %s, %ld rounds: %.2f ms per round with %s, %.2f ms computing alone: overhead %.1f%%\n"
-               "  (per agent and round: compute %.2f ms, waiting %.2f ms; peak RSS per agent %.1f MB)\n",
+               "  (per agent and round: compute %.2f ms, waiting %.2f ms, CPU %.2f ms against %.2f ms alone,\n"
+               "  %.2f blocked and %.2f preempted context switches against %.2f and %.2f; peak RSS per agent %.1f MB)\n",
                agents, model, with.rounds, with.round_ms, alg, base.round_ms, 100 * overhead, with.compute_ms,
-               with.wait_ms, with.rss_mb);
+               with.wait_ms, with.cpu_ms, base.cpu_ms, with.csw_vol, with.csw_invol, base.csw_vol, base.csw_invol,
+               with.rss_mb);
     }
     return 0;
 }

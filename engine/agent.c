@@ -6,6 +6,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/resource.h>
 #include "alg.h"
 #include "ctl.h"
 #include "data.h"
@@ -22,7 +24,8 @@ typedef struct {
     Alg *alg;
     FILE *log;
     Rng data_rng, drop_rng;
-    double compute_s, t0, last_report, train_s;
+    double compute_s, t0, last_report, train_s, cpu_s;
+    long csw_vol, csw_invol;    // context switches in the training rounds: blocked, and preempted
     long round, total_rounds, rounds_per_epoch;
     double loss_sum;
     long loss_n;
@@ -254,13 +257,23 @@ static int consensus_rounds(Agent *a, int count, const Codec *c, double gamma, l
     return 0;
 }
 
+// CPU seconds this process used (user and system): with more agents than cores, the part of the
+// harness overhead that is work rather than idle time.
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int train(Agent *a, Err *e) {
     const Scenario *s = &a->s;
     int sc = !strcmp(s->alg.name, "sc-sparse-push");
     Codec comp;
     if (sc && codec_init(&comp, s->alg.comp.codec, s->alg.comp.keep, e)) return -1;
     long extra = a->total_rounds + 1;   // round numbers of consensus-only rounds
-    double t_start = time_now();
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    double t_start = time_now(), cpu_start = cpu_now();
     double next_eval = s->eval.every_epochs, next_comp = s->alg.comp.every_epochs;
     while (a->round < a->total_rounds) {
         if (train_round(a, e)) return -1;
@@ -275,6 +288,10 @@ static int train(Agent *a, Err *e) {
         }
     }
     a->train_s = time_now() - t_start;   // the training rounds, evaluations included
+    a->cpu_s = cpu_now() - cpu_start;
+    getrusage(RUSAGE_SELF, &ru1);
+    a->csw_vol = ru1.ru_nvcsw - ru0.ru_nvcsw;
+    a->csw_invol = ru1.ru_nivcsw - ru0.ru_nivcsw;
     if (sc && consensus_rounds(a, s->alg.comp.rounds, &comp, s->alg.comp.gamma, &extra, e)) return -1;
     if (consensus_rounds(a, s->eval.final_consensus_rounds, codec_for_id(CODEC_DENSE), 1.0, &extra, e)) return -1;
     if (!strcmp(s->alg.name, "sgp") && sgp_finish(a->alg, e)) return -1;
@@ -285,10 +302,11 @@ static int train(Agent *a, Err *e) {
 static int done_report(Agent *a, Err *e) {
     uint64_t pay, wire, msgs;
     totals(a, &pay, &wire, &msgs);
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:I, s:f, s:s}", "type", "done", "rounds",
+    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:s}", "type", "done", "rounds",
                           (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire, "messages",
                           (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
                           "missing", (json_int_t)a->alg->env.missing, "samples", (json_int_t)a->n_mine * a->s.epochs, "train_s", a->train_s,
+                          "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary", (json_int_t)a->csw_invol,
                           "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb", rss_peak_kb() / 1024.0,
                           "on_missing", a->alg->ops->on_missing);
     json_object_set_new(o, "sent", links_json(a, 1));   // per peer, for the energy model (bits over each link)

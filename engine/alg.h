@@ -72,6 +72,17 @@ int push_recv_w(AlgEnv *env, int from, int kind, long round, float *x, double *u
 // oldest first, as push_recv would (scale * v into x, mass into *u; weight, if not NULL, gets the last
 // one's weight). Returns how many, or -1 and e.
 int push_drain_late(AlgEnv *env, int from, int kind, long round, float *x, double *u, float *weight, Err *e);
+// SGP's receive side in one pass over x per message. push_gather waits for the pushes of `round`
+// from the current graph's in-neighbours and takes the late ones (as push_drain_late: KIND_PUSH, then
+// KIND_CONSENSUS); push_batch_mass tells the weight u will have once they are added; push_batch_mix
+// does x = keep * x + the scaled vectors, *u += the masses and, when z is not NULL, z = x / *u (the
+// same floats as scaling x, push_recv, push_drain_late and debias one after the other; z NULL is for
+// x that is z itself, with u ending at 1), then releases the messages. 0, or -1 and e.
+typedef struct { Msg **m; int n, cap; } PushBatch;
+int push_gather(AlgEnv *env, int kind, long round, PushBatch *b, Err *e);
+double push_batch_mass(const PushBatch *b, double u);
+int push_batch_mix(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, float *z, Err *e);
+void push_batch_free(AlgEnv *env, PushBatch *b);
 // Decode one push message into x and *u as push_recv does, then release it. 1, or -1 and e.
 int push_apply(AlgEnv *env, Msg *m, float *x, double *u, float *weight, Err *e);
 int push_send_encoded_w(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,

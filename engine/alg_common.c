@@ -20,13 +20,25 @@ static int buf_fit(AlgEnv *env, size_t need) {
     return 0;
 }
 
+static void push_prefix(uint8_t *b, double mass, float scale, float weight) {
+    put_f64(b, mass);
+    put_f32(b + 8, scale);
+    put_f32(b + 12, weight);
+}
+
 int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const float *v, double mass,
               float scale, Err *e) {
-    size_t n = env->m->n_params, cap = PUSH_PREFIX + c->ops->bound(c, n, env->nt);
+    size_t n = env->m->n_params;
+    const uint8_t *raw = codec_dense_view(c, v, n);
+    if (raw) {   // dense: v's own bytes leave from where they lie, with no encoded copy
+        uint8_t prefix[PUSH_PREFIX];
+        push_prefix(prefix, mass, scale, scale);
+        struct iovec parts[2] = {{prefix, PUSH_PREFIX}, {(void *)raw, 4 * n}};
+        return net_sendv(env->net, to, kind, (uint64_t)round, c->ops->id, parts, 2, e);
+    }
+    size_t cap = PUSH_PREFIX + c->ops->bound(c, n, env->nt);
     uint8_t *buf = net_alloc(cap);   // encoded straight into the frame that leaves
-    put_f64(buf, mass);
-    put_f32(buf + 8, scale);
-    put_f32(buf + 12, scale);
+    push_prefix(buf, mass, scale, scale);
     long len = c->ops->encode(c, v, n, env->spans, env->nt, codec_seed(env, env->id, round), buf + PUSH_PREFIX,
                               cap - PUSH_PREFIX, NULL);
     if (len < 0) { err_set(e, "agent %d: %s encoding failed", env->id, c->ops->name); net_alloc_free(buf); return -1; }
@@ -51,9 +63,7 @@ int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c,
 
 int push_send_encoded_w(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,
                         float weight, Err *e) {
-    put_f64(env->buf, mass);
-    put_f32(env->buf + 8, scale);
-    put_f32(env->buf + 12, weight);
+    push_prefix(env->buf, mass, scale, weight);
     return net_send(env->net, to, kind, (uint64_t)round, c->ops->id, env->buf, (uint32_t)(PUSH_PREFIX + len), e);
 }
 
@@ -106,6 +116,76 @@ int push_apply(AlgEnv *env, Msg *m, float *x, double *u, float *weight, Err *e) 
         }
     }
     net_release(env->net, m);
+    return rc;
+}
+
+int push_gather(AlgEnv *env, int kind, long round, PushBatch *b, Err *e) {
+    Graph *g = env->g;
+    b->n = 0;
+    b->cap = g->in_start[env->id + 1] - g->in_start[env->id] + 4;
+    b->m = xmalloc(sizeof *b->m * (size_t)b->cap);
+    for (int k = g->in_start[env->id]; k < g->in_start[env->id + 1]; k++) {
+        int missing = 0;
+        Msg *m = net_wait(env->net, g->in[k], kind, (uint64_t)round, env->timeout_s, &missing, e);
+        if (m) b->m[b->n++] = m;
+        else if (missing) env->missing++;
+        else return -1;
+    }
+    const int late_kinds[2] = {KIND_PUSH, KIND_CONSENSUS};
+    for (int t = 0; t < 2; t++)
+        for (Msg *m; (m = net_take_late(env->net, -1, late_kinds[t], (uint64_t)round));) {
+            if (b->n == b->cap) b->m = realloc(b->m, sizeof *b->m * (size_t)(b->cap *= 2));
+            if (!b->m) { fprintf(stderr, "meshtrain: out of memory\n"); abort(); }
+            b->m[b->n++] = m;
+        }
+    return 0;
+}
+
+double push_batch_mass(const PushBatch *b, double u) {
+    for (int i = 0; i < b->n; i++)
+        if (b->m[i]->len >= PUSH_PREFIX) u += get_f64(b->m[i]->payload);
+    return u;
+}
+
+void push_batch_free(AlgEnv *env, PushBatch *b) {
+    for (int i = 0; i < b->n; i++) net_release(env->net, b->m[i]);
+    free(b->m);
+    b->m = NULL;
+    b->n = b->cap = 0;
+}
+
+// Dense pushes in one pass over x per message (see push_batch_mix).
+static int push_mix_dense(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, float *z, Err *e) {
+    size_t n = env->m->n_params;
+    *u = push_batch_mass(b, *u);
+    float inv = (float)(1.0 / *u);
+    for (int i = 0; i < b->n; i++) {
+        const Msg *m = b->m[i];
+        Err de = {{0}};
+        if (codec_dense_mix(m->payload + PUSH_PREFIX, m->len - PUSH_PREFIX, n, i == 0 ? keep : 1.0f,
+                            get_f32(m->payload + 8), x, inv, i == b->n - 1 ? z : NULL, &de)) {
+            err_set(e, "agent %d: bad payload from agent %d (round %llu): %s", env->id, m->from,
+                    (unsigned long long)m->round, de.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int push_batch_mix(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, float *z, Err *e) {
+    int rc = 0, dense = 1;
+    for (int i = 0; i < b->n; i++) dense &= b->m[i]->codec == CODEC_DENSE && b->m[i]->len >= PUSH_PREFIX;
+    if (dense && b->n > 0) rc = push_mix_dense(env, b, keep, x, u, z, e);
+    else {   // no message, or one the fused loop does not take (push_apply says what is wrong)
+        size_t n = env->m->n_params;
+        for (size_t i = 0; i < n; i++) x[i] *= keep;
+        for (int i = 0; i < b->n && !rc; i++) {
+            rc = push_apply(env, b->m[i], x, u, NULL, e) < 0 ? -1 : 0;
+            b->m[i] = NULL;
+        }
+        if (!rc && z) debias(z, x, *u, n);
+    }
+    push_batch_free(env, b);
     return rc;
 }
 

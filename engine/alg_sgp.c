@@ -1,11 +1,13 @@
 // SGP, Stochastic Gradient Push (Assran et al. 2019): push-sum over directed, time-varying graphs.
-// State: numerator x and weight u; the gradient is taken at the de-biased z = x / u.
+// State: numerator x and weight u; the gradient is taken at the de-biased z = x / u, which is x
+// itself while u is 1 (regular graphs without drops): x then lives in the model's parameters.
 #include <stdlib.h>
 #include <string.h>
 #include "alg.h"
 
 typedef struct {
-    float *x;
+    float *x;            // the model's parameters while u is 1, else own
+    float *own;          // x's buffer for when u is not 1 (allocated the first time it is needed)
     double u;
     long pending;        // overlap: the round whose incoming shares are still to be added (-1: none)
     int pending_kind;
@@ -14,45 +16,66 @@ typedef struct {
 static int sgp_init(Alg *a, Err *e) {
     (void)e;
     Sgp *s = xcalloc(1, sizeof *s);
-    s->x = xfloats(a->env.m->n_params);
-    memcpy(s->x, a->env.m->params, a->env.m->n_params * sizeof(float));
+    s->x = a->env.m->params;
     s->u = 1.0;
     s->pending = -1;
     a->st = s;
     return 0;
 }
 
-// Keep 1/(d+1) of x and u, push the same share to each out-neighbour, add what the in-neighbours
-// pushed. A dropped message's share stays with its sender (both ends know it is dropped); one that
-// is late is not added, and z = x/u stays a weighted average.
-static int sgp_send(Alg *a, long round, int kind, Err *e) {
+// Push the same share 1/(d+1) of x and u to each out-neighbour; u keeps its share now, x only in
+// sgp_receive (*keep), in the same pass that adds what arrived. A dropped message's share stays with
+// its sender (both ends know it is dropped); one that is late is not added, and z = x/u stays a
+// weighted average.
+static int sgp_send(Alg *a, long round, int kind, float *keep, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
-    size_t n = env->m->n_params;
     topo_round(&env->topo, round, env->g);
-    float w = (float)mix_pushsum(env->g, env->id), keep = w;
+    float w = (float)mix_pushsum(env->g, env->id);
+    *keep = w;
     const Codec *dense = codec_for_id(CODEC_DENSE);
     for (int k = env->g->out_start[env->id]; k < env->g->out_start[env->id + 1]; k++) {
         int to = env->g->out[k];
         if (push_send(env, to, kind, round, dense, s->x, s->u * w, w, e)) return -1;
-        if (push_dropped(env, env->id, to, kind, round)) keep += w;   // a dropped share stays home
+        if (push_dropped(env, env->id, to, kind, round)) *keep += w;   // a dropped share stays home
     }
-    for (size_t i = 0; i < n; i++) s->x[i] *= keep;
-    s->u *= keep;
+    s->u *= *keep;
     return 0;
 }
 
-// Add the shares the in-neighbours of `round` pushed (recomputes that round's graph).
-static int sgp_receive(Alg *a, long round, int kind, Err *e) {
+// Before a mix that leaves u at u_end: x moves out of the parameters when u_end is not 1. Returns
+// the z the mix writes besides x (NULL when x is the parameters and stays there).
+static float *sgp_place(Alg *a, double u_end) {
+    Sgp *s = a->st;
+    float *params = a->env.m->params;
+    size_t n = a->env.m->n_params;
+    if (s->x == params && u_end == 1.0) return NULL;
+    if (s->x == params) {
+        if (!s->own) s->own = xfloats(n);
+        memcpy(s->own, params, n * sizeof *params);
+        s->x = s->own;
+    }
+    return params;
+}
+
+// After it: with u back at 1, z = x exactly, so x lives in the parameters again.
+static void sgp_settle(Alg *a) {
+    Sgp *s = a->st;
+    if (s->u == 1.0) s->x = a->env.m->params;
+}
+
+// x *= keep, add the shares the in-neighbours of `round` pushed (recomputes that round's graph), and
+// leave z = x/u in the model. Shares that missed their own round are added now: the sender gave them
+// away, so adding them late is what keeps sum(x) and sum(u) (push-sum tolerates the delay).
+static int sgp_receive(Alg *a, long round, int kind, float keep, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
+    PushBatch b;
     topo_round(&env->topo, round, env->g);
-    for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++)
-        if (push_recv(env, env->g->in[k], kind, round, s->x, &s->u, e) < 0) return -1;
-    // Shares that missed their own round are added now: the sender gave them away, so adding them
-    // late is what keeps sum(x) and sum(u) (push-sum tolerates the delay).
-    if (push_drain_late(env, -1, KIND_PUSH, round, s->x, &s->u, NULL, e) < 0 ||
-        push_drain_late(env, -1, KIND_CONSENSUS, round, s->x, &s->u, NULL, e) < 0) return -1;
+    if (push_gather(env, kind, round, &b, e)) { push_batch_free(env, &b); return -1; }
+    float *z = sgp_place(a, push_batch_mass(&b, s->u));
+    if (push_batch_mix(env, &b, keep, s->x, &s->u, z, e)) return -1;
+    sgp_settle(a);
     return 0;
 }
 
@@ -62,15 +85,18 @@ static int sgp_receive(Alg *a, long round, int kind, Err *e) {
 static int sgp_push(Alg *a, long round, int kind, Err *e) {
     AlgEnv *env = &a->env;
     Sgp *s = a->st;
-    if (sgp_send(a, round, kind, e)) return -1;
-    if (!env->s->alg.overlap) {
-        if (sgp_receive(a, round, kind, e)) return -1;
-    } else if (s->pending >= 0) {
-        if (sgp_receive(a, s->pending, s->pending_kind, e)) return -1;
-    }
+    float keep;
+    if (sgp_send(a, round, kind, &keep, e)) return -1;
+    long from_round = env->s->alg.overlap ? s->pending : round;
+    int from_kind = env->s->alg.overlap ? s->pending_kind : kind;
     s->pending = round;
     s->pending_kind = kind;
-    debias(env->m->params, s->x, s->u, env->m->n_params);
+    if (from_round >= 0) return sgp_receive(a, from_round, from_kind, keep, e);
+    // Overlap's first round: nothing to add yet.
+    float *z = sgp_place(a, s->u);
+    for (size_t i = 0; i < env->m->n_params; i++) s->x[i] *= keep;
+    if (z) debias(z, s->x, s->u, env->m->n_params);
+    sgp_settle(a);
     return 0;
 }
 
@@ -85,9 +111,8 @@ static int sgp_step(Alg *a, long round, float lr, Err *e) {
 int sgp_finish(Alg *a, Err *e) {
     Sgp *s = a->st;
     if (!a->env.s->alg.overlap || s->pending < 0) return 0;
-    if (sgp_receive(a, s->pending, s->pending_kind, e)) return -1;
+    if (sgp_receive(a, s->pending, s->pending_kind, 1.0f, e)) return -1;
     s->pending = -1;
-    debias(a->env.m->params, s->x, s->u, a->env.m->n_params);
     return 0;
 }
 
@@ -98,7 +123,7 @@ static int sgp_consensus(Alg *a, long round, const Codec *c, double gamma, Err *
 
 static void sgp_free(Alg *a) {
     Sgp *s = a->st;
-    free(s->x);
+    free(s->own);
     free(s);
 }
 

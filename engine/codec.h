@@ -39,6 +39,17 @@ const char *codec_names(void);   // "dense, topk, randk, sign, q8"
 int codec_init(Codec *c, const char *name, double keep, Err *e);
 const Codec *codec_for_id(CodecId id);   // static instances for decoding by id (keep ignored)
 
+// x's dense encoding when it is x's own bytes (fp32 little-endian on a little-endian host), so a
+// sender can send x where it lies instead of encoding a copy; NULL when c is not dense or the host
+// is big-endian (then encode).
+const uint8_t *codec_dense_view(const Codec *c, const float *x, size_t n);
+
+// Push-sum's scaling, mixing and de-biasing of a dense payload in one pass over the vector:
+// x = keep * x + scale * decode(buf), then z = x * inv when z is not NULL (the same floats as the
+// three separate loops). -1 and e on a malformed payload, and then x is unchanged.
+int codec_dense_mix(const uint8_t *buf, size_t len, size_t n, float keep, float scale, float *x, float inv, float *z,
+                    Err *e);
+
 // Error feedback: v = x + e; q = C(v); e = v - q; encodes q into buf. Invariant: q + e(after) == x + e(before).
 long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, const Span *t, int nt,
                      uint64_t seed, uint8_t *buf, size_t cap, float *q);

@@ -21,6 +21,7 @@ typedef struct {
     FrameReader rd;
     uint32_t seq;
     int in_closed;          // the peer closed its side (it finished)
+    int last_big;           // its last frame was large: read the next header alone
     int out_gone;           // our link to it broke because it left
     LinkCount sent, recv;
 } Peer;
@@ -153,45 +154,153 @@ int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s
 uint8_t *net_alloc(size_t len) { return (uint8_t *)xmalloc(WIRE_HEADER_BYTES + len) + WIRE_HEADER_BYTES; }
 void net_alloc_free(uint8_t *payload) { if (payload) free(payload - WIRE_HEADER_BYTES); }
 
-int net_send(Net *net, int to, int kind, uint64_t round, int codec, const uint8_t *payload, uint32_t len, Err *e) {
-    uint8_t *own = net_alloc(len);
-    if (len) memcpy(own, payload, len);
-    return net_send_owned(net, to, kind, round, codec, own, len, e);
+// The peer closed its end: it finished (a crash is the runner's to report). Forget its queue.
+static void peer_left(Peer *p) {
+    for (OutBuf *q = p->head, *nx; q; q = nx) { nx = q->next; free(q->data); free(q); p->sent.dropped++; }
+    p->head = p->tail = NULL;
+    close(p->out_fd);
+    p->out_fd = -1;
+    p->out_gone = 1;
 }
 
-int net_send_owned(Net *net, int to, int kind, uint64_t round, int codec, uint8_t *payload, uint32_t len, Err *e) {
+// Write as much of parts as j's socket takes now, without blocking: the bytes written (0 when the
+// socket is full or the peer has left), or -1 and e on a broken link.
+static ssize_t link_write(Net *net, int j, const struct iovec *parts, int n_parts, Err *e) {
+    Peer *p = &net->peers[j];
+    struct msghdr mh = {.msg_iov = (struct iovec *)parts, .msg_iovlen = (size_t)n_parts};
+    for (;;) {
+        ssize_t w = sendmsg(p->out_fd, &mh, MSG_NOSIGNAL);
+        if (w >= 0) { p->sent.socket += (uint64_t)w; return w; }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+        if (errno == EPIPE || errno == ECONNRESET) { peer_left(p); return 0; }
+        err_set(e, "agent %d: link to agent %d broke: %s", net->id, j, strerror(errno));
+        return -1;
+    }
+}
+
+// Write j's queue until the socket is full. -1 and e on a broken link.
+static int peer_write(Net *net, int j, Err *e) {
+    Peer *p = &net->peers[j];
+    while (p->head) {
+        OutBuf *b = p->head;
+        struct iovec part = {b->data + b->off, b->len - b->off};
+        ssize_t w = link_write(net, j, &part, 1, e);
+        if (w < 0) return -1;
+        if (w == 0) return 0;   // full, or the peer left (and its queue with it)
+        b->off += (size_t)w;
+        if (b->off < b->len) return 0;
+        p->head = b->next;
+        if (!p->head) p->tail = NULL;
+        free(b->data);
+        free(b);
+    }
+    return 0;
+}
+
+// Whether a frame of len payload bytes can go to `to`: 0 yes, 1 the peer has left (the frame counts
+// as dropped), -1 and e no such link or too long.
+static int link_check(Net *net, int to, size_t len, Err *e) {
     if (len > WIRE_MAX_PAYLOAD) {
-        err_set(e, "agent %d: a %u-byte message is over the %u-byte frame bound (a larger keep or model than the wire takes)",
+        err_set(e, "agent %d: a %zu-byte message is over the %u-byte frame bound (a larger keep or model than the wire takes)",
                 net->id, len, WIRE_MAX_PAYLOAD);
-        net_alloc_free(payload);
         return -1;
     }
     if (to >= 0 && to < net->n && net->peers[to].out_gone) {   // the peer finished and left: nothing to deliver
         net->peers[to].sent.dropped++;
-        net_alloc_free(payload);
-        return 0;
+        return 1;
     }
     if (to < 0 || to >= net->n || to == net->id || net->peers[to].out_fd < 0) {
         err_set(e, "agent %d: no link to agent %d", net->id, to);
-        net_alloc_free(payload);
         return -1;
     }
+    return 0;
+}
+
+static void frame_count(Net *net, int to, int kind, uint64_t round, size_t len) {
+    LinkCount *c = &net->peers[to].sent;
+    c->payload += len;
+    c->framing += WIRE_HEADER_BYTES;
+    c->messages++;
+    c->dropped += net_drops(net, net->id, to, kind, round);
+}
+
+// Send a whole frame (header and payload in parts): what the socket takes now leaves at once, if
+// nothing is queued before it; the rest is queued. `owned` is the frame as one buffer the queue may
+// keep (freed here otherwise); without it, only the unsent rest of parts is copied.
+static int frame_out(Net *net, int to, const struct iovec *parts, int n_parts, uint8_t *owned, Err *e) {
+    Peer *p = &net->peers[to];
+    size_t total = 0, done = 0;
+    for (int k = 0; k < n_parts; k++) total += parts[k].iov_len;
+    if (p->head && peer_write(net, to, e)) { free(owned); return -1; }
+    if (!p->head && !p->out_gone) {
+        ssize_t w = link_write(net, to, parts, n_parts, e);
+        if (w < 0) { free(owned); return -1; }
+        done = (size_t)w;
+    }
+    if (p->out_gone || done == total) {
+        p->sent.dropped += done < total;   // the peer left while we were sending
+        free(owned);
+        return 0;
+    }
+    OutBuf *b = xmalloc(sizeof *b);
+    b->next = NULL;
+    if (owned) {
+        b->data = owned;
+        b->len = total;
+        b->off = done;
+    } else {
+        b->data = xmalloc(total - done);
+        b->len = total - done;
+        b->off = 0;
+        size_t skip = done, at = 0;
+        for (int k = 0; k < n_parts; k++) {
+            size_t l = parts[k].iov_len;
+            if (skip >= l) { skip -= l; continue; }
+            memcpy(b->data + at, (const uint8_t *)parts[k].iov_base + skip, l - skip);
+            at += l - skip;
+            skip = 0;
+        }
+    }
+    if (p->tail) p->tail->next = b; else p->head = b;
+    p->tail = b;
+    return 0;
+}
+
+int net_sendv(Net *net, int to, int kind, uint64_t round, int codec, const struct iovec *parts, int n_parts, Err *e) {
+    size_t len = 0;
+    for (int k = 0; k < n_parts; k++) len += parts[k].iov_len;
+    if (n_parts > NET_MAX_PARTS) { err_set(e, "agent %d: a message in %d parts (at most %d)", net->id, n_parts, NET_MAX_PARTS); return -1; }
+    int ok = link_check(net, to, len, e);
+    if (ok) return ok < 0 ? -1 : 0;
+    Peer *p = &net->peers[to];
+    FrameHeader h = {.kind = (uint16_t)kind, .sender = (uint32_t)net->id, .receiver = (uint32_t)to, .round = round,
+                     .seq = p->seq++, .codec = (uint16_t)codec, .payload_len = (uint32_t)len};
+    uint8_t hdr[WIRE_HEADER_BYTES];
+    wire_header_writev(hdr, &h, parts, n_parts);
+    struct iovec frame[1 + NET_MAX_PARTS];
+    frame[0] = (struct iovec){hdr, WIRE_HEADER_BYTES};
+    memcpy(frame + 1, parts, sizeof *parts * (size_t)n_parts);
+    frame_count(net, to, kind, round, len);
+    return frame_out(net, to, frame, 1 + n_parts, NULL, e);
+}
+
+int net_send(Net *net, int to, int kind, uint64_t round, int codec, const uint8_t *payload, uint32_t len, Err *e) {
+    struct iovec part = {(void *)payload, len};
+    return net_sendv(net, to, kind, round, codec, &part, 1, e);
+}
+
+int net_send_owned(Net *net, int to, int kind, uint64_t round, int codec, uint8_t *payload, uint32_t len, Err *e) {
+    int ok = link_check(net, to, len, e);
+    if (ok) { net_alloc_free(payload); return ok < 0 ? -1 : 0; }
     Peer *p = &net->peers[to];
     FrameHeader h = {.kind = (uint16_t)kind, .sender = (uint32_t)net->id, .receiver = (uint32_t)to, .round = round,
                      .seq = p->seq++, .codec = (uint16_t)codec, .payload_len = len};
-    OutBuf *b = xmalloc(sizeof *b);
-    b->len = WIRE_HEADER_BYTES + (size_t)len;
-    b->off = 0;
-    b->next = NULL;
-    b->data = payload - WIRE_HEADER_BYTES;   // the header goes in the room net_alloc left
-    wire_header_write(b->data, &h, payload);
-    if (p->tail) p->tail->next = b; else p->head = b;
-    p->tail = b;
-    p->sent.payload += len;
-    p->sent.framing += WIRE_HEADER_BYTES;
-    p->sent.messages++;
-    p->sent.dropped += net_drops(net, net->id, to, kind, round);
-    return 0;
+    uint8_t *frame = payload - WIRE_HEADER_BYTES;   // the header goes in the room net_alloc left
+    wire_header_write(frame, &h, payload);
+    frame_count(net, to, kind, round, len);
+    struct iovec whole = {frame, WIRE_HEADER_BYTES + (size_t)len};
+    return frame_out(net, to, &whole, 1, frame, e);
 }
 
 // Store a frame; its payload buffer is taken from the reader (which allocates a new one next time).
@@ -224,6 +333,7 @@ static int frame_deliver(Net *net, int j, Err *e) {
     p->recv.payload += h.payload_len;
     p->recv.framing += WIRE_HEADER_BYTES;
     p->recv.messages++;
+    p->last_big = h.payload_len >= 4096;
     if (h.round < net->floor_round) { p->recv.late++; return 0; }
     int drop = net_drops(net, (int)h.sender, net->id, h.kind, h.round);
     if (drop) p->recv.dropped++;
@@ -231,28 +341,39 @@ static int frame_deliver(Net *net, int j, Err *e) {
     return 0;
 }
 
+// Feed bytes that arrived outside a frame's own buffer to j's reader, delivering each frame they complete.
+static int peer_feed(Net *net, int j, const uint8_t *buf, size_t n, Err *e) {
+    Peer *p = &net->peers[j];
+    size_t off = 0;
+    while (off < n) {
+        size_t used = 0;
+        Err fe = {{0}};
+        int got = frame_reader_feed(&p->rd, buf + off, n - off, &used, &fe);
+        off += used;
+        if (got < 0) { err_set(e, "agent %d: bad frame from agent %d: %s", net->id, j, fe.msg); return -1; }
+        if (got == 0) break;
+        if (frame_deliver(net, j, e)) return -1;
+    }
+    return 0;
+}
+
 // Read what is available on j's connection into frames. -1 and e on a closed or corrupt link.
+// A large payload is read straight into its frame's buffer, with `spill` after it for whatever
+// follows; after a large frame the next header is read alone, so that its payload does not land in
+// `spill` and need a copy. A short read means the socket is empty: no extra read just to see EAGAIN.
 static int peer_read(Net *net, int j, Err *e) {
     Peer *p = &net->peers[j];
-    uint8_t buf[1 << 16];
+    uint8_t spill[1 << 16];
     for (;;) {
-        // Large payloads are read straight into the frame's buffer (one copy less per message).
-        size_t want = 0;
+        size_t want = 0, hdr_want = frame_reader_header_want(&p->rd);
         uint8_t *direct = frame_reader_space(&p->rd, &want);
-        if (direct && want >= 4096) {
-            ssize_t r = read(p->in_fd, direct, want);
-            if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-            if (r < 0 && errno == EINTR) continue;
-            if (r > 0) {
-                p->recv.socket += (uint64_t)r;
-                Err fe = {{0}};
-                int got = frame_reader_wrote(&p->rd, (size_t)r, &fe);
-                if (got < 0) { err_set(e, "agent %d: bad frame from agent %d: %s", net->id, j, fe.msg); return -1; }
-                if (got == 1 && frame_deliver(net, j, e)) return -1;
-                continue;
-            }
-        }
-        ssize_t r = read(p->in_fd, buf, sizeof buf);
+        if (want < 4096) { direct = NULL; want = 0; }
+        struct iovec iov[2];
+        int n = 0;
+        if (direct) iov[n++] = (struct iovec){direct, want};
+        size_t spill_len = !direct && hdr_want && p->last_big ? hdr_want : sizeof spill;
+        iov[n++] = (struct iovec){spill, spill_len};
+        ssize_t r = readv(p->in_fd, iov, n);
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
         if (r < 0 && errno == EINTR) continue;
         if (r == 0) {   // the peer finished and left; only waiting for it later is an error
@@ -263,45 +384,16 @@ static int peer_read(Net *net, int j, Err *e) {
         }
         if (r < 0) { err_set(e, "agent %d: link from agent %d broke: %s", net->id, j, strerror(errno)); return -1; }
         p->recv.socket += (uint64_t)r;
-        size_t off = 0;
-        while (off < (size_t)r) {
-            size_t used = 0;
+        size_t in_direct = (size_t)r < want ? (size_t)r : want;
+        if (direct) {
             Err fe = {{0}};
-            int got = frame_reader_feed(&p->rd, buf + off, (size_t)r - off, &used, &fe);
-            off += used;
+            int got = frame_reader_wrote(&p->rd, in_direct, &fe);
             if (got < 0) { err_set(e, "agent %d: bad frame from agent %d: %s", net->id, j, fe.msg); return -1; }
-            if (got == 0) break;
-            if (frame_deliver(net, j, e)) return -1;
+            if (got == 1 && frame_deliver(net, j, e)) return -1;
         }
+        if (peer_feed(net, j, spill, (size_t)r - in_direct, e)) return -1;
+        if ((size_t)r < want + spill_len) return 0;
     }
-}
-
-static int peer_write(Net *net, int j, Err *e) {
-    Peer *p = &net->peers[j];
-    while (p->head) {
-        OutBuf *b = p->head;
-        ssize_t w = send(p->out_fd, b->data + b->off, b->len - b->off, MSG_NOSIGNAL);
-        if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0;
-        if (w < 0 && errno == EINTR) continue;
-        if (w < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-            // The peer closed its end: it finished (a crash is the runner's to report). Forget its queue.
-            for (OutBuf *q = p->head, *nx; q; q = nx) { nx = q->next; free(q->data); free(q); p->sent.dropped++; }
-            p->head = p->tail = NULL;
-            close(p->out_fd);
-            p->out_fd = -1;
-            p->out_gone = 1;
-            return 0;
-        }
-        if (w < 0) { err_set(e, "agent %d: link to agent %d broke: %s", net->id, j, strerror(errno)); return -1; }
-        p->sent.socket += (uint64_t)w;
-        b->off += (size_t)w;
-        if (b->off < b->len) return 0;
-        p->head = b->next;
-        if (!p->head) p->tail = NULL;
-        free(b->data);
-        free(b);
-    }
-    return 0;
 }
 
 // One pass of the poll loop, waiting at most ms. -1 and e on a broken link.

@@ -1,10 +1,11 @@
 // Transport between agents: one TCP connection per directed link (i connects to j to send to j),
 // framed messages (wire.h), a mailbox keyed by (sender, kind, round), and byte counts per link.
-// Sends are queued and progressed by the same poll loop that receives, so large simultaneous
-// exchanges cannot deadlock on full socket buffers.
+// A send writes what the socket takes at once and queues only the rest, which the poll loop that
+// receives progresses, so large simultaneous exchanges cannot deadlock on full socket buffers.
 #ifndef MESHTRAIN_NET_H
 #define MESHTRAIN_NET_H
 #include <stdint.h>
+#include <sys/uio.h>
 #include "rng.h"
 #include "util.h"
 
@@ -30,8 +31,14 @@ Net *net_new(int id, int n, const char *bind_ip, Err *e);
 int net_port(const Net *net);
 // Connect to every other agent (ips[j]:ports[j]) and accept a connection from each. 0, or -1 and e.
 int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s, Err *e);
-// Queue a frame to `to` (the payload is copied); it leaves as the poll loop runs (net_wait, net_flush).
+// Send a frame to `to`: the bytes the socket takes now leave at once (when nothing is queued before
+// them); only the rest is copied and queued, to leave as the poll loop runs (net_wait, net_flush).
+// The caller may reuse the payload as soon as this returns.
 int net_send(Net *net, int to, int kind, uint64_t round, int codec, const uint8_t *payload, uint32_t len, Err *e);
+// The same with the payload in pieces (at most NET_MAX_PARTS), sent where they lie: a dense model
+// goes from the parameter vector itself.
+#define NET_MAX_PARTS 8
+int net_sendv(Net *net, int to, int kind, uint64_t round, int codec, const struct iovec *parts, int n_parts, Err *e);
 // A payload buffer with room for the frame header in front, to fill and hand to net_send_owned,
 // which takes it over (no copy); net_alloc_free releases one that was never sent.
 uint8_t *net_alloc(size_t len);

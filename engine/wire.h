@@ -5,6 +5,7 @@
 #define MESHTRAIN_WIRE_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include "util.h"
 
 #define WIRE_MAGIC 0x5448534Du        // "MSHT" little-endian
@@ -28,10 +29,18 @@ typedef struct {
 // Fill h->magic, h->version and h->checksum (the caller sets payload_len; payload may be NULL only
 // when it is 0) and write the 40-byte header to out.
 void wire_header_write(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const uint8_t *payload);
+// The same for a payload in pieces (sent as they lie, with writev): h->payload_len must be their total.
+void wire_header_writev(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const struct iovec *parts, int n_parts);
 // Parse and check a header (magic, version, payload_len <= max_payload). 0, or -1 and e.
 int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, Err *e);
 // Check the CRC of a parsed header against its payload. 0, or -1 and e.
 int wire_frame_verify(const FrameHeader *h, const uint8_t *payload, Err *e);
+
+// CRC-32C of n bytes (the frames' checksum), the fastest way this CPU allows.
+uint32_t wire_crc32c(const void *data, size_t n);
+// For tests, which check that every method agrees: by the table (method 0), the crc32 instruction
+// (1), or carry-less folding (2). 0 and *out, or -1 when this CPU lacks the method.
+int wire_crc32c_by(int method, const void *data, size_t n, uint32_t *out);
 
 // Incremental parser for a byte stream (a TCP connection): feed bytes as they arrive, take frames out.
 typedef struct {
@@ -51,6 +60,8 @@ void frame_reader_free(FrameReader *r);
 // (all n consumed), -1 on a bad frame (e says why; the stream cannot be resynchronized).
 int frame_reader_feed(FrameReader *r, const uint8_t *data, size_t n, size_t *used, Err *e);
 
+// While a header is being read: how many of its bytes are still missing (0 otherwise).
+size_t frame_reader_header_want(const FrameReader *r);
 // While a payload is being read: where its next bytes go and how many are still wanted, so a socket
 // can read straight into it (NULL when a header is expected or the stream failed).
 uint8_t *frame_reader_space(FrameReader *r, size_t *want);
