@@ -10,61 +10,61 @@ set style line 6 lc rgb '#56B4E9' lw 2 pt 6 ps 1.4 dt 2
 # results/quick/runs/noniid/dir-sc-sparse-push-seed1: sc-sparse-push top-k 0.1%, γ 0.01, 10 compensation rounds every 1 epoch, 1 Gbit/s, 1 ms, dirichlet α 0.1
 $run0 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 45.1537 9.4341 2.08726
-2 25.9512 15.2797 4.18055
-3 71.4488 22.5418 8.75803
-4 79.4150 29.6483 10.8657
-5 82.2738 35.572 16.6874
+1 45.1537 7.5644 2.08726
+2 25.9512 14.4717 4.18055
+3 71.4488 21.4329 8.75803
+4 79.4150 28.7433 10.8657
+5 82.2738 35.7545 16.6874
 EOD
 
 # results/quick/runs/noniid/dir-sgp-seed1: sgp, 1 Gbit/s, 1 ms, dirichlet α 0.1
 $run1 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 70.7037 11.5842 464.134
-2 77.4912 18.7411 928.269
-3 83.5025 27.3756 1392.4
-4 84.7463 35.6752 1856.54
-5 88.0100 42.7669 2320.67
+1 70.7037 9.40903 464.134
+2 77.4912 17.7406 928.269
+3 83.5025 26.0227 1392.4
+4 84.7463 34.4802 1856.54
+5 88.0100 42.6505 2320.67
 EOD
 
 # results/quick/runs/noniid/dir-sparse-push-seed1: sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms, dirichlet α 0.1
 $run2 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 43.1200 9.6436 0.848693
-2 47.9763 15.913 1.71081
-3 47.8775 22.9654 2.57713
-4 51.5250 29.9754 3.44561
-5 55.5650 36.1993 4.3154
+1 43.1200 7.43405 0.848693
+2 47.9763 14.4093 1.71081
+3 47.8775 21.4088 2.57713
+4 51.5250 28.4889 3.44561
+5 55.5650 35.6518 4.3154
 EOD
 
 # results/quick/runs/noniid/skew-sc-sparse-push-seed1: sc-sparse-push top-k 0.1%, γ 0.01, 10 compensation rounds every 1 epoch, 1 Gbit/s, 1 ms, label skew 0.8
 $run3 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 59.9725 9.12862 2.08677
-2 75.2275 15.4856 4.18132
-3 81.3312 22.4548 8.75731
-4 83.1525 29.2843 10.865
-5 83.5075 34.8986 16.6867
+1 59.9725 7.65084 2.08677
+2 75.2275 14.6946 4.18132
+3 81.3312 22.0852 8.75731
+4 83.1525 29.5296 10.865
+5 83.5075 36.7111 16.6867
 EOD
 
 # results/quick/runs/noniid/skew-sgp-seed1: sgp, 1 Gbit/s, 1 ms, label skew 0.8
 $run4 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 71.5650 11.0694 464.134
-2 76.9475 18.8831 928.269
-3 84.1200 27.286 1392.4
-4 84.4450 35.9489 1856.54
-5 88.3200 43.167 2320.67
+1 71.5650 9.38236 464.134
+2 76.9475 17.8726 928.269
+3 84.1200 26.2965 1392.4
+4 84.4450 34.6036 1856.54
+5 88.3200 43.1476 2320.67
 EOD
 
 # results/quick/runs/noniid/skew-sparse-push-seed1: sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms, label skew 0.8
 $run5 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 62.5437 9.56099 0.848376
-2 66.0887 15.5907 1.71097
-3 72.9762 22.3588 2.57747
-4 74.0713 29.6143 3.44593
-5 76.1600 35.3957 4.31565
+1 62.5437 7.87938 0.848376
+2 66.0887 14.7341 1.71097
+3 72.9762 21.7268 2.57747
+4 74.0713 28.7549 3.44593
+5 76.1600 35.8333 4.31565
 EOD
 
 # accuracy-epoch
