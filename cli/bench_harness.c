@@ -110,9 +110,7 @@ int bench_harness(int argc, char **argv) {
     double overhead = with.round_ms / base.round_ms - 1.0;
     if (json) {
         json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:[f, f], s:[f, f], s:I}",
-                              "model", model,
-                              "algorithm", alg,
-                              "overlap", overlap,
+                              "model", model, "algorithm", alg, "overlap", overlap,
                               "agents", agents, "rounds", (json_int_t)with.rounds, "round_ms_compute_only", base.round_ms,
                               "round_ms", with.round_ms, "overhead_pct", 100 * overhead, "compute_ms_per_round",
                               with.compute_ms, "wait_ms_per_round", with.wait_ms, "rss_peak_mb_per_agent", with.rss_mb,
