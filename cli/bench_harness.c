@@ -95,9 +95,8 @@ int bench_harness(int argc, char **argv) {
         else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
         else args_unknown(&a);
     }
-    char self[PATH_MAX], dir[] = "/tmp/meshtrain-harness-XXXXXX";
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[sl > 0 ? sl : 0] = 0;
+    const char *self = self_exe();
+    char dir[] = "/tmp/meshtrain-harness-XXXXXX";   // mkdtemp template
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
     HarnessRun base, with;
     Err e = {{0}};

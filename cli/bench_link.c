@@ -380,6 +380,20 @@ static int link_measure(const LinkBench *b, const char *backend_name, const char
     return 0;
 }
 
+// `meshtrain bench WHAT ARGS...` again inside User-Mode Linux (where the kernel backend works); its status.
+static int uml_reexec(const NetProbe *p, const char *what, char **args, int n_args, int agents) {
+    char **av = xcalloc((size_t)n_args + 4, sizeof(char *));
+    av[0] = (char *)self_exe(), av[1] = "bench", av[2] = (char *)what;
+    for (int i = 0; i < n_args; i++) av[3 + i] = args[i];
+    UmlJob j = {av, agents, 0};
+    int status = 1;
+    Err e = {{0}};
+    int rc = uml_run(p, &j, &status, &e);
+    free(av);
+    if (rc) { fprintf(stderr, "meshtrain bench %s: %s\n", what, e.msg); return 1; }
+    return status;
+}
+
 int bench_link(int argc, char **argv) {
     Args a;
     args_init(&a, "bench link", USAGE, argc, argv);
@@ -432,20 +446,7 @@ int bench_link(int argc, char **argv) {
     }
     if (!strcmp(chosen, "uml")) {
         if (!b.json) printf("network: uml (%s)\n", why);
-        static char self[PATH_MAX];
-        ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-        self[sl > 0 ? sl : 0] = 0;
-        char **av = xcalloc((size_t)orig_n + 4, sizeof(char *));
-        av[0] = self;
-        av[1] = "bench";
-        av[2] = "link";
-        for (int i = 0; i < orig_n; i++) av[3 + i] = orig[i];
-        UmlJob j = {av, 2, 0};
-        int status = 1;
-        int rc = uml_run(&p, &j, &status, &e);
-        free(av);
-        if (rc) { fprintf(stderr, "meshtrain bench link: %s\n", e.msg); return 1; }
-        return status;
+        return uml_reexec(&p, "link", orig, orig_n, 2);
     }
     const char *name = getenv("MESHTRAIN_UML_GUEST") ? "uml" : "kernel";
     if (link_measure(&b, name, why, &e)) { fprintf(stderr, "meshtrain bench link: %s\n", e.msg); return 1; }
@@ -480,18 +481,7 @@ int bench_setup(int argc, char **argv) {
     Err e = {{0}};
     if (backend_choose(backend, 1, &p, chosen, sizeof chosen, why, sizeof why, &e)) { fprintf(stderr, "meshtrain bench setup: %s\n", e.msg); return 2; }
     if (!strcmp(chosen, "uml")) {
-        static char self[PATH_MAX];
-        ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-        self[sl > 0 ? sl : 0] = 0;
-        char **av = xcalloc((size_t)orig_n + 4, sizeof(char *));
-        av[0] = self, av[1] = "bench", av[2] = "setup";
-        for (int i = 0; i < orig_n; i++) av[3 + i] = orig[i];
-        UmlJob j = {av, n / 4 + 1, 0};
-        int status = 1;
-        int rc = uml_run(&p, &j, &status, &e);
-        free(av);
-        if (rc) { fprintf(stderr, "meshtrain bench setup: %s\n", e.msg); return 1; }
-        return status;
+        return uml_reexec(&p, "setup", orig, orig_n, n / 4 + 1);
     }
     NetEmu ne;
     memset(&ne, 0, sizeof ne);

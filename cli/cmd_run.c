@@ -135,12 +135,10 @@ static int run_network_plan(Run *r, Err *e) {
 
 // The whole run inside User-Mode Linux: the same command, with the folder already made.
 static int run_in_uml(Run *r, const char *scen, char **sets, int n_sets) {
-    static char self[PATH_MAX];
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[sl > 0 ? sl : 0] = 0;
+    const char *self = self_exe();
     char **av = xcalloc((size_t)(2 * n_sets + 8), sizeof(char *));
     int k = 0;
-    av[k++] = self;
+    av[k++] = (char *)self;
     av[k++] = "run";
     av[k++] = (char *)scen;
     for (int i = 0; i < n_sets; i++) { av[k++] = "--set"; av[k++] = sets[i]; }
@@ -216,9 +214,7 @@ int cmd_run(int argc, char **argv) {
     free(resolved);
     snprintf(path, sizeof path, "%s/evals.jsonl", r.run_dir);
     r.evals = fopen(path, "w");
-    static char self[PATH_MAX];
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[sl > 0 ? sl : 0] = 0;
+    const char *self = self_exe();
     r.self = self;
     r.ag = xcalloc((size_t)r.n, sizeof(AgentProc));
     for (int i = 0; i < r.n; i++) r.ag[i].fd = -1;

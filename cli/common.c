@@ -70,3 +70,12 @@ json_t *json_file_load(const char *path, Err *e) {
     }
     return root;
 }
+
+const char *self_exe(void) {
+    static char self[4096];
+    if (!self[0]) {
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        self[n > 0 ? n : 0] = 0;
+    }
+    return self;
+}

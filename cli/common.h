@@ -18,6 +18,8 @@ int dataset_shape(const char *name, int *c, int *h, int *w, int *classes);
 extern const char meshtrain_git[], meshtrain_cflags[];
 
 int stream_is_tty(FILE *f);
+// This program's own path (/proc/self/exe), to start agents and guests with the same binary.
+const char *self_exe(void);
 // A JSON file, or NULL and e naming the file (and line:column when it is not valid JSON).
 #include <jansson.h>
 json_t *json_file_load(const char *path, Err *e);

@@ -173,9 +173,7 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
     if (dry_run) { for (int i = 0; i < n; i++) free(runs[i].text); free(runs); return 0; }
     struct sigaction sa = {.sa_handler = sweep_on_signal}, old;
     sigaction(SIGINT, &sa, &old);
-    static char self[PATH_MAX];
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[sl > 0 ? sl : 0] = 0;
+    const char *self = self_exe();
     int failed = 0, next = done, running = 0, tty = stream_is_tty(f);
     pid_t *pid = xcalloc((size_t)n, sizeof(pid_t));
     double last_draw = 0;

@@ -138,7 +138,6 @@ int ns_feed(NsProc *p, const char *input) {
 
 int ns_finish(NsProc *p, const char *input, Err *e) {
     if (input) ns_feed(p, input);
-    size_t off = 0, len = (size_t)p->fed_short;
     char buf[2048];
     size_t got = 0;
     for (;;) {
@@ -153,7 +152,7 @@ int ns_finish(NsProc *p, const char *input, Err *e) {
     int st = 0;
     while (waitpid(p->pid, &st, 0) < 0 && errno == EINTR) {}
     p->pid = 0;
-    if (off < len || !WIFEXITED(st) || WEXITSTATUS(st)) {
+    if (p->fed_short || !WIFEXITED(st) || WEXITSTATUS(st)) {
         while (got && (buf[got - 1] == '\n' || buf[got - 1] == ' ')) buf[--got] = 0;
         err_set(e, "tc failed: %.400s", got ? buf : WIFEXITED(st) && WEXITSTATUS(st) == 126 ? "cannot enter the network namespace" : "(no output)");
         return -1;
