@@ -312,7 +312,7 @@ static void box_put(Net *net, const FrameHeader *h, FrameReader *rd, int dropped
     }
     Slot *s = &net->box[net->n_box++];
     s->dropped = dropped;
-    s->m.from = (int)h->sender; s->m.kind = h->kind; s->m.round = h->round; s->m.codec = h->codec;
+    s->m.from = (int)h->sender; s->m.kind = h->kind; s->m.round = h->round; s->m.codec = h->codec; s->m.seq = h->seq;
     s->m.len = dropped ? 0 : h->payload_len;
     s->m.payload = NULL;
     if (!dropped && h->payload_len) {
@@ -463,6 +463,22 @@ Msg *net_take_late(Net *net, int from, int kind, uint64_t round) {
     }
     if (best < 0) return NULL;
     if (net->box[best].dropped) { box_remove(net, best); return net_take_late(net, from, kind, round); }
+    Msg *m = xmalloc(sizeof *m);
+    *m = net->box[best].m;
+    net->box[best].m.payload = NULL;
+    box_remove(net, best);
+    return m;
+}
+
+Msg *net_take_before(Net *net, int from, uint32_t seq) {
+    int best = -1;
+    for (int i = 0; i < net->n_box; i++) {
+        const Msg *m = &net->box[i].m;
+        if (m->from != from || m->seq >= seq) continue;
+        if (best < 0 || m->seq < net->box[best].m.seq) best = i;
+    }
+    if (best < 0) return NULL;
+    if (net->box[best].dropped) { box_remove(net, best); return net_take_before(net, from, seq); }
     Msg *m = xmalloc(sizeof *m);
     *m = net->box[best].m;
     net->box[best].m.payload = NULL;

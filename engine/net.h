@@ -20,6 +20,7 @@ typedef struct {
     int from, kind;
     uint64_t round;
     uint16_t codec;
+    uint32_t seq;           // the link's frame sequence number: the sender's order on this link
     uint32_t len;
     uint8_t *payload;
 } Msg;
@@ -52,6 +53,10 @@ void net_release(Net *net, Msg *m);
 // first, without waiting: a share that missed its round's timeout, for algorithms that still add it
 // (push-sum conserves mass that way). Drop markers are skipped. NULL when there is none.
 Msg *net_take_late(Net *net, int from, int kind, uint64_t round);
+// The message from `from` that the sender sent first among those it sent before sequence number
+// `seq` (any kind), without waiting: an algorithm that must apply a link's messages in the sender's
+// order takes these before the message with `seq`. Drop markers are skipped. NULL when there is none.
+Msg *net_take_before(Net *net, int from, uint32_t seq);
 // Forget messages of rounds before `round` (they arrived too late to be used).
 void net_discard_before(Net *net, uint64_t round);
 // Send everything queued. 0, or -1 and e.
