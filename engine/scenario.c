@@ -202,12 +202,18 @@ static void parse_algorithm(Ctx *c, json_t *root, Scenario *s) {
 
 static void parse_network(Ctx *c, json_t *root, Scenario *s) {
     static const char *const K[] = {"backend", "round_timeout_s", "drop_prob", "default_link", "links", "schedule",
-                                    "mobility", "duration_s", NULL};
+                                    "mobility", "duration_s", "auth", "frame_mac", "max_rounds_ahead", NULL};
     json_t *o = obj_get(c, root, "", "network");
     if (o) keys_check(c, o, "network", K);
     str(c, o, "network", "backend", "auto, kernel, uml, none", "auto", s->net.backend, sizeof s->net.backend);
     s->net.round_timeout_s = num(c, o, "network", "round_timeout_s", 0.001, 3600, 30);
     s->net.drop_prob = num(c, o, "network", "drop_prob", 0, 1, 0);
+    s->net.auth = boolean(c, o, "network", "auth", 1);
+    s->net.frame_mac = boolean(c, o, "network", "frame_mac", 1);
+    s->net.max_rounds_ahead = (int)integer(c, o, "network", "max_rounds_ahead", 1, 1000000, 256);
+    if (!s->net.auth && s->net.frame_mac && o && json_object_get(o, "frame_mac") && json_is_true(json_object_get(o, "frame_mac")))
+        fail(c, "network.frame_mac", "true needs network.auth true (the frame key comes from the handshake)");
+    if (!s->net.auth) s->net.frame_mac = 0;
     if (c->failed) return;
     // The link keys are compiled (and so validated) by netem/plan.c; the scenario keeps their text.
     json_t *links = json_object();
@@ -378,7 +384,7 @@ char *scenario_dump(const Scenario *s) {
         " s:{s:f, s:f, s:b, s:f, s:b, s:{s:s, s:o, s:f, s:f}},"
         " s:{s:s, s:b, s:b, s:i, s:f, s:I, s:s},"
         " s:{s:s, s:f, s:{s:s, s:f, s:b}},"
-        " s:{s:s, s:f, s:f}, s:{s:f, s:i}, s:s, s:i, s:f, s:i, s:i}",
+        " s:{s:s, s:f, s:f, s:b, s:b, s:i}, s:{s:f, s:i}, s:s, s:i, s:f, s:i, s:i}",
         "name", s->name, "seeds", seeds, "agents", s->agents, "dataset", s->dataset, "model", s->model,
         "norm", norm_name(s->norm), "partition", "kind", s->partition.kind, "alpha", s->partition.alpha,
         "skew", s->partition.skew, "epochs", s->epochs, "batch_size", s->batch,
@@ -392,6 +398,7 @@ char *scenario_dump(const Scenario *s) {
         "algorithm", "name", s->alg.name, "gamma", s->alg.gamma, "compression", "kind", s->alg.codec, "keep",
         s->alg.keep, "error_feedback", s->alg.error_feedback,
         "network", "backend", s->net.backend, "round_timeout_s", s->net.round_timeout_s, "drop_prob", s->net.drop_prob,
+        "auth", s->net.auth, "frame_mac", s->net.frame_mac, "max_rounds_ahead", s->net.max_rounds_ahead,
         "eval", "every_epochs", s->eval.every_epochs, "final_consensus_rounds", s->eval.final_consensus_rounds,
         "baseline", s->baseline, "metrics_every", s->metrics_every, "hang_timeout_s", s->hang_timeout_s,
         "limit_train", s->limit_train, "limit_test", s->limit_test);

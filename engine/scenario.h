@@ -37,6 +37,9 @@ typedef struct {
         char backend[16];
         double round_timeout_s;  // wait for an in-neighbour's round-k message at most this long
         double drop_prob;        // message-level drop probability at the receiver
+        int auth;                // peers prove they hold the run's key (docs/security.md); off only to measure its cost
+        int frame_mac;           // every frame carries a MAC under the connection's key
+        int max_rounds_ahead;    // a frame further ahead of this agent's own round is a protocol error
         int shaped;              // any link shaped (default_link, links, schedule or mobility)
         double duration_s;       // the emulated network timeline
         char *links_json;        // those keys as given (NULL: none), compiled by scenario_netplan
