@@ -525,6 +525,11 @@ int net_drops(const Net *net, int from, int to, int kind, uint64_t round) {
     return rng_uniform(&r) < net->drop_p;
 }
 
+int net_peer_fd(const Net *net, int peer, int out) {
+    if (peer < 0 || peer >= net->n) return -1;
+    return out ? net->peers[peer].out_fd : net->peers[peer].in_fd;
+}
+
 const LinkCount *net_sent(const Net *net, int peer) { return &net->peers[peer].sent; }
 const LinkCount *net_recv(const Net *net, int peer) { return &net->peers[peer].recv; }
 double net_wait_seconds(const Net *net) { return net->waited; }

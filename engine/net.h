@@ -70,6 +70,9 @@ int net_drops(const Net *net, int from, int to, int kind, uint64_t round);
 // Called about every 200 ms while net_wait or net_flush blocks (a heartbeat for the runner, which can
 // then tell an agent that waits from one that hangs).
 void net_set_idle(Net *net, void (*fn)(void *ctx, int waiting_for), void *ctx);
+// The socket that carries frames to `peer` (out = 1) or from it (out = 0), -1 when there is none:
+// for reading the kernel's view of the link (TCP_INFO), never for reading or writing.
+int net_peer_fd(const Net *net, int peer, int out);
 const LinkCount *net_sent(const Net *net, int peer);
 const LinkCount *net_recv(const Net *net, int peer);
 double net_wait_seconds(const Net *net);    // total time spent blocked in net_wait and net_flush
