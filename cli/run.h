@@ -65,6 +65,9 @@ typedef struct {
     int agent_nice;         // the agents' scheduling priority (the runner's own may be higher)
     double t_go;            // the start barrier (time 0 of the schedule)
     double setup_s;         // namespaces, veths and qdiscs
+    int auth;               // the agents authenticate their links (network.auth)
+    json_t *rejected;       // connections the agents refused while setting up links: [{agent, from, claimed, why}]
+    int rejected_total;     // all of them (the list keeps each agent's first 64)
     FILE *netlog;           // network.jsonl
     int gate[2];            // agents wait on gate[0] until their links exist
     int entered[2];         // each agent writes 'y' here once it is in its own namespace

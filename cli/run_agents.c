@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "common.h"
+#include "auth.h"
 #include "ctl.h"
 #include "run.h"
 #include "train.h"
@@ -182,7 +183,12 @@ void run_kill_all(Run *r) {
     }
 }
 
+// The start signal: every agent's address and port, and, when links are authenticated, the keys
+// agent i shares with each peer, derived from a fresh key for this run that never leaves this process.
+// Each agent gets only its own keys, over its inherited control socket.
 static void go_send(Run *r) {
+    uint8_t run_key[AUTH_KEY_BYTES];
+    auth_random(run_key, sizeof run_key);
     json_t *ips = json_array(), *ports = json_array();
     for (int i = 0; i < r->n; i++) {
         char ip[32];
@@ -190,16 +196,51 @@ static void go_send(Run *r) {
         json_array_append_new(ips, json_string(ip));
         json_array_append_new(ports, json_integer(r->ag[i].port));
     }
-    json_t *o = json_pack("{s:o, s:o}", "ips", ips, "ports", ports);
-    char *t = json_dumps(o, JSON_COMPACT);
-    for (int i = 0; i < r->n; i++) {
+    for (int i = 0; i < r->n && !r->fail[0]; i++) {
+        json_t *o = json_pack("{s:O, s:O}", "ips", ips, "ports", ports);
+        if (r->s.net.auth) {
+            json_t *keys = json_array();
+            for (int j = 0; j < r->n; j++) {
+                uint8_t k[AUTH_KEY_BYTES];
+                char hex[2 * AUTH_KEY_BYTES + 1] = "";
+                if (j != i) auth_pair_key(k, run_key, i, j), auth_key_to_hex(hex, k);
+                json_array_append_new(keys, json_string(hex));
+                explicit_bzero(k, sizeof k);
+            }
+            json_object_set_new(o, "keys", keys);
+        }
+        char *t = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
         Err e;
-        if (ctl_send(r->ag[i].fd, CTL_GO, 0, t, strlen(t), &e)) fail_set(r, "agent %d: cannot send the start signal: %s", i, e.msg);
+        if (!t || ctl_send(r->ag[i].fd, CTL_GO, 0, t, strlen(t), &e)) fail_set(r, "agent %d: cannot send the start signal: %s", i, t ? e.msg : "out of memory");
+        if (t) { explicit_bzero(t, strlen(t)); free(t); }
     }
-    free(t);
-    json_decref(o);
+    explicit_bzero(run_key, sizeof run_key);
+    json_decref(ips);
+    json_decref(ports);
     r->t_go = time_now();
-    netlog_write(r, "{\"event\":\"start\",\"t_s\":0}");
+    netlog_write(r, "{\"event\":\"start\",\"t_s\":0,\"auth\":%s,\"frame_mac\":%s}", r->s.net.auth ? "true" : "false",
+                 r->s.net.frame_mac ? "true" : "false");
+}
+
+// Connections agent i refused while setting up its links: into network.jsonl and the summary.
+static void rejects_take(Run *r, int i, json_t *o) {
+    if (!r->rejected) r->rejected = json_array();
+    r->rejected_total += (int)json_integer_value(json_object_get(o, "rejected_total"));
+    size_t q;
+    json_t *v;
+    json_array_foreach(json_object_get(o, "rejected"), q, v) {
+        json_t *item = json_pack("{s:i, s:O?, s:O?, s:O?}", "agent", i, "from", json_object_get(v, "from"), "claimed",
+                                 json_object_get(v, "claimed"), "why", json_object_get(v, "why"));
+        if (!item) continue;
+        json_array_append(r->rejected, item);
+        json_object_set_new(item, "event", json_string("rejected"));
+        json_object_set_new(item, "t_s", json_real(time_now() - r->t_go));
+        char *t = json_dumps(item, JSON_COMPACT);
+        if (t) netlog_write(r, "%s", t);
+        free(t);
+        json_decref(item);
+    }
 }
 
 // All agents reported evaluation k: accuracy of the averaged model and the consensus distance.
@@ -300,7 +341,8 @@ static void on_frame(Run *r, int i) {
     size_t len = h->payload_len;
     a->last_seen = time_now();
     json_t *o = NULL;
-    if (h->kind == CTL_READY || h->kind == CTL_ERROR) o = json_loadb((const char *)p, len, 0, NULL);
+    if (h->kind == CTL_READY || h->kind == CTL_ERROR || h->kind == CTL_CONNECTED || h->kind == CTL_REJECTED)
+        o = json_loadb((const char *)p, len, 0, NULL);
     else if ((h->kind == CTL_PROGRESS || h->kind == CTL_DONE) && len >= 4) {
         uint32_t tl = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
         if (tl <= len - 4) o = json_loadb((const char *)p + 4, tl, 0, NULL);
@@ -313,7 +355,9 @@ static void on_frame(Run *r, int i) {
         for (int k = 0; k < r->n; k++) all &= r->ag[k].ready;
         if (all) go_send(r);
         break;
+    case CTL_REJECTED: rejects_take(r, i, o); break;
     case CTL_CONNECTED: {
+        rejects_take(r, i, o);
         a->connected = 1;
         int all = 1;
         for (int k = 0; k < r->n; k++) all &= r->ag[k].connected;

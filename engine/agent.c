@@ -9,6 +9,7 @@
 #include <time.h>
 #include <sys/resource.h>
 #include "alg.h"
+#include "auth.h"
 #include "ctl.h"
 #include "data.h"
 #include "partition.h"
@@ -62,7 +63,32 @@ static int partition_make(Agent *a, Err *e) {
     return 0;
 }
 
-// READY with our port, then GO with everyone's address: the start barrier.
+// The keys this agent shares with each peer, from the start signal (hex strings; the runner sends them
+// over the inherited control socket, never in argv or a file). NULL and e when they are malformed.
+static uint8_t *keys_take(Agent *a, json_t *o, Err *e) {
+    json_t *ks = json_object_get(o, "keys");
+    if ((int)json_array_size(ks) != a->s.agents) { err_set(e, "the runner's start signal has no key per peer"); return NULL; }
+    uint8_t *keys = xcalloc((size_t)a->s.agents, AUTH_KEY_BYTES);
+    for (int j = 0; j < a->s.agents; j++)
+        if (j != a->args->id && auth_key_from_hex(keys + (size_t)j * AUTH_KEY_BYTES, json_string_value(json_array_get(ks, (size_t)j)))) {
+            err_set(e, "the runner's start signal has a malformed key for peer %d", j);
+            free(keys);
+            return NULL;
+        }
+    return keys;
+}
+
+// The connections refused while the links were set up, for the runner's log and summary.
+static json_t *rejects_json(Net *net) {
+    int listed, total;
+    const NetReject *r = net_rejects(net, &listed, &total);
+    json_t *list = json_array();
+    for (int q = 0; q < listed; q++)
+        json_array_append_new(list, json_pack("{s:s, s:i, s:s}", "from", r[q].from, "claimed", r[q].claimed, "why", r[q].why));
+    return json_pack("{s:o, s:i}", "rejected", list, "rejected_total", total);
+}
+
+// READY with our port, then GO with everyone's address and our keys: the start barrier.
 static int links_open(Agent *a, AlgEnv *env, Err *e) {
     env->net = net_new(a->args->id, a->s.agents, a->args->bind_ip, e);
     if (!env->net) return -1;
@@ -73,22 +99,34 @@ static int links_open(Agent *a, AlgEnv *env, Err *e) {
     if (got <= 0 || a->rd.h.kind != CTL_GO) { if (!got) err_set(e, "no start signal from the runner"); return -1; }
     json_error_t je;
     json_t *o = json_loadb((const char *)a->rd.payload, a->rd.h.payload_len, 0, &je);
+    explicit_bzero(a->rd.payload, a->rd.h.payload_len);   // the keys need not outlive the handshake
     json_t *ips = o ? json_object_get(o, "ips") : NULL, *ports = o ? json_object_get(o, "ports") : NULL;
     if (!ips || !ports || (int)json_array_size(ips) != a->s.agents || (int)json_array_size(ports) != a->s.agents) {
         err_set(e, "malformed peer table from the runner");
         json_decref(o);
         return -1;
     }
+    NetAuth auth = {a->s.net.auth, a->s.net.frame_mac, NULL};
+    uint8_t *keys = auth.on ? keys_take(a, o, e) : NULL;
+    if (auth.on && !keys) { json_decref(o); return -1; }
+    auth.pair_keys = keys;
     char (*ip)[64] = xcalloc((size_t)a->s.agents, 64);
     int *port = xcalloc((size_t)a->s.agents, sizeof(int));
     for (int j = 0; j < a->s.agents; j++) {
-        str_copy(ip[j], 64, json_string_value(json_array_get(ips, (size_t)j)) ? json_string_value(json_array_get(ips, (size_t)j)) : "");
+        const char *v = json_string_value(json_array_get(ips, (size_t)j));
+        str_copy(ip[j], 64, v ? v : "");
         port[j] = (int)json_integer_value(json_array_get(ports, (size_t)j));
     }
     json_decref(o);
-    int rc = net_connect_all(env->net, ip, port, 30, e);
+    int rc = net_connect_all(env->net, ip, port, &auth, 30, e);
+    if (keys) { explicit_bzero(keys, (size_t)a->s.agents * AUTH_KEY_BYTES); free(keys); }
     free(ip); free(port);
-    if (!rc) rc = ctl_send(a->args->ctl_fd, CTL_CONNECTED, 0, "{}", 2, e);
+    json_t *rej = rejects_json(env->net);
+    char *t = json_dumps(rej, JSON_COMPACT);
+    json_decref(rej);
+    if (!rc) rc = ctl_send(a->args->ctl_fd, CTL_CONNECTED, 0, t, strlen(t), e);
+    else ctl_send(a->args->ctl_fd, CTL_REJECTED, 0, t, strlen(t), &(Err){{0}});   // the log keeps them on failure too
+    free(t);
     net_set_drop(env->net, a->s.net.drop_prob, a->s.seed);
     return rc;
 }
@@ -121,6 +159,8 @@ static int setup(Agent *a, Err *e) {
     a->drop_rng = rng_derive(s->seed, 2000 + (uint64_t)a->args->id);
     a->rounds_per_epoch = (a->n_mine + s->batch - 1) / s->batch;
     a->total_rounds = a->rounds_per_epoch * s->epochs;
+    // Consensus-only rounds are numbered from total_rounds + 1 (train): a sequence of their own.
+    net_set_window(a->alg->env.net, s->net.max_rounds_ahead, (uint64_t)a->total_rounds + 1);
     return 0;
 }
 

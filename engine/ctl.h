@@ -9,13 +9,16 @@
 
 enum {
     CTL_READY = 1,     // agent -> runner: {"port": P} once listening
-    CTL_GO,            // runner -> agent: {"ips": [...], "ports": [...]} the peer table
+    CTL_GO,            // runner -> agent: {"ips": [...], "ports": [...], "keys": [...]} the peer table and
+                       // the key this agent shares with each peer (64 hex digits; docs/security.md)
     CTL_PROGRESS,      // agent -> runner: {"round", "epoch", "loss", "bytes_wire", ...}
     CTL_EVAL,          // agent -> runner: u32 json length, the JSON, then the model as floats
     CTL_DONE,          // agent -> runner: totals
     CTL_ERROR,         // agent -> runner: {"error": "..."} just before it exits
     CTL_STOP,          // runner -> agent: stop now
-    CTL_CONNECTED,     // agent -> runner: every peer connection is up (lossy links may now take effect)
+    CTL_CONNECTED,     // agent -> runner: every peer connection is up (lossy links may now take effect), and
+                       // {"rejected": [{"from", "claimed", "why"}], "rejected_total": N}: connections it refused
+    CTL_REJECTED,      // agent -> runner: the same list when setting up its links failed
 };
 
 // Write one whole frame (blocking). 0, or -1 and e.

@@ -11,36 +11,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "auth.h"
+#include "net_impl.h"
 #include "wire.h"
-
-typedef struct OutBuf { uint8_t *data; size_t len, off; struct OutBuf *next; } OutBuf;
-
-typedef struct {
-    int out_fd, in_fd;
-    OutBuf *head, *tail;
-    FrameReader rd;
-    uint32_t seq;
-    int in_closed;          // the peer closed its side (it finished)
-    int last_big;           // its last frame was large: read the next header alone
-    int out_gone;           // our link to it broke because it left
-    LinkCount sent, recv;
-} Peer;
-
-typedef struct { Msg m; int dropped; } Slot;
-
-struct Net {
-    int id, n, listen_fd, port;
-    Peer *peers;
-    Slot *box;
-    int n_box, cap_box;
-    double drop_p;
-    uint64_t drop_seed;
-    double waited;
-    uint64_t floor_round;   // messages of earlier rounds are late
-    void (*idle)(void *ctx, int waiting_for);
-    void *idle_ctx;
-    double idle_last;
-};
 
 static void idle_tick(Net *net, int waiting_for) {
     double now = time_now();
@@ -54,13 +27,13 @@ void net_set_idle(Net *net, void (*fn)(void *ctx, int waiting_for), void *ctx) {
     net->idle_ctx = ctx;
 }
 
-static void fd_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+void net_fd_nonblock(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 // Socket buffers big enough for a whole model message, so a send completes in the kernel while the
 // agent computes (otherwise it only moves on during the next wait, and the peer idles). The FORCE
 // variants need CAP_NET_ADMIN; without it the kernel's wmem_max/rmem_max cap applies.
 #define NET_SOCKBUF (8 << 20)
-static void fd_buffers(int fd, int opt, int force_opt) {
+void net_fd_buffers(int fd, int opt, int force_opt) {
     int size = NET_SOCKBUF;
     if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof size)) setsockopt(fd, SOL_SOCKET, opt, &size, sizeof size);
 }
@@ -72,7 +45,7 @@ Net *net_new(int id, int n, const char *bind_ip, Err *e) {
     if (fd < 0) { err_set(e, "agent %d: socket: %s", id, strerror(errno)); return NULL; }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    fd_buffers(fd, SO_RCVBUF, SO_RCVBUFFORCE);   // before listen: accepted sockets inherit it (window scale)
+    net_fd_buffers(fd, SO_RCVBUF, SO_RCVBUFFORCE);   // before listen: accepted sockets inherit it (window scale)
     socklen_t al = sizeof a;
     if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, n + 8) || getsockname(fd, (struct sockaddr *)&a, &al)) {
         err_set(e, "agent %d: cannot listen on %s: %s", id, bind_ip, strerror(errno));
@@ -82,6 +55,8 @@ Net *net_new(int id, int n, const char *bind_ip, Err *e) {
     Net *net = xcalloc(1, sizeof *net);
     net->id = id; net->n = n; net->listen_fd = fd; net->port = ntohs(a.sin_port);
     net->peers = xcalloc((size_t)n, sizeof(Peer));
+    net->max_ahead = 1 << 30;   // until net_set_window says otherwise
+    net->extra_lo = net->reached_hi = UINT64_MAX;
     for (int j = 0; j < n; j++) {
         net->peers[j].out_fd = net->peers[j].in_fd = -1;
         frame_reader_init(&net->peers[j].rd, WIRE_MAX_PAYLOAD);
@@ -90,66 +65,6 @@ Net *net_new(int id, int n, const char *bind_ip, Err *e) {
 }
 
 int net_port(const Net *net) { return net->port; }
-
-// The first 8 bytes on a connection: magic and the connecting agent's id.
-static int hello_send(int fd, int id) {
-    uint8_t b[8];
-    uint32_t m = WIRE_MAGIC, v = (uint32_t)id;
-    for (int i = 0; i < 4; i++) { b[i] = (uint8_t)(m >> (8 * i)); b[4 + i] = (uint8_t)(v >> (8 * i)); }
-    return write(fd, b, 8) == 8 ? 0 : -1;
-}
-
-static int hello_read(int fd, double timeout_s, int *id) {
-    uint8_t b[8];
-    size_t have = 0;
-    double end = time_now() + timeout_s;
-    while (have < 8) {
-        struct pollfd p = {fd, POLLIN, 0};
-        int ms = (int)((end - time_now()) * 1000);
-        if (ms <= 0 || poll(&p, 1, ms) <= 0) return -1;
-        ssize_t r = read(fd, b + have, 8 - have);
-        if (r <= 0) return -1;
-        have += (size_t)r;
-    }
-    uint32_t m = 0, v = 0;
-    for (int i = 0; i < 4; i++) { m |= (uint32_t)b[i] << (8 * i); v |= (uint32_t)b[4 + i] << (8 * i); }
-    if (m != WIRE_MAGIC) return -1;
-    *id = (int)v;
-    return 0;
-}
-
-int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s, Err *e) {
-    int one = 1;
-    for (int j = 0; j < net->n; j++) {
-        if (j == net->id) continue;
-        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)ports[j])};
-        inet_pton(AF_INET, ips[j], &a.sin_addr);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) || hello_send(fd, net->id)) {
-            err_set(e, "agent %d: cannot connect to agent %d at %s:%d: %s", net->id, j, ips[j], ports[j], strerror(errno));
-            if (fd >= 0) close(fd);
-            return -1;
-        }
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        fd_buffers(fd, SO_SNDBUF, SO_SNDBUFFORCE);
-        fd_nonblock(fd);
-        net->peers[j].out_fd = fd;
-    }
-    for (int k = 0; k < net->n - 1; k++) {
-        struct pollfd p = {net->listen_fd, POLLIN, 0};
-        int fd = -1, from = -1;
-        if (poll(&p, 1, (int)(timeout_s * 1000)) <= 0 || (fd = accept4(net->listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0 ||
-            hello_read(fd, timeout_s, &from) || from < 0 || from >= net->n || from == net->id || net->peers[from].in_fd >= 0) {
-            err_set(e, "agent %d: only %d of %d peers connected within %.0f s", net->id, k, net->n - 1, timeout_s);
-            if (fd >= 0) close(fd);
-            return -1;
-        }
-        fd_buffers(fd, SO_RCVBUF, SO_RCVBUFFORCE);
-        fd_nonblock(fd);
-        net->peers[from].in_fd = fd;
-    }
-    return 0;
-}
 
 uint8_t *net_alloc(size_t len) { return (uint8_t *)xmalloc(WIRE_HEADER_BYTES + len) + WIRE_HEADER_BYTES; }
 void net_alloc_free(uint8_t *payload) { if (payload) free(payload - WIRE_HEADER_BYTES); }
@@ -267,6 +182,23 @@ static int frame_out(Net *net, int to, const struct iovec *parts, int n_parts, u
     return 0;
 }
 
+// The furthest round this agent has reached, in its sequence (training rounds, or the consensus-only
+// rounds from extra_lo on): frames may run at most max_ahead rounds past it.
+static void round_reach(Net *net, uint64_t round) {
+    uint64_t *r = round >= net->extra_lo ? &net->reached_hi : &net->reached_lo;
+    if (round > *r) *r = round;
+}
+
+// Last touches on an outgoing frame's header: the MAC under the link's key, and the round reached.
+static void frame_seal(Net *net, Peer *p, FrameHeader *h, const struct iovec *parts, int n_parts) {
+    round_reach(net, h->round);
+    if (!p->mac) return;
+    h->magic = WIRE_MAGIC;   // as wire_header_write will set them: the MAC covers them
+    h->version = WIRE_VERSION;
+    h->flags |= WIRE_FLAG_MAC;
+    auth_frame_tag(h->tag, p->out_key, h, parts, n_parts);
+}
+
 int net_sendv(Net *net, int to, int kind, uint64_t round, int codec, const struct iovec *parts, int n_parts, Err *e) {
     size_t len = 0;
     for (int k = 0; k < n_parts; k++) len += parts[k].iov_len;
@@ -276,6 +208,7 @@ int net_sendv(Net *net, int to, int kind, uint64_t round, int codec, const struc
     Peer *p = &net->peers[to];
     FrameHeader h = {.kind = (uint16_t)kind, .sender = (uint32_t)net->id, .receiver = (uint32_t)to, .round = round,
                      .seq = p->seq++, .codec = (uint16_t)codec, .payload_len = (uint32_t)len};
+    frame_seal(net, p, &h, parts, n_parts);
     uint8_t hdr[WIRE_HEADER_BYTES];
     wire_header_writev(hdr, &h, parts, n_parts);
     struct iovec frame[1 + NET_MAX_PARTS];
@@ -296,6 +229,8 @@ int net_send_owned(Net *net, int to, int kind, uint64_t round, int codec, uint8_
     Peer *p = &net->peers[to];
     FrameHeader h = {.kind = (uint16_t)kind, .sender = (uint32_t)net->id, .receiver = (uint32_t)to, .round = round,
                      .seq = p->seq++, .codec = (uint16_t)codec, .payload_len = len};
+    struct iovec part = {payload, len};
+    frame_seal(net, p, &h, &part, 1);
     uint8_t *frame = payload - WIRE_HEADER_BYTES;   // the header goes in the room net_alloc left
     wire_header_write(frame, &h, payload);
     frame_count(net, to, kind, round, len);
@@ -322,6 +257,31 @@ static void box_put(Net *net, const FrameHeader *h, FrameReader *rd, int dropped
     }
 }
 
+// A frame from j must carry a valid MAC (when the link has one), the link's next sequence number (TCP
+// keeps order, so anything else is a replay or an injection), and a round this agent may buffer.
+static int frame_admit(Net *net, int j, const FrameHeader *h, const uint8_t *payload, Err *e) {
+    Peer *p = &net->peers[j];
+    if (p->mac && (!(h->flags & WIRE_FLAG_MAC) || auth_frame_check(p->in_key, h, payload))) {
+        err_set(e, "agent %d: protocol error on the link from agent %d: frame %u (round %llu) %s", net->id, j, h->seq,
+                (unsigned long long)h->round, h->flags & WIRE_FLAG_MAC ? "fails its MAC (forged or altered)" : "has no MAC");
+        return -1;
+    }
+    if (h->seq != p->seq_in) {
+        err_set(e, "agent %d: protocol error on the link from agent %d: frame sequence number %u where %u was due "
+                "(a replayed, dropped or injected frame)", net->id, j, h->seq, p->seq_in);
+        return -1;
+    }
+    p->seq_in++;
+    uint64_t base = h->round >= net->extra_lo ? net->reached_hi : net->reached_lo;
+    if (h->round > base && h->round - base > (uint64_t)net->max_ahead) {
+        err_set(e, "agent %d: protocol error on the link from agent %d: a frame for round %llu, %llu rounds past this "
+                "agent's round %llu (network.max_rounds_ahead = %d)", net->id, j, (unsigned long long)h->round,
+                (unsigned long long)(h->round - base), (unsigned long long)base, net->max_ahead);
+        return -1;
+    }
+    return 0;
+}
+
 // A whole frame arrived from j: check its routing, count it, and file it (or drop it).
 static int frame_deliver(Net *net, int j, Err *e) {
     Peer *p = &net->peers[j];
@@ -330,6 +290,7 @@ static int frame_deliver(Net *net, int j, Err *e) {
         err_set(e, "agent %d: frame on the link from %d claims sender %u, receiver %u", net->id, j, h.sender, h.receiver);
         return -1;
     }
+    if (frame_admit(net, j, &h, p->rd.payload, e)) return -1;
     p->recv.payload += h.payload_len;
     p->recv.framing += WIRE_HEADER_BYTES;
     p->recv.messages++;
@@ -428,6 +389,7 @@ static void box_remove(Net *net, int i) {
 
 Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, int *timed_out, Err *e) {
     double t0 = time_now(), end = t0 + timeout_s;
+    round_reach(net, round);
     *timed_out = 0;
     for (;;) {
         // Writes first, without waiting, so our own sends never sit behind a wait for a peer.
@@ -514,6 +476,12 @@ int net_flush(Net *net, double timeout_s, Err *e) {
     return 0;
 }
 
+void net_set_window(Net *net, int max_ahead, uint64_t extra_lo) {
+    net->max_ahead = max_ahead;
+    net->extra_lo = extra_lo;
+    if (net->reached_hi < extra_lo || net->reached_hi == UINT64_MAX) net->reached_hi = extra_lo;
+}
+
 void net_set_drop(Net *net, double p, uint64_t seed) {
     net->drop_p = p;
     net->drop_seed = seed;
@@ -542,10 +510,13 @@ void net_free(Net *net) {
         if (p->in_fd >= 0) close(p->in_fd);
         for (OutBuf *b = p->head, *nx; b; b = nx) { nx = b->next; free(b->data); free(b); }
         frame_reader_free(&p->rd);
+        explicit_bzero(p->out_key, sizeof p->out_key);
+        explicit_bzero(p->in_key, sizeof p->in_key);
     }
     for (int i = 0; i < net->n_box; i++) free(net->box[i].m.payload);
     free(net->box);
     free(net->peers);
-    close(net->listen_fd);
+    free(net->rejects);
+    if (net->listen_fd >= 0) close(net->listen_fd);
     free(net);
 }

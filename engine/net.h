@@ -30,8 +30,28 @@ typedef struct Net Net;
 // Listen on bind_ip with a kernel-chosen port (net_port tells which).
 Net *net_new(int id, int n, const char *bind_ip, Err *e);
 int net_port(const Net *net);
-// Connect to every other agent (ips[j]:ports[j]) and accept a connection from each. 0, or -1 and e.
-int net_connect_all(Net *net, char ips[][64], const int *ports, double timeout_s, Err *e);
+// How links prove who is at each end (docs/security.md). pair_keys holds n keys of AUTH_KEY_BYTES (32),
+// key j shared with agent j; on = 0 (pair_keys unused) only to measure what authentication costs.
+typedef struct {
+    int on, mac;              // challenge-response on every connection; a MAC on every frame
+    const uint8_t *pair_keys;
+} NetAuth;
+// A connection refused while the links were set up: where it came from, whom it claimed to be (-1:
+// it never said), and why. It took no peer's place.
+typedef struct { char from[64]; int claimed; char why[160]; } NetReject;
+
+// Connect to every other agent (ips[j]:ports[j]) and accept one authenticated connection from each,
+// concurrently, within timeout_s. A connection that fails the handshake is closed and recorded
+// (net_rejects) and the agent goes on accepting; one that stays silent is closed after a few seconds.
+// The listening socket is closed once every peer is in. 0, or -1 and e (which names the missing
+// peers and the rejected connections).
+int net_connect_all(Net *net, char ips[][64], const int *ports, const NetAuth *auth, double timeout_s, Err *e);
+// The connections refused during set-up: the first *n_listed of them (*n_total in all).
+const NetReject *net_rejects(const Net *net, int *n_listed, int *n_total);
+// Bound what a peer can make this agent buffer: a frame more than max_ahead rounds past the furthest
+// round this agent has sent or waited for is a protocol error naming the peer. Rounds from extra_lo
+// on (the consensus-only rounds after training) count as a sequence of their own.
+void net_set_window(Net *net, int max_ahead, uint64_t extra_lo);
 // Send a frame to `to`: the bytes the socket takes now leave at once (when nothing is queued before
 // them); only the rest is copied and queued, to leave as the poll loop runs (net_wait, net_flush).
 // The caller may reuse the payload as soon as this returns.

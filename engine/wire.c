@@ -10,7 +10,7 @@
 // Byte offsets of the fields in the 40-byte header.
 enum {
     OFF_MAGIC = 0, OFF_VERSION = 4, OFF_KIND = 6, OFF_SENDER = 8, OFF_RECEIVER = 12, OFF_ROUND = 16,
-    OFF_SEQ = 24, OFF_CODEC = 28, OFF_FLAGS = 30, OFF_LEN = 32, OFF_CHECKSUM = 36
+    OFF_SEQ = 24, OFF_CODEC = 28, OFF_FLAGS = 30, OFF_LEN = 32, OFF_CHECKSUM = 36, OFF_TAG = 40
 };
 
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
@@ -39,6 +39,13 @@ static void header_pack(uint8_t out[WIRE_HEADER_BYTES], const FrameHeader *h, ui
     put16(out + OFF_FLAGS, h->flags);
     put32(out + OFF_LEN, h->payload_len);
     put32(out + OFF_CHECKSUM, checksum);
+    memcpy(out + OFF_TAG, h->tag, WIRE_TAG_BYTES);
+}
+
+void wire_header_prefix(uint8_t out[WIRE_MAC_COVERS], const FrameHeader *h) {
+    uint8_t b[WIRE_HEADER_BYTES];
+    header_pack(b, h, 0);
+    memcpy(out, b, WIRE_MAC_COVERS);
 }
 
 // CRC-32C (Castagnoli): the SSE4.2 instruction where the CPU has it, else a table; both give the
@@ -276,6 +283,7 @@ int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, 
     r.flags = get16(buf + OFF_FLAGS);
     r.payload_len = get32(buf + OFF_LEN);
     r.checksum = get32(buf + OFF_CHECKSUM);
+    memcpy(r.tag, buf + OFF_TAG, WIRE_TAG_BYTES);
     if (r.magic != WIRE_MAGIC) {
         err_set(e, "frame header: bad magic 0x%08x, expected 0x%08x (\"MSHT\"): not a meshtrain stream or out of sync",
                 r.magic, WIRE_MAGIC);

@@ -1,6 +1,7 @@
 // The wire format between agents: a fixed little-endian frame header (magic, version, sender,
-// receiver, round, sequence, kind, codec, payload length, CRC-32C), and a stream parser that never
-// trusts a length it has not checked.
+// receiver, round, sequence, kind, codec, payload length, CRC-32C, MAC tag), and a stream parser that
+// never trusts a length it has not checked. The tag is the connection's (engine/auth.h); wire.c only
+// carries it.
 #ifndef MESHTRAIN_WIRE_H
 #define MESHTRAIN_WIRE_H
 #include <stddef.h>
@@ -9,8 +10,11 @@
 #include "util.h"
 
 #define WIRE_MAGIC 0x5448534Du        // "MSHT" little-endian
-#define WIRE_VERSION 1
-#define WIRE_HEADER_BYTES 40
+#define WIRE_VERSION 2
+#define WIRE_HEADER_BYTES 56
+#define WIRE_MAC_COVERS 36            // a frame's MAC covers header bytes [0, 36) (all but checksum and tag)
+#define WIRE_TAG_BYTES 16
+#define WIRE_FLAG_MAC 1u              // flags: the tag is a MAC under the connection's key
 #define WIRE_MAX_PAYLOAD (64u << 20)  // default bound on one frame's payload
 
 typedef struct {
@@ -24,7 +28,11 @@ typedef struct {
     uint16_t flags;
     uint32_t payload_len;
     uint32_t checksum;      // CRC-32C of the header (checksum field zero) and the payload
+    uint8_t tag[WIRE_TAG_BYTES];   // with WIRE_FLAG_MAC: MAC of header bytes [0, 36) and the payload
 } FrameHeader;
+
+// The header's first WIRE_MAC_COVERS bytes as they go on the wire (what a frame's MAC covers).
+void wire_header_prefix(uint8_t out[WIRE_MAC_COVERS], const FrameHeader *h);
 
 // Fill h->magic, h->version and h->checksum (the caller sets payload_len; payload may be NULL only
 // when it is 0) and write the 40-byte header to out.

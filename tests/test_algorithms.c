@@ -84,7 +84,7 @@ static int agent_connect(Agent *ag) {
     Run *r = ag->run;
     char ips[MAX_AGENTS][64];
     for (int j = 0; j < r->cfg.n; j++) snprintf(ips[j], sizeof ips[j], "127.0.0.1");
-    if (net_connect_all(ag->env.net, ips, r->ports, TIMEOUT_S, &ag->e)) return -1;
+    if (net_connect_all(ag->env.net, ips, r->ports, NULL, TIMEOUT_S, &ag->e)) return -1;
     net_set_drop(ag->env.net, ag->s.net.drop_prob, ag->s.seed);
     ag->alg = alg_new(ag->s.alg.name, &ag->env, &ag->e);
     return ag->alg ? 0 : -1;

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include "auth.h"
 #include "net.h"
 #include "wire.h"
 
@@ -19,6 +20,7 @@ typedef struct {
     int ok[2];
     char why[2][512];
     uint64_t payload_sent;
+    uint8_t keys[2][2 * AUTH_KEY_BYTES];   // per agent: the key it shares with each agent (authenticated, with MACs)
 } Pair;
 
 static uint8_t small_byte(int round, int i) { return (uint8_t)(round * 7 + i); }
@@ -27,7 +29,8 @@ static uint8_t large_byte(size_t i) { return (uint8_t)(i * 2654435761u >> 13); }
 static int connect_both(Pair *p, int id) {
     char ips[2][64] = {"127.0.0.1", "127.0.0.1"};
     Err e = {{0}};
-    if (net_connect_all(p->net[id], ips, p->ports, TIMEOUT_S, &e)) {
+    NetAuth auth = {1, 1, p->keys[id]};
+    if (net_connect_all(p->net[id], ips, p->ports, &auth, TIMEOUT_S, &e)) {
         snprintf(p->why[id], sizeof p->why[id], "%s", e.msg);
         return -1;
     }
@@ -110,6 +113,10 @@ Test(net, frames_whole_and_in_order_and_counted, .timeout = 60) {
     Pair p;
     memset(&p, 0, sizeof p);
     Err e = {{0}};
+    uint8_t run_key[AUTH_KEY_BYTES];
+    auth_random(run_key, sizeof run_key);
+    auth_pair_key(p.keys[0] + AUTH_KEY_BYTES, run_key, 0, 1);
+    auth_pair_key(p.keys[1], run_key, 1, 0);
     for (int id = 0; id < 2; id++) {
         p.net[id] = net_new(id, 2, "127.0.0.1", &e);
         cr_assert(p.net[id], "%s", e.msg);
