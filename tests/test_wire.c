@@ -44,7 +44,7 @@ Test(wire, header_layout_and_round_trip) {
     cr_assert_eq(h.version, WIRE_VERSION);
     cr_assert(memcmp(f, "MSHT", 4) == 0, "magic bytes");
     // Little-endian fields at fixed offsets.
-    cr_assert(f[4] == 1 && f[5] == 0, "version");
+    cr_assert(f[4] == WIRE_VERSION && f[5] == 0, "version");
     cr_assert(f[6] == 0x02 && f[7] == 0x01, "kind");
     cr_assert(f[8] == 0x06 && f[11] == 0x03, "sender");
     cr_assert(f[16] == 0x88 && f[23] == 0x11, "round");
@@ -52,6 +52,7 @@ Test(wire, header_layout_and_round_trip) {
     cr_assert(f[32] == 5 && f[33] == 0 && f[34] == 0 && f[35] == 0, "payload_len");
     uint32_t crc = (uint32_t)f[36] | (uint32_t)f[37] << 8 | (uint32_t)f[38] << 16 | (uint32_t)f[39] << 24;
     cr_assert_eq(crc, h.checksum);
+    cr_assert(!memcmp(f + 40, h.tag, WIRE_TAG_BYTES), "tag at bytes 40..55");
     FrameHeader p;
     Err e = {{0}};
     cr_assert_eq(wire_header_parse(f, &p, WIRE_MAX_PAYLOAD, &e), 0, "%s", e.msg);
@@ -115,8 +116,8 @@ Test(wire, header_rejections) {
     b[0] = 'X';
     expect_parse_error(b, WIRE_MAX_PAYLOAD, "bad magic 0x");
     memcpy(b, f, sizeof b);
-    b[4] = 2;
-    expect_parse_error(b, WIRE_MAX_PAYLOAD, "unknown wire version 2");
+    b[4] = 1;   // the version before frames carried a MAC tag
+    expect_parse_error(b, WIRE_MAX_PAYLOAD, "unknown wire version 1");
     memcpy(b, f, sizeof b);
     expect_parse_error(b, 99, "payload_len 100 exceeds the limit of 99");
     b[32] = 0xff; b[33] = 0xff; b[34] = 0xff; b[35] = 0xff;
@@ -250,7 +251,7 @@ Test(wire, reader_rejections) {
     expect_stream_error(f, len, 1000, "bad magic");
     f[1] ^= 0xff;
     f[5] = 1;
-    expect_stream_error(f, len, 1000, "version 257");
+    expect_stream_error(f, len, 1000, "version 258");
     f[5] = 0;
     f[WIRE_HEADER_BYTES + 3] ^= 1;
     expect_stream_error(f, len, 1000, "CRC-32");

@@ -1,0 +1,77 @@
+#!/bin/bash
+# Security tests with real processes: an intruder races a run's agents at their listening ports
+# (connects first, claims every peer id, sends a wrong proof and forged frames; one says hello and
+# stays silent; one speaks the old unauthenticated hello). The run must finish with status 0, the
+# same accuracy as the same run without the intruder (bit for bit: same seed), and record the
+# rejected connections in summary.json, network.jsonl and its last line. The runner is held with
+# SIGSTOP while the agents listen and the intruder connects, so the intruder always comes first.
+# Usage: tests/security.sh bin/meshtrain
+set -u
+BIN=$(realpath "${1:-bin/meshtrain}")
+HERE=$(dirname "$(realpath "$0")")
+pass=0 fail=0
+tmp=$(mktemp -d /tmp/meshtrain-sec-XXXXXX)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+trap cleanup EXIT
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+N=4
+cat > "$tmp/s.json" <<JSON
+{"name": "sec", "agents": $N, "dataset": "synthetic", "model": "lenet5", "epochs": 1, "seeds": [3],
+ "limit_train": 2048, "limit_test": 256, "algorithm": {"name": "sgp"}, "topology": {"kind": "exponential"},
+ "network": {"backend": "none"}}
+JSON
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1" 2>/dev/null; }
+
+# 1. The reference: no intruder.
+"$BIN" run "$tmp/s.json" --out "$tmp/ref" > "$tmp/ref.out" 2>&1 || bad "reference run failed: $(tail -3 "$tmp/ref.out")"
+ref_acc=$(field "$tmp/ref/summary.json" '["acc_mean"]')
+
+# 2. The same run with an intruder at every agent's port before the start signal.
+setsid "$BIN" run "$tmp/s.json" --out "$tmp/att" > "$tmp/att.out" 2>&1 &
+runner=$!
+pids+=("$runner")
+agent_pids() { pgrep -f "agent --scenario $tmp/att/scenario.json"; }
+for _ in $(seq 500); do [ "$(agent_pids | wc -l)" -ge 1 ] && break; sleep 0.01; done
+kill -STOP "$runner"
+targets=""
+for _ in $(seq 200); do
+  targets=""
+  for p in $(agent_pids); do
+    id=$(tr '\0' ' ' < "/proc/$p/cmdline" | sed -n 's/.* --id \([0-9]*\).*/\1/p')
+    port=$(ss -ltnpH 2>/dev/null | grep "pid=$p," | awk '{print $4}' | head -1)   # ip:port
+    [ -n "$port" ] && targets="$targets $port:$id"
+  done
+  [ "$(echo $targets | wc -w)" -ge $N ] && break
+  sleep 0.05
+done
+if [ "$(echo $targets | wc -w)" -lt $N ]; then
+  kill -CONT "$runner"; bad "the agents never listened while the runner was held (found:$targets)"
+else
+  mkfifo "$tmp/hold"
+  python3 "$HERE/rogue.py" $N $targets < "$tmp/hold" > "$tmp/rogue.out" 2>&1 &
+  pids+=("$!")
+  exec 9> "$tmp/hold"   # the silent connections stay open until fd 9 closes
+  for _ in $(seq 100); do grep -q "connections" "$tmp/rogue.out" && break; sleep 0.05; done
+  kill -CONT "$runner"
+  wait "$runner"; rc=$?
+  exec 9>&-
+  grep -q "^rogue: $((N * (N + 1))) connections" "$tmp/rogue.out" && ok "the intruder opened $((N * (N + 1))) connections before the start" \
+    || bad "the intruder did not connect first: $(cat "$tmp/rogue.out")"
+  [ $rc -eq 0 ] && ok "the attacked run finished with status 0" || bad "the attacked run: status $rc: $(tail -3 "$tmp/att.out")"
+  att_acc=$(field "$tmp/att/summary.json" '["acc_mean"]')
+  [ -n "$ref_acc" ] && [ "$att_acc" = "$ref_acc" ] && ok "same accuracy with and without the intruder ($att_acc)" \
+    || bad "accuracy $att_acc with the intruder, $ref_acc without"
+  rej=$(field "$tmp/att/summary.json" '["rejected_connections"]')
+  [ "$rej" = "$((N * (N + 1)))" ] && ok "summary.json records $rej rejected connections" || bad "summary.json: rejected_connections '$rej', expected $((N * (N + 1)))"
+  nl=$(grep -c '"event":"rejected"' "$tmp/att/network.jsonl" 2>/dev/null)
+  [ "${nl:-0}" = "$((N * (N + 1)))" ] && ok "network.jsonl lists each rejection" || bad "network.jsonl: ${nl:-0} rejections listed"
+  grep -q 'did not prove' "$tmp/att/network.jsonl" 2>/dev/null && ok "a rejection says why (no proof of the key)" || bad "no reason in network.jsonl"
+  tail -2 "$tmp/att.out" | grep -q "rejected" && ok "the last lines say connections were rejected" || bad "last lines: $(tail -2 "$tmp/att.out")"
+  ref_rej=$(field "$tmp/ref/summary.json" '["rejected_connections"]')
+  [ "$ref_rej" = "0" ] && ok "the run without the intruder records none" || bad "reference: rejected_connections '$ref_rej'"
+fi
+
+echo "security tests: $pass passed, $fail failed"
+[ $fail -eq 0 ]
