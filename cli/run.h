@@ -48,6 +48,7 @@ typedef struct {
     char fail[600];         // why the run failed ("" while it is fine)
     char secondary[600];    // a failure that is probably the consequence of another one
     double secondary_at;
+    int secondary_peer;     // the agent whose closed link it reports (-1: unknown)
     double last_print;
     double final_avg_acc, final_consensus;
     long eval_total;

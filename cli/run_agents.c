@@ -334,6 +334,35 @@ static void on_eval(Run *r, int i, const uint8_t *p, size_t len) {
     eval_take(r, i, p, len, index);
 }
 
+// An error that only says a peer's link closed or broke ("link from agent 2 closed ...", "link to
+// agent 2 broke: ...") is a consequence of what happened to that peer: the peer's id, or -1.
+static int consequence_of(const char *msg) {
+    const char *p = strstr(msg, "link from agent ");
+    if (!p) p = strstr(msg, "link to agent ");
+    if (!p || (!strstr(p, " closed") && !strstr(p, " broke"))) return -1;
+    p = strstr(p, "agent ") + 6;
+    return (int)strtol(p, NULL, 10);
+}
+
+// Keep the first consequence (agent i blames peer X) until X's own fate is known.
+static void consequence_note(Run *r, int i, const char *msg) {
+    if (r->secondary[0]) return;
+    snprintf(r->secondary, sizeof r->secondary, "agent %d failed: %.500s", i, msg);
+    r->secondary_at = time_now();
+    r->secondary_peer = consequence_of(msg);
+}
+
+// The consequence becomes the run's failure once the peer it names has exited without a failure of
+// its own (a failure would have been reported first), or after CONSEQUENCE_WAIT_S if the peer is
+// still there: a process killed with a large heap can take a while to become reapable on a busy
+// machine, and until then its peers' "closed" errors must not be taken for the cause.
+#define CONSEQUENCE_WAIT_S 15.0
+static int consequence_due(const Run *r, double now) {
+    int x = r->secondary_peer;
+    if (x >= 0 && x < r->n && !r->ag[x].exited) return now - r->secondary_at > CONSEQUENCE_WAIT_S;
+    return now - r->secondary_at > 0.5;
+}
+
 static void on_frame(Run *r, int i) {
     AgentProc *a = &r->ag[i];
     const FrameHeader *h = &a->rd.h;
@@ -393,10 +422,9 @@ static void on_frame(Run *r, int i) {
     case CTL_ERROR: {
         const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
         if (msg) str_copy(a->error, sizeof a->error, msg);
-        // "link from agent X closed" is a consequence; give X's own failure a moment to arrive first.
-        if (msg && strstr(msg, " closed") && !r->secondary[0]) {
-            snprintf(r->secondary, sizeof r->secondary, "agent %d failed: %s", i, msg);
-            r->secondary_at = time_now();
+        // "link from agent X closed" is a consequence: X's own fate decides (consequence_wait).
+        if (msg && consequence_of(msg) >= 0) {
+            consequence_note(r, i, msg);
         } else {
             fail_set(r, "agent %d failed: %s", i, msg ? msg : "(no message)");
         }
@@ -444,15 +472,8 @@ static void agents_reap(Run *r) {
         a->exited = 1;
         if (WIFSIGNALED(st) && a->done && WTERMSIG(st) == SIGKILL) continue;   // ended by us after DONE
         if (WIFSIGNALED(st)) fail_set(r, "agent %d (pid %d) was killed by signal %d (%s)", i, (int)a->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
-        else if (WEXITSTATUS(st) != 0 && a->error[0] && !strstr(a->error, " closed")) fail_set(r, "agent %d failed: %s", i, a->error);
-        else if (WEXITSTATUS(st) != 0 && a->error[0]) {
-            // It stopped because a peer's link closed: a consequence. The cause (that peer's death,
-            // reaped in this pass or the next) wins; the secondary timer reports this one otherwise.
-            if (!r->secondary[0]) {
-                snprintf(r->secondary, sizeof r->secondary, "agent %d failed: %.500s", i, a->error);
-                r->secondary_at = time_now();
-            }
-        }
+        else if (WEXITSTATUS(st) != 0 && a->error[0] && consequence_of(a->error) < 0) fail_set(r, "agent %d failed: %s", i, a->error);
+        else if (WEXITSTATUS(st) != 0 && a->error[0]) consequence_note(r, i, a->error);   // the peer's fate decides
         else if (WEXITSTATUS(st) != 0) fail_set(r, "agent %d (pid %d) exited with status %d", i, (int)a->pid, WEXITSTATUS(st));
         else if (!a->done) fail_set(r, "agent %d (pid %d) exited without finishing", i, (int)a->pid);
     }
@@ -513,14 +534,14 @@ int run_agents(Run *r) {
         agents_reap(r);
         double now = time_now();
         for (int i = 0; i < r->n; i++)
-            if (r->ag[i].fd < 0 && !r->ag[i].done && !r->ag[i].exited && now - r->ag[i].eof_at > 1.0)
+            if (r->ag[i].fd < 0 && !r->ag[i].done && !r->ag[i].exited && now - r->ag[i].eof_at > CONSEQUENCE_WAIT_S)   // its exit status says more: wait for it
                 fail_set(r, "agent %d (pid %d) closed its control channel before finishing", i, (int)r->ag[i].pid);
         for (int i = 0; i < r->n; i++)
             if (!r->ag[i].done && !r->ag[i].exited &&
                 now - r->ag[i].last_seen > (r->ag[i].ready ? r->s.hang_timeout_s : STARTUP_TIMEOUT_S))
                 fail_set(r, "agent %d (pid %d) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i, (int)r->ag[i].pid,
                          now - r->ag[i].last_seen, r->s.hang_timeout_s);
-        if (r->secondary[0] && now - r->secondary_at > 1.0) fail_set(r, "%s", r->secondary);
+        if (r->secondary[0] && consequence_due(r, now)) fail_set(r, "%s", r->secondary);
         for (int i = 0; i < r->n; i++)   // finished, but still there: its results are in, so end it
             if (r->ag[i].done && !r->ag[i].exited && now - r->ag[i].done_at > DONE_EXIT_S) kill(r->ag[i].pid, SIGKILL);
         if (interrupted) fail_set(r, "interrupted by %s", interrupted == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");

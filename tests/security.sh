@@ -73,5 +73,46 @@ else
   [ "$ref_rej" = "0" ] && ok "the run without the intruder records none" || bad "reference: rejected_connections '$ref_rej'"
 fi
 
+# 3. Trustworthy failure reports: an agent killed while a tracer holds its exit (its sockets close at
+# once, its death reaches the runner 3 s later, as on a very busy machine) is still named as the
+# cause; its peers' "link from agent 2 closed" errors are consequences.
+cat > "$tmp/long.json" <<JSON
+{"name": "long", "agents": $N, "dataset": "synthetic", "model": "lenet5", "epochs": 30,
+ "limit_train": 4096, "limit_test": 256, "algorithm": {"name": "sgp"}, "topology": {"kind": "exponential"},
+ "network": {"backend": "none"}}
+JSON
+setsid "$BIN" run "$tmp/long.json" --out "$tmp/kill" > "$tmp/kill.out" 2>&1 &
+runner=$!
+pids+=("$runner")
+victim=""
+for _ in $(seq 300); do
+  victim=$(pgrep -f "agent --scenario $tmp/kill/scenario.json.* --id 2 " | head -1)
+  [ -n "$victim" ] && grep -q '"type":"round"' "$tmp/kill/agent-2.jsonl" 2>/dev/null && break
+  sleep 0.05
+done
+if [ -z "$victim" ]; then bad "agent 2 never started"
+else
+  python3 - "$victim" > "$tmp/tracer.out" 2>&1 <<'PY' &
+import ctypes, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+PTRACE_SEIZE = 0x4206
+if libc.ptrace(PTRACE_SEIZE, int(sys.argv[1]), None, None) != 0:
+    print("cannot trace:", ctypes.get_errno()); sys.exit(1)
+print("tracing", flush=True)
+time.sleep(3)   # the tracer exits without waiting: only then can the runner reap the victim
+PY
+  tracer=$!
+  for _ in $(seq 100); do grep -q tracing "$tmp/tracer.out" && break; sleep 0.02; done
+  if grep -q tracing "$tmp/tracer.out"; then
+    kill -KILL "$victim"; wait "$runner"; st=$?
+    if [ $st -eq 1 ] && grep -q "agent 2 .*signal 9" "$tmp/kill/FAILED"; then ok "a killed agent whose death reaches the runner late is still named"
+    else bad "status $st, FAILED: $(cat "$tmp/kill/FAILED" 2>/dev/null)"; fi
+  else
+    echo "skip: cannot ptrace here ($(cat "$tmp/tracer.out")): the late-death attribution test needs it"
+    kill -TERM "$runner"; wait "$runner"
+  fi
+  wait "$tracer" 2>/dev/null
+fi
+
 echo "security tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]
