@@ -2,7 +2,9 @@
 // loop, evaluations, skew compensation and final consensus, metrics and reports to the runner.
 #include "agent.h"
 #include <jansson.h>
+#include <errno.h>
 #include <malloc.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +33,7 @@ typedef struct {
     double loss_sum;
     long loss_n;
     int evals;                  // evaluations sent so far (their index)
+    int log_errno;              // the first error writing the metrics file (0: none)
     FrameReader rd;
 } Agent;
 
@@ -190,11 +193,20 @@ static void totals(Agent *a, uint64_t *payload, uint64_t *wire, uint64_t *msgs) 
     }
 }
 
+// One metrics line. The log is line-buffered, so a full disk or a failing device shows here, at the
+// line it cut: the first error sticks (log_check turns it into the agent's failure).
 static void log_line(Agent *a, json_t *o) {
     char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    fprintf(a->log, "%s\n", t);
+    if ((!t || fprintf(a->log, "%s\n", t) < 0 || fflush(a->log)) && !a->log_errno) a->log_errno = t ? errno : ENOMEM;
     free(t);
     json_decref(o);
+}
+
+static int log_check(Agent *a, Err *e) {
+    if (!a->log_errno) return 0;
+    err_set(e, "%s/agent-%d.jsonl: cannot write its metrics: %s; its last line may be cut", a->args->run_dir,
+            a->args->id, strerror(a->log_errno));
+    return -1;
 }
 
 static int report(Agent *a, int kind, json_t *o, const float *model, Err *e) {
@@ -254,6 +266,7 @@ static int evaluate(Agent *a, const char *when, Err *e) {
                              "test_acc", acc, "test_loss", loss);
     json_t *copy = json_deep_copy(line);
     log_line(a, line);
+    if (log_check(a, e)) { json_decref(copy); return -1; }
     return report(a, CTL_EVAL, copy, a->m->params, e);
 }
 
@@ -284,6 +297,7 @@ static int train_round(Agent *a, Err *e) {
     if (a->alg->ops->step(a->alg, r, lr, e)) return -1;
     a->round++;
     if (a->round % s->metrics_every == 0 || a->round == a->total_rounds) metrics_line(a, lr);
+    if (log_check(a, e)) return -1;
     progress_send(a, 0);
     return 0;
 }
@@ -353,7 +367,8 @@ static int done_report(Agent *a, Err *e) {
     json_object_set_new(o, "recv", links_json(a, 0));
     json_t *copy = json_deep_copy(o);
     log_line(a, o);
-    fflush(a->log);
+    if (fsync(fileno(a->log)) && errno != EINVAL && !a->log_errno) a->log_errno = errno;   // a result is on disk before it is reported
+    if (log_check(a, e)) { json_decref(copy); return -1; }
     return report(a, CTL_DONE, copy, NULL, e);
 }
 

@@ -12,7 +12,11 @@ HERE=$(dirname "$(realpath "$0")")
 pass=0 fail=0
 tmp=$(mktemp -d /tmp/meshtrain-sec-XXXXXX)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done; rm -rf "$tmp"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL -- "-$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+  mountpoint -q "$tmp/full" 2>/dev/null && umount "$tmp/full"
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
@@ -113,6 +117,17 @@ PY
   fi
   wait "$tracer" 2>/dev/null
 fi
+
+# 4. A full disk under the run folder: the agent whose metrics cannot be written fails the run and
+# says which file and why (not a summary computed from cut files). Needs a small tmpfs (root).
+mkdir -p "$tmp/full"
+if mount -t tmpfs -o size=20k tmpfs "$tmp/full" 2>/dev/null; then
+  "$BIN" run "$tmp/s.json" --set epochs=3 --set metrics_every=1 --out "$tmp/full/r" > "$tmp/full.out" 2>&1; st=$?
+  if [ $st -eq 1 ] && grep -q "agent-[0-9].jsonl: cannot write its metrics: No space left on device" "$tmp/full.out"; then
+    ok "a full disk fails the run, naming the metrics file and the error"
+  else bad "full disk: status $st: $(tail -3 "$tmp/full.out")"; fi
+  umount "$tmp/full"
+else echo "skip: cannot mount a small tmpfs here (not root): the full-disk test needs it"; fi
 
 echo "security tests: $pass passed, $fail failed"
 [ $fail -eq 0 ]
