@@ -9,7 +9,7 @@
 #include "plan.h"
 
 // Min RTT is accepted within max(2 ms, 25%) of the configured RTT (less jitter's reach below it);
-// a saturated link's delivery rate within 25% of its configured rate.
+// a saturated link's delivery rate at most 25% above its configured rate (below: reported, not counted).
 #define FIDELITY_RTT_ABS_MS 2.0
 #define FIDELITY_RTT_REL 0.25
 #define FIDELITY_RATE_REL 0.25

@@ -143,9 +143,13 @@ Test(fidelity, saturated_delivery_rate_is_compared_with_the_rate) {
     cr_assert(f->rate_compared && f->rate_ok, "%s", f->why);
     cr_assert_float_eq(f->rate_mbit, 19.1 * 1514 / 1448, 1e-6);   // as wire bytes, as netem counts them
     cr_assert(!find(&c, 0, 2)->rate_compared, "an application-limited sample was compared");
-    s->delivery_mbit = 9.0;                                         // half the rate: the guest could not keep up
+    s->delivery_mbit = 30.0;                                        // faster than its rate: not limited as asked
     cr_assert_str_eq(verdict(&c), "deviates");
-    s->rtt_ms = 40.5;                                               // no queue: TCP's window, not the link, limited it
+    cr_assert(strstr(find(&c, 0, 1)->why, "above the configured 20"), "%s", find(&c, 0, 1)->why);
+    s->delivery_mbit = 9.0;   // slower: the queue may be the reverse direction's, so reported but not counted
+    cr_assert_str_eq(verdict(&c), "ok");
+    cr_assert(strstr(find(&c, 0, 1)->why, "below the configured 20, not counted"), "%s", find(&c, 0, 1)->why);
+    s->delivery_mbit = 30.0, s->rtt_ms = 40.5;                      // no queue: TCP's window, not the link, set the pace
     cr_assert_str_eq(verdict(&c), "ok");
     cr_assert(!find(&c, 0, 1)->rate_compared);
     case_free(&c);
