@@ -74,8 +74,8 @@ static void rate_check(LinkFidelity *f, const LinkParams *fwd, const TcpSample *
     f->rate_compared = 1;
     f->rate_ok = f->rate_mbit / fwd->rate_mbit <= 1 + FIDELITY_RATE_REL;
     if (f->rate_mbit / fwd->rate_mbit < 1 - FIDELITY_RATE_REL)
-        snprintf(f->why, sizeof f->why, "rate %.2f Mbit/s below the configured %g, not counted (TCP's window or "
-                 "acknowledgements queued in the other direction can cause it)", f->rate_mbit, fwd->rate_mbit);
+        snprintf(f->why, sizeof f->why, "rate %.2f Mbit/s below the configured %g, not counted (TCP's window can cause it: "
+                 "loss, acknowledgements queued in the other direction)", f->rate_mbit, fwd->rate_mbit);
 }
 
 // One directed pair: its samples in the window, then the verdicts.

@@ -37,7 +37,7 @@ typedef struct {
     long retrans;
     int rate_compared, rate_ok;
     double cfg_rate_mbit, rate_mbit;             // measured: wire rate (headers included), the median of saturated samples
-    char why[200];
+    char why[256];
 } LinkFidelity;
 
 // Compare every directed pair that is shaped in either direction. s[from * n + to] holds ns[...]
