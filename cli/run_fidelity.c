@@ -38,9 +38,10 @@ static void samples_read(const Run *r, int i, TcpSample **s, int *ns) {
         json_object_foreach(json_is_integer(t) ? tcp : NULL, peer, p) {
             int j = atoi(peer);
             if (j < 0 || j >= r->n || j == i) continue;
-            TcpSample x = {.t_s = (double)json_integer_value(t) / 1e6 - r->t_go, .min_rtt_ms = num_or(p, "min_rtt_ms", -1),
-                           .rtt_ms = num_or(p, "rtt_ms", -1), .rttvar_ms = num_or(p, "rttvar_ms", 0),
-                           .delivery_mbit = num_or(p, "delivery_mbit", -1), .app_limited = json_is_true(json_object_get(p, "app_limited")),
+            TcpSample x = {.t_s = (double)json_integer_value(t) / 1e6 - r->t_go,
+                           .min_rtt_ms = num_or(p, "min_rtt_ms", -1), .rtt_ms = num_or(p, "rtt_ms", -1),
+                           .rttvar_ms = num_or(p, "rttvar_ms", 0), .delivery_mbit = num_or(p, "delivery_mbit", -1),
+                           .app_limited = json_is_true(json_object_get(p, "app_limited")),
                            .mss = (int)num_or(p, "mss", 0), .retrans = (long)num_or(p, "retrans", 0),
                            .acked_bytes = num_or(p, "acked_bytes", 0)};
             sample_add(&s[i * r->n + j], &ns[i * r->n + j], &x);
@@ -64,10 +65,14 @@ static void verdict_print(Run *r, const LinkFidelity *f, int nf, const json_t *o
     int compared = (int)json_integer_value(json_object_get(out, "links_compared"));
     char msg[4000];
     int bad = fidelity_deviations(f, nf, msg, sizeof msg);
-    if (!compared) fprintf(o, "link fidelity: nothing to compare (%s)\n", json_string_value(json_object_get(out, "why")));
-    else if (!bad) fprintf(o, "link fidelity: %d links compared, all within tolerance\n", compared);
-    else fprintf(stderr, "warning: link emulation deviates from the scenario on %d of %d links: %s. The timing results of "
-                 "this run do not reflect the configured links (docs/network.md, \"Emulation fidelity\")\n", bad, compared, msg);
+    if (!compared)
+        fprintf(o, "link fidelity: nothing to compare (%s)\n", json_string_value(json_object_get(out, "why")));
+    else if (!bad)
+        fprintf(o, "link fidelity: %d links compared, all within tolerance\n", compared);
+    else
+        fprintf(stderr, "warning: link emulation deviates from the scenario on %d of %d links: %s. The timing results "
+                "of this run do not reflect the configured links (docs/network.md, \"Emulation fidelity\")\n", bad,
+                compared, msg);
 }
 
 json_t *run_fidelity(Run *r) {
@@ -84,8 +89,8 @@ json_t *run_fidelity(Run *r) {
     LinkDisturb d;
     Err e;
     if (!link_disturb_parse(getenv(LINK_DISTURB_ENV), n, &d, &e) && d.set) {   // a run wrong on purpose says so
-        json_t *h = json_pack("{s:s, s:s, s:i, s:i, s:f}", "variable", LINK_DISTURB_ENV, "value", d.value, "from", d.from,
-                              "to", d.to, "extra_delay_ms", d.extra_ms);
+        json_t *h = json_pack("{s:s, s:s, s:i, s:i, s:f}", "variable", LINK_DISTURB_ENV, "value", d.value, "from",
+                              d.from, "to", d.to, "extra_delay_ms", d.extra_ms);
         netlog_json(r, json_pack("{s:s, s:O}", "event", "test_hook", "hook", h));
         json_object_set_new(out, "test_hook", h);
     }

@@ -16,7 +16,8 @@ static json_t *peer_json(int fd) {
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) || !FILLED(len, tcpi_total_retrans)) return NULL;
     json_t *o = json_pack("{s:f, s:f, s:I, s:i}", "rtt_ms", ti.tcpi_rtt / 1e3, "rttvar_ms", ti.tcpi_rttvar / 1e3,
                           "retrans", (json_int_t)ti.tcpi_total_retrans, "mss", (int)ti.tcpi_snd_mss);
-    if (FILLED(len, tcpi_bytes_acked)) json_object_set_new(o, "acked_bytes", json_integer((json_int_t)ti.tcpi_bytes_acked));
+    if (FILLED(len, tcpi_bytes_acked))
+        json_object_set_new(o, "acked_bytes", json_integer((json_int_t)ti.tcpi_bytes_acked));
     if (FILLED(len, tcpi_min_rtt)) json_object_set_new(o, "min_rtt_ms", json_real(ti.tcpi_min_rtt / 1e3));
     if (FILLED(len, tcpi_delivery_rate)) {
         // The kernel's latest delivery-rate sample, payload bytes per second; app_limited says the sender

@@ -74,8 +74,8 @@ static void rate_check(LinkFidelity *f, const LinkParams *fwd, const TcpSample *
     f->rate_compared = 1;
     f->rate_ok = f->rate_mbit / fwd->rate_mbit <= 1 + FIDELITY_RATE_REL;
     if (f->rate_mbit / fwd->rate_mbit < 1 - FIDELITY_RATE_REL)
-        snprintf(f->why, sizeof f->why, "rate %.2f Mbit/s below the configured %g, not counted (TCP's window can cause it: "
-                 "loss, acknowledgements queued in the other direction)", f->rate_mbit, fwd->rate_mbit);
+        snprintf(f->why, sizeof f->why, "rate %.2f Mbit/s below the configured %g, not counted (TCP's window can "
+                 "cause it: loss, acknowledgements queued in the other direction)", f->rate_mbit, fwd->rate_mbit);
 }
 
 // One directed pair: its samples in the window, then the verdicts.
@@ -107,8 +107,10 @@ static void link_assess(const NetPlan *p, int i, int j, const TcpSample *s, int 
     int rtt_ok = f->min_rtt_ms >= f->lo_ms && f->min_rtt_ms <= f->hi_ms;
     rate_check(f, fwd, s, k, fwd->jitter_ms + back->jitter_ms);
     f->ok = rtt_ok && (!f->rate_compared || f->rate_ok);
-    if (!rtt_ok) snprintf(f->why, sizeof f->why, "min RTT %.1f ms outside %.1f..%.1f ms", f->min_rtt_ms, f->lo_ms, f->hi_ms);
-    else if (!f->ok) snprintf(f->why, sizeof f->why, "rate %.2f Mbit/s above the configured %g", f->rate_mbit, f->cfg_rate_mbit);
+    if (!rtt_ok)
+        snprintf(f->why, sizeof f->why, "min RTT %.1f ms outside %.1f..%.1f ms", f->min_rtt_ms, f->lo_ms, f->hi_ms);
+    else if (!f->ok)
+        snprintf(f->why, sizeof f->why, "rate %.2f Mbit/s above the configured %g", f->rate_mbit, f->cfg_rate_mbit);
     if (ns > k && isfinite(end))
         snprintf(f->why + strlen(f->why), sizeof f->why - strlen(f->why), "%scompared before its change at %.2f s",
                  f->why[0] ? "; " : "", end);
@@ -131,12 +133,14 @@ json_t *fidelity_link_json(const LinkFidelity *f) {
     json_t *o = json_pack("{s:i, s:i, s:b, s:o, s:{s:f, s:[f, f], s:f}}", "from", f->from, "to", f->to, "compared",
                           f->compared, "ok", f->compared ? json_boolean(f->ok) : json_null(), "configured", "rtt_ms",
                           f->cfg_rtt_ms, "accepted_min_rtt_ms", f->lo_ms, f->hi_ms, "rate_mbit", f->cfg_rate_mbit);
-    json_t *m = json_pack("{s:o, s:o, s:f, s:I, s:f, s:o, s:i, s:f}", "min_rtt_ms", num_or_null(f->min_rtt_ms), "rtt_ms",
+    json_t *m = json_pack("{s:o, s:o, s:f, s:I, s:f, s:o, s:i, s:f}", "min_rtt_ms", num_or_null(f->min_rtt_ms),
+                          "rtt_ms",
                           num_or_null(f->rtt_ms), "rttvar_ms", f->rttvar_ms, "retrans", (json_int_t)f->retrans,
                           "acked_bytes", f->acked_bytes, "rate_mbit", num_or_null(f->rate_mbit), "samples", f->samples,
                           "t_s", f->t_s);
     json_object_set_new(o, "measured", m);
-    json_object_set_new(o, "ratio", f->compared && f->cfg_rtt_ms > 0 ? json_real(f->min_rtt_ms / f->cfg_rtt_ms) : json_null());
+    int has_ratio = f->compared && f->cfg_rtt_ms > 0;
+    json_object_set_new(o, "ratio", has_ratio ? json_real(f->min_rtt_ms / f->cfg_rtt_ms) : json_null());
     json_object_set_new(o, "rate_ratio", f->rate_compared ? json_real(f->rate_mbit / f->cfg_rate_mbit) : json_null());
     if (f->why[0]) json_object_set_new(o, "why", json_string(f->why));
     return o;
@@ -155,9 +159,9 @@ json_t *fidelity_json(const LinkFidelity *f, int nf, const char *why_nothing) {
         json_array_append_new(dev, json_string(name));
     }
     const char *verdict = !compared ? "nothing to compare" : bad ? "deviates" : "ok";
-    json_t *o = json_pack("{s:s, s:i, s:i, s:o, s:{s:f, s:f, s:f}, s:o}", "verdict", verdict, "links_compared", compared,
-                          "links_deviating", bad, "deviating", dev, "tolerance", "rtt_abs_ms", FIDELITY_RTT_ABS_MS,
-                          "rtt_rel", FIDELITY_RTT_REL, "rate_rel", FIDELITY_RATE_REL, "links", links);
+    json_t *o = json_pack("{s:s, s:i, s:i, s:o, s:{s:f, s:f, s:f}, s:o}", "verdict", verdict, "links_compared",
+                          compared, "links_deviating", bad, "deviating", dev, "tolerance", "rtt_abs_ms",
+                          FIDELITY_RTT_ABS_MS, "rtt_rel", FIDELITY_RTT_REL, "rate_rel", FIDELITY_RATE_REL, "links", links);
     if (!compared) json_object_set_new(o, "why", json_string(why_nothing ? why_nothing : "no link could be compared"));
     return o;
 }

@@ -36,7 +36,7 @@ typedef struct {
     double min_rtt_ms, rtt_ms, rttvar_ms, acked_bytes;
     long retrans;
     int rate_compared, rate_ok;
-    double cfg_rate_mbit, rate_mbit;             // measured: wire rate (headers included), the median of saturated samples
+    double cfg_rate_mbit, rate_mbit;             // measured: the median saturated sample as a wire rate (headers in)
     char why[256];
 } LinkFidelity;
 

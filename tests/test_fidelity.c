@@ -149,7 +149,7 @@ Test(fidelity, saturated_delivery_rate_is_compared_with_the_rate) {
     s->delivery_mbit = 9.0;   // slower: the queue may be the reverse direction's, so reported but not counted
     cr_assert_str_eq(verdict(&c), "ok");
     cr_assert(strstr(find(&c, 0, 1)->why, "below the configured 20, not counted"), "%s", find(&c, 0, 1)->why);
-    s->delivery_mbit = 30.0, s->rtt_ms = 40.5;                      // no queue: TCP's window, not the link, set the pace
+    s->delivery_mbit = 30.0, s->rtt_ms = 40.5;   // no queue: TCP's window, not the link, set the pace
     cr_assert_str_eq(verdict(&c), "ok");
     cr_assert(!find(&c, 0, 1)->rate_compared);
     case_free(&c);
