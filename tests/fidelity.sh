@@ -56,27 +56,34 @@ PY
 
 # 1. Faithful links: every compared link's min RTT near 40 ms, verdict ok, no warning.
 if "$BIN" run "$tmp/s20.json" --out "$tmp/ok" > "$tmp/ok.out" 2>&1; then
-  "$PY" "$tmp/check.py" "$tmp/ok" faithful && ok "20 ms links: $(cat "$tmp/ok/msg")" || bad "20 ms links: $(cat "$tmp/ok/msg" 2>/dev/null)"
-  grep -q "^link fidelity: .* all within tolerance" "$tmp/ok.out" && ! grep -q "^warning: link emulation" "$tmp/ok.out" \
-    && ok "faithful run: one fidelity line, no warning" || bad "faithful run output: $(grep -i fidelity "$tmp/ok.out")"
+  msg() { cat "$tmp/ok/msg" 2>/dev/null; }
+  "$PY" "$tmp/check.py" "$tmp/ok" faithful && ok "20 ms links: $(msg)" || bad "20 ms links: $(msg)"
+  if grep -q "^link fidelity: .* all within tolerance" "$tmp/ok.out" && ! grep -q "^warning: link emulation" "$tmp/ok.out"
+  then ok "faithful run: one fidelity line, no warning"
+  else bad "faithful run output: $(grep -iE 'fidelity|warning' "$tmp/ok.out")"; fi
 else bad "run over 20 ms links failed: $(tail -3 "$tmp/ok.out")"; fi
 
 # 2. Link 0 -> 1 gets 30 ms more than configured, behind the plan's back: flagged, and the run says why.
 if MESHTRAIN_TEST_LINK_DISTURB=0:1:30 "$BIN" run "$tmp/s20.json" --out "$tmp/dist" > "$tmp/dist.out" 2>&1; then
-  "$PY" "$tmp/check.py" "$tmp/dist" disturbed && ok "disturbed 0->1: $(cat "$tmp/dist/msg")" || bad "disturbed: $(cat "$tmp/dist/msg" 2>/dev/null)"
-  grep -q "^warning: link emulation deviates .*0->1 min RTT" "$tmp/dist.out" && grep -q "^TEST HOOK MESHTRAIN_TEST_LINK_DISTURB=0:1:30" "$tmp/dist.out" \
-    && ok "disturbed run: warning names 0->1, the hook is announced" || bad "disturbed run output: $(grep -iE 'warning|hook' "$tmp/dist.out")"
+  msg() { cat "$tmp/dist/msg" 2>/dev/null; }
+  "$PY" "$tmp/check.py" "$tmp/dist" disturbed && ok "disturbed 0->1: $(msg)" || bad "disturbed: $(msg)"
+  if grep -q "^warning: link emulation deviates .*0->1 min RTT" "$tmp/dist.out" &&
+     grep -q "^TEST HOOK MESHTRAIN_TEST_LINK_DISTURB=0:1:30" "$tmp/dist.out"
+  then ok "disturbed run: the warning names 0->1, the hook is announced"
+  else bad "disturbed run output: $(grep -iE 'warning|hook' "$tmp/dist.out")"; fi
 else bad "disturbed run failed: $(tail -3 "$tmp/dist.out")"; fi
 
 # 3. A hook naming a link that does not exist stops the run, naming the variable.
 MESHTRAIN_TEST_LINK_DISTURB=0:7:30 "$BIN" run "$tmp/s20.json" --out "$tmp/badhook" > "$tmp/badhook.out" 2>&1; st=$?
-[ $st -ne 0 ] && grep -q "MESHTRAIN_TEST_LINK_DISTURB=0:7:30" "$tmp/badhook.out" && ok "bad hook value refused (status $st)" \
-  || bad "bad hook: status $st, $(tail -2 "$tmp/badhook.out")"
+if [ $st -ne 0 ] && grep -q "MESHTRAIN_TEST_LINK_DISTURB=0:7:30" "$tmp/badhook.out"
+then ok "bad hook value refused (status $st)"
+else bad "bad hook: status $st, $(tail -2 "$tmp/badhook.out")"; fi
 
 # 4. Backend none: nothing is emulated, so nothing to compare (and summary.json says so).
 grep -v '"network"' "$tmp/s20.json" | sed 's/"exponential"},$/"exponential"}}/' > "$tmp/none.json"
 if "$BIN" run "$tmp/none.json" --out "$tmp/none" > "$tmp/none.out" 2>&1; then
-  v=$("$PY" -c 'import json,sys; f=json.load(open(sys.argv[1]))["link_fidelity"]; print(f["verdict"], "-", f["why"])' "$tmp/none/summary.json")
+  v=$("$PY" -c 'import json, sys; f = json.load(open(sys.argv[1]))["link_fidelity"]; print(f["verdict"], "-", f["why"])' \
+      "$tmp/none/summary.json")
   [[ "$v" == "nothing to compare - backend none"* ]] && ok "backend none: $v" || bad "backend none: $v"
 else bad "run without links failed: $(tail -3 "$tmp/none.out")"; fi
 
