@@ -31,7 +31,8 @@ static json_t *peer_json(int fd) {
 json_t *linkstat_json(const Net *net, int self, int n) {
     json_t *o = json_object();
     for (int j = 0; j < n; j++) {
-        int fd = j == self ? -1 : net_peer_fd(net, j, 1);
+        // Only peers it sends to, as the "sent" counts: with a sparse topology most sockets carry nothing.
+        int fd = j == self || !net_sent(net, j)->messages ? -1 : net_peer_fd(net, j, 1);
         json_t *p = fd >= 0 ? peer_json(fd) : NULL;
         if (!p) continue;
         char k[16];

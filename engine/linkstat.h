@@ -7,7 +7,7 @@
 #include "net.h"
 
 // {"PEER": {"rtt_ms", "rttvar_ms", "min_rtt_ms", "retrans", "delivery_mbit", "app_limited", "mss",
-// "acked_bytes"}, ...} for every peer other than `self` whose out socket the kernel can describe.
+// "acked_bytes"}, ...} for every peer this agent has sent messages to.
 // The RTT of agent i's out socket covers i -> j (data) and j -> i (acknowledgements).
 json_t *linkstat_json(const Net *net, int self, int n);
 

@@ -94,8 +94,9 @@ static void link_assess(const NetPlan *p, int i, int j, const TcpSample *s, int 
     f->samples = k;
     if (!fwd->up || !back->up) { snprintf(f->why, sizeof f->why, "cut at the start"); return; }
     if (k == 0) {
-        snprintf(f->why, sizeof f->why, ns ? "its timing changed at %.2f s, before the first sample (min RTT is the "
-                 "connection's lifetime minimum, so later samples mix configurations)" : "no sample of this link", end);
+        if (ns) snprintf(f->why, sizeof f->why, "its timing changed at %.2f s, before the first sample (min RTT is "
+                         "the connection's lifetime minimum, so later samples mix configurations)", end);
+        else snprintf(f->why, sizeof f->why, "no messages crossed it, so no sample");
         return;
     }
     const TcpSample *last = &s[k - 1];
