@@ -82,10 +82,12 @@ json_t *run_fidelity(Run *r) {
     int n = r->n;
     TcpSample **s = xcalloc((size_t)n * (size_t)n, sizeof *s);
     int *ns = xcalloc((size_t)n * (size_t)n, sizeof *ns);
+    int any = 0;
     for (int i = 0; i < n; i++) samples_read(r, i, s, ns);
+    for (int k = 0; k < n * n; k++) any |= ns[k] > 0;
     LinkFidelity *f = xcalloc((size_t)n * (size_t)n, sizeof *f);
     int nf = fidelity_compare(&r->plan, s, ns, f);
-    json_t *out = fidelity_json(f, nf, "no agent sampled its links (metrics lines without \"tcp\")");
+    json_t *out = fidelity_json(f, nf, any ? NULL : "no agent sampled its links (metrics lines without \"tcp\")");
     LinkDisturb d;
     Err e;
     if (!link_disturb_parse(getenv(LINK_DISTURB_ENV), n, &d, &e) && d.set) {   // a run wrong on purpose says so

@@ -10,8 +10,6 @@
 // TCP with timestamps (32 B), IP (20 B) and Ethernet (14 B) around each segment: netem's rate counts
 // whole frames, the kernel's delivery rate counts payload.
 #define FIDELITY_FRAME_OVERHEAD_B 66.0
-// Fewer acknowledged bytes than this: the connection carried no messages, only its handshake.
-#define FIDELITY_MIN_ACKED_B 1000.0
 
 static int timing_differs(const LinkParams *a, const LinkParams *b) {
     return a->up != b->up || a->delay_ms != b->delay_ms || a->jitter_ms != b->jitter_ms ||
@@ -61,8 +59,6 @@ static double saturated_rate(const TcpSample *s, int ns, double jitter_ms, int *
 }
 
 static void rate_check(LinkFidelity *f, const LinkParams *fwd, const TcpSample *s, int ns, double jitter_ms) {
-    f->cfg_rate_mbit = fwd->rate_mbit;
-    f->rate_mbit = -1;
     if (fwd->rate_mbit <= 0) return;
     int used = 0;
     f->rate_mbit = saturated_rate(s, ns, jitter_ms, &used);
@@ -88,6 +84,7 @@ static void link_assess(const NetPlan *p, int i, int j, const TcpSample *s, int 
     f->lo_ms = fmax(0, f->cfg_rtt_ms - jitter_reach(fwd) - jitter_reach(back) - tol);
     f->hi_ms = f->cfg_rtt_ms + tol;
     f->min_rtt_ms = f->rtt_ms = f->rate_mbit = -1;
+    f->cfg_rate_mbit = fwd->rate_mbit;
     double end = window_end(p, i, j);
     int k = 0;
     while (k < ns && s[k].t_s < end) k++;
@@ -103,7 +100,8 @@ static void link_assess(const NetPlan *p, int i, int j, const TcpSample *s, int 
     f->t_s = last->t_s, f->min_rtt_ms = last->min_rtt_ms, f->rtt_ms = last->rtt_ms, f->rttvar_ms = last->rttvar_ms;
     f->retrans = last->retrans, f->acked_bytes = last->acked_bytes;
     if (last->min_rtt_ms < 0) { snprintf(f->why, sizeof f->why, "the kernel gives no min RTT"); return; }
-    if (last->acked_bytes < FIDELITY_MIN_ACKED_B) { snprintf(f->why, sizeof f->why, "no messages crossed it"); return; }
+    // Agents sample a peer once they have sent to it, but the message may still be unacknowledged.
+    if (last->acked_bytes <= 0) { snprintf(f->why, sizeof f->why, "no messages crossed it yet"); return; }
     f->compared = 1;
     int rtt_ok = f->min_rtt_ms >= f->lo_ms && f->min_rtt_ms <= f->hi_ms;
     rate_check(f, fwd, s, k, fwd->jitter_ms + back->jitter_ms);
@@ -163,7 +161,7 @@ json_t *fidelity_json(const LinkFidelity *f, int nf, const char *why_nothing) {
     json_t *o = json_pack("{s:s, s:i, s:i, s:o, s:{s:f, s:f, s:f}, s:o}", "verdict", verdict, "links_compared",
                           compared, "links_deviating", bad, "deviating", dev, "tolerance", "rtt_abs_ms",
                           FIDELITY_RTT_ABS_MS, "rtt_rel", FIDELITY_RTT_REL, "rate_rel", FIDELITY_RATE_REL, "links", links);
-    if (!compared) json_object_set_new(o, "why", json_string(why_nothing ? why_nothing : "no link could be compared"));
+    if (!compared) json_object_set_new(o, "why", json_string(why_nothing ? why_nothing : "no link could be compared: see each link's why"));
     return o;
 }
 
