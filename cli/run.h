@@ -72,6 +72,7 @@ typedef struct {
     FILE *netlog;           // network.jsonl
     int gate[2];            // agents wait on gate[0] until their links exist
     int entered[2];         // each agent writes 'y' here once it is in its own namespace
+    json_t *fidelity;       // run_fidelity's verdict, for summary.json's "link_fidelity"
 } Run;
 
 // Apply one --set "a.b.c=VALUE" to a scenario's JSON. 0, or -1 and e.
@@ -83,5 +84,9 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
 // Start the agents, run the event loop to the end. 0 success, 1 failure (r->fail says why).
 int run_agents(Run *r);
 void run_kill_all(Run *r);
+
+// After the agents have finished: their links as TCP saw them against the plan (docs/network.md,
+// "Emulation fidelity"); logs to network.jsonl, warns, and returns summary.json's "link_fidelity".
+json_t *run_fidelity(Run *r);
 
 #endif

@@ -555,6 +555,7 @@ int run_agents(Run *r) {
         if (st) netlog_write(r, "{\"event\":\"counters\",\"t_s\":%.4f,\"links\":%s}", time_now() - r->t_go, st);
         free(st);
     }
+    if (!r->fail[0]) r->fidelity = run_fidelity(r);
     if (r->fail[0]) { run_kill_all(r); r->backend->close(&r->ne); return 1; }
     run_kill_all(r);
     r->backend->close(&r->ne);

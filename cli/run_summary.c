@@ -177,6 +177,7 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
     json_object_set_new(o, "per_agent", agents);
     json_object_set_new(o, "network", json_pack("{s:s, s:s, s:s, s:f, s:i}", "asked", r->s.net.backend, "backend", r->backend_name,
                                                 "why", r->backend_why, "setup_s", r->setup_s, "link_changes", r->next_change));
+    if (r->fidelity) json_object_set_new(o, "link_fidelity", r->fidelity), r->fidelity = NULL;
     json_t *fp = fingerprint(r);
     json_object_set_new(o, "finished_at", json_real((double)time(NULL)));
     if (r->s.baseline[0]) {

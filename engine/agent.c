@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "ctl.h"
 #include "data.h"
+#include "linkstat.h"
 #include "partition.h"
 #include "train.h"
 
@@ -250,6 +251,11 @@ static void metrics_line(Agent *a, float lr) {
                           "epoch", (double)a->round / a->rounds_per_epoch, "loss", a->loss_n ? a->loss_sum / a->loss_n : 0.0,
                           "lr", (double)lr, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
                           "missing", (json_int_t)a->alg->env.missing, "sent", links_json(a, 1), "recv", links_json(a, 0));
+    // The kernel's view of each link, and when it was read: CLOCK_MONOTONIC, which the runner shares
+    // (one kernel), so it can place the sample against the link schedule (docs/network.md). In whole
+    // microseconds: the lines keep 7 significant digits of a real, too few for a clock that counts uptime.
+    json_object_set_new(o, "t_mono_us", json_integer((json_int_t)(time_now() * 1e6)));
+    json_object_set_new(o, "tcp", linkstat_json(a->alg->env.net, a->args->id, a->s.agents));
     log_line(a, o);
     a->loss_sum = 0;
     a->loss_n = 0;

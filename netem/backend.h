@@ -4,6 +4,7 @@
 #define MESHTRAIN_BACKEND_H
 #include <stdio.h>
 #include <sys/types.h>
+#include "disturb.h"
 #include "link.h"
 #include "util.h"
 
@@ -29,6 +30,7 @@ struct NetEmu {
     LinkParams *link;        // n x n, link[from * n + to]: the current parameters
     unsigned char *shaped;   // n x n: 1 if this directed link gets its own netem qdisc
     struct NsProc *armed;    // kernel: per agent, a `tc -batch -` already started for the next change
+    LinkDisturb disturb;     // kernel: the test-only disturbance (disturb.h), read from the environment at wire
 };
 
 // A program started inside a namespace that reads its batch from a pipe: started ahead of time,

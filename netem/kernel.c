@@ -140,14 +140,34 @@ static int ns_iface_setup(int nsfd, int i, Err *e) {
     return 0;
 }
 
-static void netem_cmd(Text *t, const char *verb, int to, const LinkParams *p) {
+// netem for from -> to; the test-only disturbance (disturb.h) enters here, so a change restating the
+// link keeps it, while ne->link and the network log keep the configured parameters.
+static void netem_cmd(const NetEmu *ne, Text *t, const char *verb, int from, int to, const LinkParams *p) {
     char args[256];
-    link_netem_args(p, args, sizeof args);
+    LinkParams q = link_disturbed(&ne->disturb, from, to, p);
+    link_netem_args(&q, args, sizeof args);
     text_add(t, "qdisc %s dev eth0 parent 1:%x handle %x: netem %s\n", verb, dest_class(to), dest_class(to), args);
+}
+
+// The test-only disturbance, if its variable is set: checked, and announced, since such a run's links
+// are wrong on purpose.
+static int disturb_read(NetEmu *ne, Err *e) {
+    if (link_disturb_parse(getenv(LINK_DISTURB_ENV), ne->n, &ne->disturb, e)) return -1;
+    const LinkDisturb *d = &ne->disturb;
+    if (!d->set) return 0;
+    if (!ne->shaped[d->from * ne->n + d->to]) {
+        err_set(e, "%s=%s: link %d -> %d is not shaped, so there is no netem to disturb", LINK_DISTURB_ENV, d->value,
+                d->from, d->to);
+        return -1;
+    }
+    fprintf(stderr, "TEST HOOK %s=%s: netem on link %d -> %d gets %g ms more delay than the scenario says\n",
+            LINK_DISTURB_ENV, d->value, d->from, d->to, d->extra_ms);
+    return 0;
 }
 
 static int kernel_wire(NetEmu *ne, Err *e) {
     int n = ne->n;
+    if (disturb_read(ne, e)) return -1;
     ne->nsfd = xmalloc((size_t)n * sizeof(int));
     for (int i = 0; i < n; i++) ne->nsfd[i] = -1;
     for (int i = 0; i < n; i++)
@@ -178,7 +198,7 @@ static int kernel_wire(NetEmu *ne, Err *e) {
             char dst[32];
             backend_addr(&backend_kernel, j, dst, sizeof dst);
             text_add(&t, "class add dev eth0 parent 1: classid 1:%x htb rate 10gbit quantum 60000\n", dest_class(j));
-            netem_cmd(&t, "add", j, &ne->link[i * n + j]);
+            netem_cmd(ne, &t, "add", i, j, &ne->link[i * n + j]);
             text_add(&t, "filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:%x\n", dst, dest_class(j));
             any = 1;
         }
@@ -207,7 +227,7 @@ static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
     Text *t = xcalloc((size_t)n, sizeof(Text));
     for (int k = 0; k < nc && !rc; k++) {
         if (!ne->shaped[c[k].from * n + c[k].to]) { err_set(e, "link %d -> %d is not shaped, so it cannot change", c[k].from, c[k].to); rc = -1; break; }
-        netem_cmd(&t[c[k].from], "replace", c[k].to, &c[k].p);
+        netem_cmd(ne, &t[c[k].from], "replace", c[k].from, c[k].to, &c[k].p);
         ne->link[c[k].from * n + c[k].to] = c[k].p;
     }
     if (!rc) rc = kernel_arm(ne, c, nc, e);
