@@ -43,7 +43,7 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo reproduce reproduce-quick test unit asan cli-tests runtime-tests security-tests netem-tests report-tests check-tests accuracy bench fuzz data clean help
+.PHONY: all deps demo reproduce reproduce-quick test unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
@@ -115,7 +115,7 @@ reproduce:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory bin/meshtrain bin/unit-tests bin/unit-tests-asan
-	@$(MAKE) --no-print-directory unit asan cli-tests runtime-tests security-tests netem-tests report-tests check-tests accuracy
+	@$(MAKE) --no-print-directory unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy
 
 unit: bin/unit-tests
 	@echo "== unit tests (Criterion)"
@@ -140,6 +140,10 @@ security-tests: bin/meshtrain
 netem-tests: bin/meshtrain
 	@echo "== link emulation: one link measured, a run over netem, no leftovers (through User-Mode Linux when the kernel lacks netem)"
 	tests/netem.sh bin/meshtrain
+
+fidelity-tests: bin/meshtrain
+	@echo "== link fidelity: 20 ms links measured against their configuration (through User-Mode Linux), a disturbed link flagged"
+	tests/fidelity.sh bin/meshtrain
 
 report-tests: bin/meshtrain
 	@echo "== report: figures and REPORT.md from two tiny runs, a FAILED and an unfinished folder"
