@@ -174,10 +174,21 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
                           "energy", energy,
                           "compute_s_total", compute, "wait_s_total", wait, "rss_peak_mb_max", rss_max,
                           "run_dir", r->run_dir, "git", meshtrain_git, "cflags", meshtrain_cflags);
+    if (!o) {   // every string in it is ours or checked UTF-8; still, never dump NULL
+        snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the summary as JSON", r->run_dir);
+        json_decref(agents);
+        return -1;
+    }
     json_object_set_new(o, "per_agent", agents);
-    json_object_set_new(o, "network", json_pack("{s:s, s:s, s:s, s:f, s:i}", "asked", r->s.net.backend, "backend", r->backend_name,
-                                                "why", r->backend_why, "setup_s", r->setup_s, "link_changes", r->next_change));
+    json_t *net = json_pack("{s:s, s:s, s:s, s:f, s:i}", "asked", r->s.net.backend, "backend", r->backend_name,
+                            "why", r->backend_why, "setup_s", r->setup_s, "link_changes", r->next_change);
     json_t *fp = fingerprint(r);
+    if (!net || !fp) {
+        snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the network or fingerprint as JSON", r->run_dir);
+        json_decref(net), json_decref(fp), json_decref(o);
+        return -1;
+    }
+    json_object_set_new(o, "network", net);
     json_object_set_new(o, "finished_at", json_real((double)time(NULL)));
     if (r->s.baseline[0]) {
         char where[1100] = "", note[1400] = "";
@@ -196,8 +207,9 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
     json_object_set_new(o, "fingerprint", fp);
     snprintf(out_path, out_n, "%s/summary.json", r->run_dir);
     char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
-    Err e;
-    int rc = file_write_atomic(out_path, t, strlen(t), &e);
+    Err e = {{0}};
+    if (!t) err_set(&e, "%s: cannot encode the summary as JSON", out_path);
+    int rc = t ? file_write_atomic(out_path, t, strlen(t), &e) : -1;
     free(t);
     if (rc) { snprintf(r->fail, sizeof r->fail, "%s", e.msg); json_decref(o); return -1; }
     FILE *f = r->json ? stderr : stdout;
@@ -208,6 +220,7 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
                           acc_min, "acc_avg_model", r->final_avg_acc, "bytes_wire", wire, "seconds",
                           json_number_value(json_object_get(o, "seconds")),
                           "comm_reduction", json_object_get(o, "comm_reduction") ? json_object_get(o, "comm_reduction") : json_null());
+    if (!*headline) *headline = json_pack("{s:n}", "summary");   // cannot happen with a UTF-8 run folder; never NULL
     json_decref(o);
     return 0;
 }

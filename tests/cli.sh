@@ -82,5 +82,46 @@ check_json models "$BIN" models --json
 check_json images_per_s,gflops,rss_peak_mb,coretype "$BIN" bench train-step --model lenet5 --seconds 0.2 --json
 check_json blas_core,datasets "$BIN" probe --json
 
+# run and sweep: bad --out, scenario files and --set values (issue #9). Runs are tiny (2 agents, synthetic, < 1 s).
+small() {   # small FILE NAME [extra JSON members]: a scenario that finishes in about a second
+  cat > "$1" <<JSON
+{"name": "$2", "agents": 2, "dataset": "synthetic", "model": "lenet5", "epochs": 1, "limit_train": 256,
+ "limit_test": 128, "network": {"backend": "none"}${3:-}}
+JSON
+}
+small "$tmp/s.json" s
+# 3. --out that is not valid UTF-8: refused up front (it ends up in summary.json), nothing created.
+expect 2 "\-\-out '.*\\\\xff' is not valid UTF-8" "$BIN" run "$tmp/s.json" --out "$tmp/out-$(printf '\377')"
+small "$tmp/s2.json" s2 ', "seeds": [1, 2]'
+expect 2 "\-\-out '.*\\\\xff' is not valid UTF-8" "$BIN" run "$tmp/s2.json" --out "$tmp/sw-$(printf '\377')"
+if ls "$tmp" | grep -q 'out-\|sw-'; then bad "a refused --out left a folder behind"; else ok; fi
+# 11. --out that is a file, a folder as the scenario, duplicate keys, an oversized scenario.
+: > "$tmp/afile"
+expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s.json" --out "$tmp/afile"
+#SWEEP-AFILE
+expect 2 "$tmp/empty: is a folder (expected a JSON file)" "$BIN" run "$tmp/empty"
+printf '{"name": "d", "epochs": 1, "epochs": 2}' > "$tmp/dup.json"
+expect 2 "dup.json:1:.*duplicate object key" "$BIN" run "$tmp/dup.json" --dry-run
+head -c 17000000 /dev/zero | tr '\0' ' ' > "$tmp/big.json"
+expect 2 "big.json: larger than 16 MiB" "$BIN" run "$tmp/big.json" --dry-run
+rm -f "$tmp/big.json"
+# --out on a read-only file system (a read-only tmpfs; needs root and mount, else skipped and said).
+mkdir -p "$tmp/ro"
+if mount -t tmpfs -o ro,size=64k tmpfs "$tmp/ro" 2>/dev/null; then
+  expect 2 "\-\-out $tmp/ro: cannot write there: Read-only file system" "$BIN" run "$tmp/s.json" --out "$tmp/ro"
+  expect 2 "\-\-out $tmp/ro/x: cannot create: Read-only file system" "$BIN" run "$tmp/s.json" --out "$tmp/ro/x"
+  umount "$tmp/ro"
+else echo "SKIP: --out on a read-only file system (mount -t tmpfs not allowed here)"; fi
+# 5. A run folder in use: a second run into it is refused (status 2) naming the folder and the holder's pid.
+mkdir -p "$tmp/busy"
+if command -v flock > /dev/null; then
+  echo 4242 > "$tmp/busy/.lock"
+  flock -n "$tmp/busy/.lock" sleep 3 & holder=$!
+  sleep 0.3
+  expect 2 "\-\-out $tmp/busy: in use by another meshtrain (pid 4242" "$BIN" run "$tmp/s.json" --out "$tmp/busy"
+  wait $holder
+  if [ "$(ls "$tmp/busy")" = "" ]; then ok; else bad "a refused run wrote into the busy folder: $(ls "$tmp/busy")"; fi
+else echo "SKIP: run folder lock (no flock command)"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
