@@ -98,7 +98,7 @@ if ls "$tmp" | grep -q 'out-\|sw-'; then bad "a refused --out left a folder behi
 # 11. --out that is a file, a folder as the scenario, duplicate keys, an oversized scenario.
 : > "$tmp/afile"
 expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s.json" --out "$tmp/afile"
-#SWEEP-AFILE
+expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s2.json" --out "$tmp/afile"
 expect 2 "$tmp/empty: is a folder (expected a JSON file)" "$BIN" run "$tmp/empty"
 printf '{"name": "d", "epochs": 1, "epochs": 2}' > "$tmp/dup.json"
 expect 2 "dup.json:1:.*duplicate object key" "$BIN" run "$tmp/dup.json" --dry-run
@@ -122,6 +122,41 @@ if command -v flock > /dev/null; then
   wait $holder
   if [ "$(ls "$tmp/busy")" = "" ]; then ok; else bad "a refused run wrote into the busy folder: $(ls "$tmp/busy")"; fi
 else echo "SKIP: run folder lock (no flock command)"; fi
+
+# 8. --set seeds=[1,2] plans two runs, as the same key in the file does; a --set that is not UTF-8 is refused.
+expect 0 "sweep .*: 2 runs in" "$BIN" run "$tmp/s.json" --set 'seeds=[1,2]' --out "$tmp/seeds" --dry-run
+expect 2 "\-\-set 'name=\\\\xff': not valid UTF-8" "$BIN" run "$tmp/s.json" --set "name=$(printf '\377')" --dry-run
+expect 2 "\-\-set 'name=\\\\xff': not valid UTF-8" "$BIN" run "$tmp/s2.json" --set "name=$(printf '\377')" --dry-run
+# 6. A relative topology.file is next to the scenario, for the dry run and for every run of a sweep alike.
+mkdir -p "$tmp/topo"
+printf '0 1\n' > "$tmp/topo/edges.txt"
+small "$tmp/topo/t.json" t ', "seeds": [1, 2], "topology": {"kind": "file", "file": "edges.txt", "time_varying": false}'
+expect 0 "2 runs in" "$BIN" run "$tmp/topo/t.json" --out "$tmp/topo-out" --dry-run
+expect 0 "sweep .*: finished" "$BIN" run "$tmp/topo/t.json" --out "$tmp/topo-out"
+# 7. A resume with changed settings is refused (status 2) naming the run, the key and how to start afresh.
+expect 0 "sweep .*: finished" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+expect 0 "2 finished already" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+expect 2 "sw/s2-seed1 finished with other settings .*epochs 1 -> 2.*new --out" "$BIN" run "$tmp/s2.json" --out "$tmp/sw" --set epochs=2
+expect 2 "epochs 1 -> 2" "$BIN" run "$tmp/s2.json" --out "$tmp/sw" --set epochs=2 --dry-run
+# 4. A runner killed between writing summary.json.tmp.PID and renaming it: the complete summary is put in place;
+# an incomplete one (or an unmarked unfinished run) is set aside, kept, and the run done again; a FAILED run is redone.
+mv "$tmp/sw/s2-seed1/summary.json" "$tmp/sw/s2-seed1/summary.json.tmp.99999"
+head -c 300 "$tmp/sw/s2-seed2/summary.json" > "$tmp/sw/s2-seed2/summary.json.tmp.88888"
+rm "$tmp/sw/s2-seed2/summary.json"
+expect 0 "1 finished already" "$BIN" run "$tmp/s2.json" --out "$tmp/sw" --dry-run
+expect 0 "s2-seed2: unfinished, not marked FAILED: moved to .*set-aside" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+if [ -f "$tmp/sw/s2-seed1/summary.json" ] && [ -f "$tmp/sw/s2-seed1/agent-0.jsonl" ] && [ -f "$tmp/sw/s2-seed2/summary.json" ] &&
+   [ -f "$tmp/sw/.set-aside/s2-seed2.1/agent-0.jsonl" ]; then ok; else bad "resume after a kill: $(find "$tmp/sw" | sort)"; fi
+expect 0 "2 finished already" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+rm "$tmp/sw/s2-seed1/summary.json"; echo '{"status": "failed"}' > "$tmp/sw/s2-seed1/FAILED"
+expect 0 "1 finished already" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+if [ -f "$tmp/sw/s2-seed1/summary.json" ] && [ ! -e "$tmp/sw/s2-seed1/FAILED" ]; then ok; else bad "a FAILED run was not redone"; fi
+# 5. Two sweeps into one folder: the second is refused (status 2) naming the folder and the first one's pid.
+sed 's/"epochs": 1/"epochs": 4/; s/"limit_train": 256/"limit_train": 2048/' "$tmp/s2.json" > "$tmp/slow.json"
+"$BIN" run "$tmp/slow.json" --out "$tmp/twice" > "$tmp/twice.out" 2>&1 & first=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$tmp/twice/.lock" ] && break; sleep 0.2; done
+expect 2 "\-\-out $tmp/twice: in use by another meshtrain (pid $first" "$BIN" run "$tmp/slow.json" --out "$tmp/twice"
+if wait $first; then ok; else bad "the first sweep failed beside a refused second one: $(tail -3 "$tmp/twice.out")"; fi
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
