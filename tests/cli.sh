@@ -158,5 +158,21 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$tmp/twice/.lock" ] && break; sleep 0.2;
 expect 2 "\-\-out $tmp/twice: in use by another meshtrain (pid $first" "$BIN" run "$tmp/slow.json" --out "$tmp/twice"
 if wait $first; then ok; else bad "the first sweep failed beside a refused second one: $(tail -3 "$tmp/twice.out")"; fi
 
+# 9. Disk full: a run that cannot write its FAILED file says so, never "marked FAILED" (a 1 MiB tmpfs filled
+# while the run trains; needs root and mount, else skipped and said).
+mkdir -p "$tmp/full"
+sed 's/"epochs": 1/"epochs": 4/; s/"limit_train": 256/"limit_train": 2048/' "$tmp/s.json" > "$tmp/one.json"
+if mount -t tmpfs -o size=1m tmpfs "$tmp/full" 2>/dev/null; then
+  "$BIN" run "$tmp/one.json" --out "$tmp/full/run" > "$tmp/full.out" 2>&1 & runner=$!
+  for _ in $(seq 50); do [ -f "$tmp/full/run/agent-0.jsonl" ] && break; sleep 0.1; done
+  dd if=/dev/zero of="$tmp/full/filler" bs=64k 2> /dev/null
+  wait $runner; st=$?
+  if [ $st -ne 1 ]; then bad "disk full: status $st, expected 1: $(tail -3 "$tmp/full.out")"
+  elif [ -f "$tmp/full/run/FAILED" ]; then bad "disk full: the FAILED file was written on a full disk?"
+  elif grep -q "could NOT be marked FAILED: .*No space left" "$tmp/full.out" && ! grep -q "marked FAILED)" "$tmp/full.out"; then ok
+  else bad "disk full: the message does not say FAILED could not be written: $(cat "$tmp/full.out")"; fi
+  umount "$tmp/full"
+else echo "SKIP: disk full (mount -t tmpfs not allowed here)"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
