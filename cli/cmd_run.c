@@ -74,6 +74,16 @@ refuse:
     return -1;
 }
 
+// For --dry-run: what run_dir_take would refuse, without creating anything. 0, or -1 and e.
+static int run_dir_check(const char *out, Err *e) {
+    struct stat st;
+    if (stat(out, &st)) return 0;
+    if (!S_ISDIR(st.st_mode)) { err_set(e, "--out %s: exists and is not a folder (expected a new or empty folder)", out); return -1; }
+    if (dir_lock_probe(out, "--out", e)) return -1;
+    if (!dir_is_empty(out)) { err_set(e, "--out %s: the folder is not empty (a run folder must start empty)", out); return -1; }
+    return 0;
+}
+
 static int run_dir_make(Run *r, const char *out, Err *e) {
     if (out) return run_dir_take(r, out, e);
     char stamp[32], base[600];
@@ -140,6 +150,7 @@ static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e
         if (!json_is_object(root) || override_apply(root, sets[i], e)) { json_decref(root); return -1; }
     char *text = json_dumps(root, 0);
     json_decref(root);
+    if (!text) { err_set(e, "%s: cannot encode the scenario with its --set values as JSON", path); return -1; }
     int rc = scenario_load(&r->s, path, text, e);
     free(text);
     if (rc) return -1;
@@ -307,7 +318,7 @@ int cmd_run(int argc, char **argv) {
     Err e = {{0}};
     char chosen[16] = "none";
     if (run_prepare(&r, scen, sets, n_sets, &e) || backend_resolve(&r, chosen, sizeof chosen, &e) ||
-        (!dry_run && run_dir_make(&r, out, &e))) {
+        (dry_run && out && run_dir_check(out, &e)) || (!dry_run && run_dir_make(&r, out, &e))) {
         fprintf(stderr, "meshtrain run: %s\n", e.msg);
         return 2;
     }

@@ -85,6 +85,27 @@ void str_printable(char *dst, size_t n, const char *src) {
     if (n) dst[k < n ? k : n - 1] = 0;
 }
 
+// The message for a lock another process holds: who (the pid it wrote) and what to do. Closes fd.
+static void lock_busy(int fd, const char *what, const char *dir, const char *path, Err *e) {
+    char pid[24] = "";
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = 0;
+    pid[strcspn(pid, "\n")] = 0;
+    err_set(e, "%s %s: in use by another meshtrain (pid %s holds %s); wait for it to end or choose another folder",
+            what, dir, pid[0] ? pid : "unknown", path);
+    close(fd);
+}
+
+int dir_lock_probe(const char *dir, const char *what, Err *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    if (flock(fd, LOCK_SH | LOCK_NB)) { lock_busy(fd, what, dir, path, e); return -1; }
+    close(fd);
+    return 0;
+}
+
 int dir_lock(const char *dir, const char *what, Err *e) {
     char path[4200];
     snprintf(path, sizeof path, "%s/.lock", dir);
@@ -94,16 +115,7 @@ int dir_lock(const char *dir, const char *what, Err *e) {
         err_set(e, "%s %s: cannot write there: %s (expected a writable folder)", what, dir, strerror(errno));
         return -1;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB)) {
-        char pid[24] = "";
-        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
-        pid[n > 0 ? n : 0] = 0;
-        pid[strcspn(pid, "\n")] = 0;
-        err_set(e, "%s %s: in use by another meshtrain (pid %s holds %s); wait for it to end or choose another folder",
-                what, dir, pid[0] ? pid : "unknown", path);
-        close(fd);
-        return -1;
-    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) { lock_busy(fd, what, dir, path, e); return -1; }
     char pid[24];
     int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len) {

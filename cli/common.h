@@ -31,5 +31,7 @@ void str_printable(char *dst, size_t n, const char *src);
 // stays open for the life of the process. -1 and e naming `what` (the flag) and DIR when the folder is not
 // writable or another process holds it.
 int dir_lock(const char *dir, const char *what, Err *e);
+// For --dry-run: 0 if nobody holds DIR's lock (nothing is created), else -1 and the same message as dir_lock.
+int dir_lock_probe(const char *dir, const char *what, Err *e);
 
 #endif

@@ -327,7 +327,7 @@ static int sweep_root_take(const char *out, const char *name, int dry_run, char 
         err_set(e, "%s %s: exists and is not a folder (expected a sweep folder)", what, root);
         return -1;
     }
-    if (dry_run) return 0;
+    if (dry_run) return existed ? dir_lock_probe(root, what, e) : 0;
     if (!out) { mkdir("results", 0755); mkdir("results/sweeps", 0755); }
     if (!existed && dir_make(root)) { err_set(e, "%s %s: cannot create: %s", what, root, strerror(errno)); return -1; }
     // Held until the sweep exits: a second sweep (or a second run of it) into the same folder is refused.
@@ -500,16 +500,17 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
         if (s) fprintf(f, " acc %.2f%%  %.2f MB  %s", 100 * json_number_value(json_object_get(s, "acc_mean")),
                        json_integer_value(json_object_get(s, "bytes_wire")) / 1e6, sp);
         fputc('\n', f);
-        json_array_append_new(arr, json_pack("{s:s, s:I, s:s, s:s}", "name", runs[i].name, "seed", (json_int_t)runs[i].seed,
-                                             "state", state, "run_dir", runs[i].dir));
+        json_t *one = json_pack("{s:s, s:I, s:s, s:s}", "name", runs[i].name, "seed", (json_int_t)runs[i].seed, "state",
+                                state, "run_dir", runs[i].dir);
+        json_array_append_new(arr, one ? one : json_pack("{s:s}", "state", state));   // run_dir is UTF-8 (checked)
         json_decref(s);
         free(runs[i].text);
     }
     free(runs);
     if (json) {
         json_t *o = json_pack("{s:s, s:o}", "sweep", root, "runs", arr);
-        char *t = json_dumps(o, JSON_COMPACT);
-        printf("%s\n", t);
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        printf("%s\n", t ? t : "{\"sweep\": null}");
         free(t);
         json_decref(o);
     } else {

@@ -99,6 +99,8 @@ if ls "$tmp" | grep -q 'out-\|sw-'; then bad "a refused --out left a folder behi
 : > "$tmp/afile"
 expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s.json" --out "$tmp/afile"
 expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s2.json" --out "$tmp/afile"
+expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s.json" --out "$tmp/afile" --dry-run
+expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s2.json" --out "$tmp/afile" --dry-run
 expect 2 "$tmp/empty: is a folder (expected a JSON file)" "$BIN" run "$tmp/empty"
 printf '{"name": "d", "epochs": 1, "epochs": 2}' > "$tmp/dup.json"
 expect 2 "dup.json:1:.*duplicate object key" "$BIN" run "$tmp/dup.json" --dry-run
@@ -119,6 +121,7 @@ if command -v flock > /dev/null; then
   flock -n "$tmp/busy/.lock" sleep 3 & holder=$!
   sleep 0.3
   expect 2 "\-\-out $tmp/busy: in use by another meshtrain (pid 4242" "$BIN" run "$tmp/s.json" --out "$tmp/busy"
+  expect 2 "\-\-out $tmp/busy: in use by another meshtrain (pid 4242" "$BIN" run "$tmp/s.json" --out "$tmp/busy" --dry-run
   wait $holder
   if [ "$(ls "$tmp/busy")" = "" ]; then ok; else bad "a refused run wrote into the busy folder: $(ls "$tmp/busy")"; fi
 else echo "SKIP: run folder lock (no flock command)"; fi
@@ -156,6 +159,7 @@ sed 's/"epochs": 1/"epochs": 4/; s/"limit_train": 256/"limit_train": 2048/' "$tm
 "$BIN" run "$tmp/slow.json" --out "$tmp/twice" > "$tmp/twice.out" 2>&1 & first=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$tmp/twice/.lock" ] && break; sleep 0.2; done
 expect 2 "\-\-out $tmp/twice: in use by another meshtrain (pid $first" "$BIN" run "$tmp/slow.json" --out "$tmp/twice"
+expect 2 "\-\-out $tmp/twice: in use by another meshtrain (pid $first" "$BIN" run "$tmp/slow.json" --out "$tmp/twice" --dry-run
 if wait $first; then ok; else bad "the first sweep failed beside a refused second one: $(tail -3 "$tmp/twice.out")"; fi
 
 # 9. Disk full: a run that cannot write its FAILED file says so, never "marked FAILED" (a 1 MiB tmpfs filled
