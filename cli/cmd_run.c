@@ -44,7 +44,8 @@ static int dir_is_empty(const char *dir) {
     DIR *d = opendir(dir);
     struct dirent *de;
     int used = 0;
-    while (d && (de = readdir(d))) used |= strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, ".lock");
+    while (d && (de = readdir(d)))
+        used |= strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, ".lock");
     if (d) closedir(d);
     return d && !used;
 }
@@ -78,9 +79,15 @@ refuse:
 static int run_dir_check(const char *out, Err *e) {
     struct stat st;
     if (stat(out, &st)) return 0;
-    if (!S_ISDIR(st.st_mode)) { err_set(e, "--out %s: exists and is not a folder (expected a new or empty folder)", out); return -1; }
+    if (!S_ISDIR(st.st_mode)) {
+        err_set(e, "--out %s: exists and is not a folder (expected a new or empty folder)", out);
+        return -1;
+    }
     if (dir_lock_probe(out, "--out", e)) return -1;
-    if (!dir_is_empty(out)) { err_set(e, "--out %s: the folder is not empty (a run folder must start empty)", out); return -1; }
+    if (!dir_is_empty(out)) {
+        err_set(e, "--out %s: the folder is not empty (a run folder must start empty)", out);
+        return -1;
+    }
     return 0;
 }
 
@@ -239,7 +246,10 @@ static int run_files_open(Run *r) {
     char *resolved = scenario_dump(&r->s), path[1100];
     Err e = {{0}};
     snprintf(path, sizeof path, "%s/scenario.json", r->run_dir);
-    if (!resolved) { snprintf(r->fail, sizeof r->fail, "%.500s: cannot encode the resolved scenario as JSON", path); return -1; }
+    if (!resolved) {
+        snprintf(r->fail, sizeof r->fail, "%.500s: cannot encode the resolved scenario as JSON", path);
+        return -1;
+    }
     int rc = file_write_atomic(path, resolved, strlen(resolved), &e);
     free(resolved);
     if (rc) { snprintf(r->fail, sizeof r->fail, "%s", e.msg); return -1; }
@@ -263,11 +273,14 @@ static int run_execute(Run *r) {
     for (int i = 0; i < r->n; i++) r->models[i] = xfloats(r->m->n_params + r->m->n_state);
     r->queue = xcalloc((size_t)r->n, sizeof(EvalItem *));
     r->tty = stream_is_tty(r->json ? stderr : stdout);
-    fprintf(r->json ? stderr : stdout, "run %s: %d agents, %s on %s (%s), %s, %s topology, backend %s -> %s\n", r->s.name,
-            r->n, r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind), r->backend_name,
-            r->run_dir);
+    fprintf(r->json ? stderr : stdout, "run %s: %d agents, %s on %s (%s), %s, %s topology, backend %s -> %s\n",
+            r->s.name, r->n, r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind),
+            r->backend_name, r->run_dir);
     int rc = run_agents(r);
-    if (fclose(r->evals) && !rc) { snprintf(r->fail, sizeof r->fail, "%.500s/evals.jsonl: write failed", r->run_dir); rc = 1; }
+    if (fclose(r->evals) && !rc) {
+        snprintf(r->fail, sizeof r->fail, "%.500s/evals.jsonl: write failed", r->run_dir);
+        rc = 1;
+    }
     if (r->netlog) fclose(r->netlog);
     char path[1100];
     json_t *head = NULL;
@@ -311,7 +324,8 @@ int cmd_run(int argc, char **argv) {
         char shown[600];
         str_printable(shown, sizeof shown, out);
         a.flag = "--out";
-        args_fail(&a, "--out '%s' is not valid UTF-8 (expected a folder path in UTF-8, which summary.json can record)", shown);
+        args_fail(&a, "--out '%s' is not valid UTF-8 (expected a folder path in UTF-8, which summary.json can record)",
+                  shown);
     }
     int handled = 0, st = run_sweep(scen, sets, n_sets, out, r.json, jobs, dry_run, &handled);
     if (handled) return st;

@@ -184,7 +184,8 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
                             "why", r->backend_why, "setup_s", r->setup_s, "link_changes", r->next_change);
     json_t *fp = fingerprint(r);
     if (!net || !fp) {
-        snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the network or fingerprint as JSON", r->run_dir);
+        snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the network or fingerprint as JSON",
+                 r->run_dir);
         json_decref(net), json_decref(fp), json_decref(o);
         return -1;
     }

@@ -26,7 +26,10 @@ int override_apply(json_t *root, const char *set, Err *e) {
     // JSON holds UTF-8 only: such a value would be dropped on the floor, and the run would use the file's.
     if (!utf8_valid(set)) { err_set(e, "--set '%s': not valid UTF-8 (expected KEY=VALUE in UTF-8)", shown); return -1; }
     char key[256];
-    if ((size_t)(eq - set) >= sizeof key) { err_set(e, "--set '%.60s...': key too long (at most 255 bytes)", shown); return -1; }
+    if ((size_t)(eq - set) >= sizeof key) {
+        err_set(e, "--set '%.60s...': key too long (at most 255 bytes)", shown);
+        return -1;
+    }
     memcpy(key, set, (size_t)(eq - set));
     key[eq - set] = 0;
     json_t *v = json_loads(eq + 1, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
@@ -41,7 +44,11 @@ int override_apply(json_t *root, const char *set, Err *e) {
         }
         json_t *child = json_object_get(o, tok);
         if (!child) { child = json_object(); json_object_set_new(o, tok, child); }
-        if (!json_is_object(child)) { err_set(e, "--set '%s': '%s' is not an object", shown, tok); json_decref(v); return -1; }
+        if (!json_is_object(child)) {
+            err_set(e, "--set '%s': '%s' is not an object", shown, tok);
+            json_decref(v);
+            return -1;
+        }
         o = child;
         tok = next;
     }
@@ -178,7 +185,10 @@ static int run_dir_remove(const char *dir) {
 static int run_dir_set_aside(const char *root, const char *dir, char *to, size_t n, Err *e) {
     char aside[1100];
     snprintf(aside, sizeof aside, "%s/.set-aside", root);
-    if (mkdir(aside, 0755) && errno != EEXIST) { err_set(e, "%s: cannot create: %s", aside, strerror(errno)); return -1; }
+    if (mkdir(aside, 0755) && errno != EEXIST) {
+        err_set(e, "%s: cannot create: %s", aside, strerror(errno));
+        return -1;
+    }
     const char *base = strrchr(dir, '/') ? strrchr(dir, '/') + 1 : dir;
     for (int k = 1; k < 1000; k++) {
         snprintf(to, n, "%s/%s.%d", aside, base, k);
@@ -218,7 +228,8 @@ static volatile sig_atomic_t sweep_interrupted;
 static void sweep_on_signal(int sig) { sweep_interrupted = sig; }
 
 // Validate one run of the plan (one entry, one seed) and add it. 0, or -1 and e ("FILE: sweep[i]: key: ...").
-static int sweep_add(SweepRun **runs, size_t *n, size_t *cap, json_t *one, const char *path, const char *where, Err *e) {
+static int sweep_add(SweepRun **runs, size_t *n, size_t *cap, json_t *one, const char *path, const char *where,
+                     Err *e) {
     // Its copy lives in the sweep folder: relative paths must already point where the scenario meant.
     if (scenario_paths_resolve(one, path, e)) return -1;
     char *text = json_dumps(one, JSON_COMPACT);
@@ -234,8 +245,8 @@ static int sweep_add(SweepRun **runs, size_t *n, size_t *cap, json_t *one, const
     }
     for (size_t p = 0; p < *n; p++)
         if (!strcmp((*runs)[p].name, sc.name) && (*runs)[p].seed == (long)sc.seed) {
-            err_set(e, "%s: %s: name '%s' with seed %ld is already another run of this sweep (give each entry its own name)",
-                    path, where, sc.name, (long)sc.seed);
+            err_set(e, "%s: %s: name '%s' with seed %ld is already another run of this sweep (give each entry its "
+                    "own name)", path, where, sc.name, (long)sc.seed);
             scenario_free(&sc);
             free(text);
             return -1;
@@ -302,7 +313,11 @@ static int sweep_expand(const char *path, char **sets, int n_sets, SweepRun **ou
     int rc = 0;
     for (size_t i = 0; i < n_entries && !rc; i++) {
         json_t *entry = sweep ? json_array_get(sweep, i) : NULL;
-        if (sweep && !json_is_object(entry)) { err_set(e, "%s: sweep[%zu]: expected an object", path, i); rc = -1; break; }
+        if (sweep && !json_is_object(entry)) {
+            err_set(e, "%s: sweep[%zu]: expected an object", path, i);
+            rc = -1;
+            break;
+        }
         rc = sweep_entry_add(&runs, &n, &cap, base, entry, i, sets, n_sets, path, e);
     }
     json_decref(base);
@@ -350,7 +365,8 @@ static int sweep_resume(SweepRun *runs, int n, const char *path, const char *roo
     for (int i = 0; i < n && !rc; i++) {
         snprintf(runs[i].dir, sizeof runs[i].dir, "%s/%s-seed%ld", root, runs[i].name, runs[i].seed);
         st[i] = run_dir_inspect(runs[i].dir, tmp[i], sizeof tmp[i]);
-        if (st[i] == RESUME_DONE || st[i] == RESUME_SUMMARY_TMP) rc = run_settings_check(runs[i].dir, path, runs[i].text, e);
+        if (st[i] == RESUME_DONE || st[i] == RESUME_SUMMARY_TMP)
+            rc = run_settings_check(runs[i].dir, path, runs[i].text, e);
     }
     for (int i = 0; i < n && !rc && !dry_run; i++) rc = run_dir_settle(root, runs[i].dir, st[i], tmp[i], f, e);
     for (int i = 0; i < n && !rc; i++)

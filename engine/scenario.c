@@ -363,7 +363,8 @@ static char *file_slurp(int fd, const char *path, size_t *len, Err *e) {
         if (r == 0) break;
         n += (size_t)r;
         if (n > SCEN_MAX_BYTES) {
-            err_set(e, "%s: larger than %d MiB (expected a scenario file of at most that size)", path, SCEN_MAX_BYTES >> 20);
+            err_set(e, "%s: larger than %d MiB (expected a scenario file of at most that size)", path,
+                    SCEN_MAX_BYTES >> 20);
             free(buf);
             return NULL;
         }
@@ -403,8 +404,8 @@ int scenario_paths_resolve(json_t *root, const char *path, Err *e) {
     snprintf(full, sizeof full, "%.*s%s%s", slash ? (int)(slash - path) : 0, path, slash ? "/" : "", f);
     const char *use = realpath(full, abs) ? abs : full;
     if (!utf8_valid(use)) {
-        err_set(e, "%s: topology.file: '%s' next to the scenario is not a valid UTF-8 path (expected one JSON can hold)",
-                path, f);
+        err_set(e, "%s: topology.file: '%s' next to the scenario is not a valid UTF-8 path (expected one JSON "
+                "can hold)", path, f);
         return -1;
     }
     json_object_set_new(topo, "file", json_string(use));

@@ -61,7 +61,8 @@ int utf8_valid(const char *s) {
             cp = cp << 6 | (p[k] & 0x3f);
         }
         // overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff))
+            return 0;
         p += n + 1;
     }
     return 1;
