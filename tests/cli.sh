@@ -112,6 +112,7 @@ mkdir -p "$tmp/ro"
 if mount -t tmpfs -o ro,size=64k tmpfs "$tmp/ro" 2>/dev/null; then
   expect 2 "\-\-out $tmp/ro: cannot write there: Read-only file system" "$BIN" run "$tmp/s.json" --out "$tmp/ro"
   expect 2 "\-\-out $tmp/ro/x: cannot create: Read-only file system" "$BIN" run "$tmp/s.json" --out "$tmp/ro/x"
+  expect 2 "\-\-out $tmp/ro: cannot write there: Read-only file system" "$BIN" run "$tmp/s2.json" --out "$tmp/ro"
   umount "$tmp/ro"
 else echo "SKIP: --out on a read-only file system (mount -t tmpfs not allowed here)"; fi
 # 5. A run folder in use: a second run into it is refused (status 2) naming the folder and the holder's pid.
