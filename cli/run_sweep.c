@@ -381,6 +381,38 @@ static void sweep_plan_free(SweepRun *runs, int n) {
     free(runs);
 }
 
+// The end of a sweep: one line per run (state, accuracy, bytes, summary), and with --json the result object.
+static void sweep_report(const SweepRun *runs, int n, const char *path, const char *root, int failed, int json,
+                         FILE *f) {
+    json_t *arr = json_array();
+    fprintf(f, "sweep %s: %s\n", path,
+            sweep_interrupted ? "interrupted (run it again to resume)" : failed ? "finished with failures" : "finished");
+    for (int i = 0; i < n; i++) {
+        char sp[1300];
+        snprintf(sp, sizeof sp, "%s/summary.json", runs[i].dir);
+        json_t *s = json_load_file(sp, 0, NULL);
+        const char *state = s ? "done" : runs[i].status == 0 ? "not run" : "failed";
+        if (!s && sweep_interrupted && runs[i].status == 0) state = "not run";
+        fprintf(f, "  %-40s seed %-4ld %-7s", runs[i].name, runs[i].seed, state);
+        if (s) fprintf(f, " acc %.2f%%  %.2f MB  %s", 100 * json_number_value(json_object_get(s, "acc_mean")),
+                       json_integer_value(json_object_get(s, "bytes_wire")) / 1e6, sp);
+        fputc('\n', f);
+        json_t *one = json_pack("{s:s, s:I, s:s, s:s}", "name", runs[i].name, "seed", (json_int_t)runs[i].seed, "state",
+                                state, "run_dir", runs[i].dir);
+        json_array_append_new(arr, one ? one : json_pack("{s:s}", "state", state));   // run_dir is UTF-8 (checked)
+        json_decref(s);
+    }
+    if (json) {
+        json_t *o = json_pack("{s:s, s:o}", "sweep", root, "runs", arr);
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        printf("%s\n", t ? t : "{\"sweep\": null}");
+        free(t);
+        json_decref(o);
+    } else {
+        json_decref(arr);
+    }
+}
+
 int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int jobs, int dry_run, int *handled) {
     SweepRun *runs = NULL;
     int n = 0;
@@ -504,33 +536,7 @@ int run_sweep(const char *path, char **sets, int n_sets, const char *out, int js
     if (tty && drawn) fprintf(f, "\033[%dA\033[J", drawn);
     free(pid);
     sigaction(SIGINT, &old, NULL);
-    json_t *arr = json_array();
-    fprintf(f, "sweep %s: %s\n", path, sweep_interrupted ? "interrupted (run it again to resume)" : failed ? "finished with failures" : "finished");
-    for (int i = 0; i < n; i++) {
-        char sp[1300];
-        snprintf(sp, sizeof sp, "%s/summary.json", runs[i].dir);
-        json_t *s = json_load_file(sp, 0, NULL);
-        const char *state = s ? "done" : runs[i].status == 0 ? "not run" : "failed";
-        if (!s && sweep_interrupted && runs[i].status == 0) state = "not run";
-        fprintf(f, "  %-40s seed %-4ld %-7s", runs[i].name, runs[i].seed, state);
-        if (s) fprintf(f, " acc %.2f%%  %.2f MB  %s", 100 * json_number_value(json_object_get(s, "acc_mean")),
-                       json_integer_value(json_object_get(s, "bytes_wire")) / 1e6, sp);
-        fputc('\n', f);
-        json_t *one = json_pack("{s:s, s:I, s:s, s:s}", "name", runs[i].name, "seed", (json_int_t)runs[i].seed, "state",
-                                state, "run_dir", runs[i].dir);
-        json_array_append_new(arr, one ? one : json_pack("{s:s}", "state", state));   // run_dir is UTF-8 (checked)
-        json_decref(s);
-        free(runs[i].text);
-    }
-    free(runs);
-    if (json) {
-        json_t *o = json_pack("{s:s, s:o}", "sweep", root, "runs", arr);
-        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
-        printf("%s\n", t ? t : "{\"sweep\": null}");
-        free(t);
-        json_decref(o);
-    } else {
-        json_decref(arr);
-    }
+    sweep_report(runs, n, path, root, failed, json, f);
+    sweep_plan_free(runs, n);
     return sweep_interrupted || failed ? 1 : 0;
 }
