@@ -22,8 +22,8 @@ static void help(void) {
            "Run a scenario: one process per agent, each with its data partition and model replica,\n"
            "exchanging model updates over TCP; metrics per agent, evaluations and summary.json.\n\n"
            "  --set KEY=VALUE   override one scenario key (a.b.c=VALUE; VALUE parsed as JSON, else a string)\n"
-           "  --out DIR         the run folder (default results/runs/<name>/<timestamp>; for a sweep, its\n"
-           "                    folder, default results/sweeps/<name>)\n"
+           "  --out DIR         the run folder, new or empty (default results/runs/<name>/<timestamp>; for a\n"
+           "                    sweep, its folder, default results/sweeps/<name>); locked while in use\n"
            "  --jobs N          a sweep runs N runs at a time (default 1; each User-Mode Linux guest uses one core)\n"
            "  --dry-run         check everything and say what would run; create nothing\n"
            "  --json            print the result as one JSON object, last line on stdout\n\n"
@@ -31,18 +31,68 @@ static void help(void) {
            "hung or reported an error; the run folder is marked FAILED), 2 bad input (nothing created).\n", USAGE);
 }
 
-static int run_dir_make(Run *r, const char *out, Err *e) {
-    if (out) {
-        if (dir_make(out)) { err_set(e, "--out %s: cannot create: %s", out, strerror(errno)); return -1; }
-        DIR *d = opendir(out);
-        struct dirent *de;
-        int used = 0;
-        while (d && (de = readdir(d))) used |= strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
-        if (d) closedir(d);
-        if (used) { err_set(e, "--out %s: the folder is not empty (a run folder must start empty)", out); return -1; }
-        str_copy(r->run_dir, sizeof r->run_dir, out);
-        return 0;
+// A refused run leaves nothing: its lock file, and the folder if the runner made it.
+static void run_dir_abandon(Run *r) {
+    char lock[1100];
+    snprintf(lock, sizeof lock, "%s/.lock", r->run_dir);
+    if (r->locked) unlink(lock);
+    if (r->made_dir) rmdir(r->run_dir);
+}
+
+// 1 if dir holds nothing but its lock file.
+static int dir_is_empty(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int used = 0;
+    while (d && (de = readdir(d)))
+        used |= strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && strcmp(de->d_name, ".lock");
+    if (d) closedir(d);
+    return d && !used;
+}
+
+// --out: a new or empty folder, writable, and not in use by another run (its lock). Refused: nothing left behind.
+static int run_dir_take(Run *r, const char *out, Err *e) {
+    struct stat st;
+    if (stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        err_set(e, "--out %s: exists and is not a folder (expected a new or empty folder)", out);
+        return -1;
     }
+    int existed = stat(out, &st) == 0;
+    if (!existed && dir_make(out)) { err_set(e, "--out %s: cannot create: %s", out, strerror(errno)); return -1; }
+    r->made_dir = !existed;
+    str_copy(r->run_dir, sizeof r->run_dir, out);
+    // Inside User-Mode Linux the host's runner holds the lock of this very folder (and flock does not cross).
+    int guest = getenv("MESHTRAIN_UML_GUEST") != NULL;
+    if (!dir_is_empty(out)) goto not_empty;
+    if (!guest && dir_lock(out, "--out", e) < 0) goto refuse;
+    r->locked = !guest;
+    if (!dir_is_empty(out)) goto not_empty;   // another run wrote here between the first look and the lock
+    return 0;
+not_empty:
+    err_set(e, "--out %s: the folder is not empty (a run folder must start empty)", out);
+refuse:
+    run_dir_abandon(r);
+    return -1;
+}
+
+// For --dry-run: what run_dir_take would refuse, without creating anything. 0, or -1 and e.
+static int run_dir_check(const char *out, Err *e) {
+    struct stat st;
+    if (stat(out, &st)) return 0;
+    if (!S_ISDIR(st.st_mode)) {
+        err_set(e, "--out %s: exists and is not a folder (expected a new or empty folder)", out);
+        return -1;
+    }
+    if (dir_lock_probe(out, "--out", e)) return -1;
+    if (!dir_is_empty(out)) {
+        err_set(e, "--out %s: the folder is not empty (a run folder must start empty)", out);
+        return -1;
+    }
+    return 0;
+}
+
+static int run_dir_make(Run *r, const char *out, Err *e) {
+    if (out) return run_dir_take(r, out, e);
     char stamp[32], base[600];
     time_t t = time(NULL);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&t));
@@ -52,23 +102,49 @@ static int run_dir_make(Run *r, const char *out, Err *e) {
     mkdir(base, 0755);
     for (int k = 0; k < 100; k++) {
         snprintf(r->run_dir, sizeof r->run_dir, k ? "%s/%s-%d" : "%s/%s", base, stamp, k);
-        if (mkdir(r->run_dir, 0755) == 0) return 0;
+        if (mkdir(r->run_dir, 0755) == 0) {
+            r->made_dir = 1;
+            if (dir_lock(r->run_dir, "run folder", e) < 0) { run_dir_abandon(r); return -1; }
+            r->locked = 1;
+            return 0;
+        }
         if (errno != EEXIST) break;
     }
     err_set(e, "cannot create a run folder under %s: %s", base, strerror(errno));
     return -1;
 }
 
-static void status_write(Run *r, const char *status) {
+// Mark the run FAILED in its folder. 0, or -1 with why in e: the caller must not claim it is marked.
+static int status_write(Run *r, const char *status, Err *e) {
     json_t *o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", r->fail, "git", meshtrain_git);
     if (!o) o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", "(not valid UTF-8; see the run's output)", "git", meshtrain_git);
-    char *t = json_dumps(o, JSON_INDENT(2));
+    char *t = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
+    json_decref(o);
+    if (!t) { err_set(e, "%s/FAILED: cannot encode the reason as JSON", r->run_dir); return -1; }
     char path[1100];
     snprintf(path, sizeof path, "%s/FAILED", r->run_dir);
-    Err e;
-    file_write_atomic(path, t, strlen(t), &e);
+    int rc = file_write_atomic(path, t, strlen(t), e);
     free(t);
-    json_decref(o);
+    return rc;
+}
+
+// Say that the run failed, and where it is marked (or that marking it failed too). Always 1.
+static int run_failed_report(Run *r) {
+    Err e = {{0}};
+    if (status_write(r, "failed", &e))
+        fprintf(stderr, "meshtrain run: FAILED: %s\n  run folder: %s\n  and it could NOT be marked FAILED: %s\n",
+                r->fail, r->run_dir, e.msg);
+    else
+        fprintf(stderr, "meshtrain run: FAILED: %s\n  run folder (marked FAILED): %s\n", r->fail, r->run_dir);
+    if (r->json) {
+        json_t *o = json_pack("{s:s, s:s, s:s}", "status", "failed", "reason", r->fail, "run_dir", r->run_dir);
+        if (!o) o = json_pack("{s:s, s:s}", "status", "failed", "reason", "(not valid UTF-8; see the run's output)");
+        char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        printf("%s\n", t ? t : "{\"status\": \"failed\"}");
+        free(t);
+        json_decref(o);
+    }
+    return 1;
 }
 
 int summary_write(Run *r, char *path, size_t n, json_t **headline);
@@ -81,6 +157,7 @@ static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e
         if (!json_is_object(root) || override_apply(root, sets[i], e)) { json_decref(root); return -1; }
     char *text = json_dumps(root, 0);
     json_decref(root);
+    if (!text) { err_set(e, "%s: cannot encode the scenario with its --set values as JSON", path); return -1; }
     int rc = scenario_load(&r->s, path, text, e);
     free(text);
     if (rc) return -1;
@@ -157,11 +234,63 @@ static int run_in_uml(Run *r, const char *scen, char **sets, int n_sets) {
     snprintf(fpath, sizeof fpath, "%s/FAILED", r->run_dir);
     if (rc || (status != 0 && access(fpath, F_OK))) {
         snprintf(r->fail, sizeof r->fail, "%s", rc ? e.msg : "the run inside User-Mode Linux failed without saying why");
-        if (access(path, F_OK)) status_write(r, "failed");
-        fprintf(stderr, "meshtrain run: FAILED: %s\n  run folder (marked FAILED): %s\n", r->fail, r->run_dir);
+        if (access(path, F_OK)) return run_failed_report(r);
+        fprintf(stderr, "meshtrain run: FAILED: %s\n  run folder (it holds a summary.json): %s\n", r->fail, r->run_dir);
         return 1;
     }
     return status;
+}
+
+// The files a run writes from its start: scenario.json (resolved), evals.jsonl, network.jsonl. 0, or -1 and r->fail.
+static int run_files_open(Run *r) {
+    char *resolved = scenario_dump(&r->s), path[1100];
+    Err e = {{0}};
+    snprintf(path, sizeof path, "%s/scenario.json", r->run_dir);
+    if (!resolved) {
+        snprintf(r->fail, sizeof r->fail, "%.500s: cannot encode the resolved scenario as JSON", path);
+        return -1;
+    }
+    int rc = file_write_atomic(path, resolved, strlen(resolved), &e);
+    free(resolved);
+    if (rc) { snprintf(r->fail, sizeof r->fail, "%s", e.msg); return -1; }
+    snprintf(path, sizeof path, "%s/evals.jsonl", r->run_dir);
+    r->evals = fopen(path, "w");
+    if (!r->evals) { snprintf(r->fail, sizeof r->fail, "%.500s: cannot create: %s", path, strerror(errno)); return -1; }
+    // Every backend has a network log: authentication and rejected connections are logged on loopback too.
+    snprintf(path, sizeof path, "%s/network.jsonl", r->run_dir);
+    r->netlog = fopen(path, "w");
+    if (!r->netlog) { snprintf(r->fail, sizeof r->fail, "%.500s: cannot create: %s", path, strerror(errno)); return -1; }
+    return 0;
+}
+
+// Start the agents, wait for the end, write summary.json or mark the run FAILED. The exit status.
+static int run_execute(Run *r) {
+    if (run_files_open(r)) return run_failed_report(r);
+    r->self = self_exe();
+    r->ag = xcalloc((size_t)r->n, sizeof(AgentProc));
+    for (int i = 0; i < r->n; i++) r->ag[i].fd = -1;
+    r->models = xcalloc((size_t)r->n, sizeof(float *));
+    for (int i = 0; i < r->n; i++) r->models[i] = xfloats(r->m->n_params + r->m->n_state);
+    r->queue = xcalloc((size_t)r->n, sizeof(EvalItem *));
+    r->tty = stream_is_tty(r->json ? stderr : stdout);
+    fprintf(r->json ? stderr : stdout, "run %s: %d agents, %s on %s (%s), %s, %s topology, backend %s -> %s\n",
+            r->s.name, r->n, r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind),
+            r->backend_name, r->run_dir);
+    int rc = run_agents(r);
+    if (fclose(r->evals) && !rc) {
+        snprintf(r->fail, sizeof r->fail, "%.500s/evals.jsonl: write failed", r->run_dir);
+        rc = 1;
+    }
+    if (r->netlog) fclose(r->netlog);
+    char path[1100];
+    json_t *head = NULL;
+    if (!rc && summary_write(r, path, sizeof path, &head)) rc = 1;
+    if (rc) return run_failed_report(r);
+    char *t = r->json ? json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    if (t) printf("%s\n", t);
+    free(t);
+    json_decref(head);
+    return 0;
 }
 
 int cmd_run(int argc, char **argv) {
@@ -191,12 +320,19 @@ int cmd_run(int argc, char **argv) {
         else args_unknown(&a);
     }
     if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
+    if (out && !utf8_valid(out)) {   // summary.json records the folder: JSON holds UTF-8 only
+        char shown[600];
+        str_printable(shown, sizeof shown, out);
+        a.flag = "--out";
+        args_fail(&a, "--out '%s' is not valid UTF-8 (expected a folder path in UTF-8, which summary.json can record)",
+                  shown);
+    }
     int handled = 0, st = run_sweep(scen, sets, n_sets, out, r.json, jobs, dry_run, &handled);
     if (handled) return st;
     Err e = {{0}};
     char chosen[16] = "none";
     if (run_prepare(&r, scen, sets, n_sets, &e) || backend_resolve(&r, chosen, sizeof chosen, &e) ||
-        (!dry_run && run_dir_make(&r, out, &e))) {
+        (dry_run && out && run_dir_check(out, &e)) || (!dry_run && run_dir_make(&r, out, &e))) {
         fprintf(stderr, "meshtrain run: %s\n", e.msg);
         return 2;
     }
@@ -207,51 +343,6 @@ int cmd_run(int argc, char **argv) {
     }
     fprintf(r.json ? stderr : stdout, "network: %s (%s)\n", r.backend_name, r.backend_why);
     if (!strcmp(chosen, "uml")) return run_in_uml(&r, scen, sets, n_sets);
-    if (run_network_plan(&r, &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); rmdir(r.run_dir); return 2; }
-    char *resolved = scenario_dump(&r.s), path[1100];
-    snprintf(path, sizeof path, "%s/scenario.json", r.run_dir);
-    if (file_write_atomic(path, resolved, strlen(resolved), &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 1; }
-    free(resolved);
-    snprintf(path, sizeof path, "%s/evals.jsonl", r.run_dir);
-    r.evals = fopen(path, "w");
-    const char *self = self_exe();
-    r.self = self;
-    r.ag = xcalloc((size_t)r.n, sizeof(AgentProc));
-    for (int i = 0; i < r.n; i++) r.ag[i].fd = -1;
-    r.models = xcalloc((size_t)r.n, sizeof(float *));
-    for (int i = 0; i < r.n; i++) r.models[i] = xfloats(r.m->n_params + r.m->n_state);
-    r.queue = xcalloc((size_t)r.n, sizeof(EvalItem *));
-    r.tty = stream_is_tty(r.json ? stderr : stdout);
-    if (r.backend != &backend_none) {
-        snprintf(path, sizeof path, "%s/network.jsonl", r.run_dir);
-        r.netlog = fopen(path, "w");
-    }
-    fprintf(r.json ? stderr : stdout, "run %s: %d agents, %s on %s (%s), %s, %s topology, backend %s -> %s\n", r.s.name,
-            r.n, r.s.model, r.s.dataset, r.s.partition.kind, r.s.alg.name, topo_name(r.s.topo.kind), r.backend_name, r.run_dir);
-    int rc = 1;
-    if (r.evals) rc = run_agents(&r);
-    else snprintf(r.fail, sizeof r.fail, "cannot create %.500s", path);
-    if (r.evals) fclose(r.evals);
-    if (r.netlog) fclose(r.netlog);
-    json_t *head = NULL;
-    if (!rc && summary_write(&r, path, sizeof path, &head)) rc = 1;
-    if (rc) {
-        status_write(&r, "failed");
-        fprintf(stderr, "meshtrain run: FAILED: %s\n  run folder (marked FAILED): %s\n", r.fail, r.run_dir);
-        if (r.json) {
-            json_t *o = json_pack("{s:s, s:s, s:s}", "status", "failed", "reason", r.fail, "run_dir", r.run_dir);
-            char *t = json_dumps(o, JSON_COMPACT);
-            printf("%s\n", t);
-            free(t);
-            json_decref(o);
-        }
-        return 1;
-    }
-    if (r.json) {
-        char *t = json_dumps(head, JSON_COMPACT | JSON_REAL_PRECISION(6));
-        printf("%s\n", t);
-        free(t);
-    }
-    json_decref(head);
-    return 0;
+    if (run_network_plan(&r, &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); run_dir_abandon(&r); return 2; }
+    return run_execute(&r);
 }

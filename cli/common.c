@@ -1,9 +1,13 @@
 // Pieces the subcommands share: BLAS set-up, dataset shapes, terminal detection, durations.
 #include <jansson.h>
 #include "common.h"
+#include "scenario.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 extern char *openblas_get_corename(void);
@@ -61,15 +65,7 @@ void fmt_duration(double s, char *buf, size_t n) {
     else snprintf(buf, n, "%lds", t);
 }
 
-json_t *json_file_load(const char *path, Err *e) {
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) {
-        if (je.line < 0) err_set(e, "%s: cannot read: %s", path, je.text);
-        else err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
-    }
-    return root;
-}
+json_t *json_file_load(const char *path, Err *e) { return scenario_file_read(path, e); }
 
 const char *self_exe(void) {
     static char self[4096];
@@ -78,4 +74,54 @@ const char *self_exe(void) {
         self[n > 0 ? n : 0] = 0;
     }
     return self;
+}
+
+void str_printable(char *dst, size_t n, const char *src) {
+    size_t k = 0;
+    for (const unsigned char *p = (const unsigned char *)src; *p && k + 5 < n; p++) {
+        if (*p >= 0x20 && *p < 0x7f) dst[k++] = (char)*p;
+        else k += (size_t)snprintf(dst + k, n - k, "\\x%02x", *p);
+    }
+    if (n) dst[k < n ? k : n - 1] = 0;
+}
+
+// The message for a lock another process holds: who (the pid it wrote) and what to do. Closes fd.
+static void lock_busy(int fd, const char *what, const char *dir, const char *path, Err *e) {
+    char pid[24] = "";
+    ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+    pid[n > 0 ? n : 0] = 0;
+    pid[strcspn(pid, "\n")] = 0;
+    err_set(e, "%s %s: in use by another meshtrain (pid %s holds %s); wait for it to end or choose another folder",
+            what, dir, pid[0] ? pid : "unknown", path);
+    close(fd);
+}
+
+int dir_lock_probe(const char *dir, const char *what, Err *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    if (flock(fd, LOCK_SH | LOCK_NB)) { lock_busy(fd, what, dir, path, e); return -1; }
+    close(fd);
+    return 0;
+}
+
+int dir_lock(const char *dir, const char *what, Err *e) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    // Close-on-exec: a run started by a sweep takes its own lock; it must not inherit (and keep) the sweep's.
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        err_set(e, "%s %s: cannot write there: %s (expected a writable folder)", what, dir, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB)) { lock_busy(fd, what, dir, path, e); return -1; }
+    char pid[24];
+    int len = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) || pwrite(fd, pid, (size_t)len, 0) != len) {
+        err_set(e, "%s %s: cannot write %s: %s (expected a writable folder)", what, dir, path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
 }

@@ -20,9 +20,18 @@ extern const char meshtrain_git[], meshtrain_cflags[];
 int stream_is_tty(FILE *f);
 // This program's own path (/proc/self/exe), to start agents and guests with the same binary.
 const char *self_exe(void);
-// A JSON file, or NULL and e naming the file (and line:column when it is not valid JSON).
+// A scenario-like JSON file (bounded, no duplicate keys: scenario_file_read), or NULL and e naming the file
+// (and line:column when it is not valid JSON).
 #include <jansson.h>
 json_t *json_file_load(const char *path, Err *e);
 void fmt_duration(double s, char *buf, size_t n);   // "1h02m", "3m05s", "42s"
+// src with bytes outside printable ASCII written as \xNN, for messages about values that may not be UTF-8.
+void str_printable(char *dst, size_t n, const char *src);
+// Take the lock of a run or sweep folder: flock on DIR/.lock, which holds the holder's pid. The fd (returned)
+// stays open for the life of the process. -1 and e naming `what` (the flag) and DIR when the folder is not
+// writable or another process holds it.
+int dir_lock(const char *dir, const char *what, Err *e);
+// For --dry-run: 0 if nobody holds DIR's lock (nothing is created), else -1 and the same message as dir_lock.
+int dir_lock_probe(const char *dir, const char *what, Err *e);
 
 #endif

@@ -73,6 +73,8 @@ typedef struct {
     int gate[2];            // agents wait on gate[0] until their links exist
     int entered[2];         // each agent writes 'y' here once it is in its own namespace
     json_t *fidelity;       // run_fidelity's verdict, for summary.json's "link_fidelity"
+    int made_dir;           // the runner created run_dir (a refused run removes it again)
+    int locked;             // the runner holds run_dir/.lock
 } Run;
 
 // Apply one --set "a.b.c=VALUE" to a scenario's JSON. 0, or -1 and e.

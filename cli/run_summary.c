@@ -174,11 +174,28 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
                           "energy", energy,
                           "compute_s_total", compute, "wait_s_total", wait, "rss_peak_mb_max", rss_max,
                           "run_dir", r->run_dir, "git", meshtrain_git, "cflags", meshtrain_cflags);
+    if (!o) {   // every string in it is ours or checked UTF-8; still, never dump NULL
+        snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the summary as JSON", r->run_dir);
+        json_decref(agents);
+        return -1;
+    }
     json_object_set_new(o, "per_agent", agents);
-    json_object_set_new(o, "network", json_pack("{s:s, s:s, s:s, s:f, s:i}", "asked", r->s.net.backend, "backend", r->backend_name,
-                                                "why", r->backend_why, "setup_s", r->setup_s, "link_changes", r->next_change));
     if (r->fidelity) json_object_set_new(o, "link_fidelity", r->fidelity), r->fidelity = NULL;
+    // Who could join: authentication as run, and the connections the agents refused (docs/security.md).
+    json_object_set_new(o, "auth", json_boolean(r->s.net.auth));
+    json_object_set_new(o, "frame_mac", json_boolean(r->s.net.frame_mac));
+    json_object_set_new(o, "rejected_connections", json_integer(r->rejected_total));
+    json_object_set_new(o, "rejected", r->rejected ? json_incref(r->rejected) : json_array());
+    json_t *net = json_pack("{s:s, s:s, s:s, s:f, s:i}", "asked", r->s.net.backend, "backend", r->backend_name,
+                            "why", r->backend_why, "setup_s", r->setup_s, "link_changes", r->next_change);
     json_t *fp = fingerprint(r);
+    if (!net || !fp) {
+        snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the network or fingerprint as JSON",
+                 r->run_dir);
+        json_decref(net), json_decref(fp), json_decref(o);
+        return -1;
+    }
+    json_object_set_new(o, "network", net);
     json_object_set_new(o, "finished_at", json_real((double)time(NULL)));
     if (r->s.baseline[0]) {
         char where[1100] = "", note[1400] = "";
@@ -197,18 +214,24 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
     json_object_set_new(o, "fingerprint", fp);
     snprintf(out_path, out_n, "%s/summary.json", r->run_dir);
     char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
-    Err e;
-    int rc = file_write_atomic(out_path, t, strlen(t), &e);
+    Err e = {{0}};
+    if (!t) err_set(&e, "%s: cannot encode the summary as JSON", out_path);
+    int rc = t ? file_write_atomic(out_path, t, strlen(t), &e) : -1;
     free(t);
     if (rc) { snprintf(r->fail, sizeof r->fail, "%s", e.msg); json_decref(o); return -1; }
     FILE *f = r->json ? stderr : stdout;
     fprintf(f, "done in %.1f s: accuracy mean %.2f%%, worst %.2f%%, averaged model %.2f%%; %.3f MB on the wire; energy %.3g J\n  %s\n",
             json_number_value(json_object_get(o, "seconds")), 100 * acc_sum / r->n, 100 * acc_min, 100 * r->final_avg_acc,
             wire / 1e6, etot.total_j, out_path);
+    if (r->rejected_total)   // the run finished, but somebody tried to join it: say so where it is seen
+        fprintf(f, "  %d connection(s) from outside the run were rejected (network.jsonl, summary.json \"rejected\")\n",
+                r->rejected_total);
+    if (!r->s.net.auth) fprintf(f, "  links were NOT authenticated (network.auth false): any local process could have joined\n");
     *headline = json_pack("{s:s, s:f, s:f, s:f, s:I, s:f, s:O}", "summary", out_path, "acc_mean", acc_sum / r->n, "acc_worst",
                           acc_min, "acc_avg_model", r->final_avg_acc, "bytes_wire", wire, "seconds",
                           json_number_value(json_object_get(o, "seconds")),
                           "comm_reduction", json_object_get(o, "comm_reduction") ? json_object_get(o, "comm_reduction") : json_null());
+    if (!*headline) *headline = json_pack("{s:n}", "summary");   // cannot happen with a UTF-8 run folder; never NULL
     json_decref(o);
     return 0;
 }

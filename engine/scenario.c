@@ -1,12 +1,16 @@
 // Scenario files: parsed with jansson into a Scenario with every default filled in. Unknown keys,
 // wrong types and out-of-range values are errors naming the file, the JSON path and the value.
 #include "scenario.h"
+#include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "codec.h"
 #include "data.h"
 #include "plan.h"
@@ -342,27 +346,88 @@ static void check_combinations(Ctx *c, Scenario *s) {
         fail(c, "agents", "a 2-D torus needs at least 4 agents (got %d)", s->agents);
 }
 
+// The whole of fd (at most SCEN_MAX_BYTES), or NULL and e naming path.
+static char *file_slurp(int fd, const char *path, size_t *len, Err *e) {
+    size_t cap = 1 << 16, n = 0;
+    char *buf = xmalloc(cap);
+    for (;;) {
+        if (n == cap) {
+            cap *= 2;
+            char *grown = realloc(buf, cap);
+            if (!grown) { free(buf); err_set(e, "%s: out of memory reading it", path); return NULL; }
+            buf = grown;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { err_set(e, "%s: cannot read: %s", path, strerror(errno)); free(buf); return NULL; }
+        if (r == 0) break;
+        n += (size_t)r;
+        if (n > SCEN_MAX_BYTES) {
+            err_set(e, "%s: larger than %d MiB (expected a scenario file of at most that size)", path,
+                    SCEN_MAX_BYTES >> 20);
+            free(buf);
+            return NULL;
+        }
+    }
+    *len = n;
+    return buf;
+}
+
+json_t *scenario_file_read(const char *path, Err *e) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) { err_set(e, "%s: cannot read: %s", path, strerror(errno)); return NULL; }
+    struct stat st;
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(fd);
+        err_set(e, "%s: is a folder (expected a JSON file)", path);
+        return NULL;
+    }
+    size_t len = 0;
+    char *buf = file_slurp(fd, path, &len, e);
+    close(fd);
+    if (!buf) return NULL;
+    json_error_t je;
+    // A key given twice is almost always an edit gone wrong; jansson would keep the last one silently.
+    json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    free(buf);
+    if (!root) err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
+    return root;
+}
+
+int scenario_paths_resolve(json_t *root, const char *path, Err *e) {
+    json_t *topo = json_is_object(root) ? json_object_get(root, "topology") : NULL;
+    json_t *file = json_is_object(topo) ? json_object_get(topo, "file") : NULL;
+    const char *f = json_string_value(file);
+    if (!f || !f[0] || f[0] == '/') return 0;
+    const char *slash = strrchr(path, '/');
+    char full[PATH_MAX + 64], abs[PATH_MAX];
+    snprintf(full, sizeof full, "%.*s%s%s", slash ? (int)(slash - path) : 0, path, slash ? "/" : "", f);
+    const char *use = realpath(full, abs) ? abs : full;
+    if (!utf8_valid(use)) {
+        err_set(e, "%s: topology.file: '%s' next to the scenario is not a valid UTF-8 path (expected one JSON "
+                "can hold)", path, f);
+        return -1;
+    }
+    json_object_set_new(topo, "file", json_string(use));
+    return 0;
+}
+
 int scenario_load(Scenario *s, const char *path, const char *text, Err *e) {
     memset(s, 0, sizeof *s);
     json_error_t je;
-    json_t *root = text ? json_loads(text, 0, &je) : json_load_file(path, 0, &je);
+    json_t *root = text ? json_loads(text, JSON_REJECT_DUPLICATES, &je) : scenario_file_read(path, e);
     if (!root) {
-        if (!text && je.line < 0) err_set(e, "%s: cannot read: %s", path, je.text);
-        else err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
+        if (text) err_set(e, "%s:%d:%d: not valid JSON: %s", path, je.line, je.column, je.text);
         return -1;
     }
+    // A relative edge list is next to the scenario: resolved here, so every copy of it agrees.
+    if (scenario_paths_resolve(root, path, e)) { json_decref(root); return -1; }
     Ctx c = {path, e, 0};
     if (!json_is_object(root)) fail(&c, "(top level)", "expected a JSON object");
     else parse_root(&c, root, s);
     check_combinations(&c, s);
     json_decref(root);
-    if (!c.failed && s->topo.kind == TOPO_FILE) {   // a relative edge list is next to the scenario
-        char *slash = strrchr(path, '/');
-        if (s->topo.file[0] != '/') {
-            char full[1024], abs[PATH_MAX];
-            snprintf(full, sizeof full, "%.*s%s%s", slash ? (int)(slash - path) : 0, path, slash ? "/" : "", s->topo.file);
-            str_copy(s->topo.file, sizeof s->topo.file, realpath(full, abs) ? abs : full);
-        }
+    if (!c.failed && s->topo.kind == TOPO_FILE) {
         Topology t;
         if (topo_init(&t, &s->topo, e)) {
             Err inner = *e;
@@ -402,6 +467,7 @@ char *scenario_dump(const Scenario *s) {
         "eval", "every_epochs", s->eval.every_epochs, "final_consensus_rounds", s->eval.final_consensus_rounds,
         "baseline", s->baseline, "metrics_every", s->metrics_every, "hang_timeout_s", s->hang_timeout_s,
         "limit_train", s->limit_train, "limit_test", s->limit_test);
+    if (!o) return NULL;   // jansson has released the "o" arguments already
     if (s->alg.overlap) json_object_set_new(json_object_get(o, "algorithm"), "overlap", json_true());
     if (!strcmp(s->alg.name, "sc-sparse-push")) {
         json_t *alg = json_object_get(o, "algorithm");

@@ -3,12 +3,14 @@
 #ifndef MESHTRAIN_SCENARIO_H
 #define MESHTRAIN_SCENARIO_H
 #include <stdint.h>
+#include <jansson.h>
 #include "model.h"
 #include "optim.h"
 #include "topo.h"
 #include "util.h"
 
 #define SCEN_MAX_SEEDS 16
+#define SCEN_MAX_BYTES (16 << 20)   // scenario files are hand-written: anything larger is a mistake
 
 typedef struct {
     char name[64];
@@ -54,11 +56,16 @@ typedef struct {
 
 // Parse path (or text, when text != NULL; path is then only used in messages). 0, or -1 and e.
 int scenario_load(Scenario *s, const char *path, const char *text, Err *e);
+// A scenario-like JSON file: at most SCEN_MAX_BYTES, not a folder, no key given twice. NULL and e naming the file.
+json_t *scenario_file_read(const char *path, Err *e);
+// Make the relative file paths in root (topology.file) absolute against the folder of the scenario at path, so
+// a copy of the scenario elsewhere (a sweep's run) reads the same files. 0, or -1 and e.
+int scenario_paths_resolve(json_t *root, const char *path, Err *e);
 // The link parameters and changes of the scenario (netem/plan.h). 0, or -1 and e.
 #include "plan.h"
 int scenario_netplan(const Scenario *s, NetPlan *p, Err *e);
 void scenario_free(Scenario *s);
-// The resolved scenario as JSON text (every key, defaults filled); caller frees.
+// The resolved scenario as JSON text (every key, defaults filled); caller frees. NULL if it cannot be encoded.
 char *scenario_dump(const Scenario *s);
 
 const char *alg_names(void);

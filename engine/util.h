@@ -24,6 +24,8 @@ float *floats_alloc(size_t n, const char *file, int line);
 
 // Copy src into dst[n] (always terminated). 0, or -1 if src did not fit.
 int str_copy(char *dst, size_t n, const char *src);
+// 1 if s is valid UTF-8 (JSON can hold it), else 0: paths and values bound for JSON are checked first.
+int utf8_valid(const char *s);
 
 double time_now(void);              // monotonic seconds
 long rss_peak_kb(void);             // peak resident set size of this process (VmHWM), -1 if unknown

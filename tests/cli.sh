@@ -82,5 +82,102 @@ check_json models "$BIN" models --json
 check_json images_per_s,gflops,rss_peak_mb,coretype "$BIN" bench train-step --model lenet5 --seconds 0.2 --json
 check_json blas_core,datasets "$BIN" probe --json
 
+# run and sweep: bad --out, scenario files and --set values (issue #9). Runs are tiny (2 agents, synthetic, < 1 s).
+small() {   # small FILE NAME [extra JSON members]: a scenario that finishes in about a second
+  cat > "$1" <<JSON
+{"name": "$2", "agents": 2, "dataset": "synthetic", "model": "lenet5", "epochs": 1, "limit_train": 256,
+ "limit_test": 128, "network": {"backend": "none"}${3:-}}
+JSON
+}
+small "$tmp/s.json" s
+# 3. --out that is not valid UTF-8: refused up front (it ends up in summary.json), nothing created.
+expect 2 "\-\-out '.*\\\\xff' is not valid UTF-8" "$BIN" run "$tmp/s.json" --out "$tmp/out-$(printf '\377')"
+small "$tmp/s2.json" s2 ', "seeds": [1, 2]'
+expect 2 "\-\-out '.*\\\\xff' is not valid UTF-8" "$BIN" run "$tmp/s2.json" --out "$tmp/sw-$(printf '\377')"
+if ls "$tmp" | grep -q 'out-\|sw-'; then bad "a refused --out left a folder behind"; else ok; fi
+# 11. --out that is a file, a folder as the scenario, duplicate keys, an oversized scenario.
+: > "$tmp/afile"
+expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s.json" --out "$tmp/afile"
+expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s2.json" --out "$tmp/afile"
+expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s.json" --out "$tmp/afile" --dry-run
+expect 2 "\-\-out $tmp/afile: exists and is not a folder" "$BIN" run "$tmp/s2.json" --out "$tmp/afile" --dry-run
+expect 2 "$tmp/empty: is a folder (expected a JSON file)" "$BIN" run "$tmp/empty"
+printf '{"name": "d", "epochs": 1, "epochs": 2}' > "$tmp/dup.json"
+expect 2 "dup.json:1:.*duplicate object key" "$BIN" run "$tmp/dup.json" --dry-run
+head -c 17000000 /dev/zero | tr '\0' ' ' > "$tmp/big.json"
+expect 2 "big.json: larger than 16 MiB" "$BIN" run "$tmp/big.json" --dry-run
+rm -f "$tmp/big.json"
+# --out on a read-only file system (a read-only tmpfs; needs root and mount, else skipped and said).
+mkdir -p "$tmp/ro"
+if mount -t tmpfs -o ro,size=64k tmpfs "$tmp/ro" 2>/dev/null; then
+  expect 2 "\-\-out $tmp/ro: cannot write there: Read-only file system" "$BIN" run "$tmp/s.json" --out "$tmp/ro"
+  expect 2 "\-\-out $tmp/ro/x: cannot create: Read-only file system" "$BIN" run "$tmp/s.json" --out "$tmp/ro/x"
+  expect 2 "\-\-out $tmp/ro: cannot write there: Read-only file system" "$BIN" run "$tmp/s2.json" --out "$tmp/ro"
+  umount "$tmp/ro"
+else echo "SKIP: --out on a read-only file system (mount -t tmpfs not allowed here)"; fi
+# 5. A run folder in use: a second run into it is refused (status 2) naming the folder and the holder's pid.
+mkdir -p "$tmp/busy"
+if command -v flock > /dev/null; then
+  echo 4242 > "$tmp/busy/.lock"
+  flock -n "$tmp/busy/.lock" sleep 3 & holder=$!
+  sleep 0.3
+  expect 2 "\-\-out $tmp/busy: in use by another meshtrain (pid 4242" "$BIN" run "$tmp/s.json" --out "$tmp/busy"
+  expect 2 "\-\-out $tmp/busy: in use by another meshtrain (pid 4242" "$BIN" run "$tmp/s.json" --out "$tmp/busy" --dry-run
+  wait $holder
+  if [ "$(ls "$tmp/busy")" = "" ]; then ok; else bad "a refused run wrote into the busy folder: $(ls "$tmp/busy")"; fi
+else echo "SKIP: run folder lock (no flock command)"; fi
+
+# 8. --set seeds=[1,2] plans two runs, as the same key in the file does; a --set that is not UTF-8 is refused.
+expect 0 "sweep .*: 2 runs in" "$BIN" run "$tmp/s.json" --set 'seeds=[1,2]' --out "$tmp/seeds" --dry-run
+expect 2 "\-\-set 'name=\\\\xff': not valid UTF-8" "$BIN" run "$tmp/s.json" --set "name=$(printf '\377')" --dry-run
+expect 2 "\-\-set 'name=\\\\xff': not valid UTF-8" "$BIN" run "$tmp/s2.json" --set "name=$(printf '\377')" --dry-run
+# 6. A relative topology.file is next to the scenario, for the dry run and for every run of a sweep alike.
+mkdir -p "$tmp/topo"
+printf '0 1\n' > "$tmp/topo/edges.txt"
+small "$tmp/topo/t.json" t ', "seeds": [1, 2], "topology": {"kind": "file", "file": "edges.txt", "time_varying": false}'
+expect 0 "2 runs in" "$BIN" run "$tmp/topo/t.json" --out "$tmp/topo-out" --dry-run
+expect 0 "sweep .*: finished" "$BIN" run "$tmp/topo/t.json" --out "$tmp/topo-out"
+# 7. A resume with changed settings is refused (status 2) naming the run, the key and how to start afresh.
+expect 0 "sweep .*: finished" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+expect 0 "2 finished already" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+expect 2 "sw/s2-seed1 finished with other settings .*epochs 1 -> 2.*new --out" "$BIN" run "$tmp/s2.json" --out "$tmp/sw" --set epochs=2
+expect 2 "epochs 1 -> 2" "$BIN" run "$tmp/s2.json" --out "$tmp/sw" --set epochs=2 --dry-run
+# 4. A runner killed between writing summary.json.tmp.PID and renaming it: the complete summary is put in place;
+# an incomplete one (or an unmarked unfinished run) is set aside, kept, and the run done again; a FAILED run is redone.
+mv "$tmp/sw/s2-seed1/summary.json" "$tmp/sw/s2-seed1/summary.json.tmp.99999"
+head -c 300 "$tmp/sw/s2-seed2/summary.json" > "$tmp/sw/s2-seed2/summary.json.tmp.88888"
+rm "$tmp/sw/s2-seed2/summary.json"
+expect 0 "1 finished already" "$BIN" run "$tmp/s2.json" --out "$tmp/sw" --dry-run
+expect 0 "s2-seed2: unfinished, not marked FAILED: moved to .*set-aside" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+if [ -f "$tmp/sw/s2-seed1/summary.json" ] && [ -f "$tmp/sw/s2-seed1/agent-0.jsonl" ] && [ -f "$tmp/sw/s2-seed2/summary.json" ] &&
+   [ -f "$tmp/sw/.set-aside/s2-seed2.1/agent-0.jsonl" ]; then ok; else bad "resume after a kill: $(find "$tmp/sw" | sort)"; fi
+expect 0 "2 finished already" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+rm "$tmp/sw/s2-seed1/summary.json"; echo '{"status": "failed"}' > "$tmp/sw/s2-seed1/FAILED"
+expect 0 "1 finished already" "$BIN" run "$tmp/s2.json" --out "$tmp/sw"
+if [ -f "$tmp/sw/s2-seed1/summary.json" ] && [ ! -e "$tmp/sw/s2-seed1/FAILED" ]; then ok; else bad "a FAILED run was not redone"; fi
+# 5. Two sweeps into one folder: the second is refused (status 2) naming the folder and the first one's pid.
+sed 's/"epochs": 1/"epochs": 4/; s/"limit_train": 256/"limit_train": 2048/' "$tmp/s2.json" > "$tmp/slow.json"
+"$BIN" run "$tmp/slow.json" --out "$tmp/twice" > "$tmp/twice.out" 2>&1 & first=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -s "$tmp/twice/.lock" ] && break; sleep 0.2; done
+expect 2 "\-\-out $tmp/twice: in use by another meshtrain (pid $first" "$BIN" run "$tmp/slow.json" --out "$tmp/twice"
+expect 2 "\-\-out $tmp/twice: in use by another meshtrain (pid $first" "$BIN" run "$tmp/slow.json" --out "$tmp/twice" --dry-run
+if wait $first; then ok; else bad "the first sweep failed beside a refused second one: $(tail -3 "$tmp/twice.out")"; fi
+
+# 9. Disk full: a run that cannot write its FAILED file says so, never "marked FAILED" (a 1 MiB tmpfs filled
+# while the run trains; needs root and mount, else skipped and said).
+mkdir -p "$tmp/full"
+sed 's/"epochs": 1/"epochs": 4/; s/"limit_train": 256/"limit_train": 2048/' "$tmp/s.json" > "$tmp/one.json"
+if mount -t tmpfs -o size=1m tmpfs "$tmp/full" 2>/dev/null; then
+  "$BIN" run "$tmp/one.json" --out "$tmp/full/run" > "$tmp/full.out" 2>&1 & runner=$!
+  for _ in $(seq 50); do [ -f "$tmp/full/run/agent-0.jsonl" ] && break; sleep 0.1; done
+  dd if=/dev/zero of="$tmp/full/filler" bs=64k 2> /dev/null
+  wait $runner; st=$?
+  if [ $st -ne 1 ]; then bad "disk full: status $st, expected 1: $(tail -3 "$tmp/full.out")"
+  elif [ -f "$tmp/full/run/FAILED" ]; then bad "disk full: the FAILED file was written on a full disk?"
+  elif grep -q "could NOT be marked FAILED: .*No space left" "$tmp/full.out" && ! grep -q "marked FAILED)" "$tmp/full.out"; then ok
+  else bad "disk full: the message does not say FAILED could not be written: $(cat "$tmp/full.out")"; fi
+  umount "$tmp/full"
+else echo "SKIP: disk full (mount -t tmpfs not allowed here)"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
