@@ -13,7 +13,16 @@ cleanup() { rm -rf "$tmp"; }
 trap cleanup EXIT
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-uml_procs() { pgrep -x linux.uml | wc -l; }
+# The User-Mode Linux processes this script's runs started: they inherit this tag in their environment
+# (others' guests on the same machine are not ours to count).
+export MESHTRAIN_NETEM_TEST="$tmp"
+uml_procs() {
+  local p n=0
+  for p in $(pgrep -x linux.uml); do
+    { tr '\0' '\n' < "/proc/$p/environ"; } 2>/dev/null | grep -qxF "MESHTRAIN_NETEM_TEST=$tmp" && n=$((n + 1))
+  done
+  echo "$n"
+}
 host_idle() { awk '/^cpu /{print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9}' /proc/stat; }
 
 # Link timing under host load. Inside User-Mode Linux the guest's timers and processes fall behind
@@ -61,9 +70,16 @@ bench_link() {
 no_uml_left() { for _ in $(seq 40); do [ "$(uml_procs)" -eq 0 ] && return 0; sleep 0.05; done; return 1; }
 
 scratch_before=$(ls -d /tmp/meshtrain-uml-* 2>/dev/null | sort)
-new_scratch() { comm -13 <(echo "$scratch_before") <(ls -d /tmp/meshtrain-uml-* 2>/dev/null | sort) | grep . ; }
+# Scratch folders made since the start that no live guest uses: another run's guest may be using its
+# own right now, but ours have all ended when this is asked.
+live_scratch() { pgrep -a -x linux.uml | grep -o 'uml_dir=[^ ]*' | cut -d= -f2 | sort -u; }
+new_scratch() {
+  comm -13 <(echo "$scratch_before") <(ls -d /tmp/meshtrain-uml-* 2>/dev/null | sort) | grep -vxF -f <(live_scratch; echo /) |
+    grep .
+}
 echo "backend: $("$BIN" probe --json | "$PY" -c 'import json,sys; n=json.load(sys.stdin)["network"]; print(n["auto"], "-", n["auto_why"])')"
-[ "$(uml_procs)" -eq 0 ] || echo "note: $(uml_procs) linux.uml processes were running before the tests"
+others=$(pgrep -x linux.uml | wc -l)
+[ "$others" -eq 0 ] || echo "note: $others linux.uml processes of other runs on this machine (not counted here)"
 before=$(uml_procs)
 
 # 1. Delay and rate as configured on A->B; B->A unshaped (calm: median within 2 ms + 5%, rate 10%).
