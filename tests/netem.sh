@@ -74,8 +74,8 @@ scratch_before=$(ls -d /tmp/meshtrain-uml-* 2>/dev/null | sort)
 # own right now, but ours have all ended when this is asked.
 live_scratch() { pgrep -a -x linux.uml | grep -o 'uml_dir=[^ ]*' | cut -d= -f2 | sort -u; }
 new_scratch() {
-  comm -13 <(echo "$scratch_before") <(ls -d /tmp/meshtrain-uml-* 2>/dev/null | sort) | grep -vxF -f <(live_scratch; echo /) |
-    grep .
+  comm -13 <(echo "$scratch_before") <(ls -d /tmp/meshtrain-uml-* 2>/dev/null | sort) |
+    grep -vxF -f <(live_scratch; echo /) | grep .
 }
 echo "backend: $("$BIN" probe --json | "$PY" -c 'import json,sys; n=json.load(sys.stdin)["network"]; print(n["auto"], "-", n["auto_why"])')"
 others=$(pgrep -x linux.uml | wc -l)
@@ -91,9 +91,9 @@ from calib import load, calm, mode
 base = f"{sys.argv[1]}/{sys.argv[2]}"
 r = load(base + ".json")
 ab, ba, tp = r["a_to_b"], r["b_to_a"], r["throughput"]
-msg = (f'{mode(r, open(base + ".note").read())}: delay min {ab["delay_min_ms"]:.2f} median {ab["delay_median_ms"]:.2f} ms '
-       f'(20), rate {tp["wire_mbit"]:.2f} Mbit/s (20), B->A min {ba["delay_min_ms"]:.3f} ms, setup {r["setup_s"]:.2f} s, '
-       f'backend {r["backend"]}')
+msg = (f'{mode(r, open(base + ".note").read())}: delay min {ab["delay_min_ms"]:.2f} '
+       f'median {ab["delay_median_ms"]:.2f} ms (20), rate {tp["wire_mbit"]:.2f} Mbit/s (20), '
+       f'B->A min {ba["delay_min_ms"]:.3f} ms, setup {r["setup_s"]:.2f} s, backend {r["backend"]}')
 open(base + ".msg", "w").write(msg)
 # Load only adds delay and takes rate: these hold on any host. A link that shows 0 ms or 30 ms as its
 # minimum, or more rate than configured, fails here whatever the load.
@@ -145,8 +145,9 @@ from calib import load, calm, mode
 base = f"{sys.argv[1]}/{sys.argv[2]}"
 r = load(base + ".json")
 eff, limit = r["a_to_b"]["change_effect_ms"], 100 + (0 if calm(r) else r["b_to_a"]["delay_max_ms"])
-msg = (f'{mode(r, open(base + ".note").read())}: 10 -> 50 ms at 1.0 s: applied {r["change"]["applied_after_ms"]:.1f} ms '
-       f'late, first probe with the new delay sent {eff:.1f} ms after (limit {limit:.0f})')
+msg = (f'{mode(r, open(base + ".note").read())}: 10 -> 50 ms at 1.0 s: '
+       f'applied {r["change"]["applied_after_ms"]:.1f} ms late, '
+       f'first probe with the new delay sent {eff:.1f} ms after (limit {limit:.0f})')
 open(base + ".msg", "w").write(msg)
 assert 0 <= eff <= limit, msg
 PY
@@ -171,7 +172,8 @@ JSON
 read -r i0 t0 < <(host_idle)
 if "$BIN" run "$tmp/run.json" --out "$tmp/run" > "$tmp/run.out" 2>&1; then
   read -r i1 t1 < <(host_idle)
-  "$PY" - "$tmp/run" $((100 * (i1 - i0) / (t1 - t0 + 1))) <<'PY' && ok "run over netem: $(cat "$tmp/run/msg")" || bad "run over netem: $(cat "$tmp/run/msg")"
+  idle=$((100 * (i1 - i0) / (t1 - t0 + 1)))
+  "$PY" - "$tmp/run" "$idle" <<'PY' && ok "run over netem: $(cat "$tmp/run/msg")" || bad "run over netem: $(cat "$tmp/run/msg")"
 import json, os, sys
 d, idle = sys.argv[1], int(sys.argv[2])
 late_max = 0.1 if idle >= 25 else 1.0

@@ -22,7 +22,10 @@ JSON
 tree_of() { echo "$1"; local c; for c in $(pgrep -P "$1"); do tree_of "$c"; done; }
 # agent_of RUNNER ID: that agent's pid among the runner's descendants (this guest runs nothing else,
 # but a test ends only what it started).
-agent_of() { local p; for p in $(tree_of "$1"); do ps -o args= -p "$p" | grep -q "meshtrain agent.* --id $2 " && echo "$p"; done | head -1; }
+agent_of() {
+  local p
+  for p in $(tree_of "$1"); do ps -o args= -p "$p" | grep -q "meshtrain agent.* --id $2 " && echo "$p"; done | head -1
+}
 wait_running() { for _ in $(seq 100); do [ "$(pgrep -f 'meshtrain agent' | wc -l)" -ge 4 ] && grep -q epoch "$1" && return 0; sleep 0.1; done; return 1; }
 base=$(state)
 scen "$DIR/s1.json" 1
