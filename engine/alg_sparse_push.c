@@ -7,7 +7,8 @@
 // Mass moves as public copies, so sum(x) and sum(u) are conserved and z = x/u is an average; what a
 // copy lacks stays in x_i as error memory until it is among the largest differences (error
 // compensation without a separate residual). With gamma = 1 and no compression this is SGP (up to
-// float rounding: P += (x - P) is x only to an ulp).
+// float rounding: P += (x - P) is x only to an ulp). Conservation needs p to apply a link's messages
+// in the order i sent them, which the link's sequence numbers give (round numbers do not).
 #include <stdlib.h>
 #include <string.h>
 #include "alg.h"
@@ -16,6 +17,10 @@ typedef struct {
     float *x, *x0, *x_start, *diff, *q;
     double u;
     float **pub_out, **pub_in;   // per peer, allocated on first contact: what the link has carried
+    // Per message kind, the first round not yet run here: a message of an earlier round is late.
+    // Kept per kind because round numbers grow within a kind only: compensation rounds are numbered
+    // after training, which then resumes below them.
+    long begun[KIND_CONSENSUS + 1];
 } SparsePush;
 
 int sparse_push_init(Alg *a, Err *e) {
@@ -48,19 +53,37 @@ static void sp_absorb(SparsePush *s, int p, size_t n, double mass, float weight)
     s->u += mass;
 }
 
-// Messages that missed their round: absorbed now, oldest first, so every copy stays in step.
-static int sp_absorb_late(Alg *a, int kind, long round, Err *e) {
+// Decode m (from p) into the link's public copy and x; m is released.
+static int sp_absorb_one(Alg *a, Msg *m, Err *e) {
     SparsePush *s = a->st;
     size_t n = a->env.m->n_params;
-    Msg *m;
-    while ((m = net_take_late(a->env.net, -1, kind, (uint64_t)round))) {
-        int p = m->from;
-        double mass = 0.0;
-        float weight = 0.0f;
-        memset(s->q, 0, n * sizeof(float));
-        if (push_apply(&a->env, m, s->q, &mass, &weight, e) < 0) return -1;
-        sp_absorb(s, p, n, mass, weight);
-    }
+    int p = m->from;
+    double mass = 0.0;
+    float weight = 0.0f;
+    memset(s->q, 0, n * sizeof(float));
+    if (push_apply(&a->env, m, s->q, &mass, &weight, e) < 0) return -1;
+    sp_absorb(s, p, n, mass, weight);
+    return 0;
+}
+
+// Absorb m after everything its sender sent before it on the link (in the sender's order, by sequence
+// number), so the receiver's public copy takes the same updates in the same order as the sender's did.
+// Round numbers cannot give that order: a compensation round's number is above later training rounds'.
+// TCP keeps a link in order, so all of those earlier messages are here by now. m is released.
+static int sp_absorb_in_order(Alg *a, Msg *m, Err *e) {
+    for (Msg *b; (b = net_take_before(a->env.net, m->from, m->seq));)
+        if (sp_absorb_one(a, b, e)) { net_release(a->env.net, m); return -1; }
+    return sp_absorb_one(a, m, e);
+}
+
+// Messages of rounds this agent has been through (they missed their round's wait): absorbed now, each
+// after its link's earlier ones. Never a message of a round still to come here: that one is awaited.
+static int sp_absorb_late(Alg *a, Err *e) {
+    SparsePush *s = a->st;
+    const int kinds[2] = {KIND_PUSH, KIND_CONSENSUS};
+    for (int t = 0; t < 2; t++)
+        for (Msg *m; (m = net_take_late(a->env.net, -1, kinds[t], (uint64_t)s->begun[kinds[t]]));)
+            if (sp_absorb_in_order(a, m, e)) return -1;
     return 0;
 }
 
@@ -85,8 +108,8 @@ static int sp_exchange(Alg *a, long round, int kind, const Codec *c, double gamm
         u_given += gamma * w * s->u;
     }
     s->u -= u_given;
-    // Late messages first, oldest first: a link's public copy must take its updates in order.
-    if (sp_absorb_late(a, KIND_PUSH, round, e) || sp_absorb_late(a, KIND_CONSENSUS, round, e)) return -1;
+    s->begun[kind] = round;   // this round's messages are awaited below, not late
+    if (sp_absorb_late(a, e)) return -1;
     for (int k = env->g->in_start[env->id]; k < env->g->in_start[env->id + 1]; k++) {
         int p = env->g->in[k], missing = 0;
         Msg *m = net_wait(env->net, p, kind, (uint64_t)round, env->timeout_s, &missing, e);
@@ -95,14 +118,9 @@ static int sp_exchange(Alg *a, long round, int kind, const Codec *c, double gamm
             env->missing++;
             continue;
         }
-        // TCP keeps a link in order, so anything older from p is here now: it goes first.
-        if (sp_absorb_late(a, KIND_PUSH, round, e) || sp_absorb_late(a, KIND_CONSENSUS, round, e)) { net_release(env->net, m); return -1; }
-        double mass = 0.0;
-        float weight = 0.0f;
-        memset(s->q, 0, n * sizeof(float));
-        if (push_apply(env, m, s->q, &mass, &weight, e) < 0) return -1;
-        sp_absorb(s, p, n, mass, weight);
+        if (sp_absorb_in_order(a, m, e)) return -1;
     }
+    s->begun[kind] = round + 1;
     debias(env->m->params, s->x, s->u, n);
     return 0;
 }
@@ -125,5 +143,7 @@ void sparse_push_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_sparse_push_ops = {"sparse-push", "a dropped message moves nothing (both ends know); a late one is absorbed when it arrives, in order",
+const AlgOps alg_sparse_push_ops = {"sparse-push",
+                                    "a dropped message moves nothing (both ends know); a late one is absorbed when it "
+                                    "arrives, in its link's order",
                                     1, sparse_push_init, sparse_push_step, sparse_push_consensus, sparse_push_free};

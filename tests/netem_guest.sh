@@ -19,6 +19,13 @@ scen() {   # scen FILE EPOCHS
  "network": {"default_link": {"delay_ms": 2, "rate_mbit": 100}}}
 JSON
 }
+tree_of() { echo "$1"; local c; for c in $(pgrep -P "$1"); do tree_of "$c"; done; }
+# agent_of RUNNER ID: that agent's pid among the runner's descendants (this guest runs nothing else,
+# but a test ends only what it started).
+agent_of() {
+  local p
+  for p in $(tree_of "$1"); do ps -o args= -p "$p" | grep -q "meshtrain agent.* --id $2 " && echo "$p"; done | head -1
+}
 wait_running() { for _ in $(seq 100); do [ "$(pgrep -f 'meshtrain agent' | wc -l)" -ge 4 ] && grep -q epoch "$1" && return 0; sleep 0.1; done; return 1; }
 base=$(state)
 scen "$DIR/s1.json" 1
@@ -30,7 +37,7 @@ scen "$DIR/s2.json" 100
 "$BIN" run "$DIR/s2.json" --out "$DIR/r2" > "$DIR/r2.out" 2>&1 & pid=$!
 wait_running "$DIR/r2.out"
 mid=$(state)
-kill -KILL "$(pgrep -f 'meshtrain agent.* --id 2 ' | head -1)"; wait $pid; st=$?
+kill -KILL "$(agent_of $pid 2)"; wait $pid; st=$?
 [ $st -eq 1 ] && grep -q "killed by signal 9" "$DIR/r2/FAILED" && echo "ok: a killed agent fails the run (while running: $mid)" || { echo "FAIL: killed agent: status $st, reason: $(cat "$DIR/r2/FAILED" 2>/dev/null | tr '\n' ' ')"; fail=1; }
 check "a killed agent"
 "$BIN" run "$DIR/s2.json" --out "$DIR/r3" > "$DIR/r3.out" 2>&1 & pid=$!

@@ -7,7 +7,25 @@ set -u
 BIN=$(realpath "${1:-bin/meshtrain}")
 pass=0 fail=0
 tmp=$(mktemp -d /tmp/meshtrain-rt-XXXXXX)
-cleanup() { pkill -KILL -f "meshtrain-rt-.*" 2>/dev/null; rm -rf "$tmp"; }
+started=()   # the runners this script started in the background
+# PID and its descendants, parents first.
+tree_of() { echo "$1"; local c; for c in $(pgrep -P "$1"); do tree_of "$c"; done; }
+# End a runner this script started and its agents, by pid and nothing else: only while it is still
+# this shell's child (a reaped runner's pid may belong to someone else by now); stopped first, so
+# that no child appears between listing the tree and killing it.
+kill_runner() {
+  [ "$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ')" = "$$" ] || return 0
+  kill -STOP $(tree_of "$1") 2>/dev/null
+  kill -KILL $(tree_of "$1") 2>/dev/null
+}
+start_runner() {   # start_runner SCENARIO OUT: run $tmp/SCENARIO.json into $tmp/OUT in the background; sets runner
+  "$BIN" run "$tmp/$1.json" --out "$tmp/$2" > "$tmp/$2.out" 2>&1 & runner=$!
+  started+=("$runner")
+}
+# Agents that outlived their runner (a failed test 5) are no one's children any more: they are found
+# by this run's own folder (mktemp: no other process names it) among this user's processes.
+kill_orphans() { local p; for p in $(pgrep -u "$(id -u)" -f "agent --scenario $tmp/"); do kill -KILL "$p"; done; }
+cleanup() { local p; for p in "${started[@]}"; do kill_runner "$p"; done; kill_orphans 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
@@ -22,7 +40,8 @@ scenario() {   # scenario NAME ALGORITHM EPOCHS [extra JSON members] [network ob
 JSON
 }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-agents_of() { pgrep -f "agent --scenario $1/scenario.json" | wc -l; }
+agents_of() { pgrep -u "$(id -u)" -f "agent --scenario $1/scenario.json" | wc -l; }   # counts, never kills
+agent_of() { pgrep -P "$1" -f "agent --scenario .* --id $2 " | head -1; }   # agent_of RUNNER ID: its pid
 wait_agents() {   # wait until 4 agents of run dir $1 exist (at most 10 s)
   for _ in $(seq 100); do [ "$(agents_of "$1")" -ge 4 ] && return 0; sleep 0.1; done; return 1
 }
@@ -65,10 +84,10 @@ else bad "batchnorm run failed: $(tail -3 "$tmp/bn.out")"; fi
 
 # 2. An agent killed mid-run: the runner names it and the signal within about a second.
 scenario long sgp 50
-"$BIN" run "$tmp/long.json" --out "$tmp/kill" > "$tmp/kill.out" 2>&1 & runner=$!
+start_runner long kill
 if wait_agents "$tmp/kill"; then
   sleep 0.5
-  victim=$(pgrep -f "agent --scenario $tmp/kill/scenario.json.* --id 2 " | head -1)
+  victim=$(agent_of "$runner" 2)
   t0=$(now_ms); kill -KILL "$victim"; wait $runner; st=$?; t1=$(now_ms)
   took=$((t1 - t0))
   if [ $st -eq 1 ] && grep -q "agent 2 .*signal 9" "$tmp/kill/FAILED" && [ ! -e "$tmp/kill/summary.json" ]; then
@@ -76,34 +95,34 @@ if wait_agents "$tmp/kill"; then
   else bad "killed agent: status $st, FAILED: $(cat "$tmp/kill/FAILED" 2>/dev/null)"; fi
   [ "$took" -lt 2500 ] && ok "runner noticed the death within 2.5 s" || bad "runner took ${took} ms"
   no_leftovers "$tmp/kill" && ok "no process left after a killed agent" || bad "processes left after a killed agent"
-else bad "agents never started"; kill $runner; fi
+else bad "agents never started"; kill_runner "$runner"; fi
 
 # 3. A hung agent (SIGSTOP): declared hung after hang_timeout_s, and even a stopped process is removed.
 scenario hang sgp 50 ', "hang_timeout_s": 1'
-"$BIN" run "$tmp/hang.json" --out "$tmp/hang" > "$tmp/hang.out" 2>&1 & runner=$!
+start_runner hang hang
 if wait_agents "$tmp/hang"; then
   sleep 0.5
-  victim=$(pgrep -f "agent --scenario $tmp/hang/scenario.json.* --id 1 " | head -1)
+  victim=$(agent_of "$runner" 1)
   kill -STOP "$victim"; wait $runner; st=$?
   if [ $st -eq 1 ] && grep -q "hung" "$tmp/hang/FAILED"; then ok "hung agent detected: $(grep reason "$tmp/hang/FAILED" | cut -c1-90)"
   else bad "hung agent: status $st, FAILED: $(cat "$tmp/hang/FAILED" 2>/dev/null)"; fi
   no_leftovers "$tmp/hang" && ok "no process left after a hang" || bad "processes left after a hang"
-else bad "agents never started"; kill $runner; fi
+else bad "agents never started"; kill_runner "$runner"; fi
 
 # 4. Ctrl-C (SIGINT to the runner): everything stops, the run is marked interrupted.
-"$BIN" run "$tmp/long.json" --out "$tmp/int" > "$tmp/int.out" 2>&1 & runner=$!
+start_runner long int
 if wait_agents "$tmp/int"; then
   sleep 0.3; kill -INT $runner; wait $runner; st=$?
   [ $st -eq 1 ] && grep -q "interrupted" "$tmp/int/FAILED" && ok "Ctrl-C: status 1, marked interrupted" || bad "Ctrl-C: status $st"
   no_leftovers "$tmp/int" && ok "no process left after Ctrl-C" || bad "processes left after Ctrl-C"
-else bad "agents never started"; kill $runner; fi
+else bad "agents never started"; kill_runner "$runner"; fi
 
 # 5. SIGKILL of the runner: the agents die with it (parent-death signal).
-"$BIN" run "$tmp/long.json" --out "$tmp/rk" > "$tmp/rk.out" 2>&1 & runner=$!
+start_runner long rk
 if wait_agents "$tmp/rk"; then
   kill -KILL $runner; wait $runner 2>/dev/null
   no_leftovers "$tmp/rk" && ok "no process left after SIGKILL of the runner" || bad "agents outlived a killed runner"
-else bad "agents never started"; kill $runner; fi
+else bad "agents never started"; kill_runner "$runner"; fi
 
 # 6. Message drops: the run completes and the agents count the missing messages.
 scenario drops sgp 1 '' '{"backend": "none", "drop_prob": 0.2}'
