@@ -72,7 +72,7 @@ static int order_setup(OrderAgent *ag) {
 static int order_connect(OrderAgent *ag) {
     char ips[N_AGENTS][64];
     for (int j = 0; j < N_AGENTS; j++) snprintf(ips[j], sizeof ips[j], "127.0.0.1");
-    if (net_connect_all(ag->env.net, ips, ag->run->ports, TIMEOUT_S, &ag->e)) return -1;
+    if (net_connect_all(ag->env.net, ips, ag->run->ports, NULL, TIMEOUT_S, &ag->e)) return -1;
     ag->alg = alg_new(ag->s.alg.name, &ag->env, &ag->e);
     return ag->alg ? 0 : -1;
 }
