@@ -26,13 +26,31 @@ endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?=
-CFLAGS  += $(OPT) $(VEC) $(ARCH) $(CSTD) $(WARN) -Iengine -Inetem -Ianalysis $(PKG_CFLAGS)
+CFLAGS  += $(OPT) $(VEC) $(ARCH) $(CSTD) $(WARN) $(PKG_CFLAGS)
 LDLIBS  += $(PKG_LIBS) -lm -pthread
 # The commit (with -dirty for uncommitted changes) and flags every result records: written to
 # build/version.c on each make, and recompiled only when they change.
 GIT_REV := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
 
-ENGINE_SRC := $(wildcard engine/*.c netem/*.c analysis/*.c)
+# The layers, lowest first, and the folders each may include (docs/architecture.md). A file compiles
+# with only its own layer's list on the include path, so an include that breaks the layering fails
+# the build: "fatal error: x.h: No such file or directory". Nothing may include a layer above it.
+LAYERS        := base nn data topo comm algo netem analysis runtime cli
+USES_base     := base
+USES_nn       := base nn
+USES_data     := base data
+USES_topo     := base topo
+USES_comm     := base comm
+USES_algo     := base comm topo algo
+USES_netem    := base netem
+USES_analysis := base netem analysis
+USES_runtime  := base nn data topo comm algo netem analysis runtime
+USES_cli      := $(LAYERS)
+USES_tests    := $(LAYERS)
+$(foreach L,$(LAYERS) tests,$(eval build/rel/$(L)/%.o build/asan/$(L)/%.o: INC = $(addprefix -I,$(USES_$(L)))))
+HEADERS := $(foreach L,$(LAYERS),$(wildcard $(L)/*.h))
+
+ENGINE_SRC := $(foreach L,$(filter-out cli,$(LAYERS)),$(wildcard $(L)/*.c))
 CLI_SRC    := $(wildcard cli/*.c)
 TEST_SRC   := $(wildcard tests/test_*.c)
 
@@ -43,7 +61,7 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo reproduce reproduce-quick test unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
+.PHONY: all deps demo reproduce reproduce-quick test layers-tests unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
@@ -57,13 +75,13 @@ help:
 	@echo "make bench      engine speed against CPU PyTorch, written to results/bench/train-step.md"
 	@echo "make data       download CIFAR-10/100 (needs internet) into ./data"
 
-build/rel/%.o: %.c $(wildcard engine/*.h netem/*.h analysis/*.h cli/*.h)
+build/rel/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Icli -c $< -o $@
+	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
-build/asan/%.o: %.c $(wildcard engine/*.h netem/*.h analysis/*.h)
+build/asan/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out $(OPT),$(CFLAGS)) $(SAN_FLAGS) -c $< -o $@
+	$(CC) $(filter-out $(OPT),$(CFLAGS)) $(SAN_FLAGS) $(INC) -c $< -o $@
 
 .PHONY: FORCE
 build/version.c: FORCE
@@ -74,15 +92,19 @@ build/version.c: FORCE
 build/rel/version.o: build/version.c
 	$(CC) $(CFLAGS) -c $< -o $@
 
+build/asan/version.o: build/version.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out $(OPT),$(CFLAGS)) $(SAN_FLAGS) -c $< -o $@
+
 bin/meshtrain: $(ENGINE_OBJ) $(CLI_OBJ) build/rel/version.o
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-bin/unit-tests: $(ENGINE_OBJ) $(TEST_OBJ)
+bin/unit-tests: $(ENGINE_OBJ) $(TEST_OBJ) build/rel/version.o
 	@mkdir -p bin
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $$(pkg-config --libs criterion)
 
-bin/unit-tests-asan: $(ASAN_OBJ)
+bin/unit-tests-asan: $(ASAN_OBJ) build/asan/version.o
 	@mkdir -p bin
 	$(CC) $(filter-out $(OPT),$(CFLAGS)) $(SAN_FLAGS) -o $@ $^ $(LDLIBS) $$(pkg-config --libs criterion)
 
@@ -115,7 +137,7 @@ reproduce:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory bin/meshtrain bin/unit-tests bin/unit-tests-asan
-	@$(MAKE) --no-print-directory unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy
+	@$(MAKE) --no-print-directory layers-tests unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy
 
 unit: bin/unit-tests
 	@echo "== unit tests (Criterion)"
@@ -132,6 +154,10 @@ cli-tests: bin/meshtrain
 runtime-tests: bin/meshtrain
 	@echo "== runtime tests: agent processes over loopback TCP, faults, no leftovers"
 	tests/runtime.sh bin/meshtrain
+
+layers-tests:
+	@echo "== layers: an include that breaks the layering fails the build (in a scratch copy)"
+	tests/layers.sh
 
 security-tests: bin/meshtrain
 	@echo "== security: an intruder races a run (wrong proofs, forged frames, silent hellos); late deaths and full disks are named"
@@ -184,8 +210,8 @@ FUZZ_SECONDS ?= 120
 fuzz:
 	@command -v clang >/dev/null || tools/deps.sh fuzz
 	@mkdir -p bin build/fuzz-corpus
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -Iengine \
-	  engine/wire.c engine/codec*.c engine/util.c engine/rng.c tests/fuzz_wire.c -lz -lm -o bin/fuzz-wire
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -std=c11 -D_GNU_SOURCE -Ibase -Icomm \
+	  comm/wire.c comm/codec*.c base/util.c base/rng.c tests/fuzz_wire.c -lz -lm -o bin/fuzz-wire
 	bin/fuzz-wire -max_total_time=$(FUZZ_SECONDS) build/fuzz-corpus
 
 data:

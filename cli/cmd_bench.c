@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include "train.h"
 #include "args.h"
 #include "common.h"
 #include "model.h"
@@ -59,7 +60,7 @@ static int bench_train_step(int argc, char **argv) {
     for (int i = 0; i < batch; i++) y[i] = (uint8_t)rng_below(&rng, (uint32_t)k);
     Sgd sgd;
     SgdConfig sc = {.lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-4f, .nesterov = 1};
-    sgd_init(&sgd, &sc, m);
+    sgd_init_model(&sgd, &sc, m);
     int cap = 1 << 16, n = 0;
     double *t = xmalloc(sizeof(double) * (size_t)cap), start = 0;
     for (int s = 0; n < cap; s++) {

@@ -1,7 +1,7 @@
 // Emulation fidelity: did the links behave as the scenario configured them? Compares the kernel's
 // view of each directed pair's TCP connection (samples from the agents' metrics lines) with the plan:
 // minimum RTT against the sum of both directions' delays, and delivery rate against the configured
-// rate where the link was saturated. Pure functions; the runner (cli/run_fidelity.c) feeds them and
+// rate where the link was saturated. Pure functions; the runner (runtime/run_fidelity.c) feeds them and
 // writes the result. Tolerances and reasons: docs/network.md, "Emulation fidelity".
 #ifndef MESHTRAIN_FIDELITY_H
 #define MESHTRAIN_FIDELITY_H

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "agent.h"
 #include "alg.h"
 
 #define MAX_AGENTS 8
@@ -67,15 +68,7 @@ static int agent_setup(Agent *ag) {
     if (scenario_load(&ag->s, "test", ag->run->text, &ag->e)) return -1;   // concurrently: see scenario_load_is_thread_safe
     if (!(ag->m = tiny_model(&ag->e))) return -1;
     AlgEnv *env = &ag->env;
-    env->id = ag->id; env->n = ag->s.agents; env->m = ag->m; env->s = &ag->s;
-    env->timeout_s = ag->s.net.round_timeout_s;
-    if (topo_init(&env->topo, &ag->s.topo, &ag->e)) return -1;
-    env->g = graph_new(env->n);
-    env->nt = ag->m->n_tensors;
-    env->spans = xmalloc(sizeof(Span) * (size_t)env->nt);
-    for (int t = 0; t < env->nt; t++) env->spans[t] = (Span){ag->m->tensors[t].offset, ag->m->tensors[t].count};
-    sgd_init(&env->opt, &ag->s.sgd, ag->m);
-    if (codec_init(&env->codec, ag->s.alg.codec, ag->s.alg.keep, &ag->e)) return -1;
+    if (agent_env_init(env, ag->m, &ag->s, ag->id, &ag->e)) return -1;
     env->net = net_new(ag->id, env->n, "127.0.0.1", &ag->e);
     return env->net ? 0 : -1;
 }

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 #include "optim.h"
+#include "train.h"
 
 // Four parameters: a 3-entry weight tensor and a 1-entry norm tensor (is_norm).
 static const float X0[4] = {1.0f, -2.0f, 0.5f, 3.0f};
@@ -27,7 +28,7 @@ static void fixture_init(Fixture *f, float momentum, int nesterov, float wd, int
     f->m.n_params = 4;
     SgdConfig cfg = {.lr = 123.0f, .momentum = momentum, .weight_decay = wd, .nesterov = nesterov,
                      .decay_norm = decay_norm};
-    sgd_init(&f->s, &cfg, &f->m);
+    sgd_init_model(&f->s, &cfg, &f->m);
     memcpy(f->x, X0, sizeof X0);
 }
 

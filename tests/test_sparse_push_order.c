@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "agent.h"
 #include "alg.h"
 
 #define N_AGENTS 2
@@ -56,15 +57,8 @@ static int order_setup(OrderAgent *ag) {
     if (scenario_load(&ag->s, "order", ag->run->text, &ag->e)) return -1;
     if (!(ag->m = order_model(&ag->e))) return -1;
     AlgEnv *env = &ag->env;
-    env->id = ag->id; env->n = N_AGENTS; env->m = ag->m; env->s = &ag->s;
+    if (agent_env_init(env, ag->m, &ag->s, ag->id, &ag->e)) return -1;
     env->timeout_s = TIMEOUT_S;
-    if (topo_init(&env->topo, &ag->s.topo, &ag->e)) return -1;
-    env->g = graph_new(env->n);
-    env->nt = ag->m->n_tensors;
-    env->spans = xmalloc(sizeof(Span) * (size_t)env->nt);
-    for (int t = 0; t < env->nt; t++) env->spans[t] = (Span){ag->m->tensors[t].offset, ag->m->tensors[t].count};
-    sgd_init(&env->opt, &ag->s.sgd, ag->m);
-    if (codec_init(&env->codec, ag->s.alg.codec, ag->s.alg.keep, &ag->e)) return -1;
     env->net = net_new(ag->id, env->n, "127.0.0.1", &ag->e);
     return env->net ? 0 : -1;
 }

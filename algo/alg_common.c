@@ -9,7 +9,7 @@
 #define PUSH_PREFIX 16
 
 static uint64_t codec_seed(const AlgEnv *env, int sender, long round) {
-    return env->s->seed * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)sender << 40) ^ (uint64_t)round;
+    return env->seed * 0x9e3779b97f4a7c15ULL ^ ((uint64_t)sender << 40) ^ (uint64_t)round;
 }
 
 static int buf_fit(AlgEnv *env, size_t need) {
@@ -28,7 +28,7 @@ static void push_prefix(uint8_t *b, double mass, float scale, float weight) {
 
 int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const float *v, double mass,
               float scale, Err *e) {
-    size_t n = env->m->n_params;
+    size_t n = env->n_params;
     const uint8_t *raw = codec_dense_view(c, v, n);
     if (raw) {   // dense: v's own bytes leave from where they lie, with no encoded copy
         uint8_t prefix[PUSH_PREFIX];
@@ -46,7 +46,7 @@ int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const f
 }
 
 long push_encode(AlgEnv *env, const Codec *c, const float *v, float *residual, long round, float *q_out, Err *e) {
-    size_t n = env->m->n_params;
+    size_t n = env->n_params;
     buf_fit(env, PUSH_PREFIX + c->ops->bound(c, n, env->nt));
     uint64_t seed = codec_seed(env, env->id, round);
     long len = residual ? codec_encode_ef(c, v, residual, n, env->spans, env->nt, seed, env->buf + PUSH_PREFIX,
@@ -107,7 +107,7 @@ int push_apply(AlgEnv *env, Msg *m, float *x, double *u, float *weight, Err *e) 
         float scale = get_f32(m->payload + 8);
         if (weight) *weight = get_f32(m->payload + 12);
         Err de = {{0}};
-        if (c->ops->decode(c, m->payload + PUSH_PREFIX, m->len - PUSH_PREFIX, env->m->n_params, env->spans, env->nt,
+        if (c->ops->decode(c, m->payload + PUSH_PREFIX, m->len - PUSH_PREFIX, env->n_params, env->spans, env->nt,
                            codec_seed(env, from, round), scale, x, &de)) {
             err_set(e, "agent %d: bad payload from agent %d (round %ld): %s", env->id, from, round, de.msg);
             rc = -1;
@@ -156,7 +156,7 @@ void push_batch_free(AlgEnv *env, PushBatch *b) {
 
 // Dense pushes in one pass over x per message (see push_batch_mix).
 static int push_mix_dense(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, float *z, Err *e) {
-    size_t n = env->m->n_params;
+    size_t n = env->n_params;
     *u = push_batch_mass(b, *u);
     float inv = (float)(1.0 / *u);
     for (int i = 0; i < b->n; i++) {
@@ -177,7 +177,7 @@ int push_batch_mix(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, f
     for (int i = 0; i < b->n; i++) dense &= b->m[i]->codec == CODEC_DENSE && b->m[i]->len >= PUSH_PREFIX;
     if (dense && b->n > 0) rc = push_mix_dense(env, b, keep, x, u, z, e);
     else {   // no message, or one the fused loop does not take (push_apply says what is wrong)
-        size_t n = env->m->n_params;
+        size_t n = env->n_params;
         for (size_t i = 0; i < n; i++) x[i] *= keep;
         for (int i = 0; i < b->n && !rc; i++) {
             rc = push_apply(env, b->m[i], x, u, NULL, e) < 0 ? -1 : 0;
@@ -191,7 +191,7 @@ int push_batch_mix(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, f
 
 int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Err *e) {
     Graph *g = env->g;
-    size_t n = env->m->n_params;
+    size_t n = env->n_params;
     const Codec *dense = codec_for_id(CODEC_DENSE);
     // Metropolis weights are symmetric, so the sender scales by w_ij and the receiver only adds.
     for (int k = g->out_start[env->id]; k < g->out_start[env->id + 1]; k++) {
@@ -222,6 +222,16 @@ extern const AlgOps alg_allreduce_ops, alg_dpsgd_ops, alg_sgp_ops, alg_choco_ops
 static const AlgOps *const ALGS[] = {&alg_allreduce_ops, &alg_dpsgd_ops, &alg_sgp_ops, &alg_choco_ops,
                                      &alg_choco_gossip_ops, &alg_deepsqueeze_ops, &alg_sparse_push_ops,
                                      &alg_sc_sparse_push_ops, &alg_local_ops};
+
+const char *alg_names(void) {
+    static char names[512];
+    if (!names[0])
+        for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++) {
+            size_t l = strlen(names);
+            snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "", ALGS[i]->name);
+        }
+    return names;
+}
 
 Alg *alg_new(const char *name, const AlgEnv *env, Err *e) {
     for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)

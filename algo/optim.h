@@ -3,7 +3,7 @@
 #ifndef MESHTRAIN_OPTIM_H
 #define MESHTRAIN_OPTIM_H
 #include <stddef.h>
-#include "model.h"
+#include "util.h"
 
 typedef struct {
     float lr, momentum, weight_decay;
@@ -18,7 +18,9 @@ typedef struct {
     float *decay;         // per-parameter weight-decay factor (wd or 0), n floats
 } Sgd;
 
-void sgd_init(Sgd *s, const SgdConfig *cfg, const Model *m);
+// n parameters; the runs in no_decay (norm scales and shifts, biases) get no weight decay unless
+// cfg->decay_norm. The optimizer knows flat vectors, not layers (model_norm_spans gives these runs).
+void sgd_init(Sgd *s, const SgdConfig *cfg, size_t n, const Span *no_decay, int n_no_decay);
 // params -= lr * update(grads), PyTorch's SGD semantics (dampening 0).
 void sgd_step(Sgd *s, float *params, const float *grads, float lr);
 void sgd_free(Sgd *s);

@@ -11,10 +11,10 @@ typedef struct { float *x, *e, *q, *acc; double u; } Cps;
 
 static int cps_init(Alg *a, Err *e) {
     (void)e;
-    size_t n = a->env.m->n_params;
+    size_t n = a->env.n_params;
     Cps *s = xcalloc(1, sizeof *s);
     s->x = xfloats(n); s->e = xfloats(n); s->q = xfloats(n); s->acc = xfloats(n);
-    memcpy(s->x, a->env.m->params, n * sizeof(float));
+    memcpy(s->x, a->env.params, n * sizeof(float));
     s->u = 1.0;
     a->st = s;
     return 0;
@@ -25,10 +25,10 @@ static int cps_init(Alg *a, Err *e) {
 static int cps_exchange(Alg *a, long round, int kind, const Codec *c, double gamma, Err *e) {
     AlgEnv *env = &a->env;
     Cps *s = a->st;
-    size_t n = env->m->n_params;
+    size_t n = env->n_params;
     topo_round(&env->topo, round, env->g);
     double w = mix_pushsum(env->g, env->id);
-    long len = push_encode(env, c, s->x, env->s->alg.error_feedback ? s->e : NULL, round, s->q, e);
+    long len = push_encode(env, c, s->x, env->cfg->error_feedback ? s->e : NULL, round, s->q, e);
     if (len < 0) return -1;
     double given = 0.0;   // the share of c_i and u_i that leaves (dropped messages' shares stay)
     for (int k = env->g->out_start[env->id]; k < env->g->out_start[env->id + 1]; k++) {
@@ -46,14 +46,14 @@ static int cps_exchange(Alg *a, long round, int kind, const Codec *c, double gam
     float g = (float)gamma, self = (float)-given;
     for (size_t i = 0; i < n; i++) s->x[i] += g * (s->acc[i] + self * s->q[i]);
     s->u += gamma * (r - given * s->u);
-    debias(env->m->params, s->x, s->u, n);
+    debias(env->params, s->x, s->u, n);
     return 0;
 }
 
 static int cps_step(Alg *a, long round, float lr, Err *e) {
     Cps *s = a->st;
-    sgd_step(&a->env.opt, s->x, a->env.m->grads, lr);
-    return cps_exchange(a, round, KIND_PUSH, &a->env.codec, a->env.s->alg.gamma, e);
+    sgd_step(&a->env.opt, s->x, a->env.grads, lr);
+    return cps_exchange(a, round, KIND_PUSH, &a->env.codec, a->env.cfg->gamma, e);
 }
 
 static int cps_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {

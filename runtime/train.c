@@ -40,7 +40,7 @@ int train_run(Model *m, const Dataset *train, const Dataset *test, const TrainCo
     int B = m->batch, steps = (n + B - 1) / B;
     Rng data_rng = rng_derive(cfg->seed, 2), drop_rng = rng_derive(cfg->seed, 3);
     Sgd sgd;
-    sgd_init(&sgd, &cfg->sgd, m);
+    sgd_init_model(&sgd, &cfg->sgd, m);
     int *order = xmalloc(sizeof(int) * (size_t)n);
     uint8_t *y = xmalloc((size_t)B);
     TrainReport r;
@@ -88,4 +88,10 @@ int train_run(Model *m, const Dataset *train, const Dataset *test, const TrainCo
     sgd_free(&sgd);
     if (out) *out = r;
     return 0;
+}
+
+void sgd_init_model(Sgd *s, const SgdConfig *cfg, const Model *m) {
+    Span *norm = xmalloc(sizeof(Span) * (size_t)(m->n_tensors ? m->n_tensors : 1));
+    sgd_init(s, cfg, m->n_params, norm, model_norm_spans(m, norm));
+    free(norm);
 }

@@ -7,7 +7,6 @@
 #include "util.h"
 
 // A tensor inside the flat vector (codecs compress per tensor; they know nothing else of layers).
-typedef struct { size_t offset, count; } Span;
 
 typedef enum { CODEC_DENSE = 0, CODEC_TOPK = 1, CODEC_RANDK = 2, CODEC_SIGN = 3, CODEC_Q8 = 4 } CodecId;
 

@@ -6,7 +6,7 @@ static int local_init(Alg *a, Err *e) { (void)a; (void)e; return 0; }
 
 static int local_step(Alg *a, long round, float lr, Err *e) {
     (void)round; (void)e;
-    sgd_step(&a->env.opt, a->env.m->params, a->env.m->grads, lr);
+    sgd_step(&a->env.opt, a->env.params, a->env.grads, lr);
     return 0;
 }
 

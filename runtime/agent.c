@@ -137,6 +137,24 @@ static int links_open(Agent *a, AlgEnv *env, Err *e) {
 
 static void on_idle(void *ctx, int waiting_for);
 
+int agent_env_init(AlgEnv *env, Model *m, const Scenario *s, int id, Err *e) {
+    memset(env, 0, sizeof *env);
+    env->id = id;
+    env->n = s->agents;
+    env->params = m->params;
+    env->grads = m->grads;
+    env->n_params = m->n_params;
+    env->cfg = &s->alg;
+    env->seed = s->seed;
+    env->timeout_s = s->net.round_timeout_s;
+    if (topo_init(&env->topo, &s->topo, e)) return -1;
+    env->g = graph_new(s->agents);
+    env->spans = xmalloc(sizeof(Span) * (size_t)m->n_tensors);
+    env->nt = model_spans(m, env->spans);
+    sgd_init_model(&env->opt, &s->sgd, m);
+    return codec_init(&env->codec, s->alg.codec, s->alg.keep, e);
+}
+
 static int setup(Agent *a, Err *e) {
     const Scenario *s = &a->s;
     if (dataset_load(s->dataset, NULL, s->seed, &a->train, &a->test, e)) return -1;
@@ -145,16 +163,7 @@ static int setup(Agent *a, Err *e) {
     a->m = model_build(s->model, s->norm, a->train.c, a->train.h, a->train.w, a->train.classes, s->batch, &init, e);
     if (!a->m) return -1;
     AlgEnv env;
-    memset(&env, 0, sizeof env);
-    env.id = a->args->id; env.n = s->agents; env.m = a->m; env.s = &a->s;
-    env.timeout_s = s->net.round_timeout_s;
-    if (topo_init(&env.topo, &s->topo, e)) return -1;
-    env.g = graph_new(s->agents);
-    env.nt = a->m->n_tensors;
-    env.spans = xmalloc(sizeof(Span) * (size_t)env.nt);
-    for (int t = 0; t < env.nt; t++) env.spans[t] = (Span){a->m->tensors[t].offset, a->m->tensors[t].count};
-    sgd_init(&env.opt, &s->sgd, a->m);
-    if (codec_init(&env.codec, s->alg.codec, s->alg.keep, e)) return -1;
+    if (agent_env_init(&env, a->m, s, a->args->id, e)) return -1;
     if (links_open(a, &env, e)) return -1;
     a->alg = alg_new(s->alg.name, &env, e);
     if (!a->alg) return -1;

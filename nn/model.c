@@ -168,6 +168,18 @@ int model_finalize(Model *m, Rng *init, Err *e) {
     return 0;
 }
 
+int model_spans(const Model *m, Span *out) {
+    for (int t = 0; t < m->n_tensors; t++) out[t] = (Span){m->tensors[t].offset, m->tensors[t].count};
+    return m->n_tensors;
+}
+
+int model_norm_spans(const Model *m, Span *out) {
+    int k = 0;
+    for (int t = 0; t < m->n_tensors; t++)
+        if (m->tensors[t].is_norm) out[k++] = (Span){m->tensors[t].offset, m->tensors[t].count};
+    return k;
+}
+
 void model_free(Model *m) {
     if (!m) return;
     free(m->params); free(m->grads); free(m->state); free(m->work);

@@ -4,6 +4,7 @@
 #define MESHTRAIN_SCENARIO_H
 #include <stdint.h>
 #include <jansson.h>
+#include "alg_config.h"
 #include "model.h"
 #include "optim.h"
 #include "topo.h"
@@ -25,16 +26,7 @@ typedef struct {
     SgdConfig sgd;
     Schedule sched;
     TopoSpec topo;
-    struct {
-        char name[32];
-        double gamma;            // consensus step (choco, deepsqueeze, sparse-push)
-        char codec[16];          // dense, topk, randk, sign, q8
-        double keep;             // fraction kept by topk / randk
-        int error_feedback;
-        int overlap;             // sgp: add the previous round's shares (OSGP, delay 1) instead of waiting
-        // sc-sparse-push: extra consensus rounds that pull skewed local models together
-        struct { int rounds; double every_epochs; char codec[16]; double keep; double gamma; } comp;
-    } alg;
+    AlgConfig alg;
     struct {
         char backend[16];
         double round_timeout_s;  // wait for an in-neighbour's round-k message at most this long
@@ -68,6 +60,5 @@ void scenario_free(Scenario *s);
 // The resolved scenario as JSON text (every key, defaults filled); caller frees. NULL if it cannot be encoded.
 char *scenario_dump(const Scenario *s);
 
-const char *alg_names(void);
 
 #endif

@@ -5,16 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sgd_init(Sgd *s, const SgdConfig *cfg, const Model *m) {
+void sgd_init(Sgd *s, const SgdConfig *cfg, size_t n, const Span *no_decay, int n_no_decay) {
     s->cfg = *cfg;
-    s->n = m->n_params;
+    s->n = n;
     s->buf = xfloats(s->n);
     s->decay = xfloats(s->n);
-    for (int t = 0; t < m->n_tensors; t++) {
-        const Tensor *T = &m->tensors[t];
-        float wd = (T->is_norm && !cfg->decay_norm) ? 0.0f : cfg->weight_decay;
-        for (size_t i = 0; i < T->count; i++) s->decay[T->offset + i] = wd;
-    }
+    for (size_t i = 0; i < n; i++) s->decay[i] = cfg->weight_decay;
+    for (int t = 0; t < n_no_decay && !cfg->decay_norm; t++)
+        for (size_t i = 0; i < no_decay[t].count; i++) s->decay[no_decay[t].offset + i] = 0.0f;
 }
 
 void sgd_step(Sgd *s, float *restrict x, const float *restrict g, float lr) {

@@ -10,7 +10,7 @@ typedef struct { float *g; } Ar;
 static int ar_init(Alg *a, Err *e) {
     (void)e;
     Ar *s = xcalloc(1, sizeof *s);
-    s->g = xfloats(a->env.m->n_params);
+    s->g = xfloats(a->env.n_params);
     a->st = s;
     return 0;
 }
@@ -23,7 +23,7 @@ static void chunk(size_t n, int N, int c, size_t *lo, size_t *len) {
 
 static int ar_exchange(AlgEnv *env, long round, int step, float *g, int c_send, int c_recv, int add, Err *e) {
     int N = env->n, next = (env->id + 1) % N, prev = (env->id + N - 1) % N;
-    size_t n = env->m->n_params, lo, len;
+    size_t n = env->n_params, lo, len;
     chunk(n, N, c_send, &lo, &len);
     if (net_send(env->net, next, KIND_ALLREDUCE + step, (uint64_t)round, CODEC_DENSE, (const uint8_t *)(g + lo),
                  (uint32_t)(len * sizeof(float)), e)) return -1;
@@ -51,15 +51,15 @@ static int ar_step(Alg *a, long round, float lr, Err *e) {
     AlgEnv *env = &a->env;
     Ar *s = a->st;
     int N = env->n, id = env->id;
-    size_t n = env->m->n_params;
-    memcpy(s->g, env->m->grads, n * sizeof(float));
+    size_t n = env->n_params;
+    memcpy(s->g, env->grads, n * sizeof(float));
     for (int st = 0; st < N - 1; st++)   // reduce-scatter: afterwards chunk id+1 holds the full sum
         if (ar_exchange(env, round, st, s->g, ((id - st) % N + N) % N, ((id - st - 1) % N + N) % N, 1, e)) return -1;
     for (int st = 0; st < N - 1; st++)   // all-gather
         if (ar_exchange(env, round, N - 1 + st, s->g, ((id + 1 - st) % N + N) % N, ((id - st) % N + N) % N, 0, e)) return -1;
     float inv = 1.0f / (float)N;
     for (size_t i = 0; i < n; i++) s->g[i] *= inv;
-    sgd_step(&env->opt, env->m->params, s->g, lr);
+    sgd_step(&env->opt, env->params, s->g, lr);
     return 0;
 }
 

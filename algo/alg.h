@@ -4,22 +4,24 @@
 #ifndef MESHTRAIN_ALG_H
 #define MESHTRAIN_ALG_H
 #include <stdint.h>
+#include "alg_config.h"
 #include "codec.h"
-#include "model.h"
 #include "net.h"
 #include "optim.h"
-#include "scenario.h"
 #include "topo.h"
 
 enum { KIND_PUSH = 1, KIND_GOSSIP = 2, KIND_CONSENSUS = 3, KIND_ALLREDUCE = NET_KIND_RELIABLE };
 
 typedef struct {
     int id, n;
-    Model *m;                 // m->params: where the next gradient is taken; m->grads: that gradient
+    float *params;            // (n_params) where the next gradient is taken: the model reads it
+    float *grads;             // (n_params) the gradient taken there
+    size_t n_params;
     Net *net;
     Topology topo;
     Graph *g;                 // the current round's graph
-    const Scenario *s;
+    const AlgConfig *cfg;     // the scenario's "algorithm" keys
+    uint64_t seed;            // the run's seed
     Span *spans;              // the model's tensors, for per-tensor codecs
     int nt;
     Sgd opt;                  // the local optimizer (momentum, Nesterov, weight decay)
@@ -51,6 +53,8 @@ struct Alg {
     void *st;                 // the algorithm's own state
 };
 
+// Every algorithm's name, comma-separated, in the registry's order.
+const char *alg_names(void);
 // The algorithm `name` on env (which it takes over). NULL and e for an unknown name.
 Alg *alg_new(const char *name, const AlgEnv *env, Err *e);
 void alg_free(Alg *a);

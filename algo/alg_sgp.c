@@ -16,7 +16,7 @@ typedef struct {
 static int sgp_init(Alg *a, Err *e) {
     (void)e;
     Sgp *s = xcalloc(1, sizeof *s);
-    s->x = a->env.m->params;
+    s->x = a->env.params;
     s->u = 1.0;
     s->pending = -1;
     a->st = s;
@@ -47,8 +47,8 @@ static int sgp_send(Alg *a, long round, int kind, float *keep, Err *e) {
 // the z the mix writes besides x (NULL when x is the parameters and stays there).
 static float *sgp_place(Alg *a, double u_end) {
     Sgp *s = a->st;
-    float *params = a->env.m->params;
-    size_t n = a->env.m->n_params;
+    float *params = a->env.params;
+    size_t n = a->env.n_params;
     if (s->x == params && u_end == 1.0) return NULL;
     if (s->x == params) {
         if (!s->own) s->own = xfloats(n);
@@ -61,7 +61,7 @@ static float *sgp_place(Alg *a, double u_end) {
 // After it: with u back at 1, z = x exactly, so x lives in the parameters again.
 static void sgp_settle(Alg *a) {
     Sgp *s = a->st;
-    if (s->u == 1.0) s->x = a->env.m->params;
+    if (s->u == 1.0) s->x = a->env.params;
 }
 
 // x *= keep, add the shares the in-neighbours of `round` pushed (recomputes that round's graph), and
@@ -87,15 +87,15 @@ static int sgp_push(Alg *a, long round, int kind, Err *e) {
     Sgp *s = a->st;
     float keep;
     if (sgp_send(a, round, kind, &keep, e)) return -1;
-    long from_round = env->s->alg.overlap ? s->pending : round;
-    int from_kind = env->s->alg.overlap ? s->pending_kind : kind;
+    long from_round = env->cfg->overlap ? s->pending : round;
+    int from_kind = env->cfg->overlap ? s->pending_kind : kind;
     s->pending = round;
     s->pending_kind = kind;
     if (from_round >= 0) return sgp_receive(a, from_round, from_kind, keep, e);
     // Overlap's first round: nothing to add yet.
     float *z = sgp_place(a, s->u);
-    for (size_t i = 0; i < env->m->n_params; i++) s->x[i] *= keep;
-    if (z) debias(z, s->x, s->u, env->m->n_params);
+    for (size_t i = 0; i < env->n_params; i++) s->x[i] *= keep;
+    if (z) debias(z, s->x, s->u, env->n_params);
     sgp_settle(a);
     return 0;
 }
@@ -103,14 +103,14 @@ static int sgp_push(Alg *a, long round, int kind, Err *e) {
 static int sgp_step(Alg *a, long round, float lr, Err *e) {
     Sgp *s = a->st;
     // The optimizer steps the numerator with the gradient taken at z (as the SGP reference code).
-    sgd_step(&a->env.opt, s->x, a->env.m->grads, lr);
+    sgd_step(&a->env.opt, s->x, a->env.grads, lr);
     return sgp_push(a, round, KIND_PUSH, e);
 }
 
 // Overlap leaves the last round's incoming shares unread: add them before the final evaluation.
 int sgp_finish(Alg *a, Err *e) {
     Sgp *s = a->st;
-    if (!a->env.s->alg.overlap || s->pending < 0) return 0;
+    if (!a->env.cfg->overlap || s->pending < 0) return 0;
     if (sgp_receive(a, s->pending, s->pending_kind, 1.0f, e)) return -1;
     s->pending = -1;
     return 0;

@@ -9,7 +9,7 @@ typedef struct { float *xhat, *s, *diff, *q; } ChocoG;
 
 static int chg_init(Alg *a, Err *e) {
     (void)e;
-    size_t n = a->env.m->n_params;
+    size_t n = a->env.n_params;
     ChocoG *c = xcalloc(1, sizeof *c);
     c->xhat = xfloats(n); c->s = xfloats(n); c->diff = xfloats(n); c->q = xfloats(n);
     a->st = c;
@@ -20,8 +20,8 @@ static int chg_exchange(Alg *a, long round, int kind, double gamma, Err *e) {
     AlgEnv *env = &a->env;
     ChocoG *c = a->st;
     Graph *g = env->g;
-    size_t n = env->m->n_params;
-    float *x = env->m->params;
+    size_t n = env->n_params;
+    float *x = env->params;
     topo_round(&env->topo, round, g);
     for (size_t i = 0; i < n; i++) c->diff[i] = x[i] - c->xhat[i];
     long len = push_encode(env, &env->codec, c->diff, NULL, round, c->q, e);
@@ -45,8 +45,8 @@ static int chg_exchange(Alg *a, long round, int kind, double gamma, Err *e) {
 }
 
 static int chg_step(Alg *a, long round, float lr, Err *e) {
-    sgd_step(&a->env.opt, a->env.m->params, a->env.m->grads, lr);
-    return chg_exchange(a, round, KIND_GOSSIP, a->env.s->alg.gamma, e);
+    sgd_step(&a->env.opt, a->env.params, a->env.grads, lr);
+    return chg_exchange(a, round, KIND_GOSSIP, a->env.cfg->gamma, e);
 }
 
 static int chg_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {

@@ -1,6 +1,6 @@
 // The wire format between agents: a fixed little-endian frame header (magic, version, sender,
 // receiver, round, sequence, kind, codec, payload length, CRC-32C, MAC tag), and a stream parser that
-// never trusts a length it has not checked. The tag is the connection's (engine/auth.h); wire.c only
+// never trusts a length it has not checked. The tag is the connection's (comm/auth.h); wire.c only
 // carries it.
 #ifndef MESHTRAIN_WIRE_H
 #define MESHTRAIN_WIRE_H

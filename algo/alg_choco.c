@@ -10,10 +10,10 @@ typedef struct { float *x, *xhat, *s, *diff, *q; double u; } Choco;
 
 static int choco_init(Alg *a, Err *e) {
     (void)e;
-    size_t n = a->env.m->n_params;
+    size_t n = a->env.n_params;
     Choco *c = xcalloc(1, sizeof *c);
     c->x = xfloats(n); c->xhat = xfloats(n); c->s = xfloats(n); c->diff = xfloats(n); c->q = xfloats(n);
-    memcpy(c->x, a->env.m->params, n * sizeof(float));
+    memcpy(c->x, a->env.params, n * sizeof(float));
     c->u = 1.0;
     a->st = c;
     return 0;
@@ -24,7 +24,7 @@ static int choco_init(Alg *a, Err *e) {
 static int choco_exchange(Alg *a, long round, int kind, const Codec *cd, double gamma, Err *e) {
     AlgEnv *env = &a->env;
     Choco *c = a->st;
-    size_t n = env->m->n_params;
+    size_t n = env->n_params;
     topo_round(&env->topo, round, env->g);
     double w = mix_pushsum(env->g, env->id);
     for (size_t i = 0; i < n; i++) c->diff[i] = c->x[i] - c->xhat[i];
@@ -43,14 +43,14 @@ static int choco_exchange(Alg *a, long round, int kind, const Codec *cd, double 
     float g = (float)gamma, wf = (float)w;
     for (size_t i = 0; i < n; i++) c->x[i] += g * (c->s[i] + (wf - 1.0f) * c->xhat[i]);
     c->u += gamma * (r + (w - 1.0) * c->u);
-    debias(env->m->params, c->x, c->u, n);
+    debias(env->params, c->x, c->u, n);
     return 0;
 }
 
 static int choco_step(Alg *a, long round, float lr, Err *e) {
     Choco *c = a->st;
-    sgd_step(&a->env.opt, c->x, a->env.m->grads, lr);
-    return choco_exchange(a, round, KIND_PUSH, &a->env.codec, a->env.s->alg.gamma, e);
+    sgd_step(&a->env.opt, c->x, a->env.grads, lr);
+    return choco_exchange(a, round, KIND_PUSH, &a->env.codec, a->env.cfg->gamma, e);
 }
 
 static int choco_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "alg.h"
 #include "codec.h"
 #include "data.h"
 #include "plan.h"
@@ -113,10 +114,6 @@ static void str(Ctx *c, json_t *obj, const char *path, const char *key, const ch
         if (!ok) { fail(c, p, "unknown value '%s' (expected one of: %s)", s, choices); return; }
     }
     snprintf(out, n, "%s", s);
-}
-
-const char *alg_names(void) {
-    return "allreduce, dpsgd, sgp, choco, choco-gossip, deepsqueeze, sparse-push, sc-sparse-push, local";
 }
 
 static void parse_optimizer(Ctx *c, json_t *root, Scenario *s) {

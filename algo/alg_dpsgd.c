@@ -6,15 +6,15 @@ static int dpsgd_init(Alg *a, Err *e) { (void)a; (void)e; return 0; }
 
 static int dpsgd_step(Alg *a, long round, float lr, Err *e) {
     AlgEnv *env = &a->env;
-    sgd_step(&env->opt, env->m->params, env->m->grads, lr);
+    sgd_step(&env->opt, env->params, env->grads, lr);
     topo_round(&env->topo, round, env->g);
-    return gossip_mix(env, KIND_GOSSIP, round, env->m->params, env->m->params, e);
+    return gossip_mix(env, KIND_GOSSIP, round, env->params, env->params, e);
 }
 
 static int dpsgd_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {
     (void)c; (void)gamma;
     topo_round(&a->env.topo, round, a->env.g);
-    return gossip_mix(&a->env, KIND_CONSENSUS, round, a->env.m->params, a->env.m->params, e);
+    return gossip_mix(&a->env, KIND_CONSENSUS, round, a->env.params, a->env.params, e);
 }
 
 const AlgOps alg_dpsgd_ops = {"dpsgd", "renormalizes by the weight that arrived (the missing neighbour is left out)",

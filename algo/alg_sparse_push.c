@@ -25,11 +25,11 @@ typedef struct {
 
 int sparse_push_init(Alg *a, Err *e) {
     (void)e;
-    size_t n = a->env.m->n_params;
+    size_t n = a->env.n_params;
     SparsePush *s = xcalloc(1, sizeof *s);
     s->x = xfloats(n); s->x0 = xfloats(n); s->x_start = xfloats(n); s->diff = xfloats(n); s->q = xfloats(n);
-    memcpy(s->x, a->env.m->params, n * sizeof(float));
-    memcpy(s->x0, a->env.m->params, n * sizeof(float));   // every agent starts from the same model
+    memcpy(s->x, a->env.params, n * sizeof(float));
+    memcpy(s->x0, a->env.params, n * sizeof(float));   // every agent starts from the same model
     s->u = 1.0;
     s->pub_out = xcalloc((size_t)a->env.n, sizeof(float *));
     s->pub_in = xcalloc((size_t)a->env.n, sizeof(float *));
@@ -56,7 +56,7 @@ static void sp_absorb(SparsePush *s, int p, size_t n, double mass, float weight)
 // Decode m (from p) into the link's public copy and x; m is released.
 static int sp_absorb_one(Alg *a, Msg *m, Err *e) {
     SparsePush *s = a->st;
-    size_t n = a->env.m->n_params;
+    size_t n = a->env.n_params;
     int p = m->from;
     double mass = 0.0;
     float weight = 0.0f;
@@ -90,7 +90,7 @@ static int sp_absorb_late(Alg *a, Err *e) {
 static int sp_exchange(Alg *a, long round, int kind, const Codec *c, double gamma, Err *e) {
     AlgEnv *env = &a->env;
     SparsePush *s = a->st;
-    size_t n = env->m->n_params;
+    size_t n = env->n_params;
     topo_round(&env->topo, round, env->g);
     double w = mix_pushsum(env->g, env->id), u_given = 0.0;
     float gw = (float)(gamma * w);
@@ -121,14 +121,14 @@ static int sp_exchange(Alg *a, long round, int kind, const Codec *c, double gamm
         if (sp_absorb_in_order(a, m, e)) return -1;
     }
     s->begun[kind] = round + 1;
-    debias(env->m->params, s->x, s->u, n);
+    debias(env->params, s->x, s->u, n);
     return 0;
 }
 
 int sparse_push_step(Alg *a, long round, float lr, Err *e) {
     SparsePush *s = a->st;
-    sgd_step(&a->env.opt, s->x, a->env.m->grads, lr);
-    return sp_exchange(a, round, KIND_PUSH, &a->env.codec, a->env.s->alg.gamma, e);
+    sgd_step(&a->env.opt, s->x, a->env.grads, lr);
+    return sp_exchange(a, round, KIND_PUSH, &a->env.codec, a->env.cfg->gamma, e);
 }
 
 int sparse_push_consensus(Alg *a, long round, const Codec *c, double gamma, Err *e) {

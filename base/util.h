@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+// A run of a flat vector: the tensors of a model, the parameters a rule treats alike.
+typedef struct { size_t offset, count; } Span;
+
 // An error message a function fills when it returns -1: "what, where, expected what".
 typedef struct { char msg[512]; } Err;
 void err_set(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -38,4 +38,8 @@ double model_evaluate(Model *m, const Dataset *d, int n, double *loss);
 // The same, calling tick(ctx) after every batch (a heartbeat during long evaluations); tick may be NULL.
 double model_evaluate_tick(Model *m, const Dataset *d, int n, double *loss, void (*tick)(void *), void *ctx);
 
+// The optimizer over m's flat parameters, with no weight decay on its norm and bias tensors (unless
+// cfg->decay_norm): sgd_init with m's spans.
+void sgd_init_model(Sgd *s, const SgdConfig *cfg, const Model *m);
+
 #endif

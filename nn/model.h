@@ -96,6 +96,10 @@ void model_forward(Model *m, int b, int train, Rng *rng);
 float model_loss(Model *m, const uint8_t *y, int *correct);
 void model_backward(Model *m);
 uint64_t model_macs(const Model *m);     // forward MACs per sample
+// The tensors of m as runs of the flat vector (out holds m->n_tensors), and those that are norm
+// scales/shifts or biases (no weight decay by default). Each returns how many it wrote.
+int model_spans(const Model *m, Span *out);
+int model_norm_spans(const Model *m, Span *out);
 
 // Internals for layer files.
 int model_slot_new(Model *m, int c, int h, int w);
