@@ -61,7 +61,7 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo reproduce reproduce-quick test layers-tests unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
+.PHONY: all deps demo reproduce reproduce-quick test format format-check layers-tests unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
@@ -216,6 +216,15 @@ fuzz:
 
 data:
 	tools/get-data.sh
+
+# Lines under 120 columns (house style): `make format` rewrites the long ones with clang-format and
+# .clang-format; `make format-check` (part of `make test`) lists any that remain.
+format:
+	@command -v clang-format >/dev/null || tools/deps.sh format
+	tools/format.sh fix
+
+format-check:
+	@tools/format.sh check
 
 clean:
 	rm -rf build bin

@@ -14,7 +14,8 @@ case "$group" in
   bench) want="$base python3-torch python3-numpy" ;;
   plots) want="$base gnuplot-nox" ;;
   fuzz)  want="$base clang libclang-rt-14-dev" ;;
-  *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, net, bench, plots, fuzz)" >&2; exit 2 ;;
+  format) want="clang-format" ;;
+  *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, net, bench, plots, fuzz, format)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do
