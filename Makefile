@@ -125,13 +125,13 @@ demo:
 reproduce-quick:
 	@tools/deps.sh demo
 	@$(MAKE) --no-print-directory bin/meshtrain
-	analysis/reproduce_quick.sh bin/meshtrain
+	analysis/scripts/reproduce_quick.sh bin/meshtrain
 
 # The papers' experiments at full scale (CIFAR-10, ResNet-20, VGG-11, 8 and 16 agents, 200 epochs): days.
 reproduce:
 	@tools/deps.sh demo
 	@$(MAKE) --no-print-directory bin/meshtrain
-	analysis/reproduce.sh bin/meshtrain
+	analysis/scripts/reproduce.sh bin/meshtrain
 
 # The README's test command: every step below runs; none is skipped silently.
 test:

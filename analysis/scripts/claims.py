@@ -2,7 +2,7 @@
 """results/quick/REPORT.md: each paper claim the quick reproduction checks, the paper's figure beside
 ours, computed from the runs' summary.json and evals.jsonl (nothing typed in), and the three reports.
 
-Usage: analysis/claims.py OUT_DIR [SECONDS_TAKEN]   (OUT_DIR holds runs/{iid,noniid,links} and the reports)
+Usage: analysis/scripts/claims.py OUT_DIR [SECONDS_TAKEN]   (OUT_DIR holds runs/{iid,noniid,links} and the reports)
 """
 import glob, json, os, sys, time
 
@@ -103,7 +103,7 @@ gits = sorted({s.get("git", "?") for d in (iid, non, links) for s in d.values()}
 backs = sorted({s.get("backend", "?") for d in (iid, non, links) for s in d.values()})
 lines.append(f"Made {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make reproduce-quick` from meshtrain {', '.join(gits)}; "
              f"link backend {', '.join(backs)}" + (f"; took {TAKEN / 60:.1f} min." if TAKEN else "."))
-lines.append("Every number below is computed by `analysis/claims.py` from the runs' `summary.json` and `evals.jsonl` under "
+lines.append("Every number below is computed by `analysis/scripts/claims.py` from the runs' `summary.json` and `evals.jsonl` under "
              f"`{OUT}/runs/`; the scenarios are `scenarios/quick/*.json`.")
 if missing:
     lines.append(f"\n**Missing sweeps: {', '.join(missing)}** (a run failed or was not run; see the sweep's output).")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How long a set of sweeps will take on this machine, printed before `make reproduce(-quick)` starts.
 
-Usage: analysis/estimate.py JOBS SWEEP.json...   (reads `bin/meshtrain models --json` for sizes)
+Usage: analysis/scripts/estimate.py JOBS SWEEP.json...   (reads `bin/meshtrain models --json` for sizes)
 
 The model is deliberately simple and its constants were measured here (2026-11-22, 2 cores, runs
 through User-Mode Linux, one core per guest): an agent's training round of LeNet-5 costs 11.5 ms of

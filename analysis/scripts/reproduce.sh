@@ -2,7 +2,7 @@
 # `make reproduce`: the papers' experiments at full scale (CIFAR-10, ResNet-20 and VGG-11, 8 and 16
 # agents, 200 epochs, the authors' hyperparameters, IID and label-skewed): first what will run and how
 # long it should take here, then the runs (resumable: run it again to continue) and their report.
-# Usage: analysis/reproduce.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
+# Usage: analysis/scripts/reproduce.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
 set -u
 BIN=${1:-bin/meshtrain}
 OUT=${OUT:-results/paper}

@@ -2,7 +2,7 @@
 # `make reproduce-quick`: the papers' figures at reduced scale on Fashion-MNIST (LeNet-5, 8 agents),
 # through the emulated network: three sweeps (IID algorithms, non-IID with SC-Sparse-Push, link
 # conditions), their reports, and results/quick/REPORT.md with each checked claim beside the paper's.
-# Usage: analysis/reproduce_quick.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
+# Usage: analysis/scripts/reproduce_quick.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
 set -u
 BIN=${1:-bin/meshtrain}
 OUT=${OUT:-results/quick}

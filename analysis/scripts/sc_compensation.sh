@@ -1,7 +1,7 @@
 #!/bin/bash
 # The SC-Sparse-Push experiment: SGP, Sparse-Push (0.1% top-k) and SC-Sparse-Push on label-skewed
 # (skew 0.8) and Dirichlet (alpha 0.1) Fashion-MNIST, 8 agents; a gnuplot figure and a table.
-# Usage: analysis/sc_compensation.sh [OUT_DIR] [--plot-only]   (about 5 minutes on 2 cores; finished
+# Usage: analysis/scripts/sc_compensation.sh [OUT_DIR] [--plot-only]   (about 5 minutes on 2 cores; finished
 # runs in RUNS (results/runs/sc-sparse-push) are kept and skipped, so an interrupted run resumes)
 set -eu
 BIN=${BIN:-bin/meshtrain}
