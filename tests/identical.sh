@@ -13,7 +13,10 @@
 #   choco-static-topk  CHOCO-SGD, top-k keep 0.05, static directed exponential graph, Dirichlet alpha 0.5
 # Compared exactly, as the JSON text of the numbers in summary.json: acc_mean, acc_worst,
 # acc_avg_model, consensus_distance, bytes_payload, messages, and per agent test_acc, bytes_payload
-# and messages. Not compared: bytes_wire (the frame header may change size), times, energy.
+# and messages; from evals.jsonl every evaluation's acc_mean, acc_worst, acc_avg_model,
+# loss_avg_model and consensus_distance; from agent-<i>.jsonl the last round line's training loss and
+# the final test_loss (losses and consensus_distance catch changes in rounding that leave every
+# accuracy as it was). Not compared: bytes_wire (the frame header may change size), times, energy.
 #
 # The reference records the commit it was written from (git describe --always --dirty), the cflags,
 # the CPU and the OpenBLAS kernel set. OpenBLAS picks different kernels by CPU and by
@@ -109,6 +112,7 @@ mode, ref_path, tmp = os.environ["MODE"], os.environ["REF"], os.environ["TMP"]
 names = sys.argv[1:]
 TOP = ["acc_mean", "acc_worst", "acc_avg_model", "consensus_distance", "bytes_payload", "messages"]
 AGENT = ["test_acc", "bytes_payload", "messages"]
+EVAL = ["acc_mean", "acc_worst", "acc_avg_model", "loss_avg_model", "consensus_distance"]
 def text(v):   # numbers kept as their JSON text
     return v if isinstance(v, str) else json.dumps(v)
 def cpu():
@@ -124,6 +128,17 @@ def figures(name):
     for a in s.get("per_agent") or []:
         for k in AGENT:
             if k in a: f["per_agent[%s].%s" % (a["agent"], k)] = text(a[k])
+    for line in open(os.path.join(d, "evals.jsonl")):   # every evaluation, not only the final one
+        e = json.loads(line, parse_float=str, parse_int=str)
+        for k in EVAL:
+            if k in e: f["evals[%s].%s" % (e["eval"], k)] = text(e[k])
+    for i in range(int(s["agents"])):   # each agent's last training loss and final test loss
+        last = {}
+        for line in open(os.path.join(d, "agent-%d.jsonl" % i)):
+            a = json.loads(line, parse_float=str, parse_int=str)
+            if a.get("type") == "round": last["train_loss"] = a["loss"]
+            if a.get("type") == "eval": last["test_loss"] = a["test_loss"]
+        for k, v in sorted(last.items()): f["agent[%d].%s" % (i, k)] = text(v)
     return f
 def scenario(name):
     return json.load(open(os.path.join(tmp, name + ".json")))
