@@ -85,7 +85,8 @@ JSON
 # The OpenBLAS kernel set: the reference's when checking, else this shell's (or what OpenBLAS picks).
 probe_core() { "$BIN" probe 2>/dev/null | sed -n 's/^openblas core: \([^ ]*\).*/\1/p'; }
 if [ "$MODE" = check ]; then
-  [ -f "$REF" ] || { bad "no reference $REF (write it with: tests/identical.sh BIN --write)"; echo "identical: $pass passed, $fail failed"; exit 1; }
+  [ -f "$REF" ] || { bad "no reference $REF (write it with: tests/identical.sh BIN --write)"
+                     echo "identical: $pass passed, $fail failed"; exit 1; }
   core=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("openblas_coretype") or "")' "$REF") ||
     { bad "reference $REF is not readable JSON"; echo "identical: $pass passed, $fail failed"; exit 1; }
   [ -n "$core" ] && [ "${OPENBLAS_CORETYPE:-}" != "$core" ] &&
@@ -104,8 +105,10 @@ done
 ms=$(( ($(date +%s%N) - t0) / 1000000 )); secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))
 
 # Compare (or collect) with Python, one ok/FAIL line per scenario or per differing figure.
-cflags=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("cflags",""))' "$tmp/${NAMES[0]}/summary.json" 2>/dev/null)
-out=$(MODE=$MODE REF=$REF TMP=$tmp CORE=$core CFLAGS_NOW="$cflags" GITDESC="$(git -C "$HERE" describe --always --dirty 2>/dev/null)" \
+cflags=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("cflags",""))' \
+         "$tmp/${NAMES[0]}/summary.json" 2>/dev/null)
+gitdesc=$(git -C "$HERE" describe --always --dirty 2>/dev/null)
+out=$(MODE=$MODE REF=$REF TMP=$tmp CORE=$core CFLAGS_NOW="$cflags" GITDESC="$gitdesc" \
       python3 - "${NAMES[@]}" <<'PY'
 import json, os, sys, platform
 mode, ref_path, tmp = os.environ["MODE"], os.environ["REF"], os.environ["TMP"]
@@ -159,16 +162,21 @@ if mode == "write":
 ref = json.load(open(ref_path))
 if ref.get("cpu") != cpu() or ref.get("cflags") != os.environ["CFLAGS_NOW"]:
     print("note: the reference was written on '%s' with '%s'; this is '%s' with '%s': a difference may come from "
-          "the machine or the flags, not the code" % (ref.get("cpu"), ref.get("cflags"), cpu(), os.environ["CFLAGS_NOW"]))
+          "the machine or the flags, not the code"
+          % (ref.get("cpu"), ref.get("cflags"), cpu(), os.environ["CFLAGS_NOW"]))
 for n in names:
     r = ref["scenarios"].get(n)
     if r is None:
-        print("FAIL: %s: not in the reference %s (rewrite it with --write from the commit before the change)" % (n, ref_path)); continue
+        print("FAIL: %s: not in the reference %s (rewrite it with --write from the commit before the change)"
+              % (n, ref_path))
+        continue
     if r["scenario"] != scenario(n):
         def flat(o, p=""):
-            return {k2: v2 for k, v in o.items() for k2, v2 in (flat(v, p + k + ".").items() if isinstance(v, dict) else [(p + k, v)])}
+            return {k2: v2 for k, v in o.items()
+                    for k2, v2 in (flat(v, p + k + ".").items() if isinstance(v, dict) else [(p + k, v)])}
         a, b = flat(r["scenario"]), flat(scenario(n))
-        diff = ", ".join("%s %s -> %s" % (k, json.dumps(a.get(k)), json.dumps(b.get(k))) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+        diff = ", ".join("%s %s -> %s" % (k, json.dumps(a.get(k)), json.dumps(b.get(k)))
+                         for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
         print("FAIL: %s: the scenario differs from the one the reference was written with: %s" % (n, diff))
     if n not in done: continue
     got, want = figures(n), r["figures"]
@@ -176,7 +184,8 @@ for n in names:
     for k in wrong:
         print("FAIL: %s: %s: expected %s, measured %s" % (n, k, want.get(k, "(absent)"), got.get(k, "(absent)")))
     if not wrong:
-        print("ok: %s: %d figures identical (acc_mean %s, consensus_distance %s)" % (n, len(want), want.get("acc_mean"), want.get("consensus_distance")))
+        print("ok: %s: %d figures identical (acc_mean %s, consensus_distance %s)"
+              % (n, len(want), want.get("acc_mean"), want.get("consensus_distance")))
 PY
 )
 while IFS= read -r line; do
@@ -187,6 +196,7 @@ while IFS= read -r line; do
   esac
 done <<< "$out"
 [ -z "$out" ] && bad "the comparison produced nothing (python3 failed?)"
-echo "runs took ${secs}s; reference: $REF (written from $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["git"])' "$REF" 2>/dev/null))"
+written=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["git"])' "$REF" 2>/dev/null)
+echo "runs took ${secs}s; reference: $REF (written from $written)"
 echo "identical: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
