@@ -61,7 +61,7 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo reproduce reproduce-quick test format format-check layers-tests unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
+.PHONY: all deps demo reproduce reproduce-quick test format format-check identical-tests identical-reference layers-tests unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
@@ -137,7 +137,7 @@ reproduce:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory bin/meshtrain bin/unit-tests bin/unit-tests-asan
-	@$(MAKE) --no-print-directory layers-tests unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy
+	@$(MAKE) --no-print-directory layers-tests unit asan cli-tests runtime-tests identical-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy
 
 unit: bin/unit-tests
 	@echo "== unit tests (Criterion)"
@@ -154,6 +154,14 @@ cli-tests: bin/meshtrain
 runtime-tests: bin/meshtrain
 	@echo "== runtime tests: agent processes over loopback TCP, faults, no leftovers"
 	tests/runtime.sh bin/meshtrain
+
+identical-tests: bin/meshtrain
+	@echo "== bit for bit: SGP, D-PSGD, Sparse-Push, DeepSqueeze, CHOCO against tests/identical/reference.json"
+	tests/identical.sh bin/meshtrain
+
+# Only from the commit before a change that must not alter results, never to make the test pass after it.
+identical-reference: bin/meshtrain
+	tests/identical.sh bin/meshtrain --write
 
 layers-tests:
 	@echo "== layers: an include that breaks the layering fails the build (in a scratch copy)"

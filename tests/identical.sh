@@ -96,6 +96,31 @@ else
 fi
 [ -n "$core" ] && export OPENBLAS_CORETYPE=$core
 
+# Another CPU (other instructions for -march=native, other rounding): the committed figures do not
+# apply. Then the commit the reference was written from is built here, in a scratch folder, and
+# writes a reference for this machine: the comparison is still before the change against after it.
+cpusig=$( (grep -m1 '^model name' /proc/cpuinfo; grep -m1 '^flags' /proc/cpuinfo) 2>/dev/null | md5sum | cut -c1-16)
+if [ "$MODE" = check ] && [ -z "${IDENTICAL_NO_REBUILD:-}" ]; then
+  ref_sig=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("cpu_sig",""))' "$REF")
+  if [ "$ref_sig" != "$cpusig" ]; then
+    commit=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["git"])' "$REF")
+    root=$(cd "$HERE/.." && pwd)
+    echo "note: this CPU differs from the one the reference was written on: building $commit to write one for it"
+    if [[ "$commit" == *-dirty ]] || ! git -C "$root" cat-file -e "$commit^{commit}" 2>/dev/null; then
+      bad "the reference's commit $commit cannot be rebuilt here (dirty, or not in this clone): nothing to compare with"
+      echo "identical: $pass passed, $fail failed"; exit 1
+    fi
+    mkdir -p "$tmp/before"
+    git -C "$root" archive "$commit" | tar xf - -C "$tmp/before"
+    if ! make -C "$tmp/before" -s -j2 bin/meshtrain > "$tmp/before.log" 2>&1; then
+      bad "building $commit failed: $(tail -3 "$tmp/before.log")"; echo "identical: $pass passed, $fail failed"; exit 1
+    fi
+    IDENTICAL_REF="$tmp/reference.json" "$0" "$tmp/before/bin/meshtrain" --write > "$tmp/before-write.log" 2>&1 ||
+      { bad "writing the reference with $commit failed: $(tail -3 "$tmp/before-write.log")"; exit 1; }
+    REF=$tmp/reference.json
+  fi
+fi
+
 t0=$(date +%s%N)
 for n in "${NAMES[@]}"; do
   scenario "$n" > "$tmp/$n.json"
@@ -108,7 +133,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 )); secs=$((ms / 1000)).$(printf %03d $((m
 cflags=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("cflags",""))' \
          "$tmp/${NAMES[0]}/summary.json" 2>/dev/null)
 gitdesc=$(git -C "$HERE" describe --always --dirty 2>/dev/null)
-out=$(MODE=$MODE REF=$REF TMP=$tmp CORE=$core CFLAGS_NOW="$cflags" GITDESC="$gitdesc" \
+out=$(MODE=$MODE REF=$REF TMP=$tmp CORE=$core CFLAGS_NOW="$cflags" GITDESC="$gitdesc" CPUSIG="$cpusig" \
       python3 - "${NAMES[@]}" <<'PY'
 import json, os, sys, platform
 mode, ref_path, tmp = os.environ["MODE"], os.environ["REF"], os.environ["TMP"]
@@ -150,7 +175,7 @@ if mode == "write":
     if len(done) != len(names):
         print("FAIL: reference not written: not every scenario finished"); sys.exit(0)
     ref = {"about": "tests/identical.sh: figures that depend only on arithmetic, compared as JSON text",
-           "git": os.environ["GITDESC"], "cflags": os.environ["CFLAGS_NOW"], "cpu": cpu(),
+           "git": os.environ["GITDESC"], "cflags": os.environ["CFLAGS_NOW"], "cpu": cpu(), "cpu_sig": os.environ["CPUSIG"],
            "openblas_coretype": os.environ["CORE"],
            "scenarios": {n: {"scenario": scenario(n), "figures": figures(n)} for n in names}}
     os.makedirs(os.path.dirname(os.path.abspath(ref_path)), exist_ok=True)
