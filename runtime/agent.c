@@ -235,7 +235,7 @@ static void backward_with_features(Model *m, int head, const float *dfeat) {
         if (l->in2 >= 0 && m->slots[l->in2].last_use == i && m->slots[l->in2].grad)
             memset(m->slots[l->in2].grad, 0, slot_size(m, l->in2) * sizeof(float));
         l->ops->backward(m, l);
-        if (i != head) continue;
+        if (i != head || !s->grad) continue;   // features that are the inputs move no parameter
         for (int c = 0; c < s->c; c++)
             for (int b = 0; b < B; b++)
                 for (int k = 0; k < hw; k++)
