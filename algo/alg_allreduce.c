@@ -75,5 +75,13 @@ static void ar_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_allreduce_ops = {"allreduce", "cannot continue: the average must be exact, so a missing chunk fails the run (drops do not apply to it)",
-                                  0, ar_init, ar_step, ar_consensus, ar_free};
+const AlgOps alg_allreduce_ops = {
+    .name = "allreduce",
+    .on_missing = "cannot continue: the average must be exact, so a missing chunk fails the run (drops do not apply to it)",
+    .keeps_late = 0,
+    .init = ar_init,
+    .step = ar_step,
+    .consensus = ar_consensus,
+    .free = ar_free,
+    .label = alg_label_codec,   // the exact average: no step to show
+};

@@ -64,5 +64,16 @@ static void choco_free(Alg *a) {
     free(c);
 }
 
-const AlgOps alg_choco_ops = {"choco", "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy (not robust to drops)",
-                              1, choco_init, choco_step, choco_consensus, choco_free};
+const AlgOps alg_choco_ops = {
+    .name = "choco",
+    .on_missing = "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy "
+                  "(not robust to drops)",
+    .keeps_late = 1,
+    .codec = {.takes = 1, .kind = "topk", .keep = 0.01, .gamma = 0.01},
+    .needs = {.fixed = "keeps a public copy of each in-neighbour's model",
+              .no_final_consensus = "keeps public copies that dense averaging rounds would desynchronize"},
+    .init = choco_init,
+    .step = choco_step,
+    .consensus = choco_consensus,
+    .free = choco_free,
+};

@@ -60,5 +60,16 @@ static void chg_free(Alg *a) {
     free(c);
 }
 
-const AlgOps alg_choco_gossip_ops = {"choco-gossip", "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy",
-                                     1, chg_init, chg_step, chg_consensus, chg_free};
+const AlgOps alg_choco_gossip_ops = {
+    .name = "choco-gossip",
+    .on_missing = "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy",
+    .keeps_late = 1,
+    .codec = {.takes = 1, .kind = "topk", .keep = 0.01, .gamma = 0.01},
+    .needs = {.undirected = "averages with symmetric (Metropolis) weights",
+              .fixed = "keeps a public copy of each in-neighbour's model",
+              .no_final_consensus = "keeps public copies that dense averaging rounds would desynchronize"},
+    .init = chg_init,
+    .step = chg_step,
+    .consensus = chg_consensus,
+    .free = chg_free,
+};

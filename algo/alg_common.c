@@ -2,6 +2,9 @@
 // mixing with Metropolis weights, and the registry that maps names to implementations.
 #include "alg.h"
 #include "bytes.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,34 +219,58 @@ void debias(float *params, const float *x, double u, size_t n) {
     for (size_t i = 0; i < n; i++) params[i] = x[i] * inv;
 }
 
+// The registry: adding an algorithm is its file plus one line here (docs/adding-an-algorithm.md).
 extern const AlgOps alg_allreduce_ops, alg_dpsgd_ops, alg_sgp_ops, alg_choco_ops, alg_choco_gossip_ops,
-    alg_deepsqueeze_ops, alg_sparse_push_ops, alg_sc_sparse_push_ops, alg_local_ops;
+    alg_deepsqueeze_ops, alg_sparse_push_ops, alg_sc_sparse_push_ops, alg_local_ops, alg_toy_ops;
 
-static const AlgOps *const ALGS[] = {&alg_allreduce_ops, &alg_dpsgd_ops, &alg_sgp_ops, &alg_choco_ops,
-                                     &alg_choco_gossip_ops, &alg_deepsqueeze_ops, &alg_sparse_push_ops,
-                                     &alg_sc_sparse_push_ops, &alg_local_ops};
+static const AlgOps *const ALGS[] = {
+    &alg_allreduce_ops,
+    &alg_dpsgd_ops,
+    &alg_sgp_ops,
+    &alg_choco_ops,
+    &alg_choco_gossip_ops,
+    &alg_deepsqueeze_ops,
+    &alg_sparse_push_ops,
+    &alg_sc_sparse_push_ops,
+    &alg_local_ops,
+    &alg_toy_ops,
+};
+#define N_ALGS ((int)(sizeof ALGS / sizeof ALGS[0]))
+
+const AlgOps *alg_at(int i) { return i >= 0 && i < N_ALGS ? ALGS[i] : NULL; }
+
+const AlgOps *alg_find(const char *name) {
+    for (int i = 0; i < N_ALGS; i++)
+        if (!strcmp(ALGS[i]->name, name)) return ALGS[i];
+    return NULL;
+}
+
+void alg_names_where(int (*pred)(const AlgOps *ops), char *out, size_t n) {
+    out[0] = 0;
+    for (int i = 0; i < N_ALGS; i++) {
+        if (pred && !pred(ALGS[i])) continue;
+        size_t l = strlen(out);
+        snprintf(out + l, n - l, "%s%s", l ? ", " : "", ALGS[i]->name);
+    }
+}
 
 const char *alg_names(void) {
     static char names[512];
-    if (!names[0])
-        for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++) {
-            size_t l = strlen(names);
-            snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "", ALGS[i]->name);
-        }
+    if (!names[0]) alg_names_where(NULL, names, sizeof names);
     return names;
 }
 
 Alg *alg_new(const char *name, const AlgEnv *env, Err *e) {
-    for (size_t i = 0; i < sizeof ALGS / sizeof ALGS[0]; i++)
-        if (!strcmp(ALGS[i]->name, name)) {
-            Alg *a = xcalloc(1, sizeof *a);
-            a->ops = ALGS[i];
-            a->env = *env;
-            if (a->ops->init(a, e)) { free(a); return NULL; }
-            return a;
-        }
-    err_set(e, "unknown algorithm '%s' (expected one of: %s)", name, alg_names());
-    return NULL;
+    const AlgOps *ops = alg_find(name);
+    if (!ops) {
+        err_set(e, "unknown algorithm '%s' (expected one of: %s)", name, alg_names());
+        return NULL;
+    }
+    Alg *a = xcalloc(1, sizeof *a);
+    a->ops = ops;
+    a->env = *env;
+    if (a->ops->init(a, e)) { free(a); return NULL; }
+    return a;
 }
 
 void alg_free(Alg *a) {
@@ -251,4 +278,39 @@ void alg_free(Alg *a) {
     if (a->ops->free) a->ops->free(a);
     free(a->env.buf);
     free(a);
+}
+
+// Appends to a fixed buffer; truncates silently (labels only).
+static void label_cat(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void label_cat(char *out, size_t n, const char *fmt, ...) {
+    size_t len = strlen(out);
+    if (len + 1 >= n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(out + len, n - len, fmt, ap);
+    va_end(ap);
+}
+
+void alg_label_name(const AlgConfig *cfg, char *out, size_t n) { snprintf(out, n, "%s", cfg->name); }
+
+void alg_label_codec(const AlgConfig *cfg, char *out, size_t n) {
+    const char *kind = cfg->codec;
+    alg_label_name(cfg, out, n);
+    if (!strcmp(kind, "topk")) label_cat(out, n, " top-k %.3g%%", 100 * cfg->keep);
+    else if (!strcmp(kind, "randk")) label_cat(out, n, " rand-k %.3g%%", 100 * cfg->keep);
+    else if (!strcmp(kind, "q8")) label_cat(out, n, " 8-bit");
+    else if (strcmp(kind, "dense")) label_cat(out, n, " %s", kind);
+}
+
+// The step only matters to a reader when it is not the plain average's 1, or with a codec.
+void alg_label_mixing(const AlgConfig *cfg, char *out, size_t n) {
+    alg_label_codec(cfg, out, n);
+    if (strcmp(cfg->codec, "dense") || fabs(cfg->gamma - 1) > 1e-6) label_cat(out, n, ", γ %.3g", cfg->gamma);
+}
+
+void alg_label(const AlgConfig *cfg, char *out, size_t n) {
+    const AlgOps *ops = alg_find(cfg->name);
+    if (!ops) alg_label_name(cfg, out, n);
+    else if (ops->label) ops->label(cfg, out, n);
+    else alg_label_mixing(cfg, out, n);
 }

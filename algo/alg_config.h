@@ -12,6 +12,7 @@ typedef struct {
     int overlap;             // sgp: add the previous round's shares (OSGP, delay 1) instead of waiting
     // sc-sparse-push: extra consensus rounds that pull skewed local models together
     struct { int rounds; double every_epochs; char codec[16]; double keep; double gamma; } comp;
+    double feature_weight;   // toy-crossgrad: weight of its pull of the features towards the neighbours'
 } AlgConfig;
 
 #endif

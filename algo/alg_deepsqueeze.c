@@ -66,5 +66,13 @@ static void cps_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_deepsqueeze_ops = {"deepsqueeze", "a dropped share stays with the sender; a late one is added when it arrives",
-                                    1, cps_init, cps_step, cps_consensus, cps_free};
+const AlgOps alg_deepsqueeze_ops = {
+    .name = "deepsqueeze",
+    .on_missing = "a dropped share stays with the sender; a late one is added when it arrives",
+    .keeps_late = 1,
+    .codec = {.takes = 1, .kind = "q8", .keep = 0.01, .gamma = 0.01},
+    .init = cps_init,
+    .step = cps_step,
+    .consensus = cps_consensus,
+    .free = cps_free,
+};

@@ -17,5 +17,12 @@ static int dpsgd_consensus(Alg *a, long round, const Codec *c, double gamma, Err
     return gossip_mix(&a->env, KIND_CONSENSUS, round, a->env.params, a->env.params, e);
 }
 
-const AlgOps alg_dpsgd_ops = {"dpsgd", "renormalizes by the weight that arrived (the missing neighbour is left out)",
-                              0, dpsgd_init, dpsgd_step, dpsgd_consensus, NULL};
+const AlgOps alg_dpsgd_ops = {
+    .name = "dpsgd",
+    .on_missing = "renormalizes by the weight that arrived (the missing neighbour is left out)",
+    .keeps_late = 0,
+    .needs = {.undirected = "averages with symmetric (Metropolis) weights"},
+    .init = dpsgd_init,
+    .step = dpsgd_step,
+    .consensus = dpsgd_consensus,
+};

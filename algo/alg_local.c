@@ -15,4 +15,12 @@ static int local_consensus(Alg *a, long round, const Codec *c, double gamma, Err
     return 0;
 }
 
-const AlgOps alg_local_ops = {"local", "nothing is ever sent", 0, local_init, local_step, local_consensus, NULL};
+const AlgOps alg_local_ops = {
+    .name = "local",
+    .on_missing = "nothing is ever sent",
+    .keeps_late = 0,
+    .init = local_init,
+    .step = local_step,
+    .consensus = local_consensus,
+    .label = alg_label_name,   // nothing sent: no codec, no step
+};

@@ -1,6 +1,8 @@
 // SGP, Stochastic Gradient Push (Assran et al. 2019): push-sum over directed, time-varying graphs.
 // State: numerator x and weight u; the gradient is taken at the de-biased z = x / u, which is x
 // itself while u is 1 (regular graphs without drops): x then lives in the model's parameters.
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "alg.h"
@@ -108,7 +110,7 @@ static int sgp_step(Alg *a, long round, float lr, Err *e) {
 }
 
 // Overlap leaves the last round's incoming shares unread: add them before the final evaluation.
-int sgp_finish(Alg *a, Err *e) {
+static int sgp_finish(Alg *a, Err *e) {
     Sgp *s = a->st;
     if (!a->env.cfg->overlap || s->pending < 0) return 0;
     if (sgp_receive(a, s->pending, s->pending_kind, 1.0f, e)) return -1;
@@ -127,5 +129,26 @@ static void sgp_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_sgp_ops = {"sgp", "keeps mass: a dropped share stays with the sender; a late one is added when it arrives",
-                            1, sgp_init, sgp_step, sgp_consensus, sgp_free};
+static const AlgKey SGP_KEYS[] = {
+    {.key = "overlap", .type = ALG_KEY_BOOL, .def = 0, .offset = offsetof(AlgConfig, overlap),
+     .what = "can overlap its messages with computation"},
+    {.key = NULL},
+};
+
+static void sgp_label(const AlgConfig *cfg, char *out, size_t n) {
+    alg_label_mixing(cfg, out, n);
+    if (cfg->overlap) snprintf(out + strlen(out), n - strlen(out), " (overlap)");
+}
+
+const AlgOps alg_sgp_ops = {
+    .name = "sgp",
+    .on_missing = "keeps mass: a dropped share stays with the sender; a late one is added when it arrives",
+    .keeps_late = 1,
+    .keys = SGP_KEYS,
+    .init = sgp_init,
+    .step = sgp_step,
+    .consensus = sgp_consensus,
+    .free = sgp_free,
+    .finish = sgp_finish,
+    .label = sgp_label,
+};

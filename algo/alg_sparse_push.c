@@ -143,7 +143,14 @@ void sparse_push_free(Alg *a) {
     free(s);
 }
 
-const AlgOps alg_sparse_push_ops = {"sparse-push",
-                                    "a dropped message moves nothing (both ends know); a late one is absorbed when it "
-                                    "arrives, in its link's order",
-                                    1, sparse_push_init, sparse_push_step, sparse_push_consensus, sparse_push_free};
+const AlgOps alg_sparse_push_ops = {
+    .name = "sparse-push",
+    .on_missing = "a dropped message moves nothing (both ends know); a late one is absorbed when it arrives, in its "
+                  "link's order",
+    .keeps_late = 1,
+    .codec = {.takes = 1, .kind = "topk", .keep = 0.01, .gamma = 0.01},
+    .init = sparse_push_init,
+    .step = sparse_push_step,
+    .consensus = sparse_push_consensus,
+    .free = sparse_push_free,
+};

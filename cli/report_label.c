@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include "alg.h"
 #include "report.h"
 
 // Appends to a fixed buffer; truncates silently (labels only).
@@ -16,23 +17,30 @@ static void cat(char *buf, size_t n, const char *fmt, ...) {
     va_end(ap);
 }
 
-static void alg_label(json_t *sc, char *out, size_t n) {
-    const char *name = rep_str(sc, "algorithm.name", "?"), *kind = rep_str(sc, "algorithm.compression.kind", "dense");
-    double keep = rep_num(sc, "algorithm.compression.keep", 1), gamma = rep_num(sc, "algorithm.gamma", 1);
-    int sends = strcmp(name, "local") != 0, mixes = sends && strcmp(name, "allreduce") != 0;
-    out[0] = 0;
-    cat(out, n, "%s", name);
-    if (sends && !strcmp(kind, "topk")) cat(out, n, " top-k %.3g%%", 100 * keep);
-    else if (sends && !strcmp(kind, "randk")) cat(out, n, " rand-k %.3g%%", 100 * keep);
-    else if (sends && !strcmp(kind, "q8")) cat(out, n, " 8-bit");
-    else if (sends && strcmp(kind, "dense")) cat(out, n, " %s", kind);
-    if (mixes && (strcmp(kind, "dense") || fabs(gamma - 1) > 1e-6)) cat(out, n, ", γ %.3g", gamma);
-    if (json_is_true(rep_get(sc, "algorithm.overlap"))) cat(out, n, " (overlap)");
-    if (!strcmp(name, "sc-sparse-push")) {
-        double every = rep_num(sc, "algorithm.compensation.every_epochs", 0);
-        cat(out, n, ", %.0f compensation rounds", rep_num(sc, "algorithm.compensation.rounds", 20));
-        if (every > 0) cat(out, n, " every %.3g epoch%s", every, every == 1 ? "" : "s");
+// The scenario's "algorithm" object as the algorithm's config, read leniently (a run folder of an older
+// version may lack keys: their defaults), for the registry's label hook, which has the words.
+static void alg_config_read(json_t *sc, AlgConfig *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    str_copy(cfg->name, sizeof cfg->name, rep_str(sc, "algorithm.name", "?"));
+    str_copy(cfg->codec, sizeof cfg->codec, rep_str(sc, "algorithm.compression.kind", "dense"));
+    cfg->keep = rep_num(sc, "algorithm.compression.keep", 1);
+    cfg->gamma = rep_num(sc, "algorithm.gamma", 1);
+    const AlgOps *ops = alg_find(cfg->name);
+    for (const AlgKey *k = ops ? ops->keys : NULL; k && k->key; k++) {
+        char path[96];
+        snprintf(path, sizeof path, "algorithm.%s", k->key);
+        void *p = (char *)cfg + k->offset;
+        if (k->type == ALG_KEY_BOOL) *(int *)p = rep_get(sc, path) ? json_is_true(rep_get(sc, path)) : (int)k->def;
+        else if (k->type == ALG_KEY_INT) *(int *)p = (int)rep_num(sc, path, k->def);
+        else if (k->type == ALG_KEY_NUM) *(double *)p = rep_num(sc, path, k->def);
+        else str_copy((char *)p, sizeof cfg->codec, rep_str(sc, path, k->def_codec));
     }
+}
+
+static void alg_label_of(json_t *sc, char *out, size_t n) {
+    AlgConfig cfg;
+    alg_config_read(sc, &cfg);
+    alg_label(&cfg, out, n);
 }
 
 static void links_label(RepRun *r) {
@@ -119,7 +127,7 @@ void report_labels(RepRun *runs, int n) {
     for (int i = 0; i < n; i++) {
         RepRun *r = &runs[i];
         if (!r->scen) { str_copy(r->alg, sizeof r->alg, "?"); str_copy(r->links, sizeof r->links, "?"); }
-        else { alg_label(r->scen, r->alg, sizeof r->alg); links_label(r); extra_label(r); }
+        else { alg_label_of(r->scen, r->alg, sizeof r->alg); links_label(r); extra_label(r); }
         r->label[0] = 0;
         cat(r->label, sizeof r->label, "%s", r->alg);
         if (r->shaped) cat(r->label, sizeof r->label, ", %s", r->links);

@@ -137,6 +137,152 @@ static int links_open(Agent *a, AlgEnv *env, Err *e) {
 
 static void on_idle(void *ctx, int waiting_for);
 
+// ---- What an algorithm may ask of the model (AlgModelFns): gradients and features at other points ----
+
+typedef struct {
+    Model *m;
+    int head;                   // the linear head: the layer that writes the logits (-1: none)
+    int b;                      // the current batch's size (0: no batch, outside a training round)
+    int busy;                   // between the round's forward and backward: the activations are in use
+    uint8_t *y;                 // its labels (m->batch)
+    Rng rng;                    // the round's dropout stream as it was when the batch was set
+    float *params, *grads, *state;   // what a call puts back
+} ModelFns;
+
+static int model_head(const Model *m) {
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        if (m->layers[i].out == m->logits && m->layers[i].in != m->layers[i].out)
+            return strcmp(m->layers[i].ops->kind, "linear") ? -1 : i;
+    return -1;
+}
+
+static size_t head_width(const Model *m, int head) {
+    const Slot *s = &m->slots[m->layers[head].in];
+    return (size_t)s->c * s->h * s->w;
+}
+
+// Forward pass at x on the current batch, with everything it overwrites saved first (model_fns_restore).
+static int model_fns_forward(ModelFns *f, const float *x, Err *e) {
+    Model *m = f->m;
+    if (f->busy) { err_set(e, "the model's functions cannot be called from feature_loss"); return -1; }
+    if (f->b < 1) { err_set(e, "the model's functions need the round's batch (call them from step or on_batch)"); return -1; }
+    memcpy(f->params, m->params, m->n_params * sizeof(float));
+    memcpy(f->grads, m->grads, m->n_params * sizeof(float));
+    if (m->n_state) memcpy(f->state, m->state, m->n_state * sizeof(float));
+    memmove(m->params, x, m->n_params * sizeof(float));   // x may be the parameters themselves
+    Rng r = f->rng;   // a copy: the round's own dropout draws stay as they were
+    model_forward(m, f->b, 1, &r);
+    return 0;
+}
+
+static void model_fns_restore(ModelFns *f) {
+    Model *m = f->m;
+    memcpy(m->params, f->params, m->n_params * sizeof(float));
+    memcpy(m->grads, f->grads, m->n_params * sizeof(float));
+    if (m->n_state) memcpy(m->state, f->state, m->n_state * sizeof(float));
+}
+
+static int model_grad_at(void *ctx, const float *x, float *g, double *loss, Err *e) {
+    ModelFns *f = ctx;
+    if (model_fns_forward(f, x, e)) return -1;
+    float l = model_loss(f->m, f->y, NULL);
+    model_backward(f->m);
+    memcpy(g, f->m->grads, f->m->n_params * sizeof(float));
+    if (loss) *loss = l;
+    model_fns_restore(f);
+    return 0;
+}
+
+// The head's input slot is (c, B, h, w); features are (B, c*h*w) as the head flattens them.
+static void features_copy(const Model *m, int head, float *feat) {
+    const Slot *s = &m->slots[m->layers[head].in];
+    int B = m->cur, hw = s->h * s->w;
+    size_t dim = head_width(m, head);
+    for (int c = 0; c < s->c; c++)
+        for (int b = 0; b < B; b++)
+            memcpy(feat + (size_t)b * dim + (size_t)c * hw, s->val + ((size_t)c * B + b) * hw, (size_t)hw * sizeof(float));
+}
+
+static int model_features_at(void *ctx, const float *x, float *feat, uint8_t *labels, int *batch, Err *e) {
+    ModelFns *f = ctx;
+    if (f->head < 0) { err_set(e, "model %s has no linear head, so no penultimate features", f->m->name); return -1; }
+    if (model_fns_forward(f, x, e)) return -1;
+    features_copy(f->m, f->head, feat);
+    if (labels) memcpy(labels, f->y, (size_t)f->b);
+    *batch = f->b;
+    model_fns_restore(f);
+    return 0;
+}
+
+void agent_batch_set(AlgEnv *env, const uint8_t *y, int b, const Rng *drop_rng) {
+    ModelFns *f = env->model.ctx;
+    f->b = y ? b : 0;
+    if (y) memcpy(f->y, y, (size_t)b);
+    f->rng = drop_rng ? *drop_rng : rng_derive(0, 3);
+}
+
+// The round's backward pass with d(extra loss)/d(features) (B, dim) added where the head's backward
+// leaves the features' gradient: model_backward's loop, and bit for bit it when there is none.
+static void backward_with_features(Model *m, int head, const float *dfeat) {
+    memset(m->grads, 0, m->n_params * sizeof(float));
+    const Slot *s = &m->slots[m->layers[head].in];
+    int B = m->cur, hw = s->h * s->w;
+    size_t dim = head_width(m, head);
+    for (int i = m->n_layers - 1; i >= 0; i--) {
+        Layer *l = &m->layers[i];
+        if (l->in != l->out && m->slots[l->in].last_use == i && m->slots[l->in].grad)
+            memset(m->slots[l->in].grad, 0, slot_size(m, l->in) * sizeof(float));
+        if (l->in2 >= 0 && m->slots[l->in2].last_use == i && m->slots[l->in2].grad)
+            memset(m->slots[l->in2].grad, 0, slot_size(m, l->in2) * sizeof(float));
+        l->ops->backward(m, l);
+        if (i != head || !s->grad) continue;   // features that are the inputs move no parameter
+        for (int c = 0; c < s->c; c++)
+            for (int b = 0; b < B; b++)
+                for (int k = 0; k < hw; k++)
+                    s->grad[((size_t)c * B + b) * hw + k] += dfeat[(size_t)b * dim + (size_t)c * hw + k];
+    }
+}
+
+int agent_feature_pass(Alg *alg, float *loss, Err *e) {
+    ModelFns *f = alg->env.model.ctx;
+    Model *m = f->m;
+    if (f->head < 0) { err_set(e, "%s needs penultimate features, and model %s has no linear head", alg->ops->name, m->name); return -1; }
+    size_t dim = head_width(m, f->head), cells = (size_t)m->cur * dim;
+    float *feat = xfloats(cells), *dfeat = xfloats(cells);
+    features_copy(m, f->head, feat);
+    double extra = 0;
+    f->busy = 1;
+    int rc = alg->ops->feature_loss(alg, feat, f->y, m->cur, (int)dim, dfeat, &extra, e);
+    f->busy = 0;
+    if (!rc) {
+        *loss += (float)extra;
+        backward_with_features(m, f->head, dfeat);
+    }
+    free(feat);
+    free(dfeat);
+    return rc;
+}
+
+static void model_fns_init(AlgEnv *env, Model *m) {
+    ModelFns *f = xcalloc(1, sizeof *f);
+    f->m = m;
+    f->head = model_head(m);
+    f->y = xmalloc((size_t)m->batch);
+    f->params = xfloats(m->n_params);
+    f->grads = xfloats(m->n_params);
+    f->state = m->n_state ? xfloats(m->n_state) : NULL;
+    env->model = (AlgModelFns){.ctx = f, .feature_dim = f->head >= 0 ? (int)head_width(m, f->head) : 0,
+                               .max_batch = m->batch, .grad_at = model_grad_at, .features_at = model_features_at};
+}
+
+static void model_fns_free(AlgModelFns *fns) {
+    ModelFns *f = fns->ctx;
+    if (!f) return;
+    free(f->y); free(f->params); free(f->grads); free(f->state);
+    free(f);
+    fns->ctx = NULL;
+}
+
 int agent_env_init(AlgEnv *env, Model *m, const Scenario *s, int id, Err *e) {
     memset(env, 0, sizeof *env);
     env->id = id;
@@ -152,7 +298,17 @@ int agent_env_init(AlgEnv *env, Model *m, const Scenario *s, int id, Err *e) {
     env->spans = xmalloc(sizeof(Span) * (size_t)m->n_tensors);
     env->nt = model_spans(m, env->spans);
     sgd_init_model(&env->opt, &s->sgd, m);
+    model_fns_init(env, m);
     return codec_init(&env->codec, s->alg.codec, s->alg.keep, e);
+}
+
+void agent_env_free(AlgEnv *env) {
+    net_free(env->net);
+    topo_free(&env->topo);
+    graph_free(env->g);
+    free(env->spans);
+    sgd_free(&env->opt);
+    model_fns_free(&env->model);
 }
 
 static int setup(Agent *a, Err *e) {
@@ -293,8 +449,12 @@ static int train_round(Agent *a, Err *e) {
     uint8_t y[4096];
     double t = time_now();
     dataset_batch(&a->train, a->mine + in_epoch * s->batch, b, 1, &a->data_rng, model_input(a->m), y);
+    const AlgOps *ops = a->alg->ops;
+    agent_batch_set(&a->alg->env, y, b, &a->drop_rng);
+    if (ops->on_batch && ops->on_batch(a->alg, r, e)) return -1;
     model_forward(a->m, b, 1, &a->drop_rng);
     float loss = model_loss(a->m, y, NULL);
+    if (ops->feature_loss && agent_feature_pass(a->alg, &loss, e)) return -1;   // its backward included
     if (!isfinite(loss)) {
         err_set(e, "agent %d: training diverged at round %ld (loss %g; %ld in-neighbour messages missing so far): "
                 "lower optimizer.lr or algorithm.gamma, or raise network.round_timeout_s", a->args->id, r, (double)loss,
@@ -303,13 +463,14 @@ static int train_round(Agent *a, Err *e) {
     }
     a->loss_sum += loss;
     a->loss_n++;
-    model_backward(a->m);
+    if (!ops->feature_loss) model_backward(a->m);
     a->compute_s += time_now() - t;
     float lr = schedule_lr(&s->sched, s->sgd.lr, (double)r / a->rounds_per_epoch, s->epochs);
     // Push-sum algorithms add late shares when they come; the others forget them (with one round of
     // slack, which an overlapping algorithm needs).
-    if (!a->alg->ops->keeps_late) net_discard_before(a->alg->env.net, r > 0 ? (uint64_t)(r - 1) : 0);
-    if (a->alg->ops->step(a->alg, r, lr, e)) return -1;
+    if (!ops->keeps_late) net_discard_before(a->alg->env.net, r > 0 ? (uint64_t)(r - 1) : 0);
+    if (ops->step(a->alg, r, lr, e)) return -1;
+    agent_batch_set(&a->alg->env, NULL, 0, NULL);   // the batch's inputs do not outlive the round
     a->round++;
     if (a->round % s->metrics_every == 0 || a->round == a->total_rounds) metrics_line(a, lr);
     if (log_check(a, e)) return -1;
@@ -336,20 +497,22 @@ static double cpu_now(void) {
 
 static int train(Agent *a, Err *e) {
     const Scenario *s = &a->s;
-    int sc = !strcmp(s->alg.name, "sc-sparse-push");
-    Codec comp;
-    if (sc && codec_init(&comp, s->alg.comp.codec, s->alg.comp.keep, e)) return -1;
+    const AlgOps *ops = a->alg->ops;
+    AlgExtraRounds xr = {0};   // the algorithm's own consensus rounds (SC-Sparse-Push's compensation)
+    if (ops->extra_rounds) ops->extra_rounds(&s->alg, &xr);
+    Codec xc;
+    if (ops->extra_rounds && codec_init(&xc, xr.codec, xr.keep, e)) return -1;
     long extra = a->total_rounds + 1;   // round numbers of consensus-only rounds
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
     double t_start = time_now(), cpu_start = cpu_now();
-    double next_eval = s->eval.every_epochs, next_comp = s->alg.comp.every_epochs;
+    double next_eval = s->eval.every_epochs, next_extra = xr.every_epochs;
     while (a->round < a->total_rounds) {
         if (train_round(a, e)) return -1;
         double epoch = (double)a->round / a->rounds_per_epoch;
-        if (sc && s->alg.comp.every_epochs > 0 && epoch + 1e-9 >= next_comp && a->round < a->total_rounds) {
-            if (consensus_rounds(a, s->alg.comp.rounds, &comp, s->alg.comp.gamma, &extra, e)) return -1;
-            next_comp += s->alg.comp.every_epochs;
+        if (ops->extra_rounds && xr.every_epochs > 0 && epoch + 1e-9 >= next_extra && a->round < a->total_rounds) {
+            if (consensus_rounds(a, xr.rounds, &xc, xr.gamma, &extra, e)) return -1;
+            next_extra += xr.every_epochs;
         }
         if (epoch + 1e-9 >= next_eval && a->round < a->total_rounds) {
             if (evaluate(a, "epoch", e)) return -1;
@@ -361,9 +524,9 @@ static int train(Agent *a, Err *e) {
     getrusage(RUSAGE_SELF, &ru1);
     a->csw_vol = ru1.ru_nvcsw - ru0.ru_nvcsw;
     a->csw_invol = ru1.ru_nivcsw - ru0.ru_nivcsw;
-    if (sc && consensus_rounds(a, s->alg.comp.rounds, &comp, s->alg.comp.gamma, &extra, e)) return -1;
+    if (ops->extra_rounds && consensus_rounds(a, xr.rounds, &xc, xr.gamma, &extra, e)) return -1;
     if (consensus_rounds(a, s->eval.final_consensus_rounds, codec_for_id(CODEC_DENSE), 1.0, &extra, e)) return -1;
-    if (!strcmp(s->alg.name, "sgp") && sgp_finish(a->alg, e)) return -1;
+    if (ops->finish && ops->finish(a->alg, e)) return -1;
     if (net_flush(a->alg->env.net, s->net.round_timeout_s, e)) return -1;
     return evaluate(a, "final", e);
 }
@@ -407,7 +570,7 @@ int agent_run(const AgentArgs *args) {
     int rc = 0;
     if (setup(&a, &e) || train(&a, &e) || done_report(&a, &e)) rc = fail_report(&a, &e);
     fclose(a.log);
-    if (a.alg) { net_free(a.alg->env.net); topo_free(&a.alg->env.topo); graph_free(a.alg->env.g); free(a.alg->env.spans); sgd_free(&a.alg->env.opt); alg_free(a.alg); }
+    if (a.alg) { agent_env_free(&a.alg->env); alg_free(a.alg); }
     model_free(a.m);
     partition_free(&a.part);
     free(a.mine);

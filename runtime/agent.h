@@ -17,7 +17,17 @@ typedef struct {
 
 // The algorithm's view of agent `id`: m's flat parameters and gradient, its tensors as spans, the
 // optimizer, the topology and the codec from s (no links yet). 0, or -1 and e.
+// It also fills env->model (AlgModelFns) on m: they work while a batch is set (agent_batch_set).
 int agent_env_init(AlgEnv *env, Model *m, const Scenario *s, int id, Err *e);
+// Frees what agent_env_init made and the links (not the algorithm's own state: alg_free).
+void agent_env_free(AlgEnv *env);
+// The round's batch, for env->model's functions: its inputs are in model_input(m), y its b labels,
+// drop_rng the round's dropout stream before its forward pass (NULL: a fixed one). y NULL: no batch.
+void agent_batch_set(AlgEnv *env, const uint8_t *y, int b, const Rng *drop_rng);
+// After the round's forward pass and loss, for an algorithm with a feature_loss hook: the penultimate
+// features to the hook, its loss added to *loss, and the backward pass with its gradient added
+// (instead of model_backward). 0, or -1 and e.
+int agent_feature_pass(Alg *alg, float *loss, Err *e);
 
 // Returns 0 when training finished, 1 when the work failed (the runner was told why), 2 on bad input.
 int agent_run(const AgentArgs *args);

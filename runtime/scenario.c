@@ -167,38 +167,118 @@ static void parse_topology(Ctx *c, json_t *root, Scenario *s) {
     if (s->topo.kind == TOPO_FILE && !s->topo.file[0]) fail(c, "topology.file", "kind 'file' needs a file (an edge list)");
 }
 
+// "compensation.rounds" -> top "compensation", returns "rounds"; "overlap" -> top "overlap", returns NULL.
+static const char *alg_key_split(const char *key, char *top, size_t n) {
+    const char *dot = strchr(key, '.');
+    size_t l = dot ? (size_t)(dot - key) : strlen(key);
+    snprintf(top, n, "%.*s", (int)l, key);
+    return dot ? dot + 1 : NULL;
+}
+
+static int alg_has_top(const AlgOps *ops, const char *top) {
+    char t[32];
+    for (const AlgKey *k = ops->keys; k && k->key; k++) {
+        alg_key_split(k->key, t, sizeof t);
+        if (!strcmp(t, top)) return 1;
+    }
+    return 0;
+}
+
+// The allowed names under "algorithm": the common ones, then every algorithm's own, each once.
+static int alg_top_keys(const char **out, int cap) {
+    static char tops[32][32];
+    int n = 0, t = 0;
+    out[n++] = "name"; out[n++] = "gamma"; out[n++] = "compression";
+    for (const AlgOps *ops; (ops = alg_at(t)); t++)
+        for (const AlgKey *k = ops->keys; k && k->key && n < cap - 1 && n < 32; k++) {
+            alg_key_split(k->key, tops[n], sizeof tops[n]);
+            int seen = 0;
+            for (int q = 0; q < n; q++) seen |= !strcmp(out[q], tops[n]);
+            if (!seen) { out[n] = tops[n]; n++; }
+        }
+    out[n] = NULL;
+    return n;
+}
+
+// One optional key of the chosen algorithm: read, range-checked, into s->alg (default when absent).
+static void parse_alg_key(Ctx *c, json_t *o, const AlgOps *ops, const AlgKey *k, AlgConfig *cfg) {
+    char top[32], path[64];
+    const char *field = alg_key_split(k->key, top, sizeof top);
+    json_t *obj = o;
+    snprintf(path, sizeof path, "algorithm");
+    if (field) {
+        obj = obj_get(c, o, "algorithm", top);
+        snprintf(path, sizeof path, "algorithm.%s", top);
+        char prev[32] = "";
+        if (k > ops->keys) alg_key_split(k[-1].key, prev, sizeof prev);
+        if (obj && strcmp(prev, top)) {   // the first field of its object checks the object's keys
+            const char *fields[17];
+            int nf = 0;
+            for (const AlgKey *f = k; f->key && nf < 16 && alg_key_split(f->key, prev, sizeof prev) && !strcmp(prev, top);
+                 f++)
+                fields[nf++] = alg_key_split(f->key, prev, sizeof prev);
+            fields[nf] = NULL;
+            keys_check(c, obj, path, fields);
+        }
+    }
+    const char *name = field ? field : k->key;
+    void *p = (char *)cfg + k->offset;
+    if (k->type == ALG_KEY_BOOL) *(int *)p = boolean(c, obj, path, name, (int)k->def);
+    else if (k->type == ALG_KEY_INT) *(int *)p = (int)integer(c, obj, path, name, (long)k->lo, (long)k->hi, (long)k->def);
+    else if (k->type == ALG_KEY_NUM) *(double *)p = num(c, obj, path, name, k->lo, k->hi, k->def);
+    else str(c, obj, path, name, codec_names(), k->def_codec, (char *)p, sizeof cfg->codec);
+}
+
+// The defaults of every other algorithm's keys (so AlgConfig is whole), and an error for any of them given.
+static void parse_alg_others(Ctx *c, json_t *o, const AlgOps *mine, AlgConfig *cfg) {
+    const AlgOps *ops;
+    for (int t = 0; (ops = alg_at(t)); t++) {
+        if (ops == mine) continue;
+        for (const AlgKey *k = ops->keys; k && k->key; k++) {
+            char top[32], path[64];
+            alg_key_split(k->key, top, sizeof top);
+            if (o && json_object_get(o, top) && !alg_has_top(mine, top)) {
+                snprintf(path, sizeof path, "algorithm.%s", top);
+                fail(c, path, "only %s %s (algorithm is '%s')", ops->name, k->what, mine->name);
+            }
+            void *p = (char *)cfg + k->offset;
+            if (k->type == ALG_KEY_BOOL || k->type == ALG_KEY_INT) *(int *)p = (int)k->def;
+            else if (k->type == ALG_KEY_NUM) *(double *)p = k->def;
+            else snprintf((char *)p, sizeof cfg->codec, "%s", k->def_codec);
+        }
+    }
+}
+
+static int alg_takes_codec(const AlgOps *ops) { return ops->codec.takes; }
+
+// The algorithm asks the registry for its defaults and its own keys: no algorithm is named here.
 static void parse_algorithm(Ctx *c, json_t *root, Scenario *s) {
-    static const char *const K[] = {"name", "gamma", "compression", "compensation", "overlap", NULL};
     static const char *const KC[] = {"kind", "keep", "error_feedback", NULL};
-    static const char *const KP[] = {"rounds", "every_epochs", "kind", "keep", "gamma", NULL};
+    const char *K[40];
+    alg_top_keys(K, 40);
     json_t *o = obj_get(c, root, "", "algorithm");
     if (o) keys_check(c, o, "algorithm", K);
     char names[256];
     snprintf(names, sizeof names, "%s", alg_names());
     str(c, o, "algorithm", "name", names, "sgp", s->alg.name, sizeof s->alg.name);
-    int compressed = !strcmp(s->alg.name, "sparse-push") || !strcmp(s->alg.name, "sc-sparse-push") ||
-                     !strcmp(s->alg.name, "choco") || !strcmp(s->alg.name, "choco-gossip") || !strcmp(s->alg.name, "deepsqueeze");
-    s->alg.gamma = num(c, o, "algorithm", "gamma", 1e-6, 1, compressed ? 0.01 : 1.0);
+    const AlgOps *ops = alg_find(s->alg.name);
+    if (!ops) return;   // an unknown name failed above
+    int compressed = ops->codec.takes;
+    s->alg.gamma = num(c, o, "algorithm", "gamma", 1e-6, 1, compressed ? ops->codec.gamma : 1.0);
     json_t *cp = obj_get(c, o, "algorithm", "compression");
     if (cp) keys_check(c, cp, "algorithm.compression", KC);
-    str(c, cp, "algorithm.compression", "kind", codec_names(), !compressed ? "dense" : !strcmp(s->alg.name, "deepsqueeze") ? "q8" : "topk",
+    str(c, cp, "algorithm.compression", "kind", codec_names(), compressed ? ops->codec.kind : "dense",
         s->alg.codec, sizeof s->alg.codec);
-    s->alg.keep = num(c, cp, "algorithm.compression", "keep", 1e-9, 1, compressed ? 0.01 : 1.0);
+    s->alg.keep = num(c, cp, "algorithm.compression", "keep", 1e-9, 1, compressed ? ops->codec.keep : 1.0);
     s->alg.error_feedback = boolean(c, cp, "algorithm.compression", "error_feedback", 1);
-    s->alg.overlap = boolean(c, o, "algorithm", "overlap", 0);
-    if (s->alg.overlap && strcmp(s->alg.name, "sgp"))
-        fail(c, "algorithm.overlap", "only sgp can overlap its messages with computation (algorithm is '%s')", s->alg.name);
-    if (cp && !compressed && strcmp(s->alg.codec, "dense"))
-        fail(c, "algorithm.compression.kind", "'%s' needs a compressed algorithm (sparse-push, sc-sparse-push, choco, choco-gossip, deepsqueeze), not '%s'", s->alg.codec, s->alg.name);
-    json_t *cm = obj_get(c, o, "algorithm", "compensation");
-    if (cm) keys_check(c, cm, "algorithm.compensation", KP);
-    if (cm && strcmp(s->alg.name, "sc-sparse-push"))
-        fail(c, "algorithm.compensation", "only sc-sparse-push has a compensation (algorithm is '%s')", s->alg.name);
-    s->alg.comp.rounds = (int)integer(c, cm, "algorithm.compensation", "rounds", 0, 100000, 20);
-    s->alg.comp.every_epochs = num(c, cm, "algorithm.compensation", "every_epochs", 0, 1e4, 0);
-    str(c, cm, "algorithm.compensation", "kind", codec_names(), "topk", s->alg.comp.codec, sizeof s->alg.comp.codec);
-    s->alg.comp.keep = num(c, cm, "algorithm.compensation", "keep", 1e-9, 1, 0.1);
-    s->alg.comp.gamma = num(c, cm, "algorithm.compensation", "gamma", 1e-6, 1, 0.5);
+    parse_alg_others(c, o, ops, &s->alg);
+    for (const AlgKey *k = ops->keys; k && k->key; k++) parse_alg_key(c, o, ops, k, &s->alg);
+    if (cp && !compressed && strcmp(s->alg.codec, "dense")) {
+        char list[256];
+        alg_names_where(alg_takes_codec, list, sizeof list);
+        fail(c, "algorithm.compression.kind", "'%s' needs a compressed algorithm (%s), not '%s'", s->alg.codec, list,
+             s->alg.name);
+    }
 }
 
 static void parse_network(Ctx *c, json_t *root, Scenario *s) {
@@ -332,13 +412,15 @@ static void parse_root(Ctx *c, json_t *root, Scenario *s) {
 static void check_combinations(Ctx *c, Scenario *s) {
     if (c->failed) return;
     const char *a = s->alg.name;
-    int gossip = !strcmp(a, "dpsgd") || !strcmp(a, "choco-gossip");
-    if (gossip && s->topo.directed)
-        fail(c, "topology.directed", "%s averages with symmetric (Metropolis) weights and needs an undirected topology", a);
-    if ((!strcmp(a, "choco") || !strcmp(a, "choco-gossip")) && s->topo.time_varying)
-        fail(c, "topology.time_varying", "%s keeps a public copy of each in-neighbour's model, so it needs a static topology", a);
-    if ((!strcmp(a, "choco") || !strcmp(a, "choco-gossip")) && s->eval.final_consensus_rounds > 0)
-        fail(c, "eval.final_consensus_rounds", "%s keeps public copies that dense averaging rounds would desynchronize; use 0", a);
+    const AlgOps *ops = alg_find(a);
+    if (ops && ops->needs.undirected && s->topo.directed)
+        fail(c, "topology.directed", "%s %s and needs an undirected topology", a, ops->needs.undirected);
+    if (ops && ops->needs.fixed && s->topo.time_varying)
+        fail(c, "topology.time_varying", "%s %s, so it needs a static topology", a, ops->needs.fixed);
+    if (ops && ops->needs.no_final_consensus && s->eval.final_consensus_rounds > 0)
+        fail(c, "eval.final_consensus_rounds", "%s %s; use 0", a, ops->needs.no_final_consensus);
+    if (ops && ops->needs.tree && s->topo.kind != TOPO_CHAIN && s->topo.kind != TOPO_BINARY_TREE)
+        fail(c, "topology.kind", "%s %s, so it needs a spanning tree (chain or binary_tree)", a, ops->needs.tree);
     if (s->topo.kind == TOPO_TORUS && s->agents < 4)
         fail(c, "agents", "a 2-D torus needs at least 4 agents (got %d)", s->agents);
 }
@@ -436,6 +518,28 @@ int scenario_load(Scenario *s, const char *path, const char *text, Err *e) {
     return c.failed ? -1 : 0;
 }
 
+// The chosen algorithm's own keys into its "algorithm" object, in its order. A flag is written only
+// when set, so the dump of a scenario that never had it reads as before.
+static void alg_keys_dump(const Scenario *s, json_t *alg) {
+    const AlgOps *ops = alg_find(s->alg.name);
+    for (const AlgKey *k = ops ? ops->keys : NULL; k && k->key; k++) {
+        char top[32];
+        const char *field = alg_key_split(k->key, top, sizeof top);
+        const void *p = (const char *)&s->alg + k->offset;
+        json_t *v = k->type == ALG_KEY_BOOL ? (*(const int *)p ? json_true() : NULL)
+                    : k->type == ALG_KEY_INT ? json_integer(*(const int *)p)
+                    : k->type == ALG_KEY_NUM ? json_real(*(const double *)p)
+                                             : json_string((const char *)p);
+        if (!v) continue;
+        json_t *obj = alg;
+        if (field) {
+            obj = json_object_get(alg, top);
+            if (!obj) json_object_set_new(alg, top, obj = json_object());
+        }
+        json_object_set_new(obj, field ? field : k->key, v);
+    }
+}
+
 char *scenario_dump(const Scenario *s) {
     json_t *seeds = json_array(), *ms = json_array();
     for (int i = 0; i < s->n_seeds; i++) json_array_append_new(seeds, json_integer((json_int_t)s->seeds[i]));
@@ -465,13 +569,7 @@ char *scenario_dump(const Scenario *s) {
         "baseline", s->baseline, "metrics_every", s->metrics_every, "hang_timeout_s", s->hang_timeout_s,
         "limit_train", s->limit_train, "limit_test", s->limit_test);
     if (!o) return NULL;   // jansson has released the "o" arguments already
-    if (s->alg.overlap) json_object_set_new(json_object_get(o, "algorithm"), "overlap", json_true());
-    if (!strcmp(s->alg.name, "sc-sparse-push")) {
-        json_t *alg = json_object_get(o, "algorithm");
-        json_object_set_new(alg, "compensation", json_pack("{s:i, s:f, s:s, s:f, s:f}", "rounds", s->alg.comp.rounds,
-                            "every_epochs", s->alg.comp.every_epochs, "kind", s->alg.comp.codec, "keep",
-                            s->alg.comp.keep, "gamma", s->alg.comp.gamma));
-    }
+    alg_keys_dump(s, json_object_get(o, "algorithm"));
     if (s->topo.kind != TOPO_FILE) json_object_del(json_object_get(o, "topology"), "file");
     json_t *links = s->net.links_json ? json_loads(s->net.links_json, 0, NULL) : NULL;
     if (links) json_object_update(json_object_get(o, "network"), links);
