@@ -68,7 +68,8 @@ static void parse_radio(JsonR *r, const json_t *o, const char *p, EnergyModel *m
     } else if (json_object_get(o, "eps_mp_pj_per_bit_m4")) {
         char q[JSONR_PATH_LEN];
         jsonr_path(q, p, "eps_mp_pj_per_bit_m4");
-        jsonr_fail(r, q, "only used when path_loss is \"two-regime\" (path_loss is \"free-space\": d^2 at every distance)");
+        jsonr_fail(r, q, "only used when path_loss is \"two-regime\" (path_loss is \"free-space\": d^2 at every "
+                   "distance)");
     }
     nonneg(r, o, p, "e_elec_nj_per_bit", &m->e_elec_nj_per_bit);
     nonneg(r, o, p, "eps_fs_pj_per_bit_m2", &m->eps_fs_pj_per_bit_m2);

@@ -106,7 +106,8 @@ double jsonr_num_value(JsonR *r, const json_t *v, const char *p, double lo, int 
     range_text(r, lo, lo_open, hi, range, sizeof range);
     if (!json_is_number(v)) {
         if (r->words & JSONR_TYPE_BARE) jsonr_fail(r, p, "expected a number%s", got(r, v, g, sizeof g));
-        else if (r->words & JSONR_RANGE_WORDS) jsonr_fail(r, p, "expected a number %s%s", range, got(r, v, g, sizeof g));
+        else if (r->words & JSONR_RANGE_WORDS)
+            jsonr_fail(r, p, "expected a number %s%s", range, got(r, v, g, sizeof g));
         else jsonr_fail(r, p, "expected a number in %s%g, %g]%s", lo_open ? "(" : "[", lo, hi, got(r, v, g, sizeof g));
         return def;
     }

@@ -206,7 +206,8 @@ static void parse_mcs(JsonR *c, const json_t *v, const char *path, RadioModel *r
         if (c->failed || i == 0) continue;
         if (rm->mcs[i].snr_db <= rm->mcs[i - 1].snr_db || rm->mcs[i].rate_mbit <= rm->mcs[i - 1].rate_mbit)
             jsonr_fail(c, p, "snr_db %g / rate_mbit %g do not both exceed the previous entry's %g / %g (expected "
-                       "ascending)", rm->mcs[i].snr_db, rm->mcs[i].rate_mbit, rm->mcs[i - 1].snr_db, rm->mcs[i - 1].rate_mbit);
+                       "ascending)", rm->mcs[i].snr_db, rm->mcs[i].rate_mbit, rm->mcs[i - 1].snr_db,
+                       rm->mcs[i - 1].rate_mbit);
     }
 }
 
@@ -286,7 +287,10 @@ static void parse_waypoints(JsonR *c, const json_t *v, const char *path, double 
         const json_t *w = json_array_get(v, i);
         if (!json_is_object(w)) { jsonr_fail(c, p, "expected an object {\"t\": seconds, \"pos\": [x, y]}"); return; }
         jsonr_keys(c, w, p, K, NULL);
-        if (!json_object_get(w, "t") || !json_object_get(w, "pos")) { jsonr_fail(c, p, "needs both \"t\" and \"pos\""); return; }
+        if (!json_object_get(w, "t") || !json_object_get(w, "pos")) {
+            jsonr_fail(c, p, "needs both \"t\" and \"pos\"");
+            return;
+        }
         path_make(q, "%s.t", p);
         double t = jsonr_num_value(c, json_object_get(w, "t"), q, 0, 0, 1e12, 0);
         if (!c->failed && t > duration_s)
@@ -380,7 +384,10 @@ static int parse_nodes(JsonR *c, const json_t *obj, const char *path, int n_agen
     char p[PATH_LEN];
     jsonr_path(p, path, "nodes");
     if (c->failed) return -1;
-    if (!nodes && !has_rwp) { jsonr_fail(c, p, "missing: expected %d node objects (or a random_waypoint for all)", n_agents); return -1; }
+    if (!nodes && !has_rwp) {
+        jsonr_fail(c, p, "missing: expected %d node objects (or a random_waypoint for all)", n_agents);
+        return -1;
+    }
     if (nodes && (!json_is_array(nodes) || (int)json_array_size(nodes) != n_agents)) {
         if (json_is_array(nodes))
             jsonr_fail(c, p, "%zu entries, expected %d (one per agent)", json_array_size(nodes), n_agents);
@@ -424,7 +431,8 @@ int mobility_parse(const json_t *obj, const char *path, int n_agents, uint64_t s
     if (!c.failed && duration_s / m->step_s + 1 > MAX_SAMPLES) {
         char p[PATH_LEN];
         jsonr_path(p, path, "step_s");
-        jsonr_fail(&c, p, "%g gives more than %ld samples over %g s (expected a larger step)", m->step_s, MAX_SAMPLES, duration_s);
+        jsonr_fail(&c, p, "%g gives more than %ld samples over %g s (expected a larger step)", m->step_s, MAX_SAMPLES,
+                   duration_s);
     }
     if (!c.failed) parse_model(&c, obj, path, &m->rm);
     if (!c.failed) parse_change_rule(&c, obj, path, &m->rule);

@@ -10,8 +10,9 @@
 #include "mobility.h"
 
 const char *const NETPLAN_KEYS[] = {"default_link", "links", "schedule", "mobility", "duration_s", NULL};
-static const char *const LINK_KEYS[] = {"up", "delay_ms", "jitter_ms", "jitter_dist", "loss_pct", "loss_model", "ge_p_pct",
-                                        "ge_r_pct", "ge_bad_loss_pct", "ge_good_loss_pct", "rate_mbit", "limit_pkts", NULL};
+static const char *const LINK_KEYS[] = {"up", "delay_ms", "jitter_ms", "jitter_dist", "loss_pct", "loss_model",
+                                        "ge_p_pct", "ge_r_pct", "ge_bad_loss_pct", "ge_good_loss_pct", "rate_mbit",
+                                        "limit_pkts", NULL};
 
 
 // The plan's wording ("network.links[0]: unknown key 'delay' (...)", "expected >= 0 and <= 100000"), kept as
@@ -72,7 +73,8 @@ static int agent_index(JsonR *c, const json_t *o, const char *path, const char *
     json_t *v = json_object_get(o, key);
     if (!v) { jsonr_fail(c, p, "missing (an agent index 0..%d)", n - 1); return -1; }
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= n) {
-        if (json_is_integer(v)) jsonr_fail(c, p, "agent %lld does not exist (expected 0..%d)", (long long)json_integer_value(v), n - 1);
+        if (json_is_integer(v))
+            jsonr_fail(c, p, "agent %lld does not exist (expected 0..%d)", (long long)json_integer_value(v), n - 1);
         else jsonr_fail(c, p, "expected an agent index 0..%d", n - 1);
         return -1;
     }
@@ -88,7 +90,10 @@ static int change_cmp(const void *a, const void *b) {
 static void plan_links(JsonR *c, const json_t *arr, NetPlan *p) {
     static const char *const EXTRA[] = {"from", "to", "symmetric", NULL};
     int n = p->n;
-    if (!json_is_array(arr)) { jsonr_fail(c, "network.links", "expected an array of {from, to, ...link parameters}"); return; }
+    if (!json_is_array(arr)) {
+        jsonr_fail(c, "network.links", "expected an array of {from, to, ...link parameters}");
+        return;
+    }
     size_t k;
     json_t *o;
     json_array_foreach(arr, k, o) {
@@ -97,7 +102,10 @@ static void plan_links(JsonR *c, const json_t *arr, NetPlan *p) {
         if (!json_is_object(o)) { jsonr_fail(c, path, "expected an object"); return; }
         int from = agent_index(c, o, path, "from", n), to = agent_index(c, o, path, "to", n);
         if (c->failed) return;
-        if (from == to) { jsonr_fail(c, path, "from and to are both agent %d (a link joins two agents)", from); return; }
+        if (from == to) {
+            jsonr_fail(c, path, "from and to are both agent %d (a link joins two agents)", from);
+            return;
+        }
         int sym = json_is_true(json_object_get(o, "symmetric"));
         link_parse(c, o, path, &p->link[from * n + to], EXTRA);
         if (sym) link_parse(c, o, path, &p->link[to * n + from], EXTRA);
@@ -107,7 +115,10 @@ static void plan_links(JsonR *c, const json_t *arr, NetPlan *p) {
 static void plan_schedule(JsonR *c, const json_t *arr, NetPlan *p) {
     static const char *const EXTRA[] = {"at_s", "from", "to", "symmetric", NULL};
     int n = p->n;
-    if (!json_is_array(arr)) { jsonr_fail(c, "network.schedule", "expected an array of {at_s, from, to, ...link parameters}"); return; }
+    if (!json_is_array(arr)) {
+        jsonr_fail(c, "network.schedule", "expected an array of {at_s, from, to, ...link parameters}");
+        return;
+    }
     size_t m = json_array_size(arr);
     p->change = xcalloc(2 * m + 1, sizeof(LinkChange));
     // Entries name only what changes; each is merged over the link's state at its time, in time order.
@@ -120,7 +131,10 @@ static void plan_schedule(JsonR *c, const json_t *arr, NetPlan *p) {
         if (!json_is_object(o)) { jsonr_fail(c, path, "expected an object"); break; }
         if (!json_object_get(o, "at_s")) { jsonr_fail(c, path, "missing at_s (seconds after the start)"); break; }
         at[k] = jsonr_num(c, o, path, "at_s", 0, p->duration_s, 0);
-        if (c->failed) { Err in = *c->e; err_set(c->e, "%.420s (network.duration_s = %g: the emulated timeline ends there)", in.msg, p->duration_s); }
+        if (c->failed) {   // say why the range ends where it does
+            Err in = *c->e;
+            err_set(c->e, "%.420s (network.duration_s = %g: the emulated timeline ends there)", in.msg, p->duration_s);
+        }
         order[k] = k;
     }
     for (size_t a = 1; a < m; a++)   // stable insertion sort by time

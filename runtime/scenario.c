@@ -64,17 +64,24 @@ static void parse_optimizer(JsonR *c, json_t *root, Scenario *s) {
     s->sched.milestones[0] = 0.5f; s->sched.milestones[1] = 0.75f;
     json_t *ms = sc ? json_object_get(sc, "milestones") : NULL;
     if (ms) {
-        if (!json_is_array(ms) || json_array_size(ms) > 8) { jsonr_fail(c, "optimizer.schedule.milestones", "expected an array of at most 8 fractions in (0,1)"); return; }
+        if (!json_is_array(ms) || json_array_size(ms) > 8) {
+            jsonr_fail(c, "optimizer.schedule.milestones", "expected an array of at most 8 fractions in (0,1)");
+            return;
+        }
         s->sched.n_milestones = (int)json_array_size(ms);
         for (int i = 0; i < s->sched.n_milestones; i++) {
             json_t *m = json_array_get(ms, (size_t)i);
             double x = json_is_number(m) ? json_number_value(m) : -1;
-            if (!(x > 0 && x < 1)) { jsonr_fail(c, "optimizer.schedule.milestones", "entry %d is not a fraction in (0,1)", i); return; }
+            if (!(x > 0 && x < 1)) {
+                jsonr_fail(c, "optimizer.schedule.milestones", "entry %d is not a fraction in (0,1)", i);
+                return;
+            }
             s->sched.milestones[i] = (float)x;
         }
     }
     if (s->sched.warmup_epochs >= s->epochs && s->sched.warmup_epochs > 0)
-        jsonr_fail(c, "optimizer.schedule.warmup_epochs", "%g is not less than epochs (%d)", s->sched.warmup_epochs, s->epochs);
+        jsonr_fail(c, "optimizer.schedule.warmup_epochs", "%g is not less than epochs (%d)", s->sched.warmup_epochs,
+                   s->epochs);
 }
 
 static void parse_topology(JsonR *c, json_t *root, Scenario *s) {
@@ -85,13 +92,15 @@ static void parse_topology(JsonR *c, json_t *root, Scenario *s) {
     jsonr_str(c, o, "topology", "kind", topo_names(), "exponential", kind, sizeof kind);
     topo_parse(kind, &s->topo.kind);
     s->topo.n = s->agents;
-    s->topo.directed = jsonr_bool(c, o, "topology", "directed", s->topo.kind == TOPO_EXPONENTIAL || s->topo.kind == TOPO_RANDOM);
-    s->topo.time_varying = jsonr_bool(c, o, "topology", "time_varying", s->topo.kind == TOPO_EXPONENTIAL || s->topo.kind == TOPO_RANDOM);
+    int changing = s->topo.kind == TOPO_EXPONENTIAL || s->topo.kind == TOPO_RANDOM;   // directed, time-varying kinds
+    s->topo.directed = jsonr_bool(c, o, "topology", "directed", changing);
+    s->topo.time_varying = jsonr_bool(c, o, "topology", "time_varying", changing);
     s->topo.window = (int)jsonr_int(c, o, "topology", "window", 1, 1000, 3);
     s->topo.extra_p = jsonr_num(c, o, "topology", "extra_p", 0, 1, 0.1);
     s->topo.seed = (uint64_t)jsonr_int(c, o, "topology", "seed", 0, 0x7fffffffL, (long)s->seeds[0]);
     jsonr_str(c, o, "topology", "file", NULL, "", s->topo.file, sizeof s->topo.file);
-    if (s->topo.kind == TOPO_FILE && !s->topo.file[0]) jsonr_fail(c, "topology.file", "kind 'file' needs a file (an edge list)");
+    if (s->topo.kind == TOPO_FILE && !s->topo.file[0])
+        jsonr_fail(c, "topology.file", "kind 'file' needs a file (an edge list)");
 }
 
 static void parse_algorithm(Ctx *c, json_t *root, Scenario *s) {
@@ -139,7 +148,7 @@ static void parse_network(JsonR *c, json_t *root, Scenario *s) {
     s->net.auth = jsonr_bool(c, o, "network", "auth", 1);
     s->net.frame_mac = jsonr_bool(c, o, "network", "frame_mac", 1);
     s->net.max_rounds_ahead = (int)jsonr_int(c, o, "network", "max_rounds_ahead", 1, 1000000, 256);
-    if (!s->net.auth && s->net.frame_mac && o && json_object_get(o, "frame_mac") && json_is_true(json_object_get(o, "frame_mac")))
+    if (!s->net.auth && s->net.frame_mac && o && json_is_true(json_object_get(o, "frame_mac")))
         jsonr_fail(c, "network.frame_mac", "true needs network.auth true (the frame key comes from the handshake)");
     if (!s->net.auth) s->net.frame_mac = 0;
     if (c->failed) return;
@@ -160,8 +169,8 @@ static void parse_network(JsonR *c, json_t *root, Scenario *s) {
     if (json_object_size(links)) s->net.links_json = json_dumps(links, JSON_COMPACT);
     json_decref(links);
     if (!strcmp(s->net.backend, "none") && s->net.shaped)
-        jsonr_fail(c, "network.backend", "\"none\" shapes nothing, but the scenario asks for shaped links: use \"auto\" (or remove "
-             "default_link, links, schedule and mobility)");
+        jsonr_fail(c, "network.backend", "\"none\" shapes nothing, but the scenario asks for shaped links: use \"auto\" "
+                   "(or remove default_link, links, schedule and mobility)");
 }
 
 int scenario_netplan(const Scenario *s, NetPlan *p, Err *e) {
@@ -214,8 +223,10 @@ static void parse_root(JsonR *c, json_t *root, Scenario *s) {
     parse_seeds(c, root, s);
     s->seed = s->seeds[0];
     s->agents = (int)jsonr_int(c, root, "", "agents", 1, 256, 8);
-    jsonr_str(c, root, "", "dataset", "fashion-mnist, mnist, cifar10, cifar100, synthetic", "fashion-mnist", s->dataset, sizeof s->dataset);
-    jsonr_str(c, root, "", "model", "linear, mlp, lenet5, cnn5, resnet20, vgg11, vgg11-standard", "lenet5", s->model, sizeof s->model);
+    jsonr_str(c, root, "", "dataset", "fashion-mnist, mnist, cifar10, cifar100, synthetic", "fashion-mnist", s->dataset,
+              sizeof s->dataset);
+    jsonr_str(c, root, "", "model", "linear, mlp, lenet5, cnn5, resnet20, vgg11, vgg11-standard", "lenet5", s->model,
+              sizeof s->model);
     char norm[16];
     jsonr_str(c, root, "", "norm", norm_names(), norm_name(model_default_norm(s->model)), norm, sizeof norm);
     norm_parse(norm, &s->norm);
