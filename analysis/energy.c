@@ -3,10 +3,10 @@
 // defaults and their sources are in docs/energy.md; tests in tests/test_energy.c.
 #include "energy.h"
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "jsonr.h"
 #include "mobility.h"
 
 #define PJ 1e-12
@@ -43,112 +43,62 @@ void energy_model_default(EnergyModel *m) {
 
 // ---- parsing ----
 
-
-static const char *type_name(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_TRUE: case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    default: return "a number";
-    }
-}
-
-static void keys_check(PathErr *c, const json_t *obj, const char *path, const char *const *allowed) {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++) ok |= !strcmp(*a, key);
-        if (ok) continue;
-        char p[300], list[300] = "";
-        snprintf(p, sizeof p, "%.200s.%s", path, key);
-        for (const char *const *a = allowed; *a; a++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == allowed ? "" : ", ", *a);
-        path_fail(c, p, "unknown key (expected one of: %s)", list);
-    }
-}
-
-// The object at obj[key] (NULL when absent or when it is not an object, then an error).
-static const json_t *sub_object(PathErr *c, const json_t *obj, const char *path, const char *key, char *sub, size_t n) {
-    snprintf(sub, n, "%.200s.%s", path, key);
-    const json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (v && !json_is_object(v)) { path_fail(c, sub, "expected an object (got %s)", type_name(v)); return NULL; }
-    return v;
-}
-
-// A number >= 0 at obj[key], left as it is when absent.
-static void nonneg(PathErr *c, const json_t *obj, const char *path, const char *key, double *out) {
-    const json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (!v) return;
-    char p[300];
-    snprintf(p, sizeof p, "%.200s.%s", path, key);
-    if (!json_is_number(v)) { path_fail(c, p, "expected a number >= 0 (got %s)", type_name(v)); return; }
-    double x = json_number_value(v);
-    if (!(x >= 0) || !isfinite(x)) { path_fail(c, p, "%g is out of range (expected >= 0)", x); return; }
-    *out = x;
-}
-
-// A string at obj[key] that must be one of choices (NULL-terminated); its index, or def when absent.
-static int choice(PathErr *c, const json_t *obj, const char *path, const char *key, const char *const *choices, int def) {
-    const json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (!v) return def;
-    char p[300], list[200] = "";
-    snprintf(p, sizeof p, "%.200s.%s", path, key);
-    for (const char *const *a = choices; *a; a++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == choices ? "" : ", ", *a);
-    if (!json_is_string(v)) { path_fail(c, p, "expected a string: one of %s (got %s)", list, type_name(v)); return def; }
-    for (int i = 0; choices[i]; i++)
-        if (!strcmp(choices[i], json_string_value(v))) return i;
-    path_fail(c, p, "unknown value '%.60s' (expected one of: %s)", json_string_value(v), list);
-    return def;
-}
+// The energy reader's wording ("energy.radio: expected an object (got an array)"), kept as users know it.
+#define ENERGY_WORDS (JSONR_RANGE_WORDS | JSONR_TYPE_GOT)
 
 static const char *const KEYS[] = {"model", "compute", "radio", NULL};
-static const char *const KEYS_COMPUTE[] = {"pj_per_mac_fp32", "pj_per_mac_fp16", "pj_per_mac_int8", "backward_factor", NULL};
-static const char *const KEYS_RADIO[] = {"path_loss", "e_elec_nj_per_bit", "eps_fs_pj_per_bit_m2", "eps_mp_pj_per_bit_m4",
-                                         "distance_m", NULL};
-static const char *const MODELS[] = {"default", NULL};
-static const char *const PATH_LOSS[] = {"free-space", "two-regime", NULL};
+static const char *const KEYS_COMPUTE[] = {"pj_per_mac_fp32", "pj_per_mac_fp16", "pj_per_mac_int8", "backward_factor",
+                                           NULL};
+static const char *const KEYS_RADIO[] = {"path_loss", "e_elec_nj_per_bit", "eps_fs_pj_per_bit_m2",
+                                         "eps_mp_pj_per_bit_m4", "distance_m", NULL};
+static const char *const PATH_LOSS[] = {"free-space", "two-regime"};
 
-static void parse_radio(PathErr *c, const json_t *r, const char *p, EnergyModel *m) {
-    keys_check(c, r, p, KEYS_RADIO);
-    m->path_loss = choice(c, r, p, "path_loss", PATH_LOSS, ENERGY_FREE_SPACE) == 1 ? ENERGY_TWO_REGIME : ENERGY_FREE_SPACE;
-    if (m->path_loss == ENERGY_TWO_REGIME) {
+// A number >= 0 at obj[key], left as it is when absent.
+static void nonneg(JsonR *r, const json_t *obj, const char *path, const char *key, double *out) {
+    *out = jsonr_num(r, obj, path, key, 0, INFINITY, *out);
+}
+
+static void parse_radio(JsonR *r, const json_t *o, const char *p, EnergyModel *m) {
+    jsonr_keys(r, o, p, KEYS_RADIO, NULL);
+    int two = jsonr_choice(r, o, p, "path_loss", "free-space, two-regime", 0) == 1;
+    m->path_loss = two ? ENERGY_TWO_REGIME : ENERGY_FREE_SPACE;
+    if (two) {
         m->eps_fs_pj_per_bit_m2 = TWC2002_EPS_FS_PJ_PER_BIT_M2;
         m->eps_mp_pj_per_bit_m4 = TWC2002_EPS_MP_PJ_PER_BIT_M4;
-    } else if (json_object_get(r, "eps_mp_pj_per_bit_m4")) {
-        char q[300];
-        snprintf(q, sizeof q, "%.200s.eps_mp_pj_per_bit_m4", p);
-        path_fail(c, q, "only used when path_loss is \"two-regime\" (path_loss is \"free-space\": d^2 at every distance)");
+    } else if (json_object_get(o, "eps_mp_pj_per_bit_m4")) {
+        char q[JSONR_PATH_LEN];
+        jsonr_path(q, p, "eps_mp_pj_per_bit_m4");
+        jsonr_fail(r, q, "only used when path_loss is \"two-regime\" (path_loss is \"free-space\": d^2 at every "
+                   "distance)");
     }
-    nonneg(c, r, p, "e_elec_nj_per_bit", &m->e_elec_nj_per_bit);
-    nonneg(c, r, p, "eps_fs_pj_per_bit_m2", &m->eps_fs_pj_per_bit_m2);
-    if (m->path_loss == ENERGY_TWO_REGIME) nonneg(c, r, p, "eps_mp_pj_per_bit_m4", &m->eps_mp_pj_per_bit_m4);
-    nonneg(c, r, p, "distance_m", &m->distance_m);
+    nonneg(r, o, p, "e_elec_nj_per_bit", &m->e_elec_nj_per_bit);
+    nonneg(r, o, p, "eps_fs_pj_per_bit_m2", &m->eps_fs_pj_per_bit_m2);
+    if (two) nonneg(r, o, p, "eps_mp_pj_per_bit_m4", &m->eps_mp_pj_per_bit_m4);
+    nonneg(r, o, p, "distance_m", &m->distance_m);
 }
 
 int energy_parse(const json_t *obj, const char *path, EnergyModel *m, Err *e) {
-    PathErr c = {e, 0};
+    JsonR r = {.e = e, .words = ENERGY_WORDS};
     const char *p = path && *path ? path : "energy";
     energy_model_default(m);
     if (!obj) return 0;
-    if (!json_is_object(obj)) { path_fail(&c, p, "expected an object (got %s)", type_name(obj)); return -1; }
-    keys_check(&c, obj, p, KEYS);
-    choice(&c, obj, p, "model", MODELS, 0);
-    char sub[300];
-    const json_t *cp = sub_object(&c, obj, p, "compute", sub, sizeof sub);
+    if (!jsonr_is_object(&r, obj, p)) return -1;
+    jsonr_keys(&r, obj, p, KEYS, NULL);
+    jsonr_choice(&r, obj, p, "model", "default", 0);
+    char sub[JSONR_PATH_LEN];
+    const json_t *cp = jsonr_obj(&r, obj, p, "compute");
+    jsonr_path(sub, p, "compute");
     if (cp) {
-        keys_check(&c, cp, sub, KEYS_COMPUTE);
-        nonneg(&c, cp, sub, "pj_per_mac_fp32", &m->pj_per_mac_fp32);
-        nonneg(&c, cp, sub, "pj_per_mac_fp16", &m->pj_per_mac_fp16);
-        nonneg(&c, cp, sub, "pj_per_mac_int8", &m->pj_per_mac_int8);
-        nonneg(&c, cp, sub, "backward_factor", &m->backward_factor);
+        jsonr_keys(&r, cp, sub, KEYS_COMPUTE, NULL);
+        nonneg(&r, cp, sub, "pj_per_mac_fp32", &m->pj_per_mac_fp32);
+        nonneg(&r, cp, sub, "pj_per_mac_fp16", &m->pj_per_mac_fp16);
+        nonneg(&r, cp, sub, "pj_per_mac_int8", &m->pj_per_mac_int8);
+        nonneg(&r, cp, sub, "backward_factor", &m->backward_factor);
     }
-    const json_t *r = sub_object(&c, obj, p, "radio", sub, sizeof sub);
-    if (r) parse_radio(&c, r, sub, m);
-    if (c.failed) { energy_model_default(m); return -1; }
+    const json_t *rd = jsonr_obj(&r, obj, p, "radio");
+    jsonr_path(sub, p, "radio");
+    if (rd) parse_radio(&r, rd, sub, m);
+    if (r.failed) { energy_model_default(m); return -1; }
     return 0;
 }
 

@@ -122,13 +122,3 @@ int dir_make(const char *path) {
     return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-void path_fail(PathErr *c, const char *path, const char *fmt, ...) {
-    if (c->failed) return;   // the first error is the one reported
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err_set(c->e, "%s: %s", path, msg);
-    c->failed = 1;
-}

@@ -12,9 +12,6 @@ typedef struct { size_t offset, count; } Span;
 // An error message a function fills when it returns -1: "what, where, expected what".
 typedef struct { char msg[512]; } Err;
 void err_set(Err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-// A parse that reports its first error, naming the JSON path: "network.links[2].delay_ms: -5 is ...".
-typedef struct { Err *e; int failed; } PathErr;
-void path_fail(PathErr *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 // Out of memory is not a user error: report file/line and abort.
 void *malloc_check(size_t n, const char *file, int line);

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include "jsonr.h"
 #include "rng.h"
 
 #define LIGHT_SPEED_MPS 299792458.0
@@ -157,8 +158,10 @@ int radio_changed(const RadioChangeRule *r, const LinkParams *last, const LinkPa
 // Parsing: the first error wins and names its JSON path.
 
 
-// JSON paths are built in PATH_LEN buffers (a longer path is cut, never overrun).
-#define PATH_LEN 320
+// The mobility reader's wording ("expected a number >= -50 and <= 60", "2.5 is not an integer"), kept as users
+// and tests know it.
+#define MOBILITY_WORDS (JSONR_RANGE_WORDS | JSONR_NOT_INTEGER)
+#define PATH_LEN JSONR_PATH_LEN
 static void path_make(char *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void path_make(char *out, const char *fmt, ...) {
     va_list ap;
@@ -167,95 +170,24 @@ static void path_make(char *out, const char *fmt, ...) {
     va_end(ap);
 }
 
-static void join(char *out, const char *path, const char *key) {
-    path_make(out, "%s%s%s", path, *path ? "." : "", key);
-}
-
-static void keys_check(PathErr *c, const json_t *obj, const char *path, const char *const *allowed) {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, key) == 0;
-        if (ok) continue;
-        char p[PATH_LEN], list[400] = "";
-        join(p, path, key);
-        for (const char *const *a = allowed; *a; a++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == allowed ? "" : ", ", *a);
-        path_fail(c, p, "unknown key (expected one of: %s)", list);
-        return;
-    }
-}
-
-// A number at `p` within lo..hi (lo excluded when lo_open).
-static double num_at(PathErr *c, const json_t *v, const char *p, double lo, int lo_open, double hi) {
-    if (!json_is_number(v)) {
-        path_fail(c, p, "expected a number %s %g and <= %g", lo_open ? ">" : ">=", lo, hi);
-        return lo;
-    }
-    double x = json_number_value(v);
-    if (!(lo_open ? x > lo : x >= lo) || !(x <= hi)) {
-        path_fail(c, p, "%g is out of range (expected %s %g and <= %g)", x, lo_open ? ">" : ">=", lo, hi);
-        return lo;
-    }
-    return x;
-}
-
-static double num_get(PathErr *c, const json_t *obj, const char *path, const char *key, double lo, int lo_open,
-                      double hi, double def) {
-    const json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (!v) return def;
-    char p[PATH_LEN];
-    join(p, path, key);
-    return num_at(c, v, p, lo, lo_open, hi);
-}
-
-static int int_get(PathErr *c, const json_t *obj, const char *path, const char *key, int lo, int hi, int def) {
-    const json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (!v) return def;
-    char p[PATH_LEN];
-    join(p, path, key);
-    if (json_is_integer(v) && (json_integer_value(v) < lo || json_integer_value(v) > hi)) {
-        path_fail(c, p, "%lld is out of range (expected %d..%d)", (long long)json_integer_value(v), lo, hi);
-        return def;
-    }
-    if (!json_is_integer(v)) {
-        if (json_is_number(v)) path_fail(c, p, "%g is not an integer (expected %d..%d)", json_number_value(v), lo, hi);
-        else path_fail(c, p, "expected an integer in %d..%d", lo, hi);
-        return def;
-    }
-    return (int)json_integer_value(v);
-}
-
-static const json_t *obj_get(PathErr *c, const json_t *obj, const char *path, const char *key) {
-    const json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (v && !json_is_object(v)) {
-        char p[PATH_LEN];
-        join(p, path, key);
-        path_fail(c, p, "expected an object");
-        return NULL;
-    }
-    return v;
-}
-
 // A pair [a, b] of numbers at `p`; lo/lo_open/hi bound each element.
-static void pair_at(PathErr *c, const json_t *v, const char *p, const char *what, double lo, int lo_open, double hi,
+static void pair_at(JsonR *c, const json_t *v, const char *p, const char *what, double lo, int lo_open, double hi,
                     double *a, double *b) {
     if (!json_is_array(v) || json_array_size(v) != 2) {
-        path_fail(c, p, "expected %s: an array of 2 numbers", what);
+        jsonr_fail(c, p, "expected %s: an array of 2 numbers", what);
         return;
     }
     char q[PATH_LEN];
     path_make(q, "%s[0]", p);
-    *a = num_at(c, json_array_get(v, 0), q, lo, lo_open, hi);
+    *a = jsonr_num_value(c, json_array_get(v, 0), q, lo, lo_open, hi, lo);
     path_make(q, "%s[1]", p);
-    *b = num_at(c, json_array_get(v, 1), q, lo, lo_open, hi);
+    *b = jsonr_num_value(c, json_array_get(v, 1), q, lo, lo_open, hi, lo);
 }
 
-static void parse_mcs(PathErr *c, const json_t *v, const char *path, RadioModel *rm) {
+static void parse_mcs(JsonR *c, const json_t *v, const char *path, RadioModel *rm) {
     static const char *const K[] = {"snr_db", "rate_mbit", NULL};
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > RADIO_MAX_MCS) {
-        path_fail(c, path, "expected an array of 1..%d {\"snr_db\", \"rate_mbit\"} objects", RADIO_MAX_MCS);
+        jsonr_fail(c, path, "expected an array of 1..%d {\"snr_db\", \"rate_mbit\"} objects", RADIO_MAX_MCS);
         return;
     }
     rm->n_mcs = (int)json_array_size(v);
@@ -263,74 +195,68 @@ static void parse_mcs(PathErr *c, const json_t *v, const char *path, RadioModel 
         char p[PATH_LEN];
         path_make(p, "%s[%d]", path, i);
         const json_t *o = json_array_get(v, (size_t)i);
-        if (!json_is_object(o)) { path_fail(c, p, "expected an object {\"snr_db\", \"rate_mbit\"}"); return; }
-        keys_check(c, o, p, K);
+        if (!json_is_object(o)) { jsonr_fail(c, p, "expected an object {\"snr_db\", \"rate_mbit\"}"); return; }
+        jsonr_keys(c, o, p, K, NULL);
         if (!json_object_get(o, "snr_db") || !json_object_get(o, "rate_mbit")) {
-            path_fail(c, p, "needs both \"snr_db\" and \"rate_mbit\"");
+            jsonr_fail(c, p, "needs both \"snr_db\" and \"rate_mbit\"");
             return;
         }
-        rm->mcs[i].snr_db = num_get(c, o, p, "snr_db", -50, 0, 100, 0);
-        rm->mcs[i].rate_mbit = num_get(c, o, p, "rate_mbit", 0, 1, 1e5, 1);
+        rm->mcs[i].snr_db = jsonr_num(c, o, p, "snr_db", -50, 100, 0);
+        rm->mcs[i].rate_mbit = jsonr_num_gt(c, o, p, "rate_mbit", 0, 1e5, 1);
         if (c->failed || i == 0) continue;
         if (rm->mcs[i].snr_db <= rm->mcs[i - 1].snr_db || rm->mcs[i].rate_mbit <= rm->mcs[i - 1].rate_mbit)
-            path_fail(c, p, "snr_db %g / rate_mbit %g do not both exceed the previous entry's %g / %g (expected ascending)",
-                 rm->mcs[i].snr_db, rm->mcs[i].rate_mbit, rm->mcs[i - 1].snr_db, rm->mcs[i - 1].rate_mbit);
+            jsonr_fail(c, p, "snr_db %g / rate_mbit %g do not both exceed the previous entry's %g / %g (expected "
+                       "ascending)", rm->mcs[i].snr_db, rm->mcs[i].rate_mbit, rm->mcs[i - 1].snr_db,
+                       rm->mcs[i - 1].rate_mbit);
     }
 }
 
-static void parse_model(PathErr *c, const json_t *parent, const char *path, RadioModel *rm) {
+static void parse_model(JsonR *c, const json_t *parent, const char *path, RadioModel *rm) {
     static const char *const K[] = {"freq_mhz", "d0_m", "pl_d0_db", "path_loss_exponent", "tx_power_dbm",
         "noise_figure_db", "bandwidth_mhz", "packet_bytes", "threshold_per_pct", "max_attempts",
         "attempt_overhead_us", "base_delay_ms", "base_jitter_ms", "airtime_in_delay", "max_range_m",
         "snr_min_db", "mcs", NULL};
     radio_model_default(rm);
-    const json_t *o = obj_get(c, parent, path, "model");
+    const json_t *o = jsonr_obj(c, parent, path, "model");
     if (!o) return;
     char p[PATH_LEN];
-    join(p, path, "model");
-    keys_check(c, o, p, K);
-    rm->freq_mhz = num_get(c, o, p, "freq_mhz", 1, 0, 1e6, rm->freq_mhz);
-    rm->d0_m = num_get(c, o, p, "d0_m", 0, 1, 1e4, rm->d0_m);
-    rm->pl_d0_db = num_get(c, o, p, "pl_d0_db", 0, 0, 300, rm->pl_d0_db);
-    rm->exponent = num_get(c, o, p, "path_loss_exponent", 1, 0, 8, rm->exponent);
-    rm->tx_power_dbm = num_get(c, o, p, "tx_power_dbm", -50, 0, 60, rm->tx_power_dbm);
-    rm->noise_figure_db = num_get(c, o, p, "noise_figure_db", 0, 0, 40, rm->noise_figure_db);
-    rm->bandwidth_mhz = num_get(c, o, p, "bandwidth_mhz", 0, 1, 1e4, rm->bandwidth_mhz);
-    rm->packet_bytes = int_get(c, o, p, "packet_bytes", 1, 65535, rm->packet_bytes);
-    rm->per_ref = num_get(c, o, p, "threshold_per_pct", 0, 1, 99.9, rm->per_ref * 100) / 100;
-    rm->max_attempts = int_get(c, o, p, "max_attempts", 1, 255, rm->max_attempts);
-    rm->attempt_overhead_us = num_get(c, o, p, "attempt_overhead_us", 0, 0, 1e6, rm->attempt_overhead_us);
-    rm->base_delay_ms = num_get(c, o, p, "base_delay_ms", 0, 0, 1e5, rm->base_delay_ms);
-    rm->base_jitter_ms = num_get(c, o, p, "base_jitter_ms", 0, 0, 1e5, rm->base_jitter_ms);
-    rm->max_range_m = num_get(c, o, p, "max_range_m", 0, 0, 1e7, rm->max_range_m);
-    rm->snr_min_db = num_get(c, o, p, "snr_min_db", -50, 0, 100, rm->snr_min_db);
-    const json_t *b = json_object_get(o, "airtime_in_delay");
-    if (b && !json_is_boolean(b)) {
-        char q[PATH_LEN];
-        join(q, p, "airtime_in_delay");
-        path_fail(c, q, "expected true or false");
-    } else if (b) {
-        rm->airtime_in_delay = json_is_true(b);
-    }
+    jsonr_path(p, path, "model");
+    jsonr_keys(c, o, p, K, NULL);
+    rm->freq_mhz = jsonr_num(c, o, p, "freq_mhz", 1, 1e6, rm->freq_mhz);
+    rm->d0_m = jsonr_num_gt(c, o, p, "d0_m", 0, 1e4, rm->d0_m);
+    rm->pl_d0_db = jsonr_num(c, o, p, "pl_d0_db", 0, 300, rm->pl_d0_db);
+    rm->exponent = jsonr_num(c, o, p, "path_loss_exponent", 1, 8, rm->exponent);
+    rm->tx_power_dbm = jsonr_num(c, o, p, "tx_power_dbm", -50, 60, rm->tx_power_dbm);
+    rm->noise_figure_db = jsonr_num(c, o, p, "noise_figure_db", 0, 40, rm->noise_figure_db);
+    rm->bandwidth_mhz = jsonr_num_gt(c, o, p, "bandwidth_mhz", 0, 1e4, rm->bandwidth_mhz);
+    rm->packet_bytes = jsonr_int(c, o, p, "packet_bytes", 1, 65535, rm->packet_bytes);
+    rm->per_ref = jsonr_num_gt(c, o, p, "threshold_per_pct", 0, 99.9, rm->per_ref * 100) / 100;
+    rm->max_attempts = jsonr_int(c, o, p, "max_attempts", 1, 255, rm->max_attempts);
+    rm->attempt_overhead_us = jsonr_num(c, o, p, "attempt_overhead_us", 0, 1e6, rm->attempt_overhead_us);
+    rm->base_delay_ms = jsonr_num(c, o, p, "base_delay_ms", 0, 1e5, rm->base_delay_ms);
+    rm->base_jitter_ms = jsonr_num(c, o, p, "base_jitter_ms", 0, 1e5, rm->base_jitter_ms);
+    rm->max_range_m = jsonr_num(c, o, p, "max_range_m", 0, 1e7, rm->max_range_m);
+    rm->snr_min_db = jsonr_num(c, o, p, "snr_min_db", -50, 100, rm->snr_min_db);
+    rm->airtime_in_delay = jsonr_bool(c, o, p, "airtime_in_delay", rm->airtime_in_delay);
     const json_t *mcs = json_object_get(o, "mcs");
     if (mcs && !c->failed) {
         char q[PATH_LEN];
-        join(q, p, "mcs");
+        jsonr_path(q, p, "mcs");
         parse_mcs(c, mcs, q, rm);
     }
     radio_model_derive(rm, json_object_get(o, "pl_d0_db") == NULL);
 }
 
-static void parse_change_rule(PathErr *c, const json_t *parent, const char *path, RadioChangeRule *r) {
+static void parse_change_rule(JsonR *c, const json_t *parent, const char *path, RadioChangeRule *r) {
     static const char *const K[] = {"delay_ms", "jitter_ms", "loss_pct", "rate_pct", NULL};
-    const json_t *o = obj_get(c, parent, path, "min_change");
+    const json_t *o = jsonr_obj(c, parent, path, "min_change");
     char p[PATH_LEN];
-    join(p, path, "min_change");
-    if (o) keys_check(c, o, p, K);
-    r->delay_ms = num_get(c, o, p, "delay_ms", 0, 0, 1e6, 0.5);
-    r->jitter_ms = num_get(c, o, p, "jitter_ms", 0, 0, 1e6, 0.5);
-    r->loss_pct = num_get(c, o, p, "loss_pct", 0, 0, 100, 0.5);
-    r->rate_pct = num_get(c, o, p, "rate_pct", 0, 0, 1e6, 5);
+    jsonr_path(p, path, "min_change");
+    if (o) jsonr_keys(c, o, p, K, NULL);
+    r->delay_ms = jsonr_num(c, o, p, "delay_ms", 0, 1e6, 0.5);
+    r->jitter_ms = jsonr_num(c, o, p, "jitter_ms", 0, 1e6, 0.5);
+    r->loss_pct = jsonr_num(c, o, p, "loss_pct", 0, 100, 0.5);
+    r->rate_pct = jsonr_num(c, o, p, "rate_pct", 0, 1e6, 5);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -349,25 +275,28 @@ static int track_push(Track *tr, double t_s, double x_m, double y_m) {
     return 0;
 }
 
-static void parse_waypoints(PathErr *c, const json_t *v, const char *path, double duration_s, Track *tr) {
+static void parse_waypoints(JsonR *c, const json_t *v, const char *path, double duration_s, Track *tr) {
     static const char *const K[] = {"t", "pos", NULL};
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > MAX_KNOTS_PER_NODE) {
-        path_fail(c, path, "expected an array of 1..%d {\"t\", \"pos\"} objects", MAX_KNOTS_PER_NODE);
+        jsonr_fail(c, path, "expected an array of 1..%d {\"t\", \"pos\"} objects", MAX_KNOTS_PER_NODE);
         return;
     }
     for (size_t i = 0; i < json_array_size(v) && !c->failed; i++) {
         char p[PATH_LEN], q[PATH_LEN];
         path_make(p, "%s[%zu]", path, i);
         const json_t *w = json_array_get(v, i);
-        if (!json_is_object(w)) { path_fail(c, p, "expected an object {\"t\": seconds, \"pos\": [x, y]}"); return; }
-        keys_check(c, w, p, K);
-        if (!json_object_get(w, "t") || !json_object_get(w, "pos")) { path_fail(c, p, "needs both \"t\" and \"pos\""); return; }
+        if (!json_is_object(w)) { jsonr_fail(c, p, "expected an object {\"t\": seconds, \"pos\": [x, y]}"); return; }
+        jsonr_keys(c, w, p, K, NULL);
+        if (!json_object_get(w, "t") || !json_object_get(w, "pos")) {
+            jsonr_fail(c, p, "needs both \"t\" and \"pos\"");
+            return;
+        }
         path_make(q, "%s.t", p);
-        double t = num_at(c, json_object_get(w, "t"), q, 0, 0, 1e12);
+        double t = jsonr_num_value(c, json_object_get(w, "t"), q, 0, 0, 1e12, 0);
         if (!c->failed && t > duration_s)
-            path_fail(c, q, "%g is past the end of the run (duration %g s)", t, duration_s);
+            jsonr_fail(c, q, "%g is past the end of the run (duration %g s)", t, duration_s);
         if (!c->failed && tr->n && t <= tr->k[tr->n - 1].t_s)
-            path_fail(c, q, "%g is not after the previous waypoint's time %g", t, tr->k[tr->n - 1].t_s);
+            jsonr_fail(c, q, "%g is not after the previous waypoint's time %g", t, tr->k[tr->n - 1].t_s);
         double x = 0, y = 0;
         path_make(q, "%s.pos", p);
         pair_at(c, json_object_get(w, "pos"), q, "[x, y] in metres", -MAX_COORD_M, 0, MAX_COORD_M, &x, &y);
@@ -376,26 +305,26 @@ static void parse_waypoints(PathErr *c, const json_t *v, const char *path, doubl
 }
 
 // Node `i`: tx power and a fixed position or scripted waypoints. Returns 1 if it takes random waypoint.
-static int parse_node(PathErr *c, const json_t *o, const char *p, double duration_s, const RadioModel *rm, Track *tr) {
+static int parse_node(JsonR *c, const json_t *o, const char *p, double duration_s, const RadioModel *rm, Track *tr) {
     static const char *const K[] = {"pos", "waypoints", "tx_power_dbm", NULL};
     tr->tx_power_dbm = rm->tx_power_dbm;
     if (!o) return 1;
-    if (!json_is_object(o)) { path_fail(c, p, "expected an object with \"pos\" or \"waypoints\""); return 0; }
-    keys_check(c, o, p, K);
-    tr->tx_power_dbm = num_get(c, o, p, "tx_power_dbm", -50, 0, 60, rm->tx_power_dbm);
+    if (!json_is_object(o)) { jsonr_fail(c, p, "expected an object with \"pos\" or \"waypoints\""); return 0; }
+    jsonr_keys(c, o, p, K, NULL);
+    tr->tx_power_dbm = jsonr_num(c, o, p, "tx_power_dbm", -50, 60, rm->tx_power_dbm);
     const json_t *pos = json_object_get(o, "pos"), *wp = json_object_get(o, "waypoints");
     if (c->failed) return 0;
-    if (pos && wp) { path_fail(c, p, "has both \"pos\" and \"waypoints\" (expected one of them)"); return 0; }
+    if (pos && wp) { jsonr_fail(c, p, "has both \"pos\" and \"waypoints\" (expected one of them)"); return 0; }
     char q[PATH_LEN];
     if (pos) {
         double x = 0, y = 0;
-        join(q, p, "pos");
+        jsonr_path(q, p, "pos");
         pair_at(c, pos, q, "[x, y] in metres", -MAX_COORD_M, 0, MAX_COORD_M, &x, &y);
         if (!c->failed) track_push(tr, 0, x, y);
         return 0;
     }
     if (wp) {
-        join(q, p, "waypoints");
+        jsonr_path(q, p, "waypoints");
         parse_waypoints(c, wp, q, duration_s, tr);
         return 0;
     }
@@ -404,25 +333,25 @@ static int parse_node(PathErr *c, const json_t *o, const char *p, double duratio
 
 typedef struct { double w_m, h_m, vmin_mps, vmax_mps, pause_s; } RwpSpec;
 
-static int parse_rwp(PathErr *c, const json_t *parent, const char *path, RwpSpec *s) {
+static int parse_rwp(JsonR *c, const json_t *parent, const char *path, RwpSpec *s) {
     static const char *const K[] = {"area", "speed_mps", "pause_s", NULL};
-    const json_t *o = obj_get(c, parent, path, "random_waypoint");
+    const json_t *o = jsonr_obj(c, parent, path, "random_waypoint");
     if (!o) return 0;
     char p[PATH_LEN], q[PATH_LEN];
-    join(p, path, "random_waypoint");
-    keys_check(c, o, p, K);
+    jsonr_path(p, path, "random_waypoint");
+    jsonr_keys(c, o, p, K, NULL);
     if (!c->failed && (!json_object_get(o, "area") || !json_object_get(o, "speed_mps"))) {
-        path_fail(c, p, "needs \"area\": [width_m, height_m] and \"speed_mps\": [min, max]");
+        jsonr_fail(c, p, "needs \"area\": [width_m, height_m] and \"speed_mps\": [min, max]");
         return 0;
     }
-    join(q, p, "area");
+    jsonr_path(q, p, "area");
     pair_at(c, json_object_get(o, "area"), q, "[width_m, height_m]", 0, 1, MAX_COORD_M, &s->w_m, &s->h_m);
     // A minimum speed of 0 makes the mean speed decay forever (Yoon, Liu, Noble 2003): require > 0.
-    join(q, p, "speed_mps");
+    jsonr_path(q, p, "speed_mps");
     pair_at(c, json_object_get(o, "speed_mps"), q, "[min, max] in m/s", 0, 1, 1e4, &s->vmin_mps, &s->vmax_mps);
     if (!c->failed && s->vmin_mps > s->vmax_mps)
-        path_fail(c, q, "minimum %g is above maximum %g", s->vmin_mps, s->vmax_mps);
-    s->pause_s = num_get(c, o, p, "pause_s", 0, 0, 1e9, 0);
+        jsonr_fail(c, q, "minimum %g is above maximum %g", s->vmin_mps, s->vmax_mps);
+    s->pause_s = jsonr_num(c, o, p, "pause_s", 0, 1e9, 0);
     return !c->failed;
 }
 
@@ -448,19 +377,22 @@ static int rwp_generate(const RwpSpec *s, uint64_t seed, int node, double durati
     return 0;
 }
 
-static int parse_nodes(PathErr *c, const json_t *obj, const char *path, int n_agents, uint64_t seed, Mobility *m) {
+static int parse_nodes(JsonR *c, const json_t *obj, const char *path, int n_agents, uint64_t seed, Mobility *m) {
     RwpSpec rwp;
     int has_rwp = parse_rwp(c, obj, path, &rwp);
     const json_t *nodes = json_object_get(obj, "nodes");
     char p[PATH_LEN];
-    join(p, path, "nodes");
+    jsonr_path(p, path, "nodes");
     if (c->failed) return -1;
-    if (!nodes && !has_rwp) { path_fail(c, p, "missing: expected %d node objects (or a random_waypoint for all)", n_agents); return -1; }
+    if (!nodes && !has_rwp) {
+        jsonr_fail(c, p, "missing: expected %d node objects (or a random_waypoint for all)", n_agents);
+        return -1;
+    }
     if (nodes && (!json_is_array(nodes) || (int)json_array_size(nodes) != n_agents)) {
         if (json_is_array(nodes))
-            path_fail(c, p, "%zu entries, expected %d (one per agent)", json_array_size(nodes), n_agents);
+            jsonr_fail(c, p, "%zu entries, expected %d (one per agent)", json_array_size(nodes), n_agents);
         else
-            path_fail(c, p, "expected an array of %d node objects (one per agent)", n_agents);
+            jsonr_fail(c, p, "expected an array of %d node objects (one per agent)", n_agents);
         return -1;
     }
     for (int i = 0; i < n_agents && !c->failed; i++) {
@@ -470,9 +402,9 @@ static int parse_nodes(PathErr *c, const json_t *obj, const char *path, int n_ag
                                    &m->tracks[i]);
         if (c->failed || !wants_rwp) continue;
         if (!has_rwp)
-            path_fail(c, q, "has neither \"pos\" nor \"waypoints\" (expected one, or a top-level random_waypoint)");
+            jsonr_fail(c, q, "has neither \"pos\" nor \"waypoints\" (expected one, or a top-level random_waypoint)");
         else if (rwp_generate(&rwp, seed, i, m->duration_s, &m->tracks[i]))
-            path_fail(c, q, "random_waypoint needs more than %d legs over %g s (expected fewer: larger area, lower speed or "
+            jsonr_fail(c, q, "random_waypoint needs more than %d legs over %g s (expected fewer: larger area, lower speed or "
                  "a pause)", MAX_KNOTS_PER_NODE, m->duration_s);
     }
     return c->failed ? -1 : 0;
@@ -481,25 +413,26 @@ static int parse_nodes(PathErr *c, const json_t *obj, const char *path, int n_ag
 int mobility_parse(const json_t *obj, const char *path, int n_agents, uint64_t seed, double duration_s,
                    Mobility **out, Err *e) {
     static const char *const K[] = {"step_s", "model", "nodes", "random_waypoint", "min_change", NULL};
-    PathErr c = {e, 0};
+    JsonR c = {.e = e, .words = MOBILITY_WORDS};
     *out = NULL;
     if (!path) path = "";
-    if (!json_is_object(obj)) { path_fail(&c, path, "expected an object"); return -1; }
-    if (n_agents < 1) { path_fail(&c, path, "the scenario has %d agents (expected at least 1)", n_agents); return -1; }
+    if (!json_is_object(obj)) { jsonr_fail(&c, path, "expected an object"); return -1; }
+    if (n_agents < 1) { jsonr_fail(&c, path, "the scenario has %d agents (expected at least 1)", n_agents); return -1; }
     if (!(duration_s > 0 && duration_s <= 1e9)) {
-        path_fail(&c, path, "the run's duration %g s is out of range (expected > 0 and <= 1e9)", duration_s);
+        jsonr_fail(&c, path, "the run's duration %g s is out of range (expected > 0 and <= 1e9)", duration_s);
         return -1;
     }
-    keys_check(&c, obj, path, K);
+    jsonr_keys(&c, obj, path, K, NULL);
     if (c.failed) return -1;
     Mobility *m = xcalloc(1, sizeof *m);
     m->n = n_agents, m->duration_s = duration_s;
     m->tracks = xcalloc((size_t)n_agents, sizeof *m->tracks);
-    m->step_s = num_get(&c, obj, path, "step_s", 0, 1, 3600, 1.0);
+    m->step_s = jsonr_num_gt(&c, obj, path, "step_s", 0, 3600, 1.0);
     if (!c.failed && duration_s / m->step_s + 1 > MAX_SAMPLES) {
         char p[PATH_LEN];
-        join(p, path, "step_s");
-        path_fail(&c, p, "%g gives more than %ld samples over %g s (expected a larger step)", m->step_s, MAX_SAMPLES, duration_s);
+        jsonr_path(p, path, "step_s");
+        jsonr_fail(&c, p, "%g gives more than %ld samples over %g s (expected a larger step)", m->step_s, MAX_SAMPLES,
+                   duration_s);
     }
     if (!c.failed) parse_model(&c, obj, path, &m->rm);
     if (!c.failed) parse_change_rule(&c, obj, path, &m->rule);

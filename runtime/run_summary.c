@@ -80,11 +80,8 @@ static json_t *baseline_load(const Run *r, json_t *mine, char *where, size_t n, 
 // The energy estimate (analysis/energy.c) from the agents' done objects: per-peer socket bytes, samples, MACs.
 static json_t *energy_of(const Run *r, json_t *const *done, EnergyEstimate *total) {
     int n = r->n;
-    EnergyModel m;
+    EnergyModel m = r->s.energy;   // parsed and checked with the scenario: no second parse to fall back from
     Err e;
-    json_t *ej = r->s.energy_json ? json_loads(r->s.energy_json, 0, NULL) : NULL;
-    if (energy_parse(ej, "energy", &m, &e)) energy_model_default(&m);   // validated when the scenario was loaded
-    json_decref(ej);
     double *dist = xmalloc((size_t)n * (size_t)n * sizeof *dist);
     double *sent = xcalloc((size_t)n, sizeof *sent), *recv = xcalloc((size_t)n, sizeof *recv);
     char note[160];

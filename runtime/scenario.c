@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <math.h>
-#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,155 +15,92 @@
 #include "data.h"
 #include "plan.h"
 #include "energy.h"
+#include "jsonr.h"
 
-typedef struct { const char *file; Err *e; int failed; } Ctx;
+// The scenario's reader is base/jsonr.h, with the file name at the start of every message.
+typedef JsonR Ctx;
 
-static void fail(Ctx *c, const char *path, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(Ctx *c, const char *path, const char *fmt, ...) {
-    if (c->failed) return;   // the first error is the one reported
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err_set(c->e, "%s: %s: %s", c->file, path, msg);
-    c->failed = 1;
+// Short names of the reader, kept for parse_algorithm and check_combinations, which are being reworked on
+// their own; new code calls jsonr_* directly.
+#define fail jsonr_fail
+static inline json_t *obj_get(Ctx *c, json_t *obj, const char *path, const char *key) {
+    return (json_t *)jsonr_obj(c, obj, path, key);
+}
+static inline void keys_check(Ctx *c, json_t *obj, const char *path, const char *const *allowed) {
+    jsonr_keys(c, obj, path, allowed, NULL);
+}
+static inline double num(Ctx *c, json_t *obj, const char *path, const char *key, double lo, double hi, double def) {
+    return jsonr_num(c, obj, path, key, lo, hi, def);
+}
+static inline long integer(Ctx *c, json_t *obj, const char *path, const char *key, long lo, long hi, long def) {
+    return jsonr_int(c, obj, path, key, lo, hi, def);
+}
+static inline int boolean(Ctx *c, json_t *obj, const char *path, const char *key, int def) {
+    return jsonr_bool(c, obj, path, key, def);
+}
+static inline void str(Ctx *c, json_t *obj, const char *path, const char *key, const char *choices, const char *def,
+                       char *out, size_t n) {
+    jsonr_str(c, obj, path, key, choices, def, out, n);
 }
 
-static void join(char *out, size_t n, const char *path, const char *key) {
-    snprintf(out, n, "%s%s%s", path, *path ? "." : "", key);
-}
-
-// Every key of obj must be in allowed (NULL-terminated).
-static void keys_check(Ctx *c, json_t *obj, const char *path, const char *const *allowed) {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v) {
-        int ok = 0;
-        for (const char *const *a = allowed; *a; a++) ok |= strcmp(*a, key) == 0;
-        if (!ok) {
-            char p[256], list[400] = "";
-            join(p, sizeof p, path, key);
-            for (const char *const *a = allowed; *a; a++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", a == allowed ? "" : ", ", *a);
-            fail(c, p, "unknown key (expected one of: %s)", list);
-        }
-    }
-}
-
-static json_t *obj_get(Ctx *c, json_t *obj, const char *path, const char *key) {
-    json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (v && !json_is_object(v)) {
-        char p[256];
-        join(p, sizeof p, path, key);
-        fail(c, p, "expected an object");
-        return NULL;
-    }
-    return v;
-}
-
-static double num(Ctx *c, json_t *obj, const char *path, const char *key, double lo, double hi, double def) {
-    json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (!v) return def;
-    char p[256];
-    join(p, sizeof p, path, key);
-    if (!json_is_number(v)) { fail(c, p, "expected a number in [%g, %g]", lo, hi); return def; }
-    double x = json_number_value(v);
-    if (!(x >= lo && x <= hi)) { fail(c, p, "%g is out of range (expected %g..%g)", x, lo, hi); return def; }
-    return x;
-}
-
-static long integer(Ctx *c, json_t *obj, const char *path, const char *key, long lo, long hi, long def) {
-    json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (!v) return def;
-    char p[256];
-    join(p, sizeof p, path, key);
-    if (!json_is_integer(v)) { fail(c, p, "expected an integer in %ld..%ld", lo, hi); return def; }
-    long x = (long)json_integer_value(v);
-    if (x < lo || x > hi) { fail(c, p, "%ld is out of range (expected %ld..%ld)", x, lo, hi); return def; }
-    return x;
-}
-
-static int boolean(Ctx *c, json_t *obj, const char *path, const char *key, int def) {
-    json_t *v = obj ? json_object_get(obj, key) : NULL;
-    if (!v) return def;
-    char p[256];
-    join(p, sizeof p, path, key);
-    if (!json_is_boolean(v)) { fail(c, p, "expected true or false"); return def; }
-    return json_is_true(v);
-}
-
-// A string, checked against `choices` (comma-separated) when not NULL.
-static void str(Ctx *c, json_t *obj, const char *path, const char *key, const char *choices, const char *def,
-                char *out, size_t n) {
-    json_t *v = obj ? json_object_get(obj, key) : NULL;
-    snprintf(out, n, "%s", def);
-    if (!v) return;
-    char p[256];
-    join(p, sizeof p, path, key);
-    if (!json_is_string(v)) { fail(c, p, "expected a string%s%s", choices ? ": one of " : "", choices ? choices : ""); return; }
-    const char *s = json_string_value(v);
-    if (strlen(s) >= n) { fail(c, p, "'%.40s...' is too long (at most %zu characters)", s, n - 1); return; }
-    if (choices) {
-        char buf[512];
-        snprintf(buf, sizeof buf, "%s", choices);
-        int ok = 0;
-        char *save = NULL;
-        for (char *tok = strtok_r(buf, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) ok |= strcmp(tok, s) == 0;
-        if (!ok) { fail(c, p, "unknown value '%s' (expected one of: %s)", s, choices); return; }
-    }
-    snprintf(out, n, "%s", s);
-}
-
-static void parse_optimizer(Ctx *c, json_t *root, Scenario *s) {
+static void parse_optimizer(JsonR *c, json_t *root, Scenario *s) {
     static const char *const K[] = {"lr", "momentum", "nesterov", "weight_decay", "decay_norm", "schedule", NULL};
     static const char *const KS[] = {"kind", "milestones", "gamma", "warmup_epochs", NULL};
-    json_t *o = obj_get(c, root, "", "optimizer");
-    if (o) keys_check(c, o, "optimizer", K);
-    s->sgd.lr = (float)num(c, o, "optimizer", "lr", 0, 100, 0.05);
-    s->sgd.momentum = (float)num(c, o, "optimizer", "momentum", 0, 0.999999, 0.9);
-    s->sgd.nesterov = boolean(c, o, "optimizer", "nesterov", 1);
-    s->sgd.weight_decay = (float)num(c, o, "optimizer", "weight_decay", 0, 1, 1e-4);
-    s->sgd.decay_norm = boolean(c, o, "optimizer", "decay_norm", 0);
-    json_t *sc = obj_get(c, o, "optimizer", "schedule");
-    if (sc) keys_check(c, sc, "optimizer.schedule", KS);
+    const json_t *o = jsonr_obj(c, root, "", "optimizer");
+    if (o) jsonr_keys(c, o, "optimizer", K, NULL);
+    s->sgd.lr = (float)jsonr_num(c, o, "optimizer", "lr", 0, 100, 0.05);
+    s->sgd.momentum = (float)jsonr_num(c, o, "optimizer", "momentum", 0, 0.999999, 0.9);
+    s->sgd.nesterov = jsonr_bool(c, o, "optimizer", "nesterov", 1);
+    s->sgd.weight_decay = (float)jsonr_num(c, o, "optimizer", "weight_decay", 0, 1, 1e-4);
+    s->sgd.decay_norm = jsonr_bool(c, o, "optimizer", "decay_norm", 0);
+    const json_t *sc = jsonr_obj(c, o, "optimizer", "schedule");
+    if (sc) jsonr_keys(c, sc, "optimizer.schedule", KS, NULL);
     char kind[16];
-    str(c, sc, "optimizer.schedule", "kind", "constant, multistep, cosine", "cosine", kind, sizeof kind);
+    jsonr_str(c, sc, "optimizer.schedule", "kind", "constant, multistep, cosine", "cosine", kind, sizeof kind);
     schedule_parse(kind, &s->sched.kind);
-    s->sched.gamma = (float)num(c, sc, "optimizer.schedule", "gamma", 0, 1, 0.1);
-    s->sched.warmup_epochs = (float)num(c, sc, "optimizer.schedule", "warmup_epochs", 0, 1e4, 0);
+    s->sched.gamma = (float)jsonr_num(c, sc, "optimizer.schedule", "gamma", 0, 1, 0.1);
+    s->sched.warmup_epochs = (float)jsonr_num(c, sc, "optimizer.schedule", "warmup_epochs", 0, 1e4, 0);
     s->sched.n_milestones = 2;
     s->sched.milestones[0] = 0.5f; s->sched.milestones[1] = 0.75f;
     json_t *ms = sc ? json_object_get(sc, "milestones") : NULL;
     if (ms) {
-        if (!json_is_array(ms) || json_array_size(ms) > 8) { fail(c, "optimizer.schedule.milestones", "expected an array of at most 8 fractions in (0,1)"); return; }
+        if (!json_is_array(ms) || json_array_size(ms) > 8) {
+            jsonr_fail(c, "optimizer.schedule.milestones", "expected an array of at most 8 fractions in (0,1)");
+            return;
+        }
         s->sched.n_milestones = (int)json_array_size(ms);
         for (int i = 0; i < s->sched.n_milestones; i++) {
             json_t *m = json_array_get(ms, (size_t)i);
             double x = json_is_number(m) ? json_number_value(m) : -1;
-            if (!(x > 0 && x < 1)) { fail(c, "optimizer.schedule.milestones", "entry %d is not a fraction in (0,1)", i); return; }
+            if (!(x > 0 && x < 1)) {
+                jsonr_fail(c, "optimizer.schedule.milestones", "entry %d is not a fraction in (0,1)", i);
+                return;
+            }
             s->sched.milestones[i] = (float)x;
         }
     }
     if (s->sched.warmup_epochs >= s->epochs && s->sched.warmup_epochs > 0)
-        fail(c, "optimizer.schedule.warmup_epochs", "%g is not less than epochs (%d)", s->sched.warmup_epochs, s->epochs);
+        jsonr_fail(c, "optimizer.schedule.warmup_epochs", "%g is not less than epochs (%d)", s->sched.warmup_epochs,
+                   s->epochs);
 }
 
-static void parse_topology(Ctx *c, json_t *root, Scenario *s) {
+static void parse_topology(JsonR *c, json_t *root, Scenario *s) {
     static const char *const K[] = {"kind", "directed", "time_varying", "window", "extra_p", "seed", "file", NULL};
-    json_t *o = obj_get(c, root, "", "topology");
-    if (o) keys_check(c, o, "topology", K);
+    const json_t *o = jsonr_obj(c, root, "", "topology");
+    if (o) jsonr_keys(c, o, "topology", K, NULL);
     char kind[32];
-    str(c, o, "topology", "kind", topo_names(), "exponential", kind, sizeof kind);
+    jsonr_str(c, o, "topology", "kind", topo_names(), "exponential", kind, sizeof kind);
     topo_parse(kind, &s->topo.kind);
     s->topo.n = s->agents;
-    s->topo.directed = boolean(c, o, "topology", "directed", s->topo.kind == TOPO_EXPONENTIAL || s->topo.kind == TOPO_RANDOM);
-    s->topo.time_varying = boolean(c, o, "topology", "time_varying", s->topo.kind == TOPO_EXPONENTIAL || s->topo.kind == TOPO_RANDOM);
-    s->topo.window = (int)integer(c, o, "topology", "window", 1, 1000, 3);
-    s->topo.extra_p = num(c, o, "topology", "extra_p", 0, 1, 0.1);
-    s->topo.seed = (uint64_t)integer(c, o, "topology", "seed", 0, 0x7fffffffL, (long)s->seeds[0]);
-    str(c, o, "topology", "file", NULL, "", s->topo.file, sizeof s->topo.file);
-    if (s->topo.kind == TOPO_FILE && !s->topo.file[0]) fail(c, "topology.file", "kind 'file' needs a file (an edge list)");
+    int changing = s->topo.kind == TOPO_EXPONENTIAL || s->topo.kind == TOPO_RANDOM;   // directed, time-varying kinds
+    s->topo.directed = jsonr_bool(c, o, "topology", "directed", changing);
+    s->topo.time_varying = jsonr_bool(c, o, "topology", "time_varying", changing);
+    s->topo.window = (int)jsonr_int(c, o, "topology", "window", 1, 1000, 3);
+    s->topo.extra_p = jsonr_num(c, o, "topology", "extra_p", 0, 1, 0.1);
+    s->topo.seed = (uint64_t)jsonr_int(c, o, "topology", "seed", 0, 0x7fffffffL, (long)s->seeds[0]);
+    jsonr_str(c, o, "topology", "file", NULL, "", s->topo.file, sizeof s->topo.file);
+    if (s->topo.kind == TOPO_FILE && !s->topo.file[0])
+        jsonr_fail(c, "topology.file", "kind 'file' needs a file (an edge list)");
 }
 
 // "compensation.rounds" -> top "compensation", returns "rounds"; "overlap" -> top "overlap", returns NULL.
@@ -281,19 +217,19 @@ static void parse_algorithm(Ctx *c, json_t *root, Scenario *s) {
     }
 }
 
-static void parse_network(Ctx *c, json_t *root, Scenario *s) {
+static void parse_network(JsonR *c, json_t *root, Scenario *s) {
     static const char *const K[] = {"backend", "round_timeout_s", "drop_prob", "default_link", "links", "schedule",
                                     "mobility", "duration_s", "auth", "frame_mac", "max_rounds_ahead", NULL};
-    json_t *o = obj_get(c, root, "", "network");
-    if (o) keys_check(c, o, "network", K);
-    str(c, o, "network", "backend", "auto, kernel, uml, none", "auto", s->net.backend, sizeof s->net.backend);
-    s->net.round_timeout_s = num(c, o, "network", "round_timeout_s", 0.001, 3600, 30);
-    s->net.drop_prob = num(c, o, "network", "drop_prob", 0, 1, 0);
-    s->net.auth = boolean(c, o, "network", "auth", 1);
-    s->net.frame_mac = boolean(c, o, "network", "frame_mac", 1);
-    s->net.max_rounds_ahead = (int)integer(c, o, "network", "max_rounds_ahead", 1, 1000000, 256);
-    if (!s->net.auth && s->net.frame_mac && o && json_object_get(o, "frame_mac") && json_is_true(json_object_get(o, "frame_mac")))
-        fail(c, "network.frame_mac", "true needs network.auth true (the frame key comes from the handshake)");
+    const json_t *o = jsonr_obj(c, root, "", "network");
+    if (o) jsonr_keys(c, o, "network", K, NULL);
+    jsonr_str(c, o, "network", "backend", "auto, kernel, uml, none", "auto", s->net.backend, sizeof s->net.backend);
+    s->net.round_timeout_s = jsonr_num(c, o, "network", "round_timeout_s", 0.001, 3600, 30);
+    s->net.drop_prob = jsonr_num(c, o, "network", "drop_prob", 0, 1, 0);
+    s->net.auth = jsonr_bool(c, o, "network", "auth", 1);
+    s->net.frame_mac = jsonr_bool(c, o, "network", "frame_mac", 1);
+    s->net.max_rounds_ahead = (int)jsonr_int(c, o, "network", "max_rounds_ahead", 1, 1000000, 256);
+    if (!s->net.auth && s->net.frame_mac && o && json_is_true(json_object_get(o, "frame_mac")))
+        jsonr_fail(c, "network.frame_mac", "true needs network.auth true (the frame key comes from the handshake)");
     if (!s->net.auth) s->net.frame_mac = 0;
     if (c->failed) return;
     // The link keys are compiled (and so validated) by netem/plan.c; the scenario keeps their text.
@@ -303,8 +239,7 @@ static void parse_network(Ctx *c, json_t *root, Scenario *s) {
     NetPlan plan;
     Err e;
     if (netplan_build(links, s->agents, s->seed, &plan, &e)) {
-        err_set(c->e, "%s: %s", c->file, e.msg);   // e names the JSON path already
-        c->failed = 1;
+        jsonr_fail_err(c, &e);   // e names the JSON path already
         json_decref(links);
         return;
     }
@@ -314,8 +249,8 @@ static void parse_network(Ctx *c, json_t *root, Scenario *s) {
     if (json_object_size(links)) s->net.links_json = json_dumps(links, JSON_COMPACT);
     json_decref(links);
     if (!strcmp(s->net.backend, "none") && s->net.shaped)
-        fail(c, "network.backend", "\"none\" shapes nothing, but the scenario asks for shaped links: use \"auto\" (or remove "
-             "default_link, links, schedule and mobility)");
+        jsonr_fail(c, "network.backend", "\"none\" shapes nothing, but the scenario asks for shaped links: use \"auto\" "
+                   "(or remove default_link, links, schedule and mobility)");
 }
 
 int scenario_netplan(const Scenario *s, NetPlan *p, Err *e) {
@@ -327,85 +262,84 @@ int scenario_netplan(const Scenario *s, NetPlan *p, Err *e) {
 
 void scenario_free(Scenario *s) {
     free(s->net.links_json);
-    free(s->energy_json);
-    s->net.links_json = s->energy_json = NULL;
+    s->net.links_json = NULL;
 }
 
-static void parse_seeds(Ctx *c, json_t *root, Scenario *s) {
+static void parse_seeds(JsonR *c, json_t *root, Scenario *s) {
     json_t *v = json_object_get(root, "seeds");
     s->n_seeds = 1;
     s->seeds[0] = 1;
     if (!v) return;
     if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > SCEN_MAX_SEEDS) {
-        fail(c, "seeds", "expected an array of 1 to %d integers", SCEN_MAX_SEEDS);
+        jsonr_fail(c, "seeds", "expected an array of 1 to %d integers", SCEN_MAX_SEEDS);
         return;
     }
     s->n_seeds = (int)json_array_size(v);
     for (int i = 0; i < s->n_seeds; i++) {
         json_t *x = json_array_get(v, (size_t)i);
         if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > 0x7fffffffL) {
-            fail(c, "seeds", "entry %d is not an integer in 0..2147483647", i);
+            jsonr_fail(c, "seeds", "entry %d is not an integer in 0..2147483647", i);
             return;
         }
         s->seeds[i] = (uint64_t)json_integer_value(x);
     }
 }
 
-static void parse_root(Ctx *c, json_t *root, Scenario *s) {
+static void parse_root(JsonR *c, json_t *root, Scenario *s) {
     static const char *const K[] = {"name", "seeds", "agents", "dataset", "model", "norm", "partition", "epochs",
                                     "batch_size", "optimizer", "topology", "algorithm", "precision", "network",
                                     "energy", "eval", "baseline", "metrics_every", "hang_timeout_s", "limit_train",
                                     "limit_test", NULL};
     static const char *const KP[] = {"kind", "alpha", "skew", NULL};
     static const char *const KE[] = {"every_epochs", "final_consensus_rounds", NULL};
-    keys_check(c, root, "", K);
-    str(c, root, "", "name", NULL, "", s->name, sizeof s->name);
-    if (!s->name[0] && !c->failed) fail(c, "name", "missing: every scenario needs a name");
+    jsonr_keys(c, root, "", K, NULL);
+    jsonr_str(c, root, "", "name", NULL, "", s->name, sizeof s->name);
+    if (!s->name[0] && !c->failed) jsonr_fail(c, "name", "missing: every scenario needs a name");
     for (const char *p = s->name; *p && !c->failed; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.", *p)))
-            fail(c, "name", "'%s' may only hold letters, digits, '-', '_' and '.' (it names a folder)", s->name);
+            jsonr_fail(c, "name", "'%s' may only hold letters, digits, '-', '_' and '.' (it names a folder)", s->name);
     if (!c->failed && strspn(s->name, ".") == strlen(s->name))
-        fail(c, "name", "'%s' is not a usable folder name", s->name);
+        jsonr_fail(c, "name", "'%s' is not a usable folder name", s->name);
     parse_seeds(c, root, s);
     s->seed = s->seeds[0];
-    s->agents = (int)integer(c, root, "", "agents", 1, 256, 8);
-    str(c, root, "", "dataset", "fashion-mnist, mnist, cifar10, cifar100, synthetic", "fashion-mnist", s->dataset, sizeof s->dataset);
-    str(c, root, "", "model", "linear, mlp, lenet5, cnn5, resnet20, vgg11, vgg11-standard", "lenet5", s->model, sizeof s->model);
+    s->agents = (int)jsonr_int(c, root, "", "agents", 1, 256, 8);
+    jsonr_str(c, root, "", "dataset", "fashion-mnist, mnist, cifar10, cifar100, synthetic", "fashion-mnist", s->dataset,
+              sizeof s->dataset);
+    jsonr_str(c, root, "", "model", "linear, mlp, lenet5, cnn5, resnet20, vgg11, vgg11-standard", "lenet5", s->model,
+              sizeof s->model);
     char norm[16];
-    str(c, root, "", "norm", norm_names(), norm_name(model_default_norm(s->model)), norm, sizeof norm);
+    jsonr_str(c, root, "", "norm", norm_names(), norm_name(model_default_norm(s->model)), norm, sizeof norm);
     norm_parse(norm, &s->norm);
-    json_t *p = obj_get(c, root, "", "partition");
-    if (p) keys_check(c, p, "partition", KP);
-    str(c, p, "partition", "kind", "iid, dirichlet, skew", "iid", s->partition.kind, sizeof s->partition.kind);
-    s->partition.alpha = num(c, p, "partition", "alpha", 1e-6, 1e6, 0.1);
-    s->partition.skew = num(c, p, "partition", "skew", 0, 1, 0.8);
-    s->epochs = (int)integer(c, root, "", "epochs", 1, 100000, 5);
-    s->batch = (int)integer(c, root, "", "batch_size", 1, 4096, 32);
+    const json_t *p = jsonr_obj(c, root, "", "partition");
+    if (p) jsonr_keys(c, p, "partition", KP, NULL);
+    jsonr_str(c, p, "partition", "kind", "iid, dirichlet, skew", "iid", s->partition.kind, sizeof s->partition.kind);
+    s->partition.alpha = jsonr_num(c, p, "partition", "alpha", 1e-6, 1e6, 0.1);
+    s->partition.skew = jsonr_num(c, p, "partition", "skew", 0, 1, 0.8);
+    s->epochs = (int)jsonr_int(c, root, "", "epochs", 1, 100000, 5);
+    s->batch = (int)jsonr_int(c, root, "", "batch_size", 1, 4096, 32);
     parse_optimizer(c, root, s);
     parse_topology(c, root, s);
     parse_algorithm(c, root, s);
-    json_t *pr = obj_get(c, root, "", "precision");
+    const json_t *pr = jsonr_obj(c, root, "", "precision");
     if (pr) {
         static const char *const KR[] = {"bits", NULL};
-        keys_check(c, pr, "precision", KR);
-        if (integer(c, pr, "precision", "bits", 8, 32, 32) != 32)
-            fail(c, "precision.bits", "8-bit training is not in this build yet (expected 32)");
+        jsonr_keys(c, pr, "precision", KR, NULL);
+        if (jsonr_int(c, pr, "precision", "bits", 8, 32, 32) != 32)
+            jsonr_fail(c, "precision.bits", "8-bit training is not in this build yet (expected 32)");
     }
     parse_network(c, root, s);
-    json_t *en = obj_get(c, root, "", "energy");
-    EnergyModel em;
+    const json_t *en = jsonr_obj(c, root, "", "energy");
     Err ee;
-    if (!c->failed && energy_parse(en, "energy", &em, &ee)) { err_set(c->e, "%s: %s", c->file, ee.msg); c->failed = 1; }
-    else if (en) s->energy_json = json_dumps(en, JSON_COMPACT);
-    json_t *ev = obj_get(c, root, "", "eval");
-    if (ev) keys_check(c, ev, "eval", KE);
-    s->eval.every_epochs = num(c, ev, "eval", "every_epochs", 0.01, 1e4, 1);
-    s->eval.final_consensus_rounds = (int)integer(c, ev, "eval", "final_consensus_rounds", 0, 100000, 0);
-    str(c, root, "", "baseline", NULL, "", s->baseline, sizeof s->baseline);
-    s->metrics_every = (int)integer(c, root, "", "metrics_every", 1, 1000000, 10);
-    s->hang_timeout_s = num(c, root, "", "hang_timeout_s", 0.2, 86400, 60);
-    s->limit_train = (int)integer(c, root, "", "limit_train", 0, 1 << 30, 0);
-    s->limit_test = (int)integer(c, root, "", "limit_test", 0, 1 << 30, 0);
+    if (energy_parse(en, "energy", &s->energy, &ee)) jsonr_fail_err(c, &ee);   // defaults even after an error
+    const json_t *ev = jsonr_obj(c, root, "", "eval");
+    if (ev) jsonr_keys(c, ev, "eval", KE, NULL);
+    s->eval.every_epochs = jsonr_num(c, ev, "eval", "every_epochs", 0.01, 1e4, 1);
+    s->eval.final_consensus_rounds = (int)jsonr_int(c, ev, "eval", "final_consensus_rounds", 0, 100000, 0);
+    jsonr_str(c, root, "", "baseline", NULL, "", s->baseline, sizeof s->baseline);
+    s->metrics_every = (int)jsonr_int(c, root, "", "metrics_every", 1, 1000000, 10);
+    s->hang_timeout_s = jsonr_num(c, root, "", "hang_timeout_s", 0.2, 86400, 60);
+    s->limit_train = (int)jsonr_int(c, root, "", "limit_train", 0, 1 << 30, 0);
+    s->limit_test = (int)jsonr_int(c, root, "", "limit_test", 0, 1 << 30, 0);
 }
 
 // Combinations that each value alone cannot rule out.
@@ -501,8 +435,8 @@ int scenario_load(Scenario *s, const char *path, const char *text, Err *e) {
     }
     // A relative edge list is next to the scenario: resolved here, so every copy of it agrees.
     if (scenario_paths_resolve(root, path, e)) { json_decref(root); return -1; }
-    Ctx c = {path, e, 0};
-    if (!json_is_object(root)) fail(&c, "(top level)", "expected a JSON object");
+    JsonR c = {.e = e, .file = path};
+    if (!json_is_object(root)) jsonr_fail(&c, "(top level)", "expected a JSON object");
     else parse_root(&c, root, s);
     check_combinations(&c, s);
     json_decref(root);
@@ -574,12 +508,7 @@ char *scenario_dump(const Scenario *s) {
     json_t *links = s->net.links_json ? json_loads(s->net.links_json, 0, NULL) : NULL;
     if (links) json_object_update(json_object_get(o, "network"), links);
     json_decref(links);
-    EnergyModel em;
-    Err ee;
-    json_t *ej = s->energy_json ? json_loads(s->energy_json, 0, NULL) : NULL;
-    if (energy_parse(ej, "energy", &em, &ee)) energy_model_default(&em);
-    json_decref(ej);
-    json_object_set_new(o, "energy", energy_model_json(&em));
+    json_object_set_new(o, "energy", energy_model_json(&s->energy));
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(o);
     return text;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "alg_config.h"
+#include "energy.h"
 #include "model.h"
 #include "optim.h"
 #include "topo.h"
@@ -43,7 +44,7 @@ typedef struct {
     double hang_timeout_s;       // an agent silent this long is declared hung
     int limit_train, limit_test; // use only the first N samples (quick runs); 0 = all
     char baseline[128];
-    char *energy_json;           // the "energy" object as given (NULL: defaults), see analysis/energy.h
+    EnergyModel energy;          // the "energy" constants (defaults filled), see analysis/energy.h
 } Scenario;
 
 // Parse path (or text, when text != NULL; path is then only used in messages). 0, or -1 and e.
