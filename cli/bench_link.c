@@ -167,7 +167,11 @@ static char *side_read(SideIn *in, double timeout_s, int stop) {
         struct pollfd pf = {in->fd, POLLIN, 0};
         int ms = (int)((end - time_now()) * 1e3);
         if (ms <= 0 || poll(&pf, 1, ms) != 1) break;
-        if (in->len + 65536 > in->cap) { in->cap = 2 * in->cap + 65536; in->buf = realloc(in->buf, in->cap); if (!in->buf) abort(); }
+        if (in->len + 65536 > in->cap) {
+            in->cap = 2 * in->cap + 65536;
+            in->buf = realloc(in->buf, in->cap);
+            if (!in->buf) abort();
+        }
         ssize_t r = read(in->fd, in->buf + in->len, in->cap - in->len - 1);
         if (r <= 0) break;
         in->len += (size_t)r;
@@ -185,7 +189,8 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 // Delay statistics of one direction, and (when change_at > 0) when the new delay first showed.
-static json_t *direction_stats(const char *text, const LinkBench *b, double configured_delay, double change_delay, Err *e) {
+static json_t *direction_stats(const char *text, const LinkBench *b, double configured_delay, double change_delay,
+                               Err *e) {
     json_t *o = json_loads(text, 0, NULL);
     json_t *d = o ? json_object_get(o, "delay_ms") : NULL, *s = o ? json_object_get(o, "sent_s") : NULL;
     if (!d || !json_is_array(d)) {
@@ -395,14 +400,16 @@ static json_t *rig_measure(LinkRig *g, const char *backend_name, const char *why
 
 // The table of configured against measured values.
 static void result_print(const LinkBench *b, const json_t *out, const char *backend_name, double setup_s) {
-    json_t *ab = json_object_get(out, "a_to_b"), *ba = json_object_get(out, "b_to_a"), *tp = json_object_get(out, "throughput");
+    json_t *ab = json_object_get(out, "a_to_b"), *ba = json_object_get(out, "b_to_a");
+    json_t *tp = json_object_get(out, "throughput");
 #define F(o, k) json_number_value(json_object_get(o, k))
     printf("link A->B through %s (setup %.3f s)\n", backend_name, setup_s);
     printf("                 configured   measured\n");
-    printf("  delay ms       %10.2f   median %.2f, mean %.2f, sd %.2f, p99 %.2f\n", b->link.delay_ms, F(ab, "delay_median_ms"),
-           F(ab, "delay_mean_ms"), F(ab, "delay_sd_ms"), F(ab, "delay_p99_ms"));
-    printf("  loss %%         %10.2f   %.2f (95%% CI %.2f..%.2f, %d of %d probes)\n", b->link.loss_pct, F(ab, "loss_pct"),
-           F(ab, "loss_ci95_low_pct"), F(ab, "loss_ci95_high_pct"), (int)F(ab, "lost"), (int)F(ab, "probes"));
+    printf("  delay ms       %10.2f   median %.2f, mean %.2f, sd %.2f, p99 %.2f\n", b->link.delay_ms,
+           F(ab, "delay_median_ms"), F(ab, "delay_mean_ms"), F(ab, "delay_sd_ms"), F(ab, "delay_p99_ms"));
+    printf("  loss %%         %10.2f   %.2f (95%% CI %.2f..%.2f, %d of %d probes)\n", b->link.loss_pct,
+           F(ab, "loss_pct"), F(ab, "loss_ci95_low_pct"), F(ab, "loss_ci95_high_pct"), (int)F(ab, "lost"),
+           (int)F(ab, "probes"));
     if (tp)
         printf("  rate Mbit/s    %10.2f   %.2f on the wire (TCP goodput %.2f)\n", b->link.rate_mbit, F(tp, "wire_mbit"),
                F(tp, "goodput_mbit"));
@@ -572,11 +579,11 @@ static int setup_measure(int n, int json) {
     }
     const char *name = getenv("MESHTRAIN_UML_GUEST") ? "uml" : "kernel";
     if (json)
-        printf("{\"backend\":\"%s\",\"agents\":%d,\"links\":%d,\"qdiscs_found\":%d,\"namespaces_s\":%.4f,\"setup_s\":%.4f,\"teardown_s\":%.4f}\n", name, n,
-               n * (n - 1), counted, t_ns - t0, t1 - t0, t2 - t1);
+        printf("{\"backend\":\"%s\",\"agents\":%d,\"links\":%d,\"qdiscs_found\":%d,\"namespaces_s\":%.4f,"
+               "\"setup_s\":%.4f,\"teardown_s\":%.4f}\n", name, n, n * (n - 1), counted, t_ns - t0, t1 - t0, t2 - t1);
     else
-        printf("%d agents, %d shaped directed links (%d netem qdiscs found) through %s: setup %.3f s (namespaces %.3f s), teardown %.3f s\n", n, n * (n - 1),
-               counted, name, t1 - t0, t_ns - t0, t2 - t1);
+        printf("%d agents, %d shaped directed links (%d netem qdiscs found) through %s: setup %.3f s "
+               "(namespaces %.3f s), teardown %.3f s\n", n, n * (n - 1), counted, name, t1 - t0, t_ns - t0, t2 - t1);
     free(ne.pids);
     free(ne.link);
     free(ne.shaped);
@@ -607,7 +614,10 @@ int bench_setup(int argc, char **argv) {
     net_probe(&p);
     char chosen[16], why[300];
     Err e = {{0}};
-    if (backend_choose(backend, 1, &p, chosen, sizeof chosen, why, sizeof why, &e)) { fprintf(stderr, "meshtrain bench setup: %s\n", e.msg); return 2; }
+    if (backend_choose(backend, 1, &p, chosen, sizeof chosen, why, sizeof why, &e)) {
+        fprintf(stderr, "meshtrain bench setup: %s\n", e.msg);
+        return 2;
+    }
     if (!strcmp(chosen, "uml")) return uml_reexec(&p, "setup", orig, orig_n, n / 4 + 1);
     return setup_measure(n, json);
 }
