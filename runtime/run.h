@@ -83,6 +83,7 @@ typedef struct {
     char fail[600];         // why the run failed ("" while it is fine)
     char secondary[600];    // a failure that is probably the consequence of another one
     double secondary_at;
+    int secondary_agent;    // the agent that reported it
     int secondary_peer;     // the agent whose closed link it reports (-1: unknown)
     double last_print;
     int made_dir;           // the runner created run_dir (a refused run removes it again)

@@ -207,10 +207,14 @@ static int consequence_of(const char *msg) {
     return (int)strtol(p, NULL, 10);
 }
 
-// Keep the first consequence (agent i blames peer X) until X's own fate is known.
+// Keep the first consequence (agent i blames peer X) until X's own fate is known. When X itself reports
+// a consequence (X blames Y), X's is closer to the cause and replaces it: both messages can arrive in the
+// same poll round, and agent i may be read first (1 blames 3, 3 blames 2, 2 was killed).
 static void consequence_note(Run *r, int i, const char *msg) {
-    if (r->secondary[0]) return;
+    // Not when X blames the agent that blamed it: that cycle says nothing new.
+    if (r->secondary[0] && (r->secondary_peer != i || consequence_of(msg) == r->secondary_agent)) return;
     snprintf(r->secondary, sizeof r->secondary, "agent %d failed: %.500s", i, msg);
+    r->secondary_agent = i;
     r->secondary_at = time_now();
     r->secondary_peer = consequence_of(msg);
 }
