@@ -167,7 +167,11 @@ static char *side_read(SideIn *in, double timeout_s, int stop) {
         struct pollfd pf = {in->fd, POLLIN, 0};
         int ms = (int)((end - time_now()) * 1e3);
         if (ms <= 0 || poll(&pf, 1, ms) != 1) break;
-        if (in->len + 65536 > in->cap) { in->cap = 2 * in->cap + 65536; in->buf = realloc(in->buf, in->cap); if (!in->buf) abort(); }
+        if (in->len + 65536 > in->cap) {
+            in->cap = 2 * in->cap + 65536;
+            in->buf = realloc(in->buf, in->cap);
+            if (!in->buf) abort();
+        }
         ssize_t r = read(in->fd, in->buf + in->len, in->cap - in->len - 1);
         if (r <= 0) break;
         in->len += (size_t)r;
@@ -185,7 +189,8 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 // Delay statistics of one direction, and (when change_at > 0) when the new delay first showed.
-static json_t *direction_stats(const char *text, const LinkBench *b, double configured_delay, double change_delay, Err *e) {
+static json_t *direction_stats(const char *text, const LinkBench *b, double configured_delay, double change_delay,
+                               Err *e) {
     json_t *o = json_loads(text, 0, NULL);
     json_t *d = o ? json_object_get(o, "delay_ms") : NULL, *s = o ? json_object_get(o, "sent_s") : NULL;
     if (!d || !json_is_array(d)) {
@@ -236,151 +241,207 @@ static void side_kill(Side *s) {
     if (s->pid > 0) { kill(s->pid, SIGKILL); waitpid(s->pid, NULL, 0); s->pid = 0; }
 }
 
-// The measurement itself, with the kernel backend (on the host, or inside User-Mode Linux).
-static int link_measure(const LinkBench *b, const char *backend_name, const char *why, Err *e) {
+// The two ends of the measured link, A (0) and B (1): each a process in its own namespace, wired by
+// the kernel backend; B->A gets a qdisc too but stays unshaped (delay 0), so both directions compare.
+typedef struct {
+    const LinkBench *b;
     NetEmu ne;
-    memset(&ne, 0, sizeof ne);
-    ne.ops = &backend_kernel;
-    ne.n = 2;
     pid_t pids[2];
-    LinkParams link[4] = {{.up = 1}, b->link, {.up = 1}, {.up = 1}};
-    unsigned char shaped[4] = {0, 1, 1, 0};   // both directions get a qdisc: B->A stays unshaped (delay 0)
-    ne.pids = pids;
-    ne.link = link;
-    ne.shaped = shaped;
+    LinkParams link[4];
+    unsigned char shaped[4];
     Side side[2];
-    memset(side, 0, sizeof side);
+    SideIn in[2];
     char ip[2][32];
-    backend_addr(&backend_kernel, 0, ip[0], sizeof ip[0]);
-    backend_addr(&backend_kernel, 1, ip[1], sizeof ip[1]);
+    double setup_s;   // namespaces, veths and qdiscs
+} LinkRig;
+
+static void rig_init(LinkRig *g, const LinkBench *b) {
+    memset(g, 0, sizeof *g);
+    g->b = b;
+    g->ne.ops = &backend_kernel;
+    g->ne.n = 2;
+    LinkParams link[4] = {{.up = 1}, b->link, {.up = 1}, {.up = 1}};
+    unsigned char shaped[4] = {0, 1, 1, 0};
+    memcpy(g->link, link, sizeof link);
+    memcpy(g->shaped, shaped, sizeof shaped);
+    g->ne.pids = g->pids;
+    g->ne.link = g->link;
+    g->ne.shaped = g->shaped;
+    for (int i = 0; i < 2; i++) backend_addr(&backend_kernel, i, g->ip[i], sizeof g->ip[i]);
+}
+
+// Side i, in the child: enter its namespace, say so on entered_fd, then probes and (A) the throughput test.
+__attribute__((noreturn)) static void rig_side_main(LinkRig *g, int i, int entered_fd) {
+    const LinkBench *b = g->b;
+    Side *sd = &g->side[i];
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    signal(SIGINT, SIG_IGN);
+    close(sd->res[0]);
+    close(sd->go[1]);
+    char ok = backend_kernel.child_enter(&g->ne, i) == 0 ? 'y' : 'n';
+    if (write(entered_fd, &ok, 1) != 1 || ok != 'y') _exit(1);
+    double t0;   // the runner sends the start time once the links exist
+    if (read(sd->go[0], &t0, sizeof t0) != sizeof t0) _exit(1);
+    if (i == 1) dprintf(sd->res[1], "R");   // B ready for probes right away
+    probes_run(b, g->ip[i], g->ip[1 - i], t0, sd->res[1]);
+    dprintf(sd->res[1], "\n");
+    double t1 = 0;   // B listens at once; A starts when the runner has seen B listening
+    if (i == 0 && read(sd->go[0], &t1, sizeof t1) != sizeof t1) _exit(1);
+    if (b->tcp_s <= 0) _exit(0);
+    tcp_run(b, i == 0, g->ip[i], g->ip[1 - i], t1, sd->res[1]);
+    _exit(0);
+}
+
+// Open the backend, start both sides, wire their link once both are in their namespaces. 0, or -1 and e.
+static int rig_start(LinkRig *g, Err *e) {
     double t_setup = time_now();
-    if (backend_kernel.open(&ne, e)) return -1;
+    if (backend_kernel.open(&g->ne, e)) return -1;
     int entered[2];
-    if (pipe(entered)) { err_set(e, "pipe: %s", strerror(errno)); backend_kernel.close(&ne); return -1; }
+    if (pipe(entered)) { err_set(e, "pipe: %s", strerror(errno)); backend_kernel.close(&g->ne); return -1; }
     for (int i = 0; i < 2; i++) {
-        if (pipe(side[i].res) || pipe(side[i].go)) { err_set(e, "pipe: %s", strerror(errno)); return -1; }
-        side[i].pid = fork();
-        if (side[i].pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            signal(SIGINT, SIG_IGN);
-            close(side[i].res[0]);
-            close(side[i].go[1]);
-            char ok = backend_kernel.child_enter(&ne, i) == 0 ? 'y' : 'n';
-            if (write(entered[1], &ok, 1) != 1 || ok != 'y') _exit(1);
-            double t0;   // the runner sends the start time once the links exist
-            if (read(side[i].go[0], &t0, sizeof t0) != sizeof t0) _exit(1);
-            if (i == 1) dprintf(side[i].res[1], "R");   // B ready for probes right away
-            probes_run(b, ip[i], ip[1 - i], t0, side[i].res[1]);
-            dprintf(side[i].res[1], "\n");
-            double t1 = 0;   // B listens at once; A starts when the runner has seen B listening
-            if (i == 0 && read(side[i].go[0], &t1, sizeof t1) != sizeof t1) _exit(1);
-            if (b->tcp_s <= 0) _exit(0);
-            tcp_run(b, i == 0, ip[i], ip[1 - i], t1, side[i].res[1]);
-            _exit(0);
-        }
-        close(side[i].res[1]);
-        close(side[i].go[0]);
-        pids[i] = side[i].pid;
+        Side *sd = &g->side[i];
+        if (pipe(sd->res) || pipe(sd->go)) { err_set(e, "pipe: %s", strerror(errno)); return -1; }
+        sd->pid = fork();
+        if (sd->pid == 0) rig_side_main(g, i, entered[1]);
+        close(sd->res[1]);
+        close(sd->go[0]);
+        g->pids[i] = sd->pid;
+        g->in[i] = (SideIn){sd->res[0], NULL, 0, 0};
     }
     close(entered[1]);
     char ok[2] = {0, 0};
     int rc = -1;
-    json_t *out = NULL;
     ssize_t got = 0, r;
     while (got < 2 && (r = read(entered[0], ok + got, (size_t)(2 - got))) > 0) got += r;
     if (got != 2 || ok[0] != 'y' || ok[1] != 'y') err_set(e, "cannot create the two namespaces");
-    else if (!backend_kernel.wire(&ne, e)) rc = 0;
+    else if (!backend_kernel.wire(&g->ne, e)) rc = 0;
     close(entered[0]);
-    double setup_s = time_now() - t_setup;
-    if (!rc) {
-        double t0 = time_now() + 0.2;
-        for (int i = 0; i < 2; i++) if (write(side[i].go[1], &t0, sizeof t0) != sizeof t0) rc = -1;
-        SideIn in0 = {side[0].res[0], NULL, 0, 0}, in1 = {side[1].res[0], NULL, 0, 0};
-        char *r0 = NULL, *r1 = NULL, *ready = side_read(&in1, 5, 'R');
-        free(ready);
-        double change_applied = -1;
-        if (b->change_at_s > 0) {
-            LinkChange c = {b->change_at_s, 0, 1, b->link};
-            c.p.delay_ms = b->change_delay_ms;
-            if (backend_kernel.arm(&ne, &c, 1, e)) rc = -1;
-            sleep_until(t0 + b->change_at_s);
-            if (!rc && backend_kernel.apply(&ne, &c, 1, e)) rc = -1;
-            change_applied = (time_now() - t0 - b->change_at_s) * 1e3;
-        }
-        double probe_s = b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0 + 10;
-        r0 = side_read(&in0, probe_s, '\n');
-        r1 = side_read(&in1, probe_s, '\n');
-        double change_delay = b->change_at_s > 0 ? b->change_delay_ms : b->link.delay_ms;
-        json_t *ab = rc ? NULL : direction_stats(r1, b, b->link.delay_ms, change_delay, e);   // B received what A sent
-        json_t *ba = ab ? direction_stats(r0, b, 0, 0, e) : NULL;
-        free(r0);
-        free(r1);
-        if (!ab || !ba) rc = -1;
-        json_t *tcp = NULL;
-        if (!rc && b->tcp_s > 0) {
-            char *lst = side_read(&in1, 5, 'L');
-            free(lst);
-            double t1 = time_now() + 0.05;
-            if (write(side[0].go[1], &t1, sizeof t1) != sizeof t1) rc = -1;
-            char *tb = side_read(&in1, b->tcp_s + 30, 0);
-            tcp = json_loads(tb, 0, NULL);
-            if (!tcp || json_object_get(tcp, "error")) { err_set(e, "throughput test failed: %s", tb); rc = -1; }
-            free(tb);
-        } else if (!rc) {
-            for (int i = 0; i < 2; i++) close(side[i].go[1]);
-        }
-        if (!rc) {
-            out = json_pack("{s:s, s:s, s:f, s:o, s:o}", "backend", backend_name, "why", why, "setup_s", setup_s, "a_to_b", ab, "b_to_a", ba);
-            char lj[400];
-            link_json(&b->link, lj, sizeof lj);
-            json_object_set_new(out, "configured", json_loads(lj, 0, NULL));
-            if (tcp) {
-                double good = json_number_value(json_object_get(tcp, "goodput_mbit"));
-                int mss = (int)json_integer_value(json_object_get(tcp, "mss"));
-                // netem's rate counts whole frames: payload + TCP (32 with timestamps) + IP (20) + Ethernet (14).
-                double wire = mss > 0 ? good * (mss + 66.0) / mss : 0;
-                json_object_set_new(tcp, "wire_mbit", json_real(wire));
-                json_object_set_new(tcp, "configured_rate_mbit", json_real(b->link.rate_mbit));
-                json_object_set_new(out, "throughput", tcp);
-            }
-            if (b->change_at_s > 0) json_object_set_new(out, "change", json_pack("{s:f, s:f, s:f}", "at_s", b->change_at_s, "new_delay_ms",
-                                                                                 b->change_delay_ms, "applied_after_ms", change_applied));
-        } else {
-            json_decref(ab);
-            json_decref(ba);
-            json_decref(tcp);
-        }
-        free(in0.buf);
-        free(in1.buf);
+    g->setup_s = time_now() - t_setup;
+    return rc;
+}
+
+// --change-at-s: arm the new delay ahead, apply it on time; how late it took effect (ms).
+static double rig_change(LinkRig *g, double t0, int *rc, Err *e) {
+    const LinkBench *b = g->b;
+    LinkChange c = {b->change_at_s, 0, 1, b->link};
+    c.p.delay_ms = b->change_delay_ms;
+    if (backend_kernel.arm(&g->ne, &c, 1, e)) *rc = -1;
+    sleep_until(t0 + b->change_at_s);
+    if (!*rc && backend_kernel.apply(&g->ne, &c, 1, e)) *rc = -1;
+    return (time_now() - t0 - b->change_at_s) * 1e3;
+}
+
+// Both sides' probe reports, as each direction's statistics. 0, or -1 (and e) when either is missing.
+static int rig_probes_collect(LinkRig *g, int rc, json_t **ab, json_t **ba, Err *e) {
+    const LinkBench *b = g->b;
+    double probe_s = b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0 + 10;
+    char *r0 = side_read(&g->in[0], probe_s, '\n');
+    char *r1 = side_read(&g->in[1], probe_s, '\n');
+    double change_delay = b->change_at_s > 0 ? b->change_delay_ms : b->link.delay_ms;
+    *ab = rc ? NULL : direction_stats(r1, b, b->link.delay_ms, change_delay, e);   // B received what A sent
+    *ba = *ab ? direction_stats(r0, b, 0, 0, e) : NULL;
+    free(r0);
+    free(r1);
+    return *ab && *ba ? 0 : -1;
+}
+
+// The throughput test, A to B, once B listens: B's report, or NULL (and e) if it failed.
+static json_t *rig_throughput(LinkRig *g, int *rc, Err *e) {
+    free(side_read(&g->in[1], 5, 'L'));
+    double t1 = time_now() + 0.05;
+    if (write(g->side[0].go[1], &t1, sizeof t1) != sizeof t1) *rc = -1;
+    char *tb = side_read(&g->in[1], g->b->tcp_s + 30, 0);
+    json_t *tcp = json_loads(tb, 0, NULL);
+    if (!tcp || json_object_get(tcp, "error")) { err_set(e, "throughput test failed: %s", tb); *rc = -1; }
+    free(tb);
+    return tcp;
+}
+
+// The measurement as JSON: what was configured, each direction, the throughput and the change.
+static json_t *result_json(const LinkRig *g, json_t *ab, json_t *ba, json_t *tcp, double change_applied,
+                           const char *backend_name, const char *why) {
+    const LinkBench *b = g->b;
+    json_t *out = json_pack("{s:s, s:s, s:f, s:o, s:o}", "backend", backend_name, "why", why, "setup_s", g->setup_s,
+                            "a_to_b", ab, "b_to_a", ba);
+    char lj[400];
+    link_json(&b->link, lj, sizeof lj);
+    json_object_set_new(out, "configured", json_loads(lj, 0, NULL));
+    if (tcp) {
+        double good = json_number_value(json_object_get(tcp, "goodput_mbit"));
+        int mss = (int)json_integer_value(json_object_get(tcp, "mss"));
+        // netem's rate counts whole frames: payload + TCP (32 with timestamps) + IP (20) + Ethernet (14).
+        double wire = mss > 0 ? good * (mss + 66.0) / mss : 0;
+        json_object_set_new(tcp, "wire_mbit", json_real(wire));
+        json_object_set_new(tcp, "configured_rate_mbit", json_real(b->link.rate_mbit));
+        json_object_set_new(out, "throughput", tcp);
     }
-    for (int i = 0; i < 2; i++) side_kill(&side[i]);
-    backend_kernel.close(&ne);
-    if (rc) { json_decref(out); return -1; }
+    if (b->change_at_s > 0)
+        json_object_set_new(out, "change", json_pack("{s:f, s:f, s:f}", "at_s", b->change_at_s, "new_delay_ms",
+                                                     b->change_delay_ms, "applied_after_ms", change_applied));
+    return out;
+}
+
+// Start the sides, probe both directions (and change the delay), test throughput. The result, or NULL and e.
+static json_t *rig_measure(LinkRig *g, const char *backend_name, const char *why, Err *e) {
+    const LinkBench *b = g->b;
+    int rc = 0;
+    double t0 = time_now() + 0.2;
+    for (int i = 0; i < 2; i++) if (write(g->side[i].go[1], &t0, sizeof t0) != sizeof t0) rc = -1;
+    free(side_read(&g->in[1], 5, 'R'));
+    double change_applied = b->change_at_s > 0 ? rig_change(g, t0, &rc, e) : -1;
+    json_t *ab, *ba, *tcp = NULL;
+    if (rig_probes_collect(g, rc, &ab, &ba, e)) rc = -1;
+    if (!rc && b->tcp_s > 0) tcp = rig_throughput(g, &rc, e);
+    else if (!rc) for (int i = 0; i < 2; i++) close(g->side[i].go[1]);
+    if (!rc) return result_json(g, ab, ba, tcp, change_applied, backend_name, why);
+    json_decref(ab), json_decref(ba), json_decref(tcp);
+    return NULL;
+}
+
+// The table of configured against measured values.
+static void result_print(const LinkBench *b, const json_t *out, const char *backend_name, double setup_s) {
+    json_t *ab = json_object_get(out, "a_to_b"), *ba = json_object_get(out, "b_to_a");
+    json_t *tp = json_object_get(out, "throughput");
+#define F(o, k) json_number_value(json_object_get(o, k))
+    printf("link A->B through %s (setup %.3f s)\n", backend_name, setup_s);
+    printf("                 configured   measured\n");
+    printf("  delay ms       %10.2f   median %.2f, mean %.2f, sd %.2f, p99 %.2f\n", b->link.delay_ms,
+           F(ab, "delay_median_ms"), F(ab, "delay_mean_ms"), F(ab, "delay_sd_ms"), F(ab, "delay_p99_ms"));
+    printf("  loss %%         %10.2f   %.2f (95%% CI %.2f..%.2f, %d of %d probes)\n", b->link.loss_pct,
+           F(ab, "loss_pct"), F(ab, "loss_ci95_low_pct"), F(ab, "loss_ci95_high_pct"), (int)F(ab, "lost"),
+           (int)F(ab, "probes"));
+    if (tp)
+        printf("  rate Mbit/s    %10.2f   %.2f on the wire (TCP goodput %.2f)\n", b->link.rate_mbit, F(tp, "wire_mbit"),
+               F(tp, "goodput_mbit"));
+    printf("  B->A (unshaped): delay median %.3f ms, loss %.2f%%\n", F(ba, "delay_median_ms"), F(ba, "loss_pct"));
+    if (b->change_at_s > 0)
+        printf("  change at %.2f s to %.1f ms: applied %.1f ms late, first seen on a probe sent %.1f ms after it\n",
+               b->change_at_s, b->change_delay_ms, F(json_object_get(out, "change"), "applied_after_ms"),
+               F(ab, "change_effect_ms"));
+#undef F
+}
+
+// The measurement itself, with the kernel backend (on the host, or inside User-Mode Linux).
+static int link_measure(const LinkBench *b, const char *backend_name, const char *why, Err *e) {
+    LinkRig g;
+    rig_init(&g, b);
+    json_t *out = rig_start(&g, e) ? NULL : rig_measure(&g, backend_name, why, e);
+    for (int i = 0; i < 2; i++) side_kill(&g.side[i]);
+    backend_kernel.close(&g.ne);
+    free(g.in[0].buf);
+    free(g.in[1].buf);
+    if (!out) return -1;
     if (b->json) {
         char *t = json_dumps(out, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("%s\n", t);
         free(t);
     } else {
-        json_t *ab = json_object_get(out, "a_to_b"), *ba = json_object_get(out, "b_to_a"), *tp = json_object_get(out, "throughput");
-#define F(o, k) json_number_value(json_object_get(o, k))
-        printf("link A->B through %s (setup %.3f s)\n", backend_name, setup_s);
-        printf("                 configured   measured\n");
-        printf("  delay ms       %10.2f   median %.2f, mean %.2f, sd %.2f, p99 %.2f\n", b->link.delay_ms, F(ab, "delay_median_ms"),
-               F(ab, "delay_mean_ms"), F(ab, "delay_sd_ms"), F(ab, "delay_p99_ms"));
-        printf("  loss %%         %10.2f   %.2f (95%% CI %.2f..%.2f, %d of %d probes)\n", b->link.loss_pct, F(ab, "loss_pct"),
-               F(ab, "loss_ci95_low_pct"), F(ab, "loss_ci95_high_pct"), (int)F(ab, "lost"), (int)F(ab, "probes"));
-        if (tp) printf("  rate Mbit/s    %10.2f   %.2f on the wire (TCP goodput %.2f)\n", b->link.rate_mbit, F(tp, "wire_mbit"), F(tp, "goodput_mbit"));
-        printf("  B->A (unshaped): delay median %.3f ms, loss %.2f%%\n", F(ba, "delay_median_ms"), F(ba, "loss_pct"));
-        if (b->change_at_s > 0)
-            printf("  change at %.2f s to %.1f ms: applied %.1f ms late, first seen on a probe sent %.1f ms after it\n", b->change_at_s,
-                   b->change_delay_ms, F(json_object_get(out, "change"), "applied_after_ms"), F(ab, "change_effect_ms"));
-#undef F
+        result_print(b, out, backend_name, g.setup_s);
     }
     json_decref(out);
     return 0;
 }
 
-// `meshtrain bench WHAT ARGS...` again inside User-Mode Linux (where the kernel backend works); its status.
 static int uml_reexec(const NetProbe *p, const char *what, char **args, int n_args, int agents) {
     char **av = xcalloc((size_t)n_args + 4, sizeof(char *));
     av[0] = (char *)self_exe(), av[1] = "bench", av[2] = (char *)what;
@@ -455,34 +516,21 @@ int bench_link(int argc, char **argv) {
 
 // `meshtrain bench setup --agents N`: time to create N agents' namespaces and every directed link
 // (N (N - 1) netem qdiscs with their HTB classes and filters), as a run does before its start barrier.
-int bench_setup(int argc, char **argv) {
-    static const char *U = "meshtrain bench setup [--agents N] [--backend auto|kernel|uml] [--json]";
-    Args a;
-    args_init(&a, "bench setup", U, argc, argv);
-    int n = 16, json = 0;
-    const char *backend = "auto";
-    char **orig = argv;
-    int orig_n = argc;
-    while (args_next(&a)) {
-        if (is_help(a.flag)) {
-            printf("usage: %s\n\nTime the network setup of N agents: namespaces, veths, bridge, and a netem qdisc per directed link.\n", U);
-            return 0;
-        } else if (args_is(&a, "--agents")) n = (int)args_int(&a, 2, 256);
-        else if (args_is(&a, "--backend")) {
-            backend = args_str(&a);
-            if (strcmp(backend, "auto") && strcmp(backend, "kernel") && strcmp(backend, "uml"))
-                args_fail(&a, "'%s' is not a shaping backend (expected auto, kernel or uml)", backend);
-        } else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
-        else args_unknown(&a);
-    }
-    NetProbe p;
-    net_probe(&p);
-    char chosen[16], why[300];
+// Check what was built: every directed link has its netem qdisc. 0, or -1 and e.
+static int setup_qdiscs_check(NetEmu *ne, int *counted, Err *e) {
+    int n = ne->n;
+    char *st = backend_kernel.stats(ne);
+    json_t *arr = st ? json_loads(st, 0, NULL) : NULL;
+    *counted = arr ? (int)json_array_size(arr) : -1;
+    json_decref(arr);
+    free(st);
+    if (*counted != n * (n - 1)) { err_set(e, "%d netem qdiscs found, %d expected", *counted, n * (n - 1)); return -1; }
+    return 0;
+}
+
+// Build the namespaces and every shaped link of n agents, check them, tear them down; print the times.
+static int setup_measure(int n, int json) {
     Err e = {{0}};
-    if (backend_choose(backend, 1, &p, chosen, sizeof chosen, why, sizeof why, &e)) { fprintf(stderr, "meshtrain bench setup: %s\n", e.msg); return 2; }
-    if (!strcmp(chosen, "uml")) {
-        return uml_reexec(&p, "setup", orig, orig_n, n / 4 + 1);
-    }
     NetEmu ne;
     memset(&ne, 0, sizeof ne);
     ne.ops = &backend_kernel;
@@ -518,30 +566,58 @@ int bench_setup(int argc, char **argv) {
     double t_ns = time_now();
     if (!rc && got == n) rc = backend_kernel.wire(&ne, &e);
     double t1 = time_now();
-    // Check what was built: every directed link has its netem qdisc.
     int counted = -1;
-    if (!rc && got == n) {
-        char *st = backend_kernel.stats(&ne);
-        json_t *arr = st ? json_loads(st, 0, NULL) : NULL;
-        counted = arr ? (int)json_array_size(arr) : -1;
-        json_decref(arr);
-        free(st);
-        if (counted != n * (n - 1)) { err_set(&e, "%d netem qdiscs found, %d expected", counted, n * (n - 1)); rc = -1; }
-    }
+    if (!rc && got == n) rc = setup_qdiscs_check(&ne, &counted, &e);
     close(gate[1]);
     for (int i = 0; i < n; i++) if (ne.pids[i] > 0) waitpid(ne.pids[i], NULL, 0);
     backend_kernel.close(&ne);
     double t2 = time_now();
-    if (rc || got != n) { fprintf(stderr, "meshtrain bench setup: %s\n", e.msg[0] ? e.msg : "agents could not enter namespaces"); return 1; }
+    if (rc || got != n) {
+        fprintf(stderr, "meshtrain bench setup: %s\n", e.msg[0] ? e.msg : "agents could not enter namespaces");
+        free(ne.pids), free(ne.link), free(ne.shaped);
+        return 1;
+    }
     const char *name = getenv("MESHTRAIN_UML_GUEST") ? "uml" : "kernel";
     if (json)
-        printf("{\"backend\":\"%s\",\"agents\":%d,\"links\":%d,\"qdiscs_found\":%d,\"namespaces_s\":%.4f,\"setup_s\":%.4f,\"teardown_s\":%.4f}\n", name, n,
-               n * (n - 1), counted, t_ns - t0, t1 - t0, t2 - t1);
+        printf("{\"backend\":\"%s\",\"agents\":%d,\"links\":%d,\"qdiscs_found\":%d,\"namespaces_s\":%.4f,"
+               "\"setup_s\":%.4f,\"teardown_s\":%.4f}\n", name, n, n * (n - 1), counted, t_ns - t0, t1 - t0, t2 - t1);
     else
-        printf("%d agents, %d shaped directed links (%d netem qdiscs found) through %s: setup %.3f s (namespaces %.3f s), teardown %.3f s\n", n, n * (n - 1),
-               counted, name, t1 - t0, t_ns - t0, t2 - t1);
+        printf("%d agents, %d shaped directed links (%d netem qdiscs found) through %s: setup %.3f s "
+               "(namespaces %.3f s), teardown %.3f s\n", n, n * (n - 1), counted, name, t1 - t0, t_ns - t0, t2 - t1);
     free(ne.pids);
     free(ne.link);
     free(ne.shaped);
     return 0;
+}
+
+int bench_setup(int argc, char **argv) {
+    static const char *U = "meshtrain bench setup [--agents N] [--backend auto|kernel|uml] [--json]";
+    Args a;
+    args_init(&a, "bench setup", U, argc, argv);
+    int n = 16, json = 0;
+    const char *backend = "auto";
+    char **orig = argv;
+    int orig_n = argc;
+    while (args_next(&a)) {
+        if (is_help(a.flag)) {
+            printf("usage: %s\n\nTime the network setup of N agents: namespaces, veths, bridge, and a netem qdisc per directed link.\n", U);
+            return 0;
+        } else if (args_is(&a, "--agents")) n = (int)args_int(&a, 2, 256);
+        else if (args_is(&a, "--backend")) {
+            backend = args_str(&a);
+            if (strcmp(backend, "auto") && strcmp(backend, "kernel") && strcmp(backend, "uml"))
+                args_fail(&a, "'%s' is not a shaping backend (expected auto, kernel or uml)", backend);
+        } else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
+        else args_unknown(&a);
+    }
+    NetProbe p;
+    net_probe(&p);
+    char chosen[16], why[300];
+    Err e = {{0}};
+    if (backend_choose(backend, 1, &p, chosen, sizeof chosen, why, sizeof why, &e)) {
+        fprintf(stderr, "meshtrain bench setup: %s\n", e.msg);
+        return 2;
+    }
+    if (!strcmp(chosen, "uml")) return uml_reexec(&p, "setup", orig, orig_n, n / 4 + 1);
+    return setup_measure(n, json);
 }

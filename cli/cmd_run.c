@@ -15,7 +15,8 @@
 #include "probe.h"
 #include "uml.h"
 
-static const char *USAGE = "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--jobs N] [--dry-run] [--json]";
+static const char *USAGE =
+    "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--jobs N] [--dry-run] [--json]";
 
 static void help(void) {
     printf("usage: %s\n\n"
@@ -117,7 +118,9 @@ static int run_dir_make(Run *r, const char *out, Err *e) {
 // Mark the run FAILED in its folder. 0, or -1 with why in e: the caller must not claim it is marked.
 static int status_write(Run *r, const char *status, Err *e) {
     json_t *o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", r->fail, "git", meshtrain_git);
-    if (!o) o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", "(not valid UTF-8; see the run's output)", "git", meshtrain_git);
+    if (!o)
+        o = json_pack("{s:s, s:s, s:s}", "status", status, "reason", "(not valid UTF-8; see the run's output)", "git",
+                      meshtrain_git);
     char *t = o ? json_dumps(o, JSON_INDENT(2)) : NULL;
     json_decref(o);
     if (!t) { err_set(e, "%s/FAILED: cannot encode the reason as JSON", r->run_dir); return -1; }
@@ -147,8 +150,6 @@ static int run_failed_report(Run *r) {
     return 1;
 }
 
-int summary_write(Run *r, char *path, size_t n, json_t **headline);
-
 // Everything that can be checked before anything is created: the scenario, the dataset, the model.
 static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e) {
     json_t *root = json_file_load(path, e);
@@ -162,12 +163,12 @@ static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e
     free(text);
     if (rc) return -1;
     r->n = r->s.agents;
-    if (dataset_load(r->s.dataset, NULL, r->s.seed, &r->train, &r->test, e)) return -1;
-    Rng init = rng_derive(r->s.seed, 1);
-    r->m = model_build(r->s.model, r->s.norm, r->test.c, r->test.h, r->test.w, r->test.classes, 256, &init, e);
-    if (!r->m) return -1;
-    int usable = r->s.limit_train > 0 && r->s.limit_train < r->train.n ? r->s.limit_train : r->train.n;
-    if (usable / r->n < 1) { err_set(e, "%s: agents: %d agents for %d training samples leaves none per agent", path, r->n, usable); return -1; }
+    if (run_eval_load(&r->ev, &r->s, e)) return -1;
+    int usable = r->s.limit_train > 0 && r->s.limit_train < r->ev.train.n ? r->s.limit_train : r->ev.train.n;
+    if (usable / r->n < 1) {
+        err_set(e, "%s: agents: %d agents for %d training samples leaves none per agent", path, r->n, usable);
+        return -1;
+    }
     return 0;
 }
 
@@ -176,37 +177,12 @@ static int backend_resolve(Run *r, char *chosen, size_t n, Err *e) {
     NetProbe p;
     memset(&p, 0, sizeof p);
     if (r->s.net.shaped || strcmp(r->s.net.backend, "none")) net_probe(&p);
-    if (backend_choose(r->s.net.backend, r->s.net.shaped, &p, chosen, n, r->backend_why, sizeof r->backend_why, e)) return -1;
-    str_copy(r->backend_name, sizeof r->backend_name, getenv("MESHTRAIN_UML_GUEST") ? "uml" : chosen);
+    RunNet *net = &r->net;
+    if (backend_choose(r->s.net.backend, r->s.net.shaped, &p, chosen, n, net->backend_why, sizeof net->backend_why, e))
+        return -1;
+    str_copy(r->net.backend_name, sizeof r->net.backend_name, getenv("MESHTRAIN_UML_GUEST") ? "uml" : chosen);
     if (!strcmp(chosen, "uml")) return 0;
-    r->backend = backend_find(chosen);
-    return 0;
-}
-
-// The links at the start and their changes, for the backend.
-static int run_network_plan(Run *r, Err *e) {
-    if (scenario_netplan(&r->s, &r->plan, e)) return -1;
-    int n = r->n;
-    r->ne.ops = r->backend;
-    r->ne.n = n;
-    r->ne.hubfd = -1;
-    r->ne.pids = xcalloc((size_t)n, sizeof(pid_t));
-    r->ne.shaped = xcalloc((size_t)n * n, 1);
-    if (r->backend != &backend_none)   // every ordered pair gets its own qdisc, so any link can change later
-        for (int k = 0; k < n * n; k++) r->ne.shaped[k] = k / n != k % n;
-    // TCP handshakes over lossy or cut links would stall the start: links begin without loss, and their
-    // t = 0 loss and cuts are applied as soon as every agent has connected (logged as changes at 0 s).
-    r->ne.link = xmalloc((size_t)n * n * sizeof(LinkParams));
-    r->deferred = xcalloc((size_t)n * n + 1, sizeof(LinkChange));
-    for (int k = 0; k < n * n; k++) {
-        LinkParams p = r->plan.link[k];
-        r->ne.link[k] = p;
-        if (!r->ne.shaped[k] || (p.up && p.loss_pct <= 0 && (p.loss_model != LOSS_GEMODEL || p.ge_p <= 0))) continue;
-        r->ne.link[k].up = 1;
-        r->ne.link[k].loss_model = LOSS_RANDOM;
-        r->ne.link[k].loss_pct = 0;
-        r->deferred[r->n_deferred++] = (LinkChange){0, k / n, k % n, p};
-    }
+    r->net.backend = backend_find(chosen);
     return 0;
 }
 
@@ -233,7 +209,8 @@ static int run_in_uml(Run *r, const char *scen, char **sets, int n_sets) {
     snprintf(path, sizeof path, "%s/summary.json", r->run_dir);
     snprintf(fpath, sizeof fpath, "%s/FAILED", r->run_dir);
     if (rc || (status != 0 && access(fpath, F_OK))) {
-        snprintf(r->fail, sizeof r->fail, "%s", rc ? e.msg : "the run inside User-Mode Linux failed without saying why");
+        const char *why = rc ? e.msg : "the run inside User-Mode Linux failed without saying why";
+        snprintf(r->fail, sizeof r->fail, "%s", why);
         if (access(path, F_OK)) return run_failed_report(r);
         fprintf(stderr, "meshtrain run: FAILED: %s\n  run folder (it holds a summary.json): %s\n", r->fail, r->run_dir);
         return 1;
@@ -253,13 +230,14 @@ static int run_files_open(Run *r) {
     int rc = file_write_atomic(path, resolved, strlen(resolved), &e);
     free(resolved);
     if (rc) { snprintf(r->fail, sizeof r->fail, "%s", e.msg); return -1; }
-    snprintf(path, sizeof path, "%s/evals.jsonl", r->run_dir);
-    r->evals = fopen(path, "w");
-    if (!r->evals) { snprintf(r->fail, sizeof r->fail, "%.500s: cannot create: %s", path, strerror(errno)); return -1; }
+    if (run_eval_open(&r->ev, r->n, r->run_dir, &e)) { snprintf(r->fail, sizeof r->fail, "%s", e.msg); return -1; }
     // Every backend has a network log: authentication and rejected connections are logged on loopback too.
     snprintf(path, sizeof path, "%s/network.jsonl", r->run_dir);
-    r->netlog = fopen(path, "w");
-    if (!r->netlog) { snprintf(r->fail, sizeof r->fail, "%.500s: cannot create: %s", path, strerror(errno)); return -1; }
+    r->net.log = fopen(path, "w");
+    if (!r->net.log) {
+        snprintf(r->fail, sizeof r->fail, "%.500s: cannot create: %s", path, strerror(errno));
+        return -1;
+    }
     return 0;
 }
 
@@ -267,21 +245,18 @@ static int run_files_open(Run *r) {
 static int run_execute(Run *r) {
     if (run_files_open(r)) return run_failed_report(r);
     r->self = self_exe();
-    r->ag = xcalloc((size_t)r->n, sizeof(AgentProc));
-    for (int i = 0; i < r->n; i++) r->ag[i].fd = -1;
-    r->models = xcalloc((size_t)r->n, sizeof(float *));
-    for (int i = 0; i < r->n; i++) r->models[i] = xfloats(r->m->n_params + r->m->n_state);
-    r->queue = xcalloc((size_t)r->n, sizeof(EvalItem *));
+    run_agents_alloc(r);
     r->tty = stream_is_tty(r->json ? stderr : stdout);
     fprintf(r->json ? stderr : stdout, "run %s: %d agents, %s on %s (%s), %s, %s topology, backend %s -> %s\n",
             r->s.name, r->n, r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind),
-            r->backend_name, r->run_dir);
+            r->net.backend_name, r->run_dir);
     int rc = run_agents(r);
-    if (fclose(r->evals) && !rc) {
+    if (run_eval_close(&r->ev) && !rc) {
         snprintf(r->fail, sizeof r->fail, "%.500s/evals.jsonl: write failed", r->run_dir);
         rc = 1;
     }
-    if (r->netlog) fclose(r->netlog);
+    if (r->net.log) fclose(r->net.log);
+    r->net.log = NULL;
     char path[1100];
     json_t *head = NULL;
     if (!rc && summary_write(r, path, sizeof path, &head)) rc = 1;
@@ -293,16 +268,41 @@ static int run_execute(Run *r) {
     return 0;
 }
 
+// One run (not a sweep): check, create its folder, run it here or inside User-Mode Linux. The exit status.
+static int run_one(Run *r, const char *scen, char **sets, int n_sets, const char *out, int dry_run) {
+    Err e = {{0}};
+    char chosen[16] = "none";
+    if (run_prepare(r, scen, sets, n_sets, &e) || backend_resolve(r, chosen, sizeof chosen, &e) ||
+        (dry_run && out && run_dir_check(out, &e)) || (!dry_run && run_dir_make(r, out, &e))) {
+        fprintf(stderr, "meshtrain run: %s\n", e.msg);
+        return 2;
+    }
+    if (dry_run) {   // everything is checked and nothing created: say what would run
+        printf("run %s: %d agents, %s on %s (%s), %s, %s topology, %d epochs, backend %s (%s): valid\n",
+               r->s.name, r->n,
+               r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind), r->s.epochs,
+               r->net.backend_name, r->net.backend_why);
+        return 0;
+    }
+    fprintf(r->json ? stderr : stdout, "network: %s (%s)\n", r->net.backend_name, r->net.backend_why);
+    if (!strcmp(chosen, "uml")) return run_in_uml(r, scen, sets, n_sets);
+    if (run_net_plan(&r->net, &r->s, r->n, &e)) {
+        fprintf(stderr, "meshtrain run: %s\n", e.msg);
+        run_dir_abandon(r);
+        return 2;
+    }
+    return run_execute(r);
+}
+
 int cmd_run(int argc, char **argv) {
     Args a;
     args_init(&a, "run", USAGE, argc, argv);
     const char *scen = NULL, *out = NULL;
     char **sets = xcalloc((size_t)argc + 1, sizeof(char *));
-    int n_sets = 0, jobs = 1, dry_run = 0;
-    Run r;
-    memset(&r, 0, sizeof r);
+    int n_sets = 0, jobs = 1, dry_run = 0, json = 0;
     for (int i = 0; i < argc; i++) {   // the scenario path is the one positional argument
-        if (argv[i][0] != '-' && (i == 0 || (strcmp(argv[i - 1], "--set") && strcmp(argv[i - 1], "--out") && strcmp(argv[i - 1], "--jobs")))) {
+        const char *prev = i ? argv[i - 1] : "";
+        if (argv[i][0] != '-' && strcmp(prev, "--set") && strcmp(prev, "--out") && strcmp(prev, "--jobs")) {
             if (scen) { a.flag = argv[i]; args_fail(&a, "unexpected argument '%s' (one scenario per run)", argv[i]); }
             scen = argv[i];
             memmove(argv + i, argv + i + 1, sizeof(char *) * (size_t)(argc - i - 1));
@@ -316,7 +316,7 @@ int cmd_run(int argc, char **argv) {
         else if (args_is(&a, "--out")) out = args_str(&a);
         else if (args_is(&a, "--jobs")) jobs = (int)args_int(&a, 1, 64);
         else if (args_is(&a, "--dry-run")) { args_no_value(&a); dry_run = 1; }
-        else if (args_is(&a, "--json")) { args_no_value(&a); r.json = 1; }
+        else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
         else args_unknown(&a);
     }
     if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
@@ -327,22 +327,14 @@ int cmd_run(int argc, char **argv) {
         args_fail(&a, "--out '%s' is not valid UTF-8 (expected a folder path in UTF-8, which summary.json can record)",
                   shown);
     }
-    int handled = 0, st = run_sweep(scen, sets, n_sets, out, r.json, jobs, dry_run, &handled);
-    if (handled) return st;
-    Err e = {{0}};
-    char chosen[16] = "none";
-    if (run_prepare(&r, scen, sets, n_sets, &e) || backend_resolve(&r, chosen, sizeof chosen, &e) ||
-        (dry_run && out && run_dir_check(out, &e)) || (!dry_run && run_dir_make(&r, out, &e))) {
-        fprintf(stderr, "meshtrain run: %s\n", e.msg);
-        return 2;
+    int handled = 0, st = run_sweep(scen, sets, n_sets, out, json, jobs, dry_run, &handled);
+    if (!handled) {
+        Run r;
+        run_init(&r);
+        r.json = json;
+        st = run_one(&r, scen, sets, n_sets, out, dry_run);
+        run_free(&r);
     }
-    if (dry_run) {   // everything is checked and nothing created: say what would run
-        printf("run %s: %d agents, %s on %s (%s), %s, %s topology, %d epochs, backend %s (%s): valid\n", r.s.name, r.n, r.s.model,
-               r.s.dataset, r.s.partition.kind, r.s.alg.name, topo_name(r.s.topo.kind), r.s.epochs, r.backend_name, r.backend_why);
-        return 0;
-    }
-    fprintf(r.json ? stderr : stdout, "network: %s (%s)\n", r.backend_name, r.backend_why);
-    if (!strcmp(chosen, "uml")) return run_in_uml(&r, scen, sets, n_sets);
-    if (run_network_plan(&r, &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); run_dir_abandon(&r); return 2; }
-    return run_execute(&r);
+    free(sets);
+    return st;
 }

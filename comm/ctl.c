@@ -1,13 +1,18 @@
 // The control channel between the runner and each agent (see ctl.h): whole frames over AF_UNIX.
 #include "ctl.h"
+#include <stdlib.h>
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "bytes.h"
 
 int ctl_send(int fd, int kind, uint32_t round, const void *payload, size_t len, Err *e) {
-    if (len > WIRE_MAX_PAYLOAD) { err_set(e, "control message of %zu bytes is over the %u-byte bound", len, WIRE_MAX_PAYLOAD); return -1; }
+    if (len > WIRE_MAX_PAYLOAD) {
+        err_set(e, "control message of %zu bytes is over the %u-byte bound", len, WIRE_MAX_PAYLOAD);
+        return -1;
+    }
     FrameHeader h = {.kind = (uint16_t)kind, .round = round, .payload_len = (uint32_t)len};
     uint8_t hdr[WIRE_HEADER_BYTES];
     wire_header_write(hdr, &h, payload);
@@ -45,4 +50,39 @@ int ctl_recv(int fd, FrameReader *r, double timeout_s, Err *e) {
         if (got < 0) return -1;
         if (got == 1) return 1;
     }
+}
+
+uint8_t *ctl_report_pack(const char *json, const CtlFloats *spans, int n_spans, size_t *len) {
+    size_t tl = strlen(json), total = 4 + tl;
+    for (int k = 0; k < n_spans; k++) total += spans[k].n * sizeof(float);
+    uint8_t *buf = xmalloc(total), *p = buf + 4 + tl;
+    put_u32(buf, (uint32_t)tl);
+    memcpy(buf + 4, json, tl);
+    for (int k = 0; k < n_spans; k++) {
+        if (spans[k].n) memcpy(p, spans[k].v, spans[k].n * sizeof(float));
+        p += spans[k].n * sizeof(float);
+    }
+    *len = total;
+    return buf;
+}
+
+int ctl_report_send(int fd, int kind, uint32_t round, const char *json, const CtlFloats *spans, int n_spans, Err *e) {
+    size_t len;
+    uint8_t *buf = ctl_report_pack(json, spans, n_spans, &len);
+    int rc = ctl_send(fd, kind, round, buf, len, e);
+    free(buf);
+    return rc;
+}
+
+int ctl_report_unpack(const uint8_t *p, size_t len, CtlReport *out) {
+    memset(out, 0, sizeof *out);
+    if (len < 4) return -1;
+    uint32_t tl = get_u32(p);
+    out->json_len = tl;
+    if (tl > len - 4) return -1;
+    out->json = (const char *)p + 4;
+    out->json_len = tl;
+    out->floats = p + 4 + tl;
+    out->float_bytes = len - 4 - tl;
+    return 0;
 }

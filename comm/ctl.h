@@ -21,6 +21,25 @@ enum {
     CTL_REJECTED,      // agent -> runner: the same list when setting up its links failed
 };
 
+// A report from an agent (CTL_PROGRESS, CTL_EVAL, CTL_DONE) is: u32 length of the JSON text, the JSON,
+// then optionally floats in the host's representation (the model: parameters, then running statistics;
+// both ends are the same machine, so no conversion). One encoder and one decoder for both sides.
+typedef struct { const float *v; size_t n; } CtlFloats;
+typedef struct {
+    const char *json;        // not NUL-terminated: json_len bytes
+    size_t json_len;
+    const uint8_t *floats;   // what follows the JSON (may be unaligned: copy it out)
+    size_t float_bytes;
+} CtlReport;
+
+// The payload of a report: the JSON text then each span of floats in order; *len its size. Caller frees.
+uint8_t *ctl_report_pack(const char *json, const CtlFloats *spans, int n_spans, size_t *len);
+// Pack and send one report (blocking). 0, or -1 and e.
+int ctl_report_send(int fd, int kind, uint32_t round, const char *json, const CtlFloats *spans, int n_spans, Err *e);
+// Split a report's payload into its JSON and its floats (pointers into p). 0, or -1 when the length
+// prefix is missing or claims more than the payload holds (out->json_len is then the claimed length, or 0).
+int ctl_report_unpack(const uint8_t *p, size_t len, CtlReport *out);
+
 // Write one whole frame (blocking). 0, or -1 and e.
 int ctl_send(int fd, int kind, uint32_t round, const void *payload, size_t len, Err *e);
 // Read one whole frame within timeout_s into r (blocking). 1 = frame in r->h / r->payload,

@@ -1,6 +1,7 @@
 // The frame header packed and parsed byte by byte (little-endian on every host), its CRC-32, and the
 // incremental stream parser that checks magic, version and length before it trusts or allocates anything.
 #include "wire.h"
+#include "bytes.h"
 #include <stdlib.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -13,32 +14,19 @@ enum {
     OFF_SEQ = 24, OFF_CODEC = 28, OFF_FLAGS = 30, OFF_LEN = 32, OFF_CHECKSUM = 36, OFF_TAG = 40
 };
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32(uint8_t *p, uint32_t v) {
-    for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v) {
-    for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
-static uint32_t get32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p) { return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32; }
-
 // Serialize every field of h as it stands, with `checksum` in the checksum slot.
 static void header_pack(uint8_t out[WIRE_HEADER_BYTES], const FrameHeader *h, uint32_t checksum) {
-    put32(out + OFF_MAGIC, h->magic);
-    put16(out + OFF_VERSION, h->version);
-    put16(out + OFF_KIND, h->kind);
-    put32(out + OFF_SENDER, h->sender);
-    put32(out + OFF_RECEIVER, h->receiver);
-    put64(out + OFF_ROUND, h->round);
-    put32(out + OFF_SEQ, h->seq);
-    put16(out + OFF_CODEC, h->codec);
-    put16(out + OFF_FLAGS, h->flags);
-    put32(out + OFF_LEN, h->payload_len);
-    put32(out + OFF_CHECKSUM, checksum);
+    put_u32(out + OFF_MAGIC, h->magic);
+    put_u16(out + OFF_VERSION, h->version);
+    put_u16(out + OFF_KIND, h->kind);
+    put_u32(out + OFF_SENDER, h->sender);
+    put_u32(out + OFF_RECEIVER, h->receiver);
+    put_u64(out + OFF_ROUND, h->round);
+    put_u32(out + OFF_SEQ, h->seq);
+    put_u16(out + OFF_CODEC, h->codec);
+    put_u16(out + OFF_FLAGS, h->flags);
+    put_u32(out + OFF_LEN, h->payload_len);
+    put_u32(out + OFF_CHECKSUM, checksum);
     memcpy(out + OFF_TAG, h->tag, WIRE_TAG_BYTES);
 }
 
@@ -272,17 +260,17 @@ void wire_header_write(uint8_t out[WIRE_HEADER_BYTES], FrameHeader *h, const uin
 
 int wire_header_parse(const uint8_t *buf, FrameHeader *h, uint32_t max_payload, Err *e) {
     FrameHeader r;
-    r.magic = get32(buf + OFF_MAGIC);
-    r.version = get16(buf + OFF_VERSION);
-    r.kind = get16(buf + OFF_KIND);
-    r.sender = get32(buf + OFF_SENDER);
-    r.receiver = get32(buf + OFF_RECEIVER);
-    r.round = get64(buf + OFF_ROUND);
-    r.seq = get32(buf + OFF_SEQ);
-    r.codec = get16(buf + OFF_CODEC);
-    r.flags = get16(buf + OFF_FLAGS);
-    r.payload_len = get32(buf + OFF_LEN);
-    r.checksum = get32(buf + OFF_CHECKSUM);
+    r.magic = get_u32(buf + OFF_MAGIC);
+    r.version = get_u16(buf + OFF_VERSION);
+    r.kind = get_u16(buf + OFF_KIND);
+    r.sender = get_u32(buf + OFF_SENDER);
+    r.receiver = get_u32(buf + OFF_RECEIVER);
+    r.round = get_u64(buf + OFF_ROUND);
+    r.seq = get_u32(buf + OFF_SEQ);
+    r.codec = get_u16(buf + OFF_CODEC);
+    r.flags = get_u16(buf + OFF_FLAGS);
+    r.payload_len = get_u32(buf + OFF_LEN);
+    r.checksum = get_u32(buf + OFF_CHECKSUM);
     memcpy(r.tag, buf + OFF_TAG, WIRE_TAG_BYTES);
     if (r.magic != WIRE_MAGIC) {
         err_set(e, "frame header: bad magic 0x%08x, expected 0x%08x (\"MSHT\"): not a meshtrain stream or out of sync",

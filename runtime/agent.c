@@ -377,17 +377,12 @@ static int log_check(Agent *a, Err *e) {
 
 static int report(Agent *a, int kind, json_t *o, const float *model, Err *e) {
     char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    // The model travels as its parameters followed by its running statistics (batchnorm).
-    size_t tl = strlen(t), pl = model ? a->m->n_params * sizeof(float) : 0, sl = model ? a->m->n_state * sizeof(float) : 0;
-    uint8_t *buf = xmalloc(4 + tl + pl + sl);
-    for (int i = 0; i < 4; i++) buf[i] = (uint8_t)(tl >> (8 * i));
-    memcpy(buf + 4, t, tl);
-    if (pl) memcpy(buf + 4 + tl, model, pl);
-    if (sl) memcpy(buf + 4 + tl + pl, a->m->state, sl);
-    size_t ml = pl + sl;
-    int rc = ctl_send(a->args->ctl_fd, kind, (uint32_t)a->round, buf, 4 + tl + ml, e);
-    free(buf); free(t);
     json_decref(o);
+    if (!t) { err_set(e, "agent %d: cannot encode a report as JSON", a->args->id); return -1; }
+    // The model travels as its parameters followed by its running statistics (batchnorm).
+    CtlFloats spans[2] = {{model, a->m->n_params}, {a->m->state, a->m->n_state}};
+    int rc = ctl_report_send(a->args->ctl_fd, kind, (uint32_t)a->round, t, spans, model ? 2 : 0, e);
+    free(t);
     return rc;
 }
 

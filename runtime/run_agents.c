@@ -51,17 +51,20 @@ static int agent_spawn(Run *r, int i) {
         setpriority(PRIO_PROCESS, 0, r->agent_nice);
         close(sv[0]);
         // Its own network namespace (kernel backend), then wait until the runner has wired it.
-        int entered = r->backend->child_enter(&r->ne, i) == 0;
-        if (r->entered[1] >= 0 && write(r->entered[1], entered ? "y" : "n", 1) != 1) _exit(125);
-        if (!entered) { dprintf(2, "agent %d: cannot enter its network namespace: %s\n", i, strerror(errno)); _exit(125); }
-        if (r->gate[1] >= 0) close(r->gate[1]);
+        int entered = r->net.backend->child_enter(&r->net.ne, i) == 0;
+        if (r->net.entered[1] >= 0 && write(r->net.entered[1], entered ? "y" : "n", 1) != 1) _exit(125);
+        if (!entered) {
+            dprintf(2, "agent %d: cannot enter its network namespace: %s\n", i, strerror(errno));
+            _exit(125);
+        }
+        if (r->net.gate[1] >= 0) close(r->net.gate[1]);
         char c;
-        while (r->gate[0] >= 0 && read(r->gate[0], &c, 1) < 0 && errno == EINTR) {}
+        while (r->net.gate[0] >= 0 && read(r->net.gate[0], &c, 1) < 0 && errno == EINTR) {}
         int fd = dup(sv[1]);
         char id[16], fds[16], ip[32], path[1100];
         snprintf(id, sizeof id, "%d", i);
         snprintf(fds, sizeof fds, "%d", fd);
-        backend_addr(r->backend, i, ip, sizeof ip);
+        backend_addr(r->net.backend, i, ip, sizeof ip);
         snprintf(path, sizeof path, "%s/scenario.json", r->run_dir);
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
         char *argv[] = {(char *)r->self, "agent", "--scenario", path, "--run-dir", r->run_dir, "--id", id,
@@ -77,96 +80,60 @@ static int agent_spawn(Run *r, int i) {
     return 0;
 }
 
-static void netlog_write(Run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void netlog_write(Run *r, const char *fmt, ...) {
-    if (!r->netlog) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vfprintf(r->netlog, fmt, ap);
-    va_end(ap);
-    fputc('\n', r->netlog);
-    fflush(r->netlog);
-}
-
 // Spawn every agent; with a shaping backend, they wait at the gate until their links exist.
 static int agents_start(Run *r) {
     Err e = {{0}};
-    r->gate[0] = r->gate[1] = r->entered[0] = r->entered[1] = -1;
+    r->net.gate[0] = r->net.gate[1] = r->net.entered[0] = r->net.entered[1] = -1;
     double t0 = time_now();
     // Link changes must happen on time while the agents keep every core busy (inside User-Mode Linux
     // they share one): the runner, and the tc it starts, get a higher priority than the agents.
     r->agent_nice = getpriority(PRIO_PROCESS, 0);
-    if (r->backend != &backend_none) setpriority(PRIO_PROCESS, 0, r->agent_nice - 10);
-    if (r->backend->open(&r->ne, &e)) { fail_set(r, "network backend %s: %s", r->backend->name, e.msg); return -1; }
-    if (r->backend != &backend_none && (pipe2(r->gate, O_CLOEXEC) || pipe2(r->entered, O_CLOEXEC))) {
+    if (r->net.backend != &backend_none) setpriority(PRIO_PROCESS, 0, r->agent_nice - 10);
+    const char *bn = r->net.backend->name;
+    if (r->net.backend->open(&r->net.ne, &e)) { fail_set(r, "network backend %s: %s", bn, e.msg); return -1; }
+    if (r->net.backend != &backend_none && (pipe2(r->net.gate, O_CLOEXEC) || pipe2(r->net.entered, O_CLOEXEC))) {
         fail_set(r, "pipe: %s", strerror(errno));
         return -1;
     }
     for (int i = 0; i < r->n; i++)
         if (agent_spawn(r, i)) { fail_set(r, "cannot start agent %d: %s", i, strerror(errno)); return -1; }
-    if (r->backend == &backend_none) return 0;
-    close(r->gate[0]);
-    close(r->entered[1]);
-    r->gate[0] = r->entered[1] = -1;
+    if (r->net.backend == &backend_none) return 0;
+    close(r->net.gate[0]);
+    close(r->net.entered[1]);
+    r->net.gate[0] = r->net.entered[1] = -1;
     // Every agent reports that it is in its own namespace before anything refers to it.
     for (int got = 0; got < r->n;) {
-        struct pollfd pf = {r->entered[0], POLLIN, 0};
+        struct pollfd pf = {r->net.entered[0], POLLIN, 0};
         char buf[256];
-        ssize_t k = poll(&pf, 1, 10000) == 1 ? read(r->entered[0], buf, sizeof buf) : 0;
-        if (k <= 0) { fail_set(r, "network backend %s: only %d of %d agents entered their namespaces", r->backend->name, got, r->n); break; }
+        ssize_t k = poll(&pf, 1, 10000) == 1 ? read(r->net.entered[0], buf, sizeof buf) : 0;
+        if (k <= 0) {
+            fail_set(r, "network backend %s: only %d of %d agents entered their namespaces", bn, got, r->n);
+            break;
+        }
         for (ssize_t q = 0; q < k; q++)
-            if (buf[q] != 'y') fail_set(r, "network backend %s: an agent could not create its network namespace", r->backend->name);
+            if (buf[q] != 'y') fail_set(r, "network backend %s: an agent could not create its network namespace", bn);
         got += (int)k;
     }
-    close(r->entered[0]);
-    r->entered[0] = -1;
+    close(r->net.entered[0]);
+    r->net.entered[0] = -1;
     if (r->fail[0]) return -1;
-    for (int i = 0; i < r->n; i++) r->ne.pids[i] = r->ag[i].pid;
-    if (r->backend->wire(&r->ne, &e)) { fail_set(r, "network backend %s: %s", r->backend->name, e.msg); return -1; }
-    r->setup_s = time_now() - t0;
-    close(r->gate[1]);   // end of file at the gate: the agents go on
-    r->gate[1] = -1;
+    for (int i = 0; i < r->n; i++) r->net.ne.pids[i] = r->ag[i].pid;
+    if (r->net.backend->wire(&r->net.ne, &e)) { fail_set(r, "network backend %s: %s", bn, e.msg); return -1; }
+    r->net.setup_s = time_now() - t0;
+    close(r->net.gate[1]);   // end of file at the gate: the agents go on
+    r->net.gate[1] = -1;
     int shaped = 0;
-    for (int k = 0; k < r->n * r->n; k++) shaped += r->ne.shaped[k];
-    netlog_write(r, "{\"event\":\"setup\",\"backend\":\"%s\",\"agents\":%d,\"shaped_links\":%d,\"setup_s\":%.4f}",
-                 r->backend_name, r->n, shaped, r->setup_s);
+    for (int k = 0; k < r->n * r->n; k++) shaped += r->net.ne.shaped[k];
+    run_net_log(&r->net, "{\"event\":\"setup\",\"backend\":\"%s\",\"agents\":%d,\"shaped_links\":%d,\"setup_s\":%.4f}",
+                 r->net.backend_name, r->n, shaped, r->net.setup_s);
     for (int i = 0; i < r->n; i++)
         for (int j = 0; j < r->n; j++) {
-            if (!r->ne.shaped[i * r->n + j]) continue;
+            if (!r->net.ne.shaped[i * r->n + j]) continue;
             char lj[400];
-            link_json(&r->ne.link[i * r->n + j], lj, sizeof lj);
-            netlog_write(r, "{\"event\":\"link\",\"t_s\":0,\"from\":%d,\"to\":%d,\"link\":%s}", i, j, lj);
+            link_json(&r->net.ne.link[i * r->n + j], lj, sizeof lj);
+            run_net_log(&r->net, "{\"event\":\"link\",\"t_s\":0,\"from\":%d,\"to\":%d,\"link\":%s}", i, j, lj);
         }
     return 0;
-}
-
-// Apply every change that is due; each is logged with the time it took effect (after tc returned).
-static void changes_apply(Run *r) {
-    if (r->t_go <= 0 || r->next_change >= r->plan.n_change) return;
-    double now = time_now() - r->t_go;
-    int k = r->next_change;
-    // Within a second of the next change, start what will apply it (a tc reading its batch).
-    if (r->armed_upto <= k && r->plan.change[k].at_s - now < 1.0) {
-        int a = k;
-        while (a < r->plan.n_change && r->plan.change[a].at_s == r->plan.change[k].at_s) a++;
-        Err e = {{0}};
-        if (r->backend->arm(&r->ne, &r->plan.change[k], a - k, &e)) { fail_set(r, "network backend %s: %s", r->backend->name, e.msg); return; }
-        r->armed_upto = a;
-    }
-    while (k < r->plan.n_change && r->plan.change[k].at_s <= now) k++;
-    if (k == r->next_change) return;
-    Err e = {{0}};
-    const LinkChange *c = &r->plan.change[r->next_change];
-    int m = k - r->next_change;
-    if (r->backend->apply(&r->ne, c, m, &e)) { fail_set(r, "network backend %s: changing links: %s", r->backend->name, e.msg); return; }
-    double done = time_now() - r->t_go;
-    for (int q = 0; q < m; q++) {
-        char lj[400];
-        link_json(&c[q].p, lj, sizeof lj);
-        netlog_write(r, "{\"event\":\"change\",\"at_s\":%.4f,\"t_s\":%.4f,\"from\":%d,\"to\":%d,\"link\":%s}", c[q].at_s,
-                     done, c[q].from, c[q].to, lj);
-    }
-    r->next_change = k;
 }
 
 void run_kill_all(Run *r) {
@@ -177,7 +144,12 @@ void run_kill_all(Run *r) {
             int st;
             pid_t p = waitpid(r->ag[i].pid, &st, WNOHANG);
             if (p == r->ag[i].pid || (p < 0 && errno == ECHILD)) { r->ag[i].exited = 1; break; }
-            if (time_now() > end) { kill(r->ag[i].pid, SIGKILL); waitpid(r->ag[i].pid, &st, 0); r->ag[i].exited = 1; break; }
+            if (time_now() > end) {
+                kill(r->ag[i].pid, SIGKILL);
+                waitpid(r->ag[i].pid, &st, 0);
+                r->ag[i].exited = 1;
+                break;
+            }
             usleep(10000);
         }
     }
@@ -192,7 +164,7 @@ static void go_send(Run *r) {
     json_t *ips = json_array(), *ports = json_array();
     for (int i = 0; i < r->n; i++) {
         char ip[32];
-        backend_addr(r->backend, i, ip, sizeof ip);
+        backend_addr(r->net.backend, i, ip, sizeof ip);
         json_array_append_new(ips, json_string(ip));
         json_array_append_new(ports, json_integer(r->ag[i].port));
     }
@@ -212,126 +184,17 @@ static void go_send(Run *r) {
         char *t = json_dumps(o, JSON_COMPACT);
         json_decref(o);
         Err e;
-        if (!t || ctl_send(r->ag[i].fd, CTL_GO, 0, t, strlen(t), &e)) fail_set(r, "agent %d: cannot send the start signal: %s", i, t ? e.msg : "out of memory");
+        if (!t || ctl_send(r->ag[i].fd, CTL_GO, 0, t, strlen(t), &e))
+            fail_set(r, "agent %d: cannot send the start signal: %s", i, t ? e.msg : "out of memory");
         if (t) { explicit_bzero(t, strlen(t)); free(t); }
     }
     explicit_bzero(run_key, sizeof run_key);
     json_decref(ips);
     json_decref(ports);
     r->t_go = time_now();
-    netlog_write(r, "{\"event\":\"start\",\"t_s\":0,\"auth\":%s,\"frame_mac\":%s}", r->s.net.auth ? "true" : "false",
+    run_net_log(&r->net, "{\"event\":\"start\",\"t_s\":0,\"auth\":%s,\"frame_mac\":%s}",
+                r->s.net.auth ? "true" : "false",
                  r->s.net.frame_mac ? "true" : "false");
-}
-
-// Connections agent i refused while setting up its links: into network.jsonl and the summary.
-static void rejects_take(Run *r, int i, json_t *o) {
-    if (!r->rejected) r->rejected = json_array();
-    r->rejected_total += (int)json_integer_value(json_object_get(o, "rejected_total"));
-    size_t q;
-    json_t *v;
-    json_array_foreach(json_object_get(o, "rejected"), q, v) {
-        json_t *item = json_pack("{s:i, s:O?, s:O?, s:O?}", "agent", i, "from", json_object_get(v, "from"), "claimed",
-                                 json_object_get(v, "claimed"), "why", json_object_get(v, "why"));
-        if (!item) continue;
-        json_array_append(r->rejected, item);
-        json_object_set_new(item, "event", json_string("rejected"));
-        json_object_set_new(item, "t_s", json_real(time_now() - r->t_go));
-        char *t = json_dumps(item, JSON_COMPACT);
-        if (t) netlog_write(r, "%s", t);
-        free(t);
-        json_decref(item);
-    }
-}
-
-// All agents reported evaluation k: accuracy of the averaged model and the consensus distance.
-static void eval_complete(Run *r) {
-    size_t np = r->m->n_params, ns = r->m->n_state;
-    double acc_sum = 0, acc_min = 1, dist = 0;
-    float *avg_p = r->m->params, *avg_s = r->m->state;
-    memset(avg_p, 0, np * sizeof(float));
-    memset(avg_s, 0, ns * sizeof(float));
-    for (int i = 0; i < r->n; i++) {
-        for (size_t k = 0; k < np; k++) avg_p[k] += r->models[i][k] / r->n;
-        for (size_t k = 0; k < ns; k++) avg_s[k] += r->models[i][np + k] / r->n;
-    }
-    for (int i = 0; i < r->n; i++) {
-        double d = 0;
-        for (size_t k = 0; k < np; k++) { double x = r->models[i][k] - avg_p[k]; d += x * x; }
-        dist += d / r->n;
-        acc_sum += r->ag[i].acc_at_eval;
-        if (r->ag[i].acc_at_eval < acc_min) acc_min = r->ag[i].acc_at_eval;
-    }
-    double loss = 0, acc_avg = model_evaluate(r->m, &r->test, r->s.limit_test, &loss);
-    json_t *accs = json_array();
-    for (int i = 0; i < r->n; i++) json_array_append_new(accs, json_real(r->ag[i].acc_at_eval));
-    json_t *o = json_pack("{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:o}", "eval", r->eval_index, "epoch", r->eval_epoch,
-                          "t_s", r->t_go > 0 ? time_now() - r->t_go : 0.0,
-                          "acc_mean", acc_sum / r->n, "acc_worst", acc_min, "acc_avg_model", acc_avg, "loss_avg_model",
-                          loss, "consensus_distance", dist, "acc", accs);
-    char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(7));
-    fprintf(r->evals, "%s\n", t);
-    fflush(r->evals);
-    free(t);
-    json_decref(o);
-    r->final_avg_acc = acc_avg;
-    r->final_consensus = dist;
-    // The runner was busy evaluating and read nothing meanwhile: that silence is not the agents'.
-    double now = time_now();
-    for (int i = 0; i < r->n; i++) r->ag[i].last_seen = now;
-    r->eval_index++;
-    r->eval_total++;
-}
-
-// Each agent's evaluations arrive in order (index 0, 1, ...), so they queue per agent; evaluation k
-// is complete when every queue has its k-th entry at the head.
-static void eval_take(Run *r, int i, const uint8_t *p, size_t len, int index) {
-    size_t np = r->m->n_params, ns = r->m->n_state;
-    EvalItem *it = xcalloc(1, sizeof *it);
-    it->data = xmalloc(len);
-    memcpy(it->data, p, len);
-    it->len = len;
-    it->index = index;
-    EvalItem **tail = &r->queue[i];
-    while (*tail) tail = &(*tail)->next;
-    *tail = it;
-    r->ag[i].evals++;
-    for (;;) {
-        for (int k = 0; k < r->n; k++) if (!r->queue[k]) return;
-        for (int k = 0; k < r->n; k++) {
-            EvalItem *h = r->queue[k];
-            if (h->index != r->eval_index) {
-                fail_set(r, "agent %d sent evaluation %d while %d was being gathered", k, h->index, r->eval_index);
-                return;
-            }
-            uint32_t tl = (uint32_t)h->data[0] | (uint32_t)h->data[1] << 8 | (uint32_t)h->data[2] << 16 | (uint32_t)h->data[3] << 24;
-            json_t *o = json_loadb((const char *)h->data + 4, tl, 0, NULL);
-            r->ag[k].acc_at_eval = json_number_value(json_object_get(o, "test_acc"));
-            r->ag[k].final_acc = r->ag[k].acc_at_eval;
-            r->ag[k].final_loss = json_number_value(json_object_get(o, "test_loss"));
-            r->eval_epoch = json_number_value(json_object_get(o, "epoch"));
-            json_decref(o);
-            memcpy(r->models[k], h->data + 4 + tl, (np + ns) * sizeof(float));
-            r->queue[k] = h->next;
-            free(h->data);
-            free(h);
-        }
-        eval_complete(r);
-    }
-}
-
-static void on_eval(Run *r, int i, const uint8_t *p, size_t len) {
-    size_t np = r->m->n_params, ns = r->m->n_state;
-    uint32_t tl = len >= 4 ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24 : 0;
-    if (len < 4 || tl > len - 4 || len - 4 - tl != (np + ns) * sizeof(float)) {
-        fail_set(r, "evaluation from agent %d has %zu bytes; the runner expects %zu (model %zu parameters + %zu statistics)",
-                 i, len, 4 + (size_t)tl + (np + ns) * sizeof(float), np, ns);
-        return;
-    }
-    json_t *o = json_loadb((const char *)p + 4, tl, 0, NULL);
-    int index = o ? (int)json_integer_value(json_object_get(o, "index")) : -1;
-    json_decref(o);
-    if (index < 0) { fail_set(r, "evaluation from agent %d has no index", i); return; }
-    eval_take(r, i, p, len, index);
 }
 
 // An error that only says a peer's link closed or broke ("link from agent 2 closed ...", "link to
@@ -344,10 +207,14 @@ static int consequence_of(const char *msg) {
     return (int)strtol(p, NULL, 10);
 }
 
-// Keep the first consequence (agent i blames peer X) until X's own fate is known.
+// Keep the first consequence (agent i blames peer X) until X's own fate is known. When X itself reports
+// a consequence (X blames Y), X's is closer to the cause and replaces it: both messages can arrive in the
+// same poll round, and agent i may be read first (1 blames 3, 3 blames 2, 2 was killed).
 static void consequence_note(Run *r, int i, const char *msg) {
-    if (r->secondary[0]) return;
+    // Not when X blames the agent that blamed it: that cycle says nothing new.
+    if (r->secondary[0] && (r->secondary_peer != i || consequence_of(msg) == r->secondary_agent)) return;
     snprintf(r->secondary, sizeof r->secondary, "agent %d failed: %.500s", i, msg);
+    r->secondary_agent = i;
     r->secondary_at = time_now();
     r->secondary_peer = consequence_of(msg);
 }
@@ -363,48 +230,59 @@ static int consequence_due(const Run *r, double now) {
     return now - r->secondary_at > 0.5;
 }
 
+// The JSON of a control message: the whole payload, or a report's (ctl.h). NULL if there is none.
+static json_t *frame_json(const FrameHeader *h, const uint8_t *p) {
+    size_t len = h->payload_len;
+    if (h->kind == CTL_READY || h->kind == CTL_ERROR || h->kind == CTL_CONNECTED || h->kind == CTL_REJECTED)
+        return json_loadb((const char *)p, len, 0, NULL);
+    CtlReport rep;
+    if ((h->kind == CTL_PROGRESS || h->kind == CTL_DONE) && !ctl_report_unpack(p, len, &rep))
+        return json_loadb(rep.json, rep.json_len, 0, NULL);
+    return NULL;
+}
+
+static void on_connected(Run *r, int i, const json_t *o) {
+    run_net_rejects_take(&r->net, i, o, r->t_go);
+    r->ag[i].connected = 1;
+    for (int k = 0; k < r->n; k++) if (!r->ag[k].connected) return;
+    Err e = {{0}};
+    if (run_net_deferred_apply(&r->net, r->t_go, &e)) fail_set(r, "%s", e.msg);
+}
+
+static void on_eval(Run *r, int i, const uint8_t *p, size_t len) {
+    Err e = {{0}};
+    int got = run_eval_take(&r->ev, i, p, len, r->t_go > 0 ? time_now() - r->t_go : 0.0, &e);
+    if (got < 0) { fail_set(r, "%s", e.msg); return; }
+    // The runner was busy evaluating and read nothing meanwhile: that silence is not the agents'.
+    double now = time_now();
+    if (got) for (int k = 0; k < r->n; k++) r->ag[k].last_seen = now;
+}
+
+static void on_error(Run *r, int i, const json_t *o) {
+    const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
+    if (msg) str_copy(r->ag[i].error, sizeof r->ag[i].error, msg);
+    // "link from agent X closed" is a consequence: X's own fate decides (consequence_wait).
+    if (msg && consequence_of(msg) >= 0)
+        consequence_note(r, i, msg);
+    else
+        fail_set(r, "agent %d failed: %s", i, msg ? msg : "(no message)");
+}
+
 static void on_frame(Run *r, int i) {
     AgentProc *a = &r->ag[i];
     const FrameHeader *h = &a->rd.h;
-    const uint8_t *p = a->rd.payload;
-    size_t len = h->payload_len;
     a->last_seen = time_now();
-    json_t *o = NULL;
-    if (h->kind == CTL_READY || h->kind == CTL_ERROR || h->kind == CTL_CONNECTED || h->kind == CTL_REJECTED)
-        o = json_loadb((const char *)p, len, 0, NULL);
-    else if ((h->kind == CTL_PROGRESS || h->kind == CTL_DONE) && len >= 4) {
-        uint32_t tl = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-        if (tl <= len - 4) o = json_loadb((const char *)p + 4, tl, 0, NULL);
-    }
+    json_t *o = frame_json(h, a->rd.payload);
+    int all = 1;
     switch (h->kind) {
     case CTL_READY:
         a->port = (int)json_integer_value(json_object_get(o, "port"));
         a->ready = 1;
-        int all = 1;
         for (int k = 0; k < r->n; k++) all &= r->ag[k].ready;
         if (all) go_send(r);
         break;
-    case CTL_REJECTED: rejects_take(r, i, o); break;
-    case CTL_CONNECTED: {
-        rejects_take(r, i, o);
-        a->connected = 1;
-        int all = 1;
-        for (int k = 0; k < r->n; k++) all &= r->ag[k].connected;
-        if (all && r->n_deferred) {
-            Err e = {{0}};
-            if (r->backend->apply(&r->ne, r->deferred, r->n_deferred, &e)) fail_set(r, "network backend %s: %s", r->backend->name, e.msg);
-            double t = time_now() - r->t_go;
-            for (int q = 0; q < r->n_deferred && !r->fail[0]; q++) {
-                char lj[400];
-                link_json(&r->deferred[q].p, lj, sizeof lj);
-                netlog_write(r, "{\"event\":\"change\",\"at_s\":0,\"t_s\":%.4f,\"from\":%d,\"to\":%d,\"link\":%s,"
-                             "\"why\":\"loss and cuts wait until every agent is connected\"}", t, r->deferred[q].from, r->deferred[q].to, lj);
-            }
-            r->n_deferred = 0;
-            r->armed_upto = r->next_change;   // those may have used a tc armed for the next change: arm again
-        }
-        break;
-    }
+    case CTL_REJECTED: run_net_rejects_take(&r->net, i, o, r->t_go); break;
+    case CTL_CONNECTED: on_connected(r, i, o); break;
     case CTL_PROGRESS:
         a->round = (long)json_integer_value(json_object_get(o, "round"));
         a->rounds = (long)json_integer_value(json_object_get(o, "rounds"));
@@ -412,24 +290,15 @@ static void on_frame(Run *r, int i) {
         a->epoch = json_number_value(json_object_get(o, "epoch"));
         a->bytes_wire = (uint64_t)json_integer_value(json_object_get(o, "bytes_wire"));
         break;
-    case CTL_EVAL: on_eval(r, i, p, len); break;
+    case CTL_EVAL: on_eval(r, i, a->rd.payload, h->payload_len); break;
     case CTL_DONE:
         a->done = 1;
         a->done_at = time_now();
+        free(a->done_json);
         a->done_json = o ? json_dumps(o, JSON_COMPACT) : NULL;
         if (o) a->bytes_wire = (uint64_t)json_integer_value(json_object_get(o, "bytes_wire"));
         break;
-    case CTL_ERROR: {
-        const char *msg = o ? json_string_value(json_object_get(o, "error")) : NULL;
-        if (msg) str_copy(a->error, sizeof a->error, msg);
-        // "link from agent X closed" is a consequence: X's own fate decides (consequence_wait).
-        if (msg && consequence_of(msg) >= 0) {
-            consequence_note(r, i, msg);
-        } else {
-            fail_set(r, "agent %d failed: %s", i, msg ? msg : "(no message)");
-        }
-        break;
-    }
+    case CTL_ERROR: on_error(r, i, o); break;
     default: fail_set(r, "agent %d sent an unknown control message (kind %u)", i, h->kind);
     }
     json_decref(o);
@@ -471,10 +340,14 @@ static void agents_reap(Run *r) {
         while (a->fd >= 0) agent_read(r, i);
         a->exited = 1;
         if (WIFSIGNALED(st) && a->done && WTERMSIG(st) == SIGKILL) continue;   // ended by us after DONE
-        if (WIFSIGNALED(st)) fail_set(r, "agent %d (pid %d) was killed by signal %d (%s)", i, (int)a->pid, WTERMSIG(st), strsignal(WTERMSIG(st)));
-        else if (WEXITSTATUS(st) != 0 && a->error[0] && consequence_of(a->error) < 0) fail_set(r, "agent %d failed: %s", i, a->error);
+        if (WIFSIGNALED(st))
+            fail_set(r, "agent %d (pid %d) was killed by signal %d (%s)", i, (int)a->pid, WTERMSIG(st),
+                     strsignal(WTERMSIG(st)));
+        else if (WEXITSTATUS(st) != 0 && a->error[0] && consequence_of(a->error) < 0)
+            fail_set(r, "agent %d failed: %s", i, a->error);
         else if (WEXITSTATUS(st) != 0 && a->error[0]) consequence_note(r, i, a->error);   // the peer's fate decides
-        else if (WEXITSTATUS(st) != 0) fail_set(r, "agent %d (pid %d) exited with status %d", i, (int)a->pid, WEXITSTATUS(st));
+        else if (WEXITSTATUS(st) != 0)
+            fail_set(r, "agent %d (pid %d) exited with status %d", i, (int)a->pid, WEXITSTATUS(st));
         else if (!a->done) fail_set(r, "agent %d (pid %d) exited without finishing", i, (int)a->pid);
     }
 }
@@ -490,7 +363,7 @@ static void progress_print(Run *r, int force) {
     double loss = 0, acc = 0, mb = 0;
     for (int i = 0; i < r->n; i++) {
         done += r->ag[i].round; total += r->ag[i].rounds;
-        loss += r->ag[i].loss / r->n; acc += r->ag[i].final_acc / r->n;
+        loss += r->ag[i].loss / r->n; acc += r->ev.acc[i] / r->n;
         mb += r->ag[i].bytes_wire / 1e6;
     }
     double el = now - r->t0, frac = total ? (double)done / total : 0;
@@ -501,8 +374,29 @@ static void progress_print(Run *r, int force) {
     fmt_duration(el, elapsed, sizeof elapsed);
     fprintf(f, "%s%s  epoch %.2f/%d  loss %.4f  acc %s%.2f%%  %.2f MB sent  %s elapsed  %s left%s",
             r->tty ? "\r\033[K" : "", r->s.name, r->n ? r->ag[0].epoch : 0, r->s.epochs, loss,
-            r->eval_total ? "" : "(no eval yet) ", 100 * acc, mb, elapsed, frac > 0.01 ? left : "?", r->tty ? "" : "\n");
+            r->ev.total ? "" : "(no eval yet) ", 100 * acc, mb, elapsed, frac > 0.01 ? left : "?", r->tty ? "" : "\n");
     fflush(f);
+}
+
+// Failures that announce nothing: a closed channel, silence, a consequence whose cause never spoke;
+// and an agent that finished but is still there (its results are in, so it is ended).
+static void agents_watch(Run *r) {
+    double now = time_now();
+    for (int i = 0; i < r->n; i++) {
+        AgentProc *a = &r->ag[i];
+        // Its exit status says more: wait for it a while.
+        if (a->fd < 0 && !a->done && !a->exited && now - a->eof_at > CONSEQUENCE_WAIT_S)
+            fail_set(r, "agent %d (pid %d) closed its control channel before finishing", i, (int)a->pid);
+    }
+    for (int i = 0; i < r->n; i++) {
+        AgentProc *a = &r->ag[i];
+        if (!a->done && !a->exited && now - a->last_seen > (a->ready ? r->s.hang_timeout_s : STARTUP_TIMEOUT_S))
+            fail_set(r, "agent %d (pid %d) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i, (int)a->pid,
+                     now - a->last_seen, r->s.hang_timeout_s);
+    }
+    if (r->secondary[0] && consequence_due(r, now)) fail_set(r, "%s", r->secondary);
+    for (int i = 0; i < r->n; i++)
+        if (r->ag[i].done && !r->ag[i].exited && now - r->ag[i].done_at > DONE_EXIT_S) kill(r->ag[i].pid, SIGKILL);
 }
 
 int run_agents(Run *r) {
@@ -521,43 +415,57 @@ int run_agents(Run *r) {
         }
         if (!alive) break;
         int wait_ms = 100;
-        if (r->t_go > 0 && r->next_change < r->plan.n_change) {
-            double due = (r->t_go + r->plan.change[r->next_change].at_s - time_now()) * 1e3;
+        if (r->t_go > 0 && r->net.next_change < r->net.plan.n_change) {
+            double due = (r->t_go + r->net.plan.change[r->net.next_change].at_s - time_now()) * 1e3;
             wait_ms = due < 0 ? 0 : due < wait_ms ? (int)due + 1 : wait_ms;
         }
         poll(fds, (nfds_t)nf, wait_ms);
-        changes_apply(r);
+        Err e = {{0}};
+        if (r->t_go > 0 && run_net_changes_apply(&r->net, r->t_go, &e)) fail_set(r, "%s", e.msg);
         for (int i = 0; i < r->n && !r->fail[0]; i++) {
             // Read every agent whose socket is readable (cheap: MSG_DONTWAIT).
             if (r->ag[i].fd >= 0) agent_read(r, i);
         }
         agents_reap(r);
-        double now = time_now();
-        for (int i = 0; i < r->n; i++)
-            if (r->ag[i].fd < 0 && !r->ag[i].done && !r->ag[i].exited && now - r->ag[i].eof_at > CONSEQUENCE_WAIT_S)   // its exit status says more: wait for it
-                fail_set(r, "agent %d (pid %d) closed its control channel before finishing", i, (int)r->ag[i].pid);
-        for (int i = 0; i < r->n; i++)
-            if (!r->ag[i].done && !r->ag[i].exited &&
-                now - r->ag[i].last_seen > (r->ag[i].ready ? r->s.hang_timeout_s : STARTUP_TIMEOUT_S))
-                fail_set(r, "agent %d (pid %d) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i, (int)r->ag[i].pid,
-                         now - r->ag[i].last_seen, r->s.hang_timeout_s);
-        if (r->secondary[0] && consequence_due(r, now)) fail_set(r, "%s", r->secondary);
-        for (int i = 0; i < r->n; i++)   // finished, but still there: its results are in, so end it
-            if (r->ag[i].done && !r->ag[i].exited && now - r->ag[i].done_at > DONE_EXIT_S) kill(r->ag[i].pid, SIGKILL);
+        agents_watch(r);
         if (interrupted) fail_set(r, "interrupted by %s", interrupted == SIGINT ? "Ctrl-C (SIGINT)" : "SIGTERM");
         progress_print(r, 0);
     }
     free(fds);
     if (r->secondary[0]) fail_set(r, "%s", r->secondary);   // every agent gone, the cause never named
     if (r->tty) fputc('\n', r->json ? stderr : stdout);
-    if (!r->fail[0] && r->backend != &backend_none) {
-        char *st = r->backend->stats(&r->ne);
-        if (st) netlog_write(r, "{\"event\":\"counters\",\"t_s\":%.4f,\"links\":%s}", time_now() - r->t_go, st);
+    if (!r->fail[0] && r->net.backend != &backend_none) {
+        char *st = r->net.backend->stats(&r->net.ne);
+        if (st) run_net_log(&r->net, "{\"event\":\"counters\",\"t_s\":%.4f,\"links\":%s}", time_now() - r->t_go, st);
         free(st);
     }
-    if (!r->fail[0]) r->fidelity = run_fidelity(r);
-    if (r->fail[0]) { run_kill_all(r); r->backend->close(&r->ne); return 1; }
+    if (!r->fail[0]) r->net.fidelity = run_fidelity(r);
+    if (r->fail[0]) { run_kill_all(r); r->net.backend->close(&r->net.ne); return 1; }
     run_kill_all(r);
-    r->backend->close(&r->ne);
+    r->net.backend->close(&r->net.ne);
     return 0;
+}
+
+void run_init(Run *r) {
+    memset(r, 0, sizeof *r);
+    run_net_init(&r->net);
+    r->secondary_peer = -1;
+}
+
+void run_agents_alloc(Run *r) {
+    r->ag = xcalloc((size_t)r->n, sizeof(AgentProc));
+    for (int i = 0; i < r->n; i++) r->ag[i].fd = -1;
+}
+
+void run_free(Run *r) {
+    for (int i = 0; r->ag && i < r->n; i++) {
+        if (r->ag[i].fd >= 0) close(r->ag[i].fd);
+        frame_reader_free(&r->ag[i].rd);
+        free(r->ag[i].done_json);
+    }
+    free(r->ag);
+    r->ag = NULL;
+    run_eval_free(&r->ev);
+    run_net_free(&r->net);
+    scenario_free(&r->s);
 }

@@ -54,7 +54,7 @@ static void samples_read(const Run *r, int i, TcpSample **s, int *ns) {
 
 static void netlog_json(Run *r, json_t *o) {
     char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
-    if (r->netlog && t) fprintf(r->netlog, "%s\n", t);
+    if (r->net.log && t) fprintf(r->net.log, "%s\n", t);
     free(t);
     json_decref(o);
 }
@@ -76,8 +76,8 @@ static void verdict_print(Run *r, const LinkFidelity *f, int nf, const json_t *o
 }
 
 json_t *run_fidelity(Run *r) {
-    if (r->backend == &backend_none || !r->plan.shaped)
-        return fidelity_json(NULL, 0, r->backend == &backend_none ? "backend none: no link is emulated"
+    if (r->net.backend == &backend_none || !r->net.plan.shaped)
+        return fidelity_json(NULL, 0, r->net.backend == &backend_none ? "backend none: no link is emulated"
                                                                   : "the scenario shapes no link");
     int n = r->n;
     TcpSample **s = xcalloc((size_t)n * (size_t)n, sizeof *s);
@@ -86,7 +86,7 @@ json_t *run_fidelity(Run *r) {
     for (int i = 0; i < n; i++) samples_read(r, i, s, ns);
     for (int k = 0; k < n * n; k++) any |= ns[k] > 0;
     LinkFidelity *f = xcalloc((size_t)n * (size_t)n, sizeof *f);
-    int nf = fidelity_compare(&r->plan, s, ns, f);
+    int nf = fidelity_compare(&r->net.plan, s, ns, f);
     json_t *out = fidelity_json(f, nf, any ? NULL : "no agent sampled its links (metrics lines without \"tcp\")");
     LinkDisturb d;
     Err e;
@@ -103,7 +103,7 @@ json_t *run_fidelity(Run *r) {
         json_decref(lj);
         netlog_json(r, ev);
     }
-    if (r->netlog) fflush(r->netlog);
+    if (r->net.log) fflush(r->net.log);
     verdict_print(r, f, nf, out);
     for (int k = 0; k < n * n; k++) free(s[k]);
     free(s), free(ns), free(f);

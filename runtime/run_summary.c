@@ -36,7 +36,8 @@ static json_t *baseline_load(const Run *r, json_t *mine, char *where, size_t n, 
     if (stat(path, &st) == 0) {
         json_t *o = json_load_file(path, 0, NULL);
         if (o && !json_equal(json_object_get(o, "fingerprint"), mine)) {
-            snprintf(note, nn, "%.600s was run with other settings (dataset, model, agents, epochs, partition, limits or seed)", path);
+            snprintf(note, nn, "%.600s was run with other settings (dataset, model, agents, epochs, partition, "
+                     "limits or seed)", path);
             json_decref(o);
             return NULL;
         }
@@ -46,8 +47,8 @@ static json_t *baseline_load(const Run *r, json_t *mine, char *where, size_t n, 
     // A sweep's runs sit side by side as <name>-seed<s>: the baseline run of the same sweep and seed.
     char sib[1300];
     const char *slash = strrchr(r->run_dir, '/');
-    snprintf(sib, sizeof sib, "%.*s%s%s-seed%llu/summary.json", slash ? (int)(slash - r->run_dir) : 0, r->run_dir, slash ? "/" : "",
-             b, (unsigned long long)r->s.seed);
+    snprintf(sib, sizeof sib, "%.*s%s%s-seed%llu/summary.json", slash ? (int)(slash - r->run_dir) : 0, r->run_dir,
+             slash ? "/" : "", b, (unsigned long long)r->s.seed);
     if (!strchr(b, '/') && stat(sib, &st) == 0) {
         json_t *o = json_load_file(sib, 0, NULL);
         if (o && json_equal(json_object_get(o, "fingerprint"), mine)) { str_copy(where, n, sib); return o; }
@@ -121,36 +122,117 @@ static json_t *energy_of(const Run *r, json_t *const *done, EnergyEstimate *tota
     return o;
 }
 
-int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
-    double acc_sum = 0, acc_min = 1, compute = 0, wait = 0, rss_max = 0;
-    json_int_t pay = 0, wire = 0, msgs = 0, missing = 0;
+// The agents' totals summed over the run.
+typedef struct {
+    double acc_sum, acc_min, compute, wait, rss_max;
+    json_int_t pay, wire, msgs, missing;
+} RunTotals;
+
+// Each agent's CTL_DONE totals with its final accuracy, into per_agent (returned), done[i] and t.
+// NULL, and r->fail, if an agent finished without totals.
+static json_t *per_agent_gather(Run *r, json_t **done, RunTotals *t) {
     json_t *agents = json_array();
-    json_t **done = xcalloc((size_t)r->n, sizeof(json_t *));
+    memset(t, 0, sizeof *t);
+    t->acc_min = 1;
     for (int i = 0; i < r->n; i++) {
         json_t *d = r->ag[i].done_json ? json_loads(r->ag[i].done_json, 0, NULL) : NULL;
         if (!d) {
             snprintf(r->fail, sizeof r->fail, "agent %d finished without totals", i);
             json_decref(agents);
             for (int k = 0; k < i; k++) json_decref(done[k]);
-            free(done);
-            return -1;
+            return NULL;
         }
         done[i] = json_incref(d);
-        pay += json_integer_value(json_object_get(d, "bytes_payload"));
-        wire += json_integer_value(json_object_get(d, "bytes_wire"));
-        msgs += json_integer_value(json_object_get(d, "messages"));
-        missing += json_integer_value(json_object_get(d, "missing"));
-        compute += json_number_value(json_object_get(d, "compute_s"));
-        wait += json_number_value(json_object_get(d, "wait_s"));
+        t->pay += json_integer_value(json_object_get(d, "bytes_payload"));
+        t->wire += json_integer_value(json_object_get(d, "bytes_wire"));
+        t->msgs += json_integer_value(json_object_get(d, "messages"));
+        t->missing += json_integer_value(json_object_get(d, "missing"));
+        t->compute += json_number_value(json_object_get(d, "compute_s"));
+        t->wait += json_number_value(json_object_get(d, "wait_s"));
         double rss = json_number_value(json_object_get(d, "rss_peak_mb"));
-        if (rss > rss_max) rss_max = rss;
-        acc_sum += r->ag[i].final_acc;
-        if (r->ag[i].final_acc < acc_min) acc_min = r->ag[i].final_acc;
+        if (rss > t->rss_max) t->rss_max = rss;
+        t->acc_sum += r->ev.acc[i];
+        if (r->ev.acc[i] < t->acc_min) t->acc_min = r->ev.acc[i];
         json_object_set_new(d, "agent", json_integer(i));
-        json_object_set_new(d, "test_acc", json_real(r->ag[i].final_acc));
+        json_object_set_new(d, "test_acc", json_real(r->ev.acc[i]));
         json_object_del(d, "type");
         json_array_append_new(agents, d);
     }
+    return agents;
+}
+
+// The summary's head: what ran, accuracies, bytes, energy, time. NULL if it cannot be encoded.
+static json_t *summary_head(const Run *r, const RunTotals *t, const EnergyEstimate *etot, json_t *energy) {
+    return json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I,"
+                     " s:{s:f, s:f, s:f}, s:o,"
+                     " s:f, s:f, s:f, s:s, s:s, s:s}",
+                     "scenario", r->s.name, "algorithm", r->s.alg.name, "backend", r->net.backend_name,
+                     "agents", r->n, "epochs", r->s.epochs, "seed", (json_int_t)r->s.seed,
+                     "seconds", time_now() - r->t0, "acc_mean", t->acc_sum / r->n, "acc_worst", t->acc_min,
+                     "acc_avg_model", r->ev.final_avg_acc, "consensus_distance", r->ev.final_consensus,
+                     "bytes_payload", t->pay, "bytes_wire", t->wire, "messages", t->msgs,
+                     "missing_messages", t->missing,
+                     "energy_j", "compute", etot->compute_j, "comm", etot->comm_j, "total", etot->total_j,
+                     "energy", energy,
+                     "compute_s_total", t->compute, "wait_s_total", t->wait, "rss_peak_mb_max", t->rss_max,
+                     "run_dir", r->run_dir, "git", meshtrain_git, "cflags", meshtrain_cflags);
+}
+
+// Who could join: authentication as run, and the connections the agents refused (docs/security.md);
+// the network as run. 0, or -1 if it cannot be encoded.
+static int summary_network(Run *r, json_t *o) {
+    if (r->net.fidelity) json_object_set_new(o, "link_fidelity", r->net.fidelity), r->net.fidelity = NULL;
+    json_object_set_new(o, "auth", json_boolean(r->s.net.auth));
+    json_object_set_new(o, "frame_mac", json_boolean(r->s.net.frame_mac));
+    json_object_set_new(o, "rejected_connections", json_integer(r->net.rejected_total));
+    json_object_set_new(o, "rejected", r->net.rejected ? json_incref(r->net.rejected) : json_array());
+    json_t *net = json_pack("{s:s, s:s, s:s, s:f, s:i}", "asked", r->s.net.backend, "backend", r->net.backend_name,
+                            "why", r->net.backend_why, "setup_s", r->net.setup_s, "link_changes", r->net.next_change);
+    if (!net) return -1;
+    json_object_set_new(o, "network", net);
+    return 0;
+}
+
+// The communication reduction against the scenario's baseline run (bytes on the wire), or why there is none.
+static void summary_baseline(const Run *r, json_t *o, json_t *fp, json_int_t wire) {
+    char where[1100] = "", note[1400] = "";
+    json_t *b = baseline_load(r, fp, where, sizeof where, note, sizeof note);
+    json_int_t bw = b ? json_integer_value(json_object_get(b, "bytes_wire")) : 0;
+    json_object_set_new(o, "baseline", json_string(r->s.baseline));
+    if (bw > 0 && wire > 0) {
+        json_object_set_new(o, "comm_reduction", json_real((double)bw / (double)wire));
+        json_object_set_new(o, "baseline_summary", json_string(where));
+    } else {
+        json_object_set_new(o, "comm_reduction", json_null());
+        json_object_set_new(o, "baseline_note", json_string(note[0] ? note : "the baseline sent no bytes"));
+    }
+    json_decref(b);
+}
+
+// The closing lines on the terminal and the --json headline.
+static json_t *summary_announce(const Run *r, const json_t *o, const RunTotals *t, double energy_j, const char *path) {
+    FILE *f = r->json ? stderr : stdout;
+    double seconds = json_number_value(json_object_get(o, "seconds"));
+    fprintf(f, "done in %.1f s: accuracy mean %.2f%%, worst %.2f%%, averaged model %.2f%%; %.3f MB on the wire; "
+            "energy %.3g J\n  %s\n", seconds, 100 * t->acc_sum / r->n, 100 * t->acc_min, 100 * r->ev.final_avg_acc,
+            t->wire / 1e6, energy_j, path);
+    if (r->net.rejected_total)   // the run finished, but somebody tried to join it: say so where it is seen
+        fprintf(f, "  %d connection(s) from outside the run were rejected (network.jsonl, summary.json \"rejected\")\n",
+                r->net.rejected_total);
+    if (!r->s.net.auth)
+        fprintf(f, "  links were NOT authenticated (network.auth false): any local process could have joined\n");
+    json_t *cr = json_object_get(o, "comm_reduction");
+    json_t *h = json_pack("{s:s, s:f, s:f, s:f, s:I, s:f, s:O}", "summary", path, "acc_mean", t->acc_sum / r->n,
+                          "acc_worst", t->acc_min, "acc_avg_model", r->ev.final_avg_acc, "bytes_wire", t->wire,
+                          "seconds", seconds, "comm_reduction", cr ? cr : json_null());
+    return h ? h : json_pack("{s:n}", "summary");   // cannot fail with a UTF-8 run folder; never NULL
+}
+
+int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
+    RunTotals t;
+    json_t **done = xcalloc((size_t)r->n, sizeof(json_t *));
+    json_t *agents = per_agent_gather(r, done, &t);
+    if (!agents) { free(done); return -1; }
     EnergyEstimate etot;
     json_t *energy = energy_of(r, done, &etot);
     for (int i = 0; i < r->n; i++) {   // the per-peer counters served the energy model; per_agent keeps the totals
@@ -159,76 +241,31 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
         json_decref(done[i]);
     }
     free(done);
-    json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I,"
-                          " s:{s:f, s:f, s:f}, s:o,"
-                          " s:f, s:f, s:f, s:s, s:s, s:s}",
-                          "scenario", r->s.name, "algorithm", r->s.alg.name, "backend", r->backend_name,
-                          "agents", r->n, "epochs", r->s.epochs, "seed", (json_int_t)r->s.seed,
-                          "seconds", time_now() - r->t0, "acc_mean", acc_sum / r->n, "acc_worst", acc_min,
-                          "acc_avg_model", r->final_avg_acc, "consensus_distance", r->final_consensus,
-                          "bytes_payload", pay, "bytes_wire", wire, "messages", msgs, "missing_messages", missing,
-                          "energy_j", "compute", etot.compute_j, "comm", etot.comm_j, "total", etot.total_j,
-                          "energy", energy,
-                          "compute_s_total", compute, "wait_s_total", wait, "rss_peak_mb_max", rss_max,
-                          "run_dir", r->run_dir, "git", meshtrain_git, "cflags", meshtrain_cflags);
+    json_t *o = summary_head(r, &t, &etot, energy);
     if (!o) {   // every string in it is ours or checked UTF-8; still, never dump NULL
         snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the summary as JSON", r->run_dir);
         json_decref(agents);
         return -1;
     }
     json_object_set_new(o, "per_agent", agents);
-    if (r->fidelity) json_object_set_new(o, "link_fidelity", r->fidelity), r->fidelity = NULL;
-    // Who could join: authentication as run, and the connections the agents refused (docs/security.md).
-    json_object_set_new(o, "auth", json_boolean(r->s.net.auth));
-    json_object_set_new(o, "frame_mac", json_boolean(r->s.net.frame_mac));
-    json_object_set_new(o, "rejected_connections", json_integer(r->rejected_total));
-    json_object_set_new(o, "rejected", r->rejected ? json_incref(r->rejected) : json_array());
-    json_t *net = json_pack("{s:s, s:s, s:s, s:f, s:i}", "asked", r->s.net.backend, "backend", r->backend_name,
-                            "why", r->backend_why, "setup_s", r->setup_s, "link_changes", r->next_change);
     json_t *fp = fingerprint(r);
-    if (!net || !fp) {
+    if (summary_network(r, o) || !fp) {
         snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the network or fingerprint as JSON",
                  r->run_dir);
-        json_decref(net), json_decref(fp), json_decref(o);
+        json_decref(fp), json_decref(o);
         return -1;
     }
-    json_object_set_new(o, "network", net);
     json_object_set_new(o, "finished_at", json_real((double)time(NULL)));
-    if (r->s.baseline[0]) {
-        char where[1100] = "", note[1400] = "";
-        json_t *b = baseline_load(r, fp, where, sizeof where, note, sizeof note);
-        json_int_t bw = b ? json_integer_value(json_object_get(b, "bytes_wire")) : 0;
-        json_object_set_new(o, "baseline", json_string(r->s.baseline));
-        if (bw > 0 && wire > 0) {
-            json_object_set_new(o, "comm_reduction", json_real((double)bw / (double)wire));
-            json_object_set_new(o, "baseline_summary", json_string(where));
-        } else {
-            json_object_set_new(o, "comm_reduction", json_null());
-            json_object_set_new(o, "baseline_note", json_string(note[0] ? note : "the baseline sent no bytes"));
-        }
-        json_decref(b);
-    }
+    if (r->s.baseline[0]) summary_baseline(r, o, fp, t.wire);
     json_object_set_new(o, "fingerprint", fp);
     snprintf(out_path, out_n, "%s/summary.json", r->run_dir);
-    char *t = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
+    char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));
     Err e = {{0}};
-    if (!t) err_set(&e, "%s: cannot encode the summary as JSON", out_path);
-    int rc = t ? file_write_atomic(out_path, t, strlen(t), &e) : -1;
-    free(t);
+    if (!text) err_set(&e, "%s: cannot encode the summary as JSON", out_path);
+    int rc = text ? file_write_atomic(out_path, text, strlen(text), &e) : -1;
+    free(text);
     if (rc) { snprintf(r->fail, sizeof r->fail, "%s", e.msg); json_decref(o); return -1; }
-    FILE *f = r->json ? stderr : stdout;
-    fprintf(f, "done in %.1f s: accuracy mean %.2f%%, worst %.2f%%, averaged model %.2f%%; %.3f MB on the wire; energy %.3g J\n  %s\n",
-            json_number_value(json_object_get(o, "seconds")), 100 * acc_sum / r->n, 100 * acc_min, 100 * r->final_avg_acc,
-            wire / 1e6, etot.total_j, out_path);
-    if (r->rejected_total)   // the run finished, but somebody tried to join it: say so where it is seen
-        fprintf(f, "  %d connection(s) from outside the run were rejected (network.jsonl, summary.json \"rejected\")\n",
-                r->rejected_total);
-    if (!r->s.net.auth) fprintf(f, "  links were NOT authenticated (network.auth false): any local process could have joined\n");
-    *headline = json_pack("{s:s, s:f, s:f, s:f, s:I, s:f, s:O}", "summary", out_path, "acc_mean", acc_sum / r->n, "acc_worst",
-                          acc_min, "acc_avg_model", r->final_avg_acc, "bytes_wire", wire, "seconds",
-                          json_number_value(json_object_get(o, "seconds")),
-                          "comm_reduction", json_object_get(o, "comm_reduction") ? json_object_get(o, "comm_reduction") : json_null());
-    if (!*headline) *headline = json_pack("{s:n}", "summary");   // cannot happen with a UTF-8 run folder; never NULL
+    *headline = summary_announce(r, o, &t, etot.total_j, out_path);
     json_decref(o);
     return 0;
 }

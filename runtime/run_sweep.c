@@ -16,7 +16,14 @@
 #include "common.h"
 #include "run.h"
 
-typedef struct { char name[64]; long seed; char *text; char dir[1200]; int status, started; char baseline[128]; } SweepRun;
+typedef struct {
+    char name[64];
+    long seed;
+    char *text;
+    char dir[1200];
+    int status, started;
+    char baseline[128];
+} SweepRun;
 
 int override_apply(json_t *root, const char *set, Err *e) {
     const char *eq = strchr(set, '=');
@@ -386,7 +393,9 @@ static void sweep_report(const SweepRun *runs, int n, const char *path, const ch
                          FILE *f) {
     json_t *arr = json_array();
     fprintf(f, "sweep %s: %s\n", path,
-            sweep_interrupted ? "interrupted (run it again to resume)" : failed ? "finished with failures" : "finished");
+            sweep_interrupted ? "interrupted (run it again to resume)"
+            : failed          ? "finished with failures"
+                              : "finished");
     for (int i = 0; i < n; i++) {
         char sp[1300];
         snprintf(sp, sizeof sp, "%s/summary.json", runs[i].dir);
@@ -413,130 +422,185 @@ static void sweep_report(const SweepRun *runs, int n, const char *path, const ch
     }
 }
 
-int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int jobs, int dry_run, int *handled) {
-    SweepRun *runs = NULL;
-    int n = 0;
+// A sweep under way: its runs, the jobs running them, and the progress lines drawn for them.
+typedef struct {
+    SweepRun *runs;
+    int n;
+    const char *path;         // the scenario file
+    char root[1024];          // the sweep's folder
+    const char *self;         // the meshtrain binary each run executes
+    int jobs;                 // runs at a time
+    FILE *f;                  // where the sweep talks (stderr under --json)
+    int tty;
+    struct sigaction old_int; // SIGINT as it was: each run gets it back
+    pid_t *pid;               // per run: its process while it runs
+    int failed, next, running;
+    int drawn;                // progress lines on screen (a terminal redraws them)
+    double last_draw;
+} Sweep;
+
+// What the sweep will do: each run with its settings, and whether it finished already.
+static void sweep_plan_print(const Sweep *sw, int done) {
     Err e = {{0}};
-    char base_name[64], root[1024];
-    int rc = sweep_expand(path, sets, n_sets, &runs, &n, base_name, sizeof base_name, &e);
-    *handled = rc != 1;
-    if (rc == 1) return 0;
-    if (rc) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 2; }
-    FILE *f = json ? stderr : stdout;
-    int done = -1;
-    if (sweep_root_take(out, base_name[0] ? base_name : runs[0].name, dry_run, root, sizeof root, &e) ||
-        (done = sweep_resume(runs, n, path, root, dry_run, f, &e)) < 0) {
-        fprintf(stderr, "meshtrain run: %s\n", e.msg);
-        sweep_plan_free(runs, n);
-        return 2;
-    }
-    fprintf(f, "sweep %s: %d runs in %s (%d finished already, skipped)\n", path, n, root, done);
-    for (int i = 0; i < n; i++) {
+    fprintf(sw->f, "sweep %s: %d runs in %s (%d finished already, skipped)\n", sw->path, sw->n, sw->root, done);
+    for (int i = 0; i < sw->n; i++) {
+        const SweepRun *r = &sw->runs[i];
         Scenario sc;
-        scenario_load(&sc, path, runs[i].text, &e);
-        fprintf(f, "  %-28s seed %-3ld %-7s %s, %d agents, %s, %s, %d epochs, %s links\n", runs[i].name, runs[i].seed,
-                runs[i].status == -1 ? "done" : "to run", sc.alg.name, sc.agents, sc.model, sc.dataset, sc.epochs,
+        scenario_load(&sc, sw->path, r->text, &e);
+        fprintf(sw->f, "  %-28s seed %-3ld %-7s %s, %d agents, %s, %s, %d epochs, %s links\n", r->name, r->seed,
+                r->status == -1 ? "done" : "to run", sc.alg.name, sc.agents, sc.model, sc.dataset, sc.epochs,
                 sc.net.shaped ? "shaped" : "unshaped");
         scenario_free(&sc);
     }
-    fflush(f);
-    if (dry_run) { sweep_plan_free(runs, n); return 0; }
-    struct sigaction sa = {.sa_handler = sweep_on_signal}, old;
-    sigaction(SIGINT, &sa, &old);
-    const char *self = self_exe();
-    int failed = 0, next = done, running = 0, tty = stream_is_tty(f);
-    pid_t *pid = xcalloc((size_t)n, sizeof(pid_t));
-    double last_draw = 0;
-    int drawn = 0;
+    fflush(sw->f);
+}
+
+// The first run not started whose baseline (another run of this sweep, same seed) is not still to
+// come: its communication reduction needs the baseline's summary. -1 if none can start now.
+static int sweep_next(const Sweep *sw) {
+    const SweepRun *runs = sw->runs;
+    for (int k = 0; k < sw->n; k++) {
+        if (runs[k].started || runs[k].status == -1) continue;
+        int wait = 0;
+        for (int q = 0; q < sw->n; q++)
+            wait |= q != k && runs[k].baseline[0] && !strcmp(runs[q].name, runs[k].baseline) &&
+                    runs[q].seed == runs[k].seed && runs[q].status != -1 && (!runs[q].started || sw->pid[q] > 0);
+        if (!wait) return k;
+    }
+    return -1;
+}
+
+// Start run i as `meshtrain run` on its resolved scenario. 0, or -1 and e.
+static int sweep_job_start(Sweep *sw, int i, Err *e) {
+    SweepRun *r = &sw->runs[i];
+    r->started = 1;
+    sw->next++;
+    char tmp[1300], log[1300];
+    snprintf(tmp, sizeof tmp, "%s/.%s-seed%ld.json", sw->root, r->name, r->seed);
+    snprintf(log, sizeof log, "%s/%s-seed%ld.log", sw->root, r->name, r->seed);
+    if (file_write_atomic(tmp, r->text, strlen(r->text), e)) return -1;
+    if (sw->jobs == 1) { fprintf(sw->f, "[%d/%d] %s seed %ld\n", i + 1, sw->n, r->name, r->seed); fflush(sw->f); }
+    sw->pid[i] = fork();
+    if (sw->pid[i] == 0) {
+        sigaction(SIGINT, &sw->old_int, NULL);
+        if (sw->jobs > 1) {   // several at once: each run's output goes to its log, the sweep draws the lines
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
+            setenv("MESHTRAIN_TTY", "0", 1);
+            setenv("MESHTRAIN_PROGRESS_S", "1", 1);
+        }
+        execl(sw->self, sw->self, "run", tmp, "--out", r->dir, (char *)NULL);
+        _exit(127);
+    }
+    sw->running++;
+    return 0;
+}
+
+// Process w ended with status st: its run's status, and a line for it when several run at once.
+static void sweep_job_reaped(Sweep *sw, pid_t w, int st) {
+    for (int i = 0; w > 0 && i < sw->n; i++) {
+        if (sw->pid[i] != w) continue;
+        SweepRun *r = &sw->runs[i];
+        char tmp[1300];
+        snprintf(tmp, sizeof tmp, "%s/.%s-seed%ld.json", sw->root, r->name, r->seed);
+        unlink(tmp);
+        r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+        sw->failed += r->status != 0;
+        sw->pid[i] = 0;
+        sw->running--;
+        if (sw->jobs > 1) {
+            if (sw->tty && sw->drawn) { fprintf(sw->f, "\033[%dA\033[J", sw->drawn); sw->drawn = 0; }
+            fprintf(sw->f, "%s seed %ld: %s (log %s/%s-seed%ld.log)\n", r->name, r->seed, r->status ? "FAILED" : "done",
+                    sw->root, r->name, r->seed);
+        }
+    }
+}
+
+// The last progress line ("epoch ...") in the last 4 KB of a run's log, or "starting".
+static void log_last_progress(const char *log, char *line, size_t n) {
+    snprintf(line, n, "starting");
+    FILE *lf = fopen(log, "r");
+    if (lf) {
+        fseek(lf, 0, SEEK_END);
+        long sz = ftell(lf);
+        fseek(lf, sz > 4096 ? sz - 4096 : 0, SEEK_SET);
+        char buf[400];
+        while (fgets(buf, sizeof buf, lf)) if (strstr(buf, "epoch ")) snprintf(line, n, "%s", buf);
+        fclose(lf);
+    }
+    line[strcspn(line, "\n")] = 0;
+}
+
+// One line per running job: the last progress line of its log (redrawn in place on a terminal).
+static void sweep_draw(Sweep *sw) {
+    double now = time_now();
+    if (now - sw->last_draw < (sw->tty ? 0.5 : 30.0)) return;
+    sw->last_draw = now;
+    if (sw->tty && sw->drawn) fprintf(sw->f, "\033[%dA\033[J", sw->drawn);
+    sw->drawn = 0;
+    for (int i = 0; i < sw->n; i++) {
+        if (sw->pid[i] <= 0) continue;
+        char log[1300], line[400];
+        snprintf(log, sizeof log, "%s/%s-seed%ld.log", sw->root, sw->runs[i].name, sw->runs[i].seed);
+        log_last_progress(log, line, sizeof line);
+        fprintf(sw->f, "  %s seed %ld: %s\n", sw->runs[i].name, sw->runs[i].seed, line);
+        sw->drawn++;
+    }
+    fflush(sw->f);
+    if (!sw->tty) sw->drawn = 0;
+}
+
+// Run the runs, `jobs` at a time, until all have ended (or Ctrl-C). 0, or 1 if a run could not start.
+static int sweep_jobs_run(Sweep *sw) {
+    Err e = {{0}};
     for (;;) {
         // Start runs while there is a free job (and no Ctrl-C).
-        while (!sweep_interrupted && running < jobs && next < n) {
-            // The first run not started whose baseline (another run of this sweep, same seed) is not
-            // still to come: its communication reduction needs the baseline's summary.
-            int i = -1;
-            for (int k = 0; k < n && i < 0; k++) {
-                if (runs[k].started || runs[k].status == -1) continue;
-                int wait = 0;
-                for (int q = 0; q < n; q++)
-                    wait |= q != k && runs[k].baseline[0] && !strcmp(runs[q].name, runs[k].baseline) && runs[q].seed == runs[k].seed &&
-                            runs[q].status != -1 && (!runs[q].started || pid[q] > 0);
-                if (!wait) i = k;
-            }
+        while (!sweep_interrupted && sw->running < sw->jobs && sw->next < sw->n) {
+            int i = sweep_next(sw);
             if (i < 0) break;
-            runs[i].started = 1;
-            next++;
-            char tmp[1300], log[1300];
-            snprintf(tmp, sizeof tmp, "%s/.%s-seed%ld.json", root, runs[i].name, runs[i].seed);
-            snprintf(log, sizeof log, "%s/%s-seed%ld.log", root, runs[i].name, runs[i].seed);
-            if (file_write_atomic(tmp, runs[i].text, strlen(runs[i].text), &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 1; }
-            if (jobs == 1) { fprintf(f, "[%d/%d] %s seed %ld\n", i + 1, n, runs[i].name, runs[i].seed); fflush(f); }
-            pid[i] = fork();
-            if (pid[i] == 0) {
-                sigaction(SIGINT, &old, NULL);
-                if (jobs > 1) {   // several at once: each run's output goes to its log, the sweep draws the lines
-                    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-                    if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
-                    setenv("MESHTRAIN_TTY", "0", 1);
-                    setenv("MESHTRAIN_PROGRESS_S", "1", 1);
-                }
-                execl(self, self, "run", tmp, "--out", runs[i].dir, (char *)NULL);
-                _exit(127);
-            }
-            running++;
+            if (sweep_job_start(sw, i, &e)) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 1; }
         }
-        if (running == 0) break;
+        if (sw->running == 0) return 0;
         int st = 0;
-        pid_t w = waitpid(-1, &st, jobs > 1 ? WNOHANG : 0);
+        pid_t w = waitpid(-1, &st, sw->jobs > 1 ? WNOHANG : 0);
         if (w < 0 && errno == EINTR) continue;
-        for (int i = 0; w > 0 && i < n; i++) {
-            if (pid[i] != w) continue;
-            char tmp[1300];
-            snprintf(tmp, sizeof tmp, "%s/.%s-seed%ld.json", root, runs[i].name, runs[i].seed);
-            unlink(tmp);
-            runs[i].status = WIFEXITED(st) ? WEXITSTATUS(st) : 1;
-            failed += runs[i].status != 0;
-            pid[i] = 0;
-            running--;
-            if (jobs > 1) {
-                if (tty && drawn) { fprintf(f, "\033[%dA\033[J", drawn); drawn = 0; }
-                fprintf(f, "%s seed %ld: %s (log %s/%s-seed%ld.log)\n", runs[i].name, runs[i].seed,
-                        runs[i].status ? "FAILED" : "done", root, runs[i].name, runs[i].seed);
-            }
-        }
-        if (jobs > 1 && w == 0) {
-            // One line per running job: the last progress line of its log.
-            double now = time_now();
-            if (now - last_draw >= (tty ? 0.5 : 30.0)) {
-                last_draw = now;
-                if (tty && drawn) fprintf(f, "\033[%dA\033[J", drawn);
-                drawn = 0;
-                for (int i = 0; i < n; i++) {
-                    if (pid[i] <= 0) continue;
-                    char log[1300], line[400] = "starting";
-                    snprintf(log, sizeof log, "%s/%s-seed%ld.log", root, runs[i].name, runs[i].seed);
-                    FILE *lf = fopen(log, "r");
-                    if (lf) {
-                        fseek(lf, 0, SEEK_END);
-                        long sz = ftell(lf);
-                        fseek(lf, sz > 4096 ? sz - 4096 : 0, SEEK_SET);
-                        char buf[400];
-                        while (fgets(buf, sizeof buf, lf)) if (strstr(buf, "epoch ")) snprintf(line, sizeof line, "%s", buf);
-                        fclose(lf);
-                    }
-                    line[strcspn(line, "\n")] = 0;
-                    fprintf(f, "  %s seed %ld: %s\n", runs[i].name, runs[i].seed, line);
-                    drawn++;
-                }
-                fflush(f);
-                if (!tty) drawn = 0;
-            }
+        sweep_job_reaped(sw, w, st);
+        if (sw->jobs > 1 && w == 0) {
+            sweep_draw(sw);
             usleep(100000);
         }
     }
-    if (tty && drawn) fprintf(f, "\033[%dA\033[J", drawn);
-    free(pid);
-    sigaction(SIGINT, &old, NULL);
-    sweep_report(runs, n, path, root, failed, json, f);
-    sweep_plan_free(runs, n);
-    return sweep_interrupted || failed ? 1 : 0;
+}
+
+int run_sweep(const char *path, char **sets, int n_sets, const char *out, int json, int jobs, int dry_run,
+              int *handled) {
+    Sweep sw = {.path = path, .jobs = jobs, .f = json ? stderr : stdout};
+    Err e = {{0}};
+    char base_name[64];
+    int rc = sweep_expand(path, sets, n_sets, &sw.runs, &sw.n, base_name, sizeof base_name, &e);
+    *handled = rc != 1;
+    if (rc == 1) return 0;
+    if (rc) { fprintf(stderr, "meshtrain run: %s\n", e.msg); return 2; }
+    int done = -1;
+    if (sweep_root_take(out, base_name[0] ? base_name : sw.runs[0].name, dry_run, sw.root, sizeof sw.root, &e) ||
+        (done = sweep_resume(sw.runs, sw.n, path, sw.root, dry_run, sw.f, &e)) < 0) {
+        fprintf(stderr, "meshtrain run: %s\n", e.msg);
+        sweep_plan_free(sw.runs, sw.n);
+        return 2;
+    }
+    sweep_plan_print(&sw, done);
+    if (dry_run) { sweep_plan_free(sw.runs, sw.n); return 0; }
+    struct sigaction sa = {.sa_handler = sweep_on_signal};
+    sigaction(SIGINT, &sa, &sw.old_int);
+    sw.self = self_exe();
+    sw.next = done;
+    sw.tty = stream_is_tty(sw.f);
+    sw.pid = xcalloc((size_t)sw.n, sizeof(pid_t));
+    if (sweep_jobs_run(&sw)) return 1;
+    if (sw.tty && sw.drawn) fprintf(sw.f, "\033[%dA\033[J", sw.drawn);
+    free(sw.pid);
+    sigaction(SIGINT, &sw.old_int, NULL);
+    sweep_report(sw.runs, sw.n, path, sw.root, sw.failed, json, sw.f);
+    sweep_plan_free(sw.runs, sw.n);
+    return sweep_interrupted || sw.failed ? 1 : 0;
 }
