@@ -115,11 +115,7 @@ static int order_schedule(OrderAgent *ag) {
 
 static void order_free(OrderAgent *ag) {
     AlgEnv *env = ag->alg ? &ag->alg->env : &ag->env;   // alg_new copied env: free through the copy
-    net_free(env->net);
-    topo_free(&env->topo);
-    graph_free(env->g);
-    free(env->spans);
-    sgd_free(&env->opt);
+    agent_env_free(env);
     alg_free(ag->alg);
     model_free(ag->m);
 }
