@@ -181,7 +181,10 @@ else echo "SKIP: disk full (mount -t tmpfs not allowed here)"; fi
 
 # 10. RelaySGD needs a spanning tree (issue 11): any other graph, or a spanning tree without its base, is refused
 # (status 2) before anything starts, naming the key, the value and the kinds that work.
-small "$tmp/relay.json" relay ', "agents": 4, "topology": {"kind": "ring"}, "algorithm": {"name": "relaysgd"}'
+cat > "$tmp/relay.json" <<JSON
+{"name": "relay", "agents": 4, "dataset": "synthetic", "model": "lenet5", "epochs": 1, "limit_train": 256,
+ "limit_test": 128, "network": {"backend": "none"}, "topology": {"kind": "ring"}, "algorithm": {"name": "relaysgd"}}
+JSON
 expect 2 "topology.kind: 'ring': relaysgd relays over spanning trees.*chain, binary-tree, double-binary-trees or spanning-tree" \
   "$BIN" run "$tmp/relay.json" --dry-run
 expect 2 "topology.kind: 'complete': relaysum-grad" "$BIN" run "$tmp/relay.json" --dry-run \
