@@ -258,7 +258,7 @@ void alg_names_where(int (*pred)(const AlgOps *ops), char *out, size_t n) {
 }
 
 const char *alg_names(void) {
-    static char names[512];
+    static _Thread_local char names[512];   // per thread: agents that are threads (tests) load scenarios at once
     if (!names[0]) alg_names_where(NULL, names, sizeof names);
     return names;
 }
