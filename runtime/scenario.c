@@ -84,8 +84,27 @@ static void parse_optimizer(JsonR *c, json_t *root, Scenario *s) {
                    s->epochs);
 }
 
+// topology.base: the graph a spanning-tree spans (required there, refused elsewhere).
+static void parse_topology_base(JsonR *c, const json_t *o, Scenario *s) {
+    char base[32];
+    jsonr_str(c, o, "topology", "base", topo_names(), "", base, sizeof base);
+    int tree = s->topo.kind == TOPO_SPANNING_TREE;
+    if (!base[0] && tree)
+        jsonr_fail(c, "topology.base", "kind 'spanning-tree' needs a base: the graph it is a BFS tree of (e.g. "
+                   "\"torus\"; any kind but spanning-tree)");
+    else if (base[0] && !tree)
+        jsonr_fail(c, "topology.base", "only kind 'spanning-tree' takes a base ('%s' given with kind '%s')", base,
+                   topo_name(s->topo.kind));
+    else if (base[0] && (topo_parse(base, &s->topo.base) || s->topo.base == TOPO_SPANNING_TREE))
+        jsonr_fail(c, "topology.base", "'%s' cannot be the base of a spanning tree (any other kind can: %s)", base,
+                   topo_names());
+    if (s->topo.base == TOPO_FILE && tree && !s->topo.file[0])
+        jsonr_fail(c, "topology.file", "base 'file' needs a file (an edge list)");
+}
+
 static void parse_topology(JsonR *c, json_t *root, Scenario *s) {
-    static const char *const K[] = {"kind", "directed", "time_varying", "window", "extra_p", "seed", "file", NULL};
+    static const char *const K[] = {"kind", "directed", "time_varying", "window", "extra_p", "seed", "file", "base",
+                                    NULL};
     const json_t *o = jsonr_obj(c, root, "", "topology");
     if (o) jsonr_keys(c, o, "topology", K, NULL);
     char kind[32];
@@ -101,6 +120,7 @@ static void parse_topology(JsonR *c, json_t *root, Scenario *s) {
     jsonr_str(c, o, "topology", "file", NULL, "", s->topo.file, sizeof s->topo.file);
     if (s->topo.kind == TOPO_FILE && !s->topo.file[0])
         jsonr_fail(c, "topology.file", "kind 'file' needs a file (an edge list)");
+    parse_topology_base(c, o, s);
 }
 
 // "compensation.rounds" -> top "compensation", returns "rounds"; "overlap" -> top "overlap", returns NULL.
@@ -353,8 +373,10 @@ static void check_combinations(Ctx *c, Scenario *s) {
         fail(c, "topology.time_varying", "%s %s, so it needs a static topology", a, ops->needs.fixed);
     if (ops && ops->needs.no_final_consensus && s->eval.final_consensus_rounds > 0)
         fail(c, "eval.final_consensus_rounds", "%s %s; use 0", a, ops->needs.no_final_consensus);
-    if (ops && ops->needs.tree && s->topo.kind != TOPO_CHAIN && s->topo.kind != TOPO_BINARY_TREE)
-        fail(c, "topology.kind", "%s %s, so it needs a spanning tree (chain or binary_tree)", a, ops->needs.tree);
+    if (ops && ops->needs.tree && !topo_kind_is_tree(s->topo.kind))
+        fail(c, "topology.kind", "'%s': %s %s, so it needs a spanning tree: chain, binary-tree, double-binary-trees "
+             "or spanning-tree (with topology.base naming the graph it spans)", topo_name(s->topo.kind), a,
+             ops->needs.tree);
     if (s->topo.kind == TOPO_TORUS && s->agents < 4)
         fail(c, "agents", "a 2-D torus needs at least 4 agents (got %d)", s->agents);
 }
@@ -440,11 +462,12 @@ int scenario_load(Scenario *s, const char *path, const char *text, Err *e) {
     else parse_root(&c, root, s);
     check_combinations(&c, s);
     json_decref(root);
-    if (!c.failed && s->topo.kind == TOPO_FILE) {
+    // An edge list, or the graph a spanning tree spans, is checked here: before anything starts.
+    if (!c.failed && (s->topo.kind == TOPO_FILE || s->topo.kind == TOPO_SPANNING_TREE)) {
         Topology t;
         if (topo_init(&t, &s->topo, e)) {
             Err inner = *e;
-            err_set(e, "%s: topology.file: %.400s", path, inner.msg);
+            err_set(e, "%s: topology.%s: %.400s", path, s->topo.kind == TOPO_FILE ? "file" : "base", inner.msg);
             return -1;
         }
         topo_free(&t);
@@ -504,7 +527,10 @@ char *scenario_dump(const Scenario *s) {
         "limit_train", s->limit_train, "limit_test", s->limit_test);
     if (!o) return NULL;   // jansson has released the "o" arguments already
     alg_keys_dump(s, json_object_get(o, "algorithm"));
-    if (s->topo.kind != TOPO_FILE) json_object_del(json_object_get(o, "topology"), "file");
+    if (s->topo.kind != TOPO_FILE && !(s->topo.kind == TOPO_SPANNING_TREE && s->topo.base == TOPO_FILE))
+        json_object_del(json_object_get(o, "topology"), "file");
+    if (s->topo.kind == TOPO_SPANNING_TREE)
+        json_object_set_new(json_object_get(o, "topology"), "base", json_string(topo_name(s->topo.base)));
     json_t *links = s->net.links_json ? json_loads(s->net.links_json, 0, NULL) : NULL;
     if (links) json_object_update(json_object_get(o, "network"), links);
     json_decref(links);

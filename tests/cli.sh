@@ -179,5 +179,24 @@ if mount -t tmpfs -o size=1m tmpfs "$tmp/full" 2>/dev/null; then
   umount "$tmp/full"
 else echo "SKIP: disk full (mount -t tmpfs not allowed here)"; fi
 
+# 10. RelaySGD needs a spanning tree (issue 11): any other graph, or a spanning tree without its base, is refused
+# (status 2) before anything starts, naming the key, the value and the kinds that work.
+cat > "$tmp/relay.json" <<JSON
+{"name": "relay", "agents": 4, "dataset": "synthetic", "model": "lenet5", "epochs": 1, "limit_train": 256,
+ "limit_test": 128, "network": {"backend": "none"}, "topology": {"kind": "ring"}, "algorithm": {"name": "relaysgd"}}
+JSON
+expect 2 "topology.kind: 'ring': relaysgd relays over spanning trees.*chain, binary-tree, double-binary-trees or spanning-tree" \
+  "$BIN" run "$tmp/relay.json" --dry-run
+expect 2 "topology.kind: 'complete': relaysum-grad" "$BIN" run "$tmp/relay.json" --dry-run \
+  --set algorithm.name=relaysum-grad --set topology.kind=complete
+expect 2 "topology.base: kind 'spanning-tree' needs a base" "$BIN" run "$tmp/relay.json" --dry-run --set topology.kind=spanning-tree
+expect 2 "topology.base: 'spanning-tree' cannot be the base" "$BIN" run "$tmp/relay.json" --dry-run \
+  --set topology.kind=spanning-tree --set topology.base=spanning-tree
+expect 2 "topology.base: only kind 'spanning-tree' takes a base" "$BIN" run "$tmp/relay.json" --dry-run --set topology.base=ring
+expect 2 "only relaysgd fills missing models" "$BIN" run "$tmp/relay.json" --dry-run --set topology.kind=chain \
+  --set algorithm.name=relaysum-grad --set algorithm.update_ref_state=true
+expect 0 "" "$BIN" run "$tmp/relay.json" --dry-run --set topology.kind=double-binary-trees --out "$tmp/relay-dbt"
+expect 0 "" "$BIN" run "$tmp/relay.json" --dry-run --set topology.kind=spanning-tree --set topology.base=torus --out "$tmp/relay-st"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

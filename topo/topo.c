@@ -16,12 +16,13 @@
 // chain or tree could never carry information back), so both flags are ignored for them.
 
 static const char *kind_names[] = {"ring", "torus", "circulant-1-4", "complete", "exponential",
-                                   "chain", "binary-tree", "double-binary-trees", "random", "file"};
+                                   "chain", "binary-tree", "double-binary-trees", "random", "file",
+                                   "spanning-tree"};
 #define N_KINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
 const char *topo_names(void) {
     return "ring, torus, circulant-1-4, complete, exponential, chain, binary-tree, "
-           "double-binary-trees, random, file";
+           "double-binary-trees, random, file, spanning-tree";
 }
 
 int topo_parse(const char *name, TopoKind *out) {
@@ -302,6 +303,12 @@ static int spec_check(const TopoSpec *s, Err *e) {
         err_set(e, "topo: random: extra_p must be a probability in [0, 1], got %g", s->extra_p);
         return -1;
     }
+    if (s->kind == TOPO_SPANNING_TREE && (s->base == TOPO_SPANNING_TREE || (int)s->base < 0 ||
+                                          (int)s->base >= N_KINDS)) {
+        err_set(e, "topo: spanning-tree: the base must be one of the other kinds (%s), got %s", topo_names(),
+                topo_name(s->base));
+        return -1;
+    }
     if (s->kind == TOPO_FILE && (s->file[0] == '\0' || !memchr(s->file, '\0', sizeof s->file))) {
         err_set(e, "topo: file: needs the path of an edge list (\"i j\" per line, at most %zu characters)",
                 sizeof s->file - 1);
@@ -314,6 +321,69 @@ static void take_edges(Topology *t, Edges *l) {
     t->n_static = l->m;
     t->static_from = l->from, t->static_to = l->to;
     memset(l, 0, sizeof *l);
+}
+
+// ---- spanning trees ----
+
+// The BFS tree of the base graph from agent 0, visiting each agent's neighbours in ascending id (so a
+// tie goes to the lowest id): the shortest-path tree RelaySGD's social-network-tree takes. The base is
+// used in its static, undirected form (exponential: every offset; random: the cycle and round 0's
+// extras; a file's edges both ways). A base that is not connected is refused.
+static int build_spanning_tree(Edges *l, const TopoSpec *s, Err *e) {
+    TopoSpec b = *s;
+    b.kind = s->base, b.directed = 0, b.time_varying = 0;
+    Topology base;
+    if (topo_init(&base, &b, e) < 0) return -1;
+    int n = s->n, head = 0, tail = 0;
+    Graph *g = graph_new(n);
+    topo_round(&base, 0, g);
+    int *parent = xmalloc(sizeof(int) * (size_t)n), *queue = xmalloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) parent[i] = -1;
+    parent[0] = 0, queue[tail++] = 0;
+    while (head < tail) {
+        int u = queue[head++];
+        for (int p = g->out_start[u]; p < g->out_start[u + 1]; p++)
+            if (parent[g->out[p]] < 0) parent[g->out[p]] = u, queue[tail++] = g->out[p];
+    }
+    for (int v = 1; v < n; v++) {
+        if (parent[v] < 0) {
+            err_set(e, "topo: spanning-tree: the base %s graph is not connected (agent %d cannot be reached "
+                    "from agent 0)", topo_name(s->base), v);
+            break;
+        }
+        edges_link(l, v, parent[v], 0);
+    }
+    int rc = tail == n ? 0 : -1;
+    free(parent), free(queue), graph_free(g), topo_free(&base);
+    if (rc == 0) edges_normalize(l, n);
+    return rc;
+}
+
+int topo_kind_is_tree(TopoKind k) {
+    return k == TOPO_CHAIN || k == TOPO_BINARY_TREE || k == TOPO_SPANNING_TREE || k == TOPO_DOUBLE_BINARY_TREES;
+}
+
+// One tree per relay: the static edges for a single tree, each binary tree alone for double-binary-trees.
+static void trees_init(Topology *t) {
+    if (!topo_kind_is_tree(t->spec.kind)) return;
+    t->n_trees = t->spec.kind == TOPO_DOUBLE_BINARY_TREES ? 2 : 1;
+    for (int k = 0; k < t->n_trees; k++) {
+        Edges l = {0};
+        if (t->n_trees == 1) {
+            for (int j = 0; j < t->n_static; j++) edges_push(&l, t->static_from[j], t->static_to[j]);
+        } else {
+            build_tree(&l, t->spec.n, k);
+            edges_normalize(&l, t->spec.n);
+        }
+        t->tree_m[k] = l.m, t->tree_from[k] = l.from, t->tree_to[k] = l.to;
+    }
+}
+
+int topo_tree_count(const Topology *t) { return t->n_trees; }
+
+void topo_tree(const Topology *t, int k, Graph *g) {
+    if (k < 0 || k >= t->n_trees) { graph_set(g, t->spec.n, NULL, NULL, 0); return; }
+    graph_set(g, t->spec.n, t->tree_from[k], t->tree_to[k], t->tree_m[k]);
 }
 
 int topo_init(Topology *t, const TopoSpec *spec, Err *e) {
@@ -331,10 +401,13 @@ int topo_init(Topology *t, const TopoSpec *spec, Err *e) {
         for (int j = 0; j < n && n > 1; j++) edges_push(&l, t->cycle[j], t->cycle[(j + 1) % n]);
     } else if (spec->kind == TOPO_FILE) {
         if (read_edge_file(&l, spec, e) < 0) { edges_free(&l); return -1; }
+    } else if (spec->kind == TOPO_SPANNING_TREE) {
+        if (build_spanning_tree(&l, spec, e) < 0) { edges_free(&l); return -1; }
     } else if (!(spec->kind == TOPO_EXPONENTIAL && spec->time_varying)) {
         build_static(&l, spec);
     }
     take_edges(t, &l);
+    trees_init(t);
     return 0;
 }
 
@@ -343,6 +416,7 @@ void topo_free(Topology *t) {
     free(t->static_from);
     free(t->static_to);
     free(t->cycle);
+    for (int k = 0; k < 2; k++) free(t->tree_from[k]), free(t->tree_to[k]);
     memset(t, 0, sizeof *t);
 }
 

@@ -13,9 +13,11 @@ typedef enum {
     TOPO_EXPONENTIAL,   // static: i -> i + 2^m, m = 0..floor(log2(n-1)); time-varying: one peer per round
     TOPO_CHAIN,         // i <-> i+1, no wrap
     TOPO_BINARY_TREE,   // heap indexing as RelaySGD: w >= 1 has parent floor(w/2); worker 0 hangs off 1
-    TOPO_DOUBLE_BINARY_TREES,  // union of the binary tree and its relabelling w -> n-1-w
+    TOPO_DOUBLE_BINARY_TREES,  // two trees: the binary tree and its relabelling w -> n-1-w (topo_tree); the
+                               // round graph (topo_round) is their union, for algorithms that mix on it
     TOPO_RANDOM,        // seeded random directed graphs, strongly connected over every B rounds
     TOPO_FILE,          // an edge list "i j" per line (# comments), directed edges
+    TOPO_SPANNING_TREE, // BFS tree of the base kind (spec.base, static, undirected) from agent 0, ties by lowest id
 } TopoKind;
 
 typedef struct {
@@ -27,6 +29,7 @@ typedef struct {
     double extra_p;     // random: probability of each extra edge per round (default 0.1)
     uint64_t seed;      // random
     char file[512];     // file
+    TopoKind base;      // spanning-tree: the graph it spans (any kind but spanning-tree; its static form)
 } TopoSpec;
 
 typedef struct {
@@ -34,6 +37,9 @@ typedef struct {
     int n_static;       // edges of the static graph (or of the fixed cycle, for random)
     int *static_from, *static_to;
     int *cycle;         // random: the permutation whose cycle every window contains
+    int n_trees;        // the tree kinds: 1 (2 for double-binary-trees); 0 for every other kind
+    int tree_m[2];      // edges of tree k (both directions), sorted by (from, to)
+    int *tree_from[2], *tree_to[2];
 } Topology;
 
 // One round's directed graph in compressed-row form, without self-loops; in and out lists sorted.
@@ -63,6 +69,12 @@ static inline double mix_pushsum(const Graph *g, int sender) { return 1.0 / (gra
 // Gossip (undirected graphs): Metropolis weight w_ij = 1/(max(deg_i, deg_j)+1) on edges.
 double mix_gossip(const Graph *g, int i, int j);
 double mix_gossip_self(const Graph *g, int i);   // 1 - sum_j w_ij
+// Spanning trees (RelaySGD). topo_kind_is_tree: chain, binary-tree, spanning-tree, double-binary-trees.
+// topo_tree_count: how many trees the topology relays over (0: not a tree kind); topo_tree: tree k's
+// symmetric graph (0 <= k < count). For a single tree, tree 0 is the round graph itself.
+int topo_kind_is_tree(TopoKind k);
+int topo_tree_count(const Topology *t);
+void topo_tree(const Topology *t, int k, Graph *g);
 // 1 if the union of rounds [r0, r0+len) is strongly connected.
 int topo_strongly_connected(const Topology *t, long r0, int len);
 
