@@ -85,6 +85,9 @@ typedef struct {
     // a spanning tree (chain or binary_tree)". Directed and time-varying graphs are the default.
     struct { const char *undirected, *fixed, *no_final_consensus, *tree; } needs;
     const AlgKey *keys;       // its optional keys, ended by a {NULL} entry (NULL: none)
+    // 1: quasi-global momentum is defined for it (optimizer.quasi_global): its step takes the local step
+    // with sgd_step_qg and calls sgd_qg_track after mixing. 0: the scenario check refuses the option.
+    int quasi_global;
     int (*init)(Alg *a, Err *e);
     // After backward: local update with learning rate lr, exchange with peers, mix; leave the next
     // query point in m->params. Any number of message kinds and rounds per step: see below.

@@ -222,6 +222,7 @@ void debias(float *params, const float *x, double u, size_t n) {
 // The registry: adding an algorithm is its file plus one line here (docs/adding-an-algorithm.md).
 extern const AlgOps alg_allreduce_ops, alg_dpsgd_ops, alg_sgp_ops, alg_choco_ops, alg_choco_gossip_ops,
     alg_deepsqueeze_ops, alg_sparse_push_ops, alg_sc_sparse_push_ops, alg_local_ops, alg_toy_ops;
+extern const AlgOps alg_d2_ops, alg_gradient_tracking_ops;
 
 static const AlgOps *const ALGS[] = {
     &alg_allreduce_ops,
@@ -234,6 +235,8 @@ static const AlgOps *const ALGS[] = {
     &alg_sc_sparse_push_ops,
     &alg_local_ops,
     &alg_toy_ops,
+    &alg_d2_ops,
+    &alg_gradient_tracking_ops,
 };
 #define N_ALGS ((int)(sizeof ALGS / sizeof ALGS[0]))
 
