@@ -85,6 +85,9 @@ typedef struct {
     // a spanning tree (chain or binary_tree)". Directed and time-varying graphs are the default.
     struct { const char *undirected, *fixed, *no_final_consensus, *tree; } needs;
     const AlgKey *keys;       // its optional keys, ended by a {NULL} entry (NULL: none)
+    // 1: quasi-global momentum is defined for it (optimizer.quasi_global): its step takes the local step
+    // with sgd_step_qg and calls sgd_qg_track after mixing. 0: the scenario check refuses the option.
+    int quasi_global;
     int (*init)(Alg *a, Err *e);
     // After backward: local update with learning rate lr, exchange with peers, mix; leave the next
     // query point in m->params. Any number of message kinds and rounds per step: see below.
@@ -179,6 +182,12 @@ static inline int push_dropped(const AlgEnv *env, int from, int to, int kind, lo
 // Send v (dense) to every neighbour of the current undirected graph and wait for theirs; mix with
 // Metropolis weights, renormalizing by the weight that arrived. out may alias v.
 int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Err *e);
+// The same mix for nv <= GOSSIP_DIFF_MAX vectors in one message (nv * 4 n bytes, no prefix), written
+// v_i += sum_j w_ij (v_j - v_i): a consensus is kept exactly in float, so D2's and gradient tracking's
+// corrections do not add up rounding at their fixed point. acc (nv * n floats) gets the change each
+// v_k[i] was given, before that sum's rounding.
+enum { GOSSIP_DIFF_MAX = 4 };
+int gossip_mix_diff(AlgEnv *env, int kind, long round, float *const *v, int nv, float *acc, Err *e);
 // Encode v once into the send buffer for push_send_encoded (after a 12-byte prefix). With residual,
 // error feedback: the encoded q = C(v + residual) and residual becomes v + residual - q. q (dense)
 // goes to q_out when not NULL. Returns the encoded length, or -1 and e.

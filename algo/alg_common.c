@@ -214,6 +214,70 @@ int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Er
     return 0;
 }
 
+// One raw message [v_0 | ... | v_{nv-1}] (nv * n fp32, little-endian) to neighbour `to`.
+static int mix_diff_send(AlgEnv *env, int to, int kind, long round, float *const *v, int nv, Err *e) {
+    size_t n = env->n_params;
+    const Codec *dense = codec_for_id(CODEC_DENSE);
+    struct iovec parts[GOSSIP_DIFF_MAX];
+    int views = 1;
+    for (int k = 0; k < nv; k++) {
+        const uint8_t *raw = codec_dense_view(dense, v[k], n);
+        parts[k] = (struct iovec){(void *)raw, 4 * n};
+        views &= raw != NULL;
+    }
+    if (views) return net_sendv(env->net, to, kind, (uint64_t)round, CODEC_DENSE, parts, nv, e);
+    uint8_t *buf = net_alloc(4 * n * (size_t)nv);   // a big-endian host: encode
+    for (int k = 0; k < nv; k++)
+        for (size_t i = 0; i < n; i++) put_f32(buf + 4 * (n * (size_t)k + i), v[k][i]);
+    return net_send_owned(env->net, to, kind, (uint64_t)round, CODEC_DENSE, buf, (uint32_t)(4 * n * (size_t)nv), e);
+}
+
+// acc[k] += w (v_j[k] - v[k]) from `from`'s message. 1 if it came, 0 if missing, -1 and e.
+static int mix_diff_recv(AlgEnv *env, int from, int kind, long round, float *const *v, int nv, float *acc, float w,
+                         Err *e) {
+    size_t n = env->n_params;
+    int missing = 0;
+    Msg *m = net_wait(env->net, from, kind, (uint64_t)round, env->timeout_s, &missing, e);
+    if (!m) {
+        if (!missing) return -1;
+        env->missing++;
+        return 0;
+    }
+    int bad = m->len != 4 * n * (size_t)nv || m->codec != CODEC_DENSE;
+    if (bad)
+        err_set(e, "agent %d: malformed message from agent %d (round %ld: %u bytes, want %zu)", env->id, from, round,
+                m->len, 4 * n * (size_t)nv);
+    for (int k = 0; k < nv && !bad; k++)
+        for (size_t i = 0; i < n; i++) acc[n * k + i] += w * (get_f32(m->payload + 4 * (n * k + i)) - v[k][i]);
+    net_release(env->net, m);
+    return bad ? -1 : 1;
+}
+
+int gossip_mix_diff(AlgEnv *env, int kind, long round, float *const *v, int nv, float *acc, Err *e) {
+    Graph *g = env->g;
+    size_t n = env->n_params;
+    if (nv < 1 || nv > GOSSIP_DIFF_MAX) { err_set(e, "gossip_mix_diff: %d vectors", nv); return -1; }
+    for (int k = g->out_start[env->id]; k < g->out_start[env->id + 1]; k++)
+        if (mix_diff_send(env, g->out[k], kind, round, v, nv, e)) return -1;
+    memset(acc, 0, n * (size_t)nv * sizeof *acc);
+    float all = 0, got = 0;
+    for (int k = g->in_start[env->id]; k < g->in_start[env->id + 1]; k++) {
+        float w = (float)mix_gossip(g, env->id, g->in[k]);
+        int rc = mix_diff_recv(env, g->in[k], kind, round, v, nv, acc, w, e);
+        if (rc < 0) return -1;
+        all += w;
+        got += rc ? w : 0.0f;
+    }
+    // Renormalized: (w_ii v + sum_arrived w_ij v_j) / (w_ii + sum_arrived w_ij), with w_ii = 1 - all.
+    float inv = got == all ? 1.0f : 1.0f / (1.0f - all + got);
+    for (int k = 0; k < nv; k++)
+        for (size_t i = 0; i < n; i++) {
+            acc[n * k + i] *= inv;
+            v[k][i] += acc[n * k + i];
+        }
+    return 0;
+}
+
 void debias(float *params, const float *x, double u, size_t n) {
     float inv = (float)(1.0 / u);
     for (size_t i = 0; i < n; i++) params[i] = x[i] * inv;
@@ -223,6 +287,7 @@ void debias(float *params, const float *x, double u, size_t n) {
 extern const AlgOps alg_allreduce_ops, alg_dpsgd_ops, alg_sgp_ops, alg_choco_ops, alg_choco_gossip_ops,
     alg_deepsqueeze_ops, alg_sparse_push_ops, alg_sc_sparse_push_ops, alg_local_ops, alg_toy_ops;
 extern const AlgOps alg_relaysgd_ops, alg_relaysum_grad_ops;
+extern const AlgOps alg_d2_ops, alg_gradient_tracking_ops;
 
 static const AlgOps *const ALGS[] = {
     &alg_allreduce_ops,
@@ -237,6 +302,8 @@ static const AlgOps *const ALGS[] = {
     &alg_toy_ops,
     &alg_relaysgd_ops,
     &alg_relaysum_grad_ops,
+    &alg_d2_ops,
+    &alg_gradient_tracking_ops,
 };
 #define N_ALGS ((int)(sizeof ALGS / sizeof ALGS[0]))
 

@@ -104,9 +104,13 @@ static int sgp_push(Alg *a, long round, int kind, Err *e) {
 
 static int sgp_step(Alg *a, long round, float lr, Err *e) {
     Sgp *s = a->st;
+    AlgEnv *env = &a->env;
     // The optimizer steps the numerator with the gradient taken at z (as the SGP reference code).
-    sgd_step(&a->env.opt, s->x, a->env.grads, lr);
-    return sgp_push(a, round, KIND_PUSH, e);
+    // Quasi-global momentum measures the displacement of z = x / u, the model the gradient sees.
+    sgd_step_qg(&env->opt, s->x, env->params, env->grads, lr);   // sgd_step unless quasi_global
+    if (sgp_push(a, round, KIND_PUSH, e)) return -1;
+    sgd_qg_track(&env->opt, env->params, lr);
+    return 0;
 }
 
 // Overlap leaves the last round's incoming shares unread: add them before the final evaluation.
@@ -145,6 +149,7 @@ const AlgOps alg_sgp_ops = {
     .on_missing = "keeps mass: a dropped share stays with the sender; a late one is added when it arrives",
     .keeps_late = 1,
     .keys = SGP_KEYS,
+    .quasi_global = 1,
     .init = sgp_init,
     .step = sgp_step,
     .consensus = sgp_consensus,

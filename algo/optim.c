@@ -13,6 +13,7 @@ void sgd_init(Sgd *s, const SgdConfig *cfg, size_t n, const Span *no_decay, int 
     for (size_t i = 0; i < n; i++) s->decay[i] = cfg->weight_decay;
     for (int t = 0; t < n_no_decay && !cfg->decay_norm; t++)
         for (size_t i = 0; i < no_decay[t].count; i++) s->decay[no_decay[t].offset + i] = 0.0f;
+    s->qg_before = cfg->quasi_global ? xfloats(s->n) : NULL;
 }
 
 void sgd_step(Sgd *s, float *restrict x, const float *restrict g, float lr) {
@@ -38,8 +39,32 @@ void sgd_step(Sgd *s, float *restrict x, const float *restrict g, float lr) {
 }
 
 void sgd_free(Sgd *s) {
-    free(s->buf); free(s->decay);
-    s->buf = s->decay = NULL;
+    free(s->buf); free(s->decay); free(s->qg_before);
+    s->buf = s->decay = s->qg_before = NULL;
+}
+
+// The local step with a copy of the momentum: t = mu m + d stands in for the updated buffer, m is kept.
+void sgd_step_qg(Sgd *s, float *restrict x, const float *z, const float *restrict g, float lr) {
+    if (!s->cfg.quasi_global) { sgd_step(s, x, g, lr); return; }
+    memcpy(s->qg_before, z, s->n * sizeof *z);
+    float mu = s->cfg.momentum;
+    const float *restrict buf = s->buf, *restrict wd = s->decay;
+    size_t n = s->n;
+    int nesterov = s->cfg.nesterov;
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i] + wd[i] * x[i];
+        float t = mu * buf[i] + d;
+        x[i] -= lr * (nesterov ? d + mu * t : t);
+    }
+}
+
+// 1e-8 floors lr as Lin et al.'s code does (a zero learning rate would divide by zero).
+void sgd_qg_track(Sgd *s, const float *restrict z, float lr) {
+    if (!s->cfg.quasi_global) return;
+    float mu = s->cfg.momentum, f = (1.0f - mu) / (lr > 1e-8f ? lr : 1e-8f);
+    float *restrict buf = s->buf;
+    const float *restrict before = s->qg_before;
+    for (size_t i = 0; i < s->n; i++) buf[i] = mu * buf[i] + f * (before[i] - z[i]);
 }
 
 // Warm-up ramps linearly from lr/10 at epoch 0 to lr at warmup_epochs (the low-precision

@@ -44,7 +44,8 @@ static inline void str(Ctx *c, json_t *obj, const char *path, const char *key, c
 }
 
 static void parse_optimizer(JsonR *c, json_t *root, Scenario *s) {
-    static const char *const K[] = {"lr", "momentum", "nesterov", "weight_decay", "decay_norm", "schedule", NULL};
+    static const char *const K[] = {"lr", "momentum", "nesterov", "weight_decay", "decay_norm", "quasi_global",
+                                    "schedule", NULL};
     static const char *const KS[] = {"kind", "milestones", "gamma", "warmup_epochs", NULL};
     const json_t *o = jsonr_obj(c, root, "", "optimizer");
     if (o) jsonr_keys(c, o, "optimizer", K, NULL);
@@ -53,6 +54,7 @@ static void parse_optimizer(JsonR *c, json_t *root, Scenario *s) {
     s->sgd.nesterov = jsonr_bool(c, o, "optimizer", "nesterov", 1);
     s->sgd.weight_decay = (float)jsonr_num(c, o, "optimizer", "weight_decay", 0, 1, 1e-4);
     s->sgd.decay_norm = jsonr_bool(c, o, "optimizer", "decay_norm", 0);
+    s->sgd.quasi_global = jsonr_bool(c, o, "optimizer", "quasi_global", 0);
     const json_t *sc = jsonr_obj(c, o, "optimizer", "schedule");
     if (sc) jsonr_keys(c, sc, "optimizer.schedule", KS, NULL);
     char kind[16];
@@ -362,6 +364,22 @@ static void parse_root(JsonR *c, json_t *root, Scenario *s) {
     s->limit_test = (int)jsonr_int(c, root, "", "limit_test", 0, 1 << 30, 0);
 }
 
+static int alg_defines_qgm(const AlgOps *ops) { return ops->quasi_global; }
+
+// optimizer.quasi_global needs an algorithm that defines it and a momentum to make quasi-global.
+static void check_quasi_global(Ctx *c, const Scenario *s, const AlgOps *ops) {
+    if (!s->sgd.quasi_global || !ops) return;
+    if (!ops->quasi_global) {
+        char list[256];
+        alg_names_where(alg_defines_qgm, list, sizeof list);
+        fail(c, "optimizer.quasi_global", "true: quasi-global momentum is not defined for %s (it is for: %s)",
+             ops->name, list);
+    } else if (s->sgd.momentum == 0) {
+        fail(c, "optimizer.quasi_global", "true needs optimizer.momentum > 0 (it is 0: there is no momentum to make "
+             "quasi-global)");
+    }
+}
+
 // Combinations that each value alone cannot rule out.
 static void check_combinations(Ctx *c, Scenario *s) {
     if (c->failed) return;
@@ -377,6 +395,7 @@ static void check_combinations(Ctx *c, Scenario *s) {
         fail(c, "topology.kind", "'%s': %s %s, so it needs a spanning tree: chain, binary-tree, double-binary-trees "
              "or spanning-tree (with topology.base naming the graph it spans)", topo_name(s->topo.kind), a,
              ops->needs.tree);
+    check_quasi_global(c, s, ops);
     if (s->topo.kind == TOPO_TORUS && s->agents < 4)
         fail(c, "agents", "a 2-D torus needs at least 4 agents (got %d)", s->agents);
 }
@@ -527,6 +546,8 @@ char *scenario_dump(const Scenario *s) {
         "limit_train", s->limit_train, "limit_test", s->limit_test);
     if (!o) return NULL;   // jansson has released the "o" arguments already
     alg_keys_dump(s, json_object_get(o, "algorithm"));
+    if (s->sgd.quasi_global)   // only when set: scenarios without it dump as before
+        json_object_set_new(json_object_get(o, "optimizer"), "quasi_global", json_true());
     if (s->topo.kind != TOPO_FILE && !(s->topo.kind == TOPO_SPANNING_TREE && s->topo.base == TOPO_FILE))
         json_object_del(json_object_get(o, "topology"), "file");
     if (s->topo.kind == TOPO_SPANNING_TREE)

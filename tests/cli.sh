@@ -198,5 +198,20 @@ expect 2 "only relaysgd fills missing models" "$BIN" run "$tmp/relay.json" --dry
 expect 0 "" "$BIN" run "$tmp/relay.json" --dry-run --set topology.kind=double-binary-trees --out "$tmp/relay-dbt"
 expect 0 "" "$BIN" run "$tmp/relay.json" --dry-run --set topology.kind=spanning-tree --set topology.base=torus --out "$tmp/relay-st"
 
+# Heterogeneous-data baselines (issue 11): d2 and gradient-tracking need an undirected graph; quasi-global
+# momentum only where an algorithm defines it, and with a momentum. Refused before anything starts.
+small "$tmp/d2dir.json" d2dir ', "algorithm": {"name": "d2"}, "topology": {"kind": "ring", "directed": true}'
+expect 2 "topology.directed: d2 .*needs an undirected topology" "$BIN" run "$tmp/d2dir.json" --out "$tmp/d2dir"
+small "$tmp/gtdir.json" gtdir ', "algorithm": {"name": "gradient-tracking"}, "topology": {"kind": "exponential"}'
+expect 2 "topology.directed: gradient-tracking .*needs an undirected topology" "$BIN" run "$tmp/gtdir.json" --out "$tmp/gtdir"
+small "$tmp/qgd2.json" qgd2 ', "algorithm": {"name": "d2"}, "topology": {"kind": "ring"}, "optimizer": {"quasi_global": true}'
+expect 2 "optimizer.quasi_global: true: quasi-global momentum is not defined for d2 (it is for: dpsgd, sgp)" \
+  "$BIN" run "$tmp/qgd2.json" --out "$tmp/qgd2"
+small "$tmp/qgm0.json" qgm0 ', "algorithm": {"name": "dpsgd"}, "topology": {"kind": "ring"}, "optimizer": {"quasi_global": true, "momentum": 0}'
+expect 2 "optimizer.quasi_global: true needs optimizer.momentum > 0" "$BIN" run "$tmp/qgm0.json" --out "$tmp/qgm0"
+small "$tmp/qgbad.json" qgbad ', "algorithm": {"name": "dpsgd"}, "topology": {"kind": "ring"}, "optimizer": {"quasi_global": 1}'
+expect 2 "optimizer.quasi_global" "$BIN" run "$tmp/qgbad.json" --out "$tmp/qgbad"
+if ls "$tmp" | grep -q '^d2dir$\|^gtdir$\|^qgd2$\|^qgm0$\|^qgbad$'; then bad "a refused baseline scenario left a folder behind"; else ok; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -26,6 +26,8 @@ typedef struct {
     const char *cons_codec;             // their codec (NULL: algorithm.compensation's rounds, codec, keep
                                         // and step, as the agent runs them)
     double cons_keep, cons_gamma;
+    const char *optimizer;              // the scenario's "optimizer" object (NULL: plain SGD, no momentum)
+    int same_targets;                   // 1: every agent's target is agent 0's (identical data)
 } RunCfg;
 
 // Fixed-size arrays, so a failed assertion (which ends the test at once) leaks nothing.
@@ -158,9 +160,10 @@ static void run_init(Run *r, const RunCfg *cfg) {
     cr_assert(cfg->n >= 2 && cfg->n <= MAX_AGENTS);
     snprintf(r->text, sizeof r->text,
              "{\"name\":\"algtest\",\"seeds\":[3],\"agents\":%d,\"dataset\":\"synthetic\",\"model\":\"linear\","
-             "\"norm\":\"none\",\"optimizer\":{\"lr\":%g,\"momentum\":0,\"nesterov\":false,\"weight_decay\":0},"
+             "\"norm\":\"none\",\"optimizer\":%s,"
              "\"topology\":%s,\"algorithm\":%s,\"network\":{\"round_timeout_s\":%g,\"drop_prob\":%g}}",
-             cfg->n, (double)cfg->lr0, cfg->topology, cfg->algorithm, TIMEOUT_S, cfg->drop);
+             cfg->n, cfg->optimizer ? cfg->optimizer : "{\"momentum\":0,\"nesterov\":false,\"weight_decay\":0}",
+             cfg->topology, cfg->algorithm, TIMEOUT_S, cfg->drop);
     Err e = {{0}};
     Model *m = tiny_model(&e);
     cr_assert(m, "model_build: %s", e.msg);
@@ -170,7 +173,7 @@ static void run_init(Run *r, const RunCfg *cfg) {
     model_free(m);
     cr_assert(fits, "the model has %zu parameters, more than MAX_PARAMS = %d", r->d, MAX_PARAMS);
     for (int i = 0; i < cfg->n; i++) {
-        Rng g = rng_derive(TARGET_SEED, (uint64_t)i);
+        Rng g = rng_derive(TARGET_SEED, (uint64_t)(cfg->same_targets ? 0 : i));
         for (size_t k = 0; k < r->d; k++) r->c[i][k] = (float)(2.0 * rng_uniform(&g) - 1.0);
     }
 }
@@ -656,4 +659,88 @@ Test(algorithms, scenario_load_is_thread_safe) {
     }
     cr_expect_eq(failures, 0, "%d of %d concurrent loads of a valid scenario failed (%d threads); first: %s", failures,
                  loads, MAX_AGENTS, first);
+}
+
+// ---- the heterogeneous-data baselines: D2, gradient tracking, quasi-global momentum ----
+
+// max over agents and entries of |x_i - mean(c)| after training, relative to max |mean(c)|
+static double rel_to_optimum(const Run *r) {
+    double err, spread, scale = 0;
+    final_errors(r, r->trained, &err, &spread);
+    for (size_t k = 0; k < r->d; k++) scale = fmax(scale, fabs(target_mean(r, k)));
+    return err / scale;
+}
+
+static double exact_run(const char *algorithm, int rounds) {
+    RunCfg cfg = {.topology = RING, .algorithm = algorithm, .n = 5, .rounds = rounds, .lr0 = 0.1f, DENSE_CONSENSUS(0)};
+    Run r;
+    run_all(&r, &cfg);
+    return rel_to_optimum(&r);
+}
+
+// Heterogeneous optima, exact gradients, a constant lr: D2 and gradient tracking correct for the
+// differing local gradients and reach mean(c) itself; D-PSGD stops where lr * (x_i - c_i) balances the
+// neighbours' pull, an O(lr) bias that no number of rounds removes.
+Test(algorithms, exact_methods_reach_the_mean_optimum) {
+    double d2 = exact_run("{\"name\":\"d2\"}", 400);
+    double gt = exact_run("{\"name\":\"gradient-tracking\"}", 400);
+    double dp = exact_run("{\"name\":\"dpsgd\"}", 400);
+    cr_log_info("ring n=5, lr 0.1, 400 rounds, max |x_i - x*| / |x*|: d2 %.2e, gradient-tracking %.2e, dpsgd %.2e",
+                d2, gt, dp);
+    cr_expect_leq(d2, 1e-6, "d2 ends %.3g (relative) from the mean optimum", d2);
+    cr_expect_leq(gt, 1e-6, "gradient-tracking ends %.3g (relative) from the mean optimum", gt);
+    cr_expect_geq(dp, 1e-2, "dpsgd ends only %.3g (relative) from the mean optimum: where is its bias?", dp);
+}
+
+#define QGM_OPT "{\"momentum\":0.9,\"nesterov\":true,\"weight_decay\":0,\"quasi_global\":true}"
+
+// Centralized momentum SGD on agent 0's target, in float: with qgm the quasi-global rule (m follows the
+// displacement, in sgd_step_qg's order of operations), else PyTorch's heavy-ball m = mu m + g (Nesterov).
+static void momentum_reference(const Run *r, float mu, int qgm, float *x) {
+    float m[MAX_PARAMS] = {0};
+    memcpy(x, r->x0, r->d * sizeof *x);
+    for (long t = 0; t < r->cfg.rounds; t++) {
+        float lr = lr_at(&r->cfg, t), f = (1.0f - mu) / lr;
+        for (size_t k = 0; k < r->d; k++) {
+            float g = x[k] - r->c[0][k], before = x[k], tm = mu * m[k] + g;
+            x[k] -= lr * (g + mu * tm);
+            m[k] = qgm ? mu * m[k] + f * (before - x[k]) : tm;
+        }
+    }
+}
+
+// Identical data on a graph that averages identical models to themselves: every agent's model is the
+// centralized iterate of the same optimizer. *heavy_ball: the distance to PyTorch's heavy-ball instead.
+static double qgm_run(const char *algorithm, const char *topology, double *heavy_ball) {
+    RunCfg cfg = {.topology = topology, .algorithm = algorithm, .n = 4, .rounds = 60, .lr0 = 0.1f,
+                  .optimizer = QGM_OPT, .same_targets = 1, DENSE_CONSENSUS(0)};
+    Run r;
+    run_all(&r, &cfg);
+    float ref[MAX_PARAMS], hb[MAX_PARAMS];
+    momentum_reference(&r, 0.9f, 1, ref);
+    momentum_reference(&r, 0.9f, 0, hb);
+    double worst = 0, scale = 0;
+    *heavy_ball = 0;
+    for (int i = 0; i < cfg.n; i++)
+        for (size_t k = 0; k < r.d; k++) {
+            worst = worst_of(worst, fabs(r.trained[i][k] - ref[k]));
+            *heavy_ball = worst_of(*heavy_ball, fabs(r.trained[i][k] - hb[k]));
+            scale = fmax(scale, fabs(ref[k]));
+        }
+    *heavy_ball /= scale;
+    return worst / scale;
+}
+
+// Complete graph, Metropolis weights 1/4: the mix rounds (0.25 v + 0.75 v need not be v in float), so
+// D-PSGD matches to float tolerance; SGP on the exponential graph averages pairs (0.5 x + 0.5 x is x
+// exactly, u stays 1), so it matches bit for bit.
+Test(algorithms, quasi_global_with_identical_data_is_centralized) {
+    double hb_dp, hb_sgp;
+    double dp = qgm_run("{\"name\":\"dpsgd\"}", "{\"kind\":\"complete\"}", &hb_dp);
+    double sgp = qgm_run("{\"name\":\"sgp\"}", EXP_GRAPH, &hb_sgp);
+    cr_log_info("QGM, identical data, n=4, 60 rounds, relative to centralized QGM: dpsgd complete %.2e, sgp "
+                "exponential %.2e; to heavy-ball: %.2e, %.2e", dp, sgp, hb_dp, hb_sgp);
+    cr_expect_leq(dp, 1e-6, "dpsgd with QGM on a complete graph is %.3g from the centralized iterate", dp);
+    cr_expect_eq(sgp, 0.0, "sgp with QGM on pairs is %.3g from the centralized iterate (expected bit for bit)", sgp);
+    cr_expect_geq(hb_dp, 1e-5, "QGM should not be heavy-ball momentum (%.3g apart)", hb_dp);
 }

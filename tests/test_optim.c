@@ -175,3 +175,38 @@ Test(schedule, names) {
     cr_assert_eq(schedule_parse("step", &k), -1);
     cr_assert_not_null(strstr(schedule_names(), "cosine"));
 }
+
+// Quasi-global momentum: off, sgd_step_qg is sgd_step bit for bit; on, the step uses a copy of the
+// momentum (the buffer is untouched) and sgd_qg_track sets m = mu m + (1 - mu)(z_before - z) / lr.
+Test(sgd, quasi_global) {
+    enum { N = 5 };
+    const float g[N] = {0.5f, -1.0f, 2.0f, 0.25f, -0.125f}, lr = 0.1f, mu = 0.9f;
+    SgdConfig cfg = {.lr = lr, .momentum = mu, .nesterov = 1, .weight_decay = 0.01f};
+    Sgd a, b, q;
+    sgd_init(&a, &cfg, N, NULL, 0);
+    sgd_init(&b, &cfg, N, NULL, 0);
+    cfg.quasi_global = 1;
+    sgd_init(&q, &cfg, N, NULL, 0);
+    float xa[N] = {1, 2, 3, 4, 5}, xb[N], xq[N], before[N];
+    memcpy(xb, xa, sizeof xa);
+    memcpy(xq, xa, sizeof xa);
+    for (int t = 0; t < 3; t++) {
+        sgd_step(&a, xa, g, lr);
+        sgd_step_qg(&b, xb, xb, g, lr);   // quasi_global off
+        cr_expect(!memcmp(xa, xb, sizeof xa) && !memcmp(a.buf, b.buf, sizeof xa), "off: not sgd_step bit for bit");
+        float m0[N];
+        memcpy(m0, q.buf, sizeof m0);
+        memcpy(before, xq, sizeof xq);
+        sgd_step_qg(&q, xq, xq, g, lr);
+        cr_expect(!memcmp(m0, q.buf, sizeof m0), "the step changed the momentum buffer");
+        for (int i = 0; i < N; i++) {
+            float d = g[i] + 0.01f * before[i], tm = mu * m0[i] + d;
+            cr_expect_float_eq(xq[i], before[i] - lr * (d + mu * tm), 1e-6f, "step entry %d", i);
+            xq[i] *= 0.999f;   // stands in for the mix
+        }
+        sgd_qg_track(&q, xq, lr);
+        for (int i = 0; i < N; i++)
+            cr_expect_float_eq(q.buf[i], mu * m0[i] + (1 - mu) * (before[i] - xq[i]) / lr, 1e-5f, "m entry %d", i);
+    }
+    sgd_free(&a); sgd_free(&b); sgd_free(&q);
+}
