@@ -137,7 +137,7 @@ reproduce:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory bin/meshtrain bin/unit-tests bin/unit-tests-asan
-	@$(MAKE) --no-print-directory layers-tests unit asan cli-tests runtime-tests identical-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy
+	@$(MAKE) --no-print-directory format-check layers-tests unit asan cli-tests runtime-tests identical-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy
 
 unit: bin/unit-tests
 	@echo "== unit tests (Criterion)"

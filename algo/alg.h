@@ -193,7 +193,8 @@ int gossip_mix_diff(AlgEnv *env, int kind, long round, float *const *v, int nv, 
 // goes to q_out when not NULL. Returns the encoded length, or -1 and e.
 long push_encode(AlgEnv *env, const Codec *c, const float *v, float *residual, long round, float *q_out, Err *e);
 // Send what push_encode left in the buffer, with this receiver's mass and scale.
-int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale, Err *e);
+int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,
+                      Err *e);
 // params = x / u
 void debias(float *params, const float *x, double u, size_t n);
 

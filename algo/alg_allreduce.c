@@ -36,7 +36,8 @@ static int ar_exchange(AlgEnv *env, long round, int step, float *g, int c_send, 
     }
     chunk(n, N, c_recv, &lo, &len);
     if (m->len != len * sizeof(float)) {
-        err_set(e, "agent %d: all-reduce chunk from %d has %u bytes, expected %zu", env->id, prev, m->len, len * sizeof(float));
+        err_set(e, "agent %d: all-reduce chunk from %d has %u bytes, expected %zu", env->id, prev, m->len,
+                len * sizeof(float));
         net_release(env->net, m);
         return -1;
     }
@@ -56,7 +57,8 @@ static int ar_step(Alg *a, long round, float lr, Err *e) {
     for (int st = 0; st < N - 1; st++)   // reduce-scatter: afterwards chunk id+1 holds the full sum
         if (ar_exchange(env, round, st, s->g, ((id - st) % N + N) % N, ((id - st - 1) % N + N) % N, 1, e)) return -1;
     for (int st = 0; st < N - 1; st++)   // all-gather
-        if (ar_exchange(env, round, N - 1 + st, s->g, ((id + 1 - st) % N + N) % N, ((id - st) % N + N) % N, 0, e)) return -1;
+        if (ar_exchange(env, round, N - 1 + st, s->g, ((id + 1 - st) % N + N) % N, ((id - st) % N + N) % N, 0, e))
+            return -1;
     float inv = 1.0f / (float)N;
     for (size_t i = 0; i < n; i++) s->g[i] *= inv;
     sgd_step(&env->opt, env->params, s->g, lr);
@@ -77,7 +79,8 @@ static void ar_free(Alg *a) {
 
 const AlgOps alg_allreduce_ops = {
     .name = "allreduce",
-    .on_missing = "cannot continue: the average must be exact, so a missing chunk fails the run (drops do not apply to it)",
+    .on_missing =
+        "cannot continue: the average must be exact, so a missing chunk fails the run (drops do not apply to it)",
     .keeps_late = 0,
     .init = ar_init,
     .step = ar_step,

@@ -66,8 +66,9 @@ static void choco_free(Alg *a) {
 
 const AlgOps alg_choco_ops = {
     .name = "choco",
-    .on_missing = "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy "
-                  "(not robust to drops)",
+    .on_missing =
+        "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy "
+        "(not robust to drops)",
     .keeps_late = 1,
     .codec = {.takes = 1, .kind = "topk", .keep = 0.01, .gamma = 0.01},
     .needs = {.fixed = "keeps a public copy of each in-neighbour's model",

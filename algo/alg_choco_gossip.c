@@ -62,7 +62,8 @@ static void chg_free(Alg *a) {
 
 const AlgOps alg_choco_gossip_ops = {
     .name = "choco-gossip",
-    .on_missing = "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy",
+    .on_missing =
+        "a late q_j is added when it arrives; a dropped one is lost and s_i stays behind that neighbour's copy",
     .keeps_late = 1,
     .codec = {.takes = 1, .kind = "topk", .keep = 0.01, .gamma = 0.01},
     .needs = {.undirected = "averages with symmetric (Metropolis) weights",

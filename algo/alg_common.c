@@ -60,7 +60,8 @@ long push_encode(AlgEnv *env, const Codec *c, const float *v, float *residual, l
     return len;
 }
 
-int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale, Err *e) {
+int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,
+                      Err *e) {
     return push_send_encoded_w(env, to, kind, round, c, len, mass, scale, scale, e);
 }
 
@@ -103,7 +104,8 @@ int push_apply(AlgEnv *env, Msg *m, float *x, double *u, float *weight, Err *e) 
     int rc = 1;
     const Codec *c = codec_for_id((CodecId)m->codec);
     if (m->len < PUSH_PREFIX || !c) {
-        err_set(e, "agent %d: malformed push from agent %d (round %ld: %u bytes, codec %u)", env->id, from, round, m->len, m->codec);
+        err_set(e, "agent %d: malformed push from agent %d (round %ld: %u bytes, codec %u)", env->id, from, round,
+                m->len, m->codec);
         rc = -1;
     } else {
         double mass = get_f64(m->payload);
@@ -199,7 +201,8 @@ int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Er
     // Metropolis weights are symmetric, so the sender scales by w_ij and the receiver only adds.
     for (int k = g->out_start[env->id]; k < g->out_start[env->id + 1]; k++) {
         int j = g->out[k];
-        if (push_send(env, j, kind, round, dense, v, mix_gossip(g, env->id, j), (float)mix_gossip(g, env->id, j), e)) return -1;
+        if (push_send(env, j, kind, round, dense, v, mix_gossip(g, env->id, j), (float)mix_gossip(g, env->id, j), e))
+            return -1;
     }
     float *acc = xfloats(n);
     double wsum = mix_gossip_self(g, env->id);

@@ -26,7 +26,8 @@ static const char SOURCE_RADIO_FS[] =
 static const char SOURCE_RADIO_TR[] =
     "first-order radio model, Heinzelman, Chandrakasan, Balakrishnan, IEEE Trans. Wireless Commun. 1(4), 2002: "
     "E_elec 50 nJ/bit, eps_fs 10 pJ/bit/m^2 (d^2 below d0), eps_mp 0.0013 pJ/bit/m^4 (d^4 from d0 on)";
-static const char SOURCE_DISTANCE[] = "distance_m (default 10 m) is an assumption, used only for links without node positions";
+static const char SOURCE_DISTANCE[] =
+    "distance_m (default 10 m) is an assumption, used only for links without node positions";
 
 void energy_model_default(EnergyModel *m) {
     memset(m, 0, sizeof *m);
@@ -103,13 +104,15 @@ int energy_parse(const json_t *obj, const char *path, EnergyModel *m, Err *e) {
 }
 
 json_t *energy_model_json(const EnergyModel *m) {
-    json_t *radio = json_pack("{s:s, s:f, s:f}", "path_loss", PATH_LOSS[m->path_loss == ENERGY_TWO_REGIME],
-                              "e_elec_nj_per_bit", m->e_elec_nj_per_bit, "eps_fs_pj_per_bit_m2", m->eps_fs_pj_per_bit_m2);
-    if (m->path_loss == ENERGY_TWO_REGIME) json_object_set_new(radio, "eps_mp_pj_per_bit_m4", json_real(m->eps_mp_pj_per_bit_m4));
+    json_t *radio =
+        json_pack("{s:s, s:f, s:f}", "path_loss", PATH_LOSS[m->path_loss == ENERGY_TWO_REGIME], "e_elec_nj_per_bit",
+                  m->e_elec_nj_per_bit, "eps_fs_pj_per_bit_m2", m->eps_fs_pj_per_bit_m2);
+    if (m->path_loss == ENERGY_TWO_REGIME)
+        json_object_set_new(radio, "eps_mp_pj_per_bit_m4", json_real(m->eps_mp_pj_per_bit_m4));
     json_object_set_new(radio, "distance_m", json_real(m->distance_m));
-    return json_pack("{s:s, s:{s:f, s:f, s:f, s:f}, s:o}", "model", "default", "compute", "pj_per_mac_fp32", m->pj_per_mac_fp32,
-                     "pj_per_mac_fp16", m->pj_per_mac_fp16, "pj_per_mac_int8", m->pj_per_mac_int8, "backward_factor",
-                     m->backward_factor, "radio", radio);
+    return json_pack("{s:s, s:{s:f, s:f, s:f, s:f}, s:o}", "model", "default", "compute", "pj_per_mac_fp32",
+                     m->pj_per_mac_fp32, "pj_per_mac_fp16", m->pj_per_mac_fp16, "pj_per_mac_int8", m->pj_per_mac_int8,
+                     "backward_factor", m->backward_factor, "radio", radio);
 }
 
 // ---- the formulas ----
@@ -228,9 +231,9 @@ void energy_distances_mobility(const EnergyModel *m, const Mobility *mob, double
 // ---- summary.json ----
 
 static json_t *estimate_json(const EnergyEstimate *t) {
-    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "macs", t->macs, "bits_sent", t->bits_sent, "bits_received",
-                     t->bits_received, "compute_j", t->compute_j, "tx_j", t->tx_j, "rx_j", t->rx_j, "comm_j", t->comm_j,
-                     "total_j", t->total_j);
+    return json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "macs", t->macs, "bits_sent", t->bits_sent,
+                     "bits_received", t->bits_received, "compute_j", t->compute_j, "tx_j", t->tx_j, "rx_j", t->rx_j,
+                     "comm_j", t->comm_j, "total_j", t->total_j);
 }
 
 json_t *energy_json(const EnergyModel *m, const EnergyEstimate *per_agent, int n, const char *distance) {

@@ -10,8 +10,8 @@
 #define ENERGY_MAX_DISTANCE_SAMPLES 1000
 
 typedef enum {
-    ENERGY_FREE_SPACE,        // amplifier energy eps_fs d^2 at every distance (Heinzelman et al. 2000)
-    ENERGY_TWO_REGIME,        // eps_fs d^2 below d0 = sqrt(eps_fs / eps_mp), eps_mp d^4 from d0 on (Heinzelman et al. 2002)
+    ENERGY_FREE_SPACE,   // amplifier energy eps_fs d^2 at every distance (Heinzelman et al. 2000)
+    ENERGY_TWO_REGIME,   // eps_fs d^2 below d0 = sqrt(eps_fs / eps_mp), eps_mp d^4 from d0 on (Heinzelman et al. 2002)
 } EnergyPathLoss;
 
 // The constants ("energy" in a scenario); defaults in energy_model_default, keys in docs/energy.md.

@@ -11,19 +11,26 @@
 #include "common.h"
 #include "util.h"
 
-static const char *USAGE = "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--overlap] [--auth-cost] [--json]";
+static const char *USAGE =
+    "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--overlap] [--auth-cost] [--json]";
 
-typedef struct { double round_ms, compute_ms, wait_ms, cpu_ms, csw_vol, csw_invol, rss_mb; long rounds; json_int_t bytes; } HarnessRun;
+typedef struct {
+    double round_ms, compute_ms, wait_ms, cpu_ms, csw_vol, csw_invol, rss_mb;
+    long rounds;
+    json_int_t bytes;
+} HarnessRun;
 
 // Run one scenario in dir with `meshtrain run` and read its summary.
-static int harness_once(const char *self, const char *dir, const char *alg, int overlap, const char *net_extra, int agents,
-                        const char *model, const char *dataset, int rounds, HarnessRun *out, Err *e) {
+static int harness_once(const char *self, const char *dir, const char *alg, int overlap, const char *net_extra,
+                        int agents, const char *model, const char *dataset, int rounds, HarnessRun *out, Err *e) {
     char scen[PATH_MAX], run[PATH_MAX], text[1024];
     snprintf(scen, sizeof scen, "%s/%s-%s.json", dir, alg, overlap ? "overlap" : "sync");
-    snprintf(run, sizeof run, "%s/run-%s-%s-%d", dir, alg, overlap ? "overlap" : "sync", (int)getpid() ^ (int)(time_now() * 1000));
+    snprintf(run, sizeof run, "%s/run-%s-%s-%d", dir, alg, overlap ? "overlap" : "sync",
+             (int)getpid() ^ (int)(time_now() * 1000));
     snprintf(text, sizeof text,
              "{\"name\":\"bench-harness-%s\",\"agents\":%d,\"dataset\":\"%s\",\"model\":\"%s\",\"epochs\":1,"
-             "\"limit_train\":%d,\"limit_test\":256,\"algorithm\":{\"name\":\"%s\"%s},\"topology\":{\"kind\":\"exponential\"},"
+             "\"limit_train\":%d,\"limit_test\":256,\"algorithm\":{\"name\":\"%s\"%s},\"topology\":{\"kind\":"
+             "\"exponential\"},"
              "\"eval\":{\"every_epochs\":1000},\"metrics_every\":1000000,\"network\":{\"backend\":\"none\"%s}}",
              alg, agents, dataset, model, agents * 32 * rounds, alg, overlap ? ",\"overlap\":true" : "", net_extra);
     if (file_write_atomic(scen, text, strlen(text), e)) return -1;
@@ -40,7 +47,8 @@ static int harness_once(const char *self, const char *dir, const char *alg, int 
         char fp[PATH_MAX + 16];
         snprintf(fp, sizeof fp, "%s/FAILED", run);
         json_t *f = json_load_file(fp, 0, NULL);
-        if (f && json_string_value(json_object_get(f, "reason"))) str_copy(reason, sizeof reason, json_string_value(json_object_get(f, "reason")));
+        if (f && json_string_value(json_object_get(f, "reason")))
+            str_copy(reason, sizeof reason, json_string_value(json_object_get(f, "reason")));
         json_decref(f);
         err_set(e, "the %s run failed: %s", alg, reason[0] ? reason : "see its output above");
         return -1;
@@ -70,13 +78,16 @@ static int harness_once(const char *self, const char *dir, const char *alg, int 
     return 0;
 }
 
-static int dbl_cmp(const void *a, const void *b) { double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y); }
+static int dbl_cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
 
 // What authentication and frame MACs cost (docs/security.md): the same agents and rounds with links
 // unauthenticated, authenticated, and authenticated with a MAC per frame; three runs each, interleaved
 // so that a busy spell of the machine hits all three; the medians, as ratios to unauthenticated.
-static int auth_cost_measure(const char *self, const char *dir, const char *alg, int overlap, int agents, const char *model,
-                             const char *dataset, int rounds, int json, Err *e) {
+static int auth_cost_measure(const char *self, const char *dir, const char *alg, int overlap, int agents,
+                             const char *model, const char *dataset, int rounds, int json, Err *e) {
     static const char *const NET[3] = {",\"auth\":false", ",\"frame_mac\":false", ""};
     static const char *const NAME[3] = {"unauthenticated", "authenticated, no frame MAC", "authenticated + frame MAC"};
     double ms[3][3], cpu[3][3], med[3], cmed[3];
@@ -96,7 +107,8 @@ static int auth_cost_measure(const char *self, const char *dir, const char *alg,
     FILE *f = json ? stderr : stdout;
     fprintf(f, "auth cost, %s, %d agents, %s (median of 3 runs each, interleaved):\n", alg, agents, model);
     for (int v = 0; v < 3; v++)
-        fprintf(f, "  %-28s %.3f ms per round [%.3f .. %.3f]  ratio %.3f;  CPU %.3f ms per agent and round, ratio %.3f\n",
+        fprintf(f,
+                "  %-28s %.3f ms per round [%.3f .. %.3f]  ratio %.3f;  CPU %.3f ms per agent and round, ratio %.3f\n",
                 NAME[v], med[v], ms[v][0], ms[v][2], med[v] / med[0], cmed[v], cmed[v] / cmed[0]);
     return 0;
 }
@@ -108,15 +120,18 @@ int bench_harness(int argc, char **argv) {
     const char *model = "lenet5", *alg = "sgp", *dataset = "fashion-mnist";
     while (args_next(&a)) {
         if (is_help(a.flag)) {
-            printf("usage: %s\n\nTime per training round of N agent processes running ALGORITHM (default sgp, dense)\n"
-                   "against the same agents training alone (no messages). Overhead = the difference per round,\n"
-                   "as a fraction of the compute-only round. Peak RSS per agent is reported, and CPU time per agent and\n"
-                   "round in both runs (with more agents than cores, extra work shows there; idle time does not), and\n"
-                   "context switches per agent and round ([blocked, preempted]).\n"
-                   "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)\n"
-                   "  --overlap (sgp adds the previous round's shares instead of waiting: OSGP)  --json\n"
-                   "  --auth-cost  also run ALGORITHM with unauthenticated links and with authentication but no frame\n"
-                   "               MACs, three times each, interleaved: median round time of each against unauthenticated\n", USAGE);
+            printf(
+                "usage: %s\n\nTime per training round of N agent processes running ALGORITHM (default sgp, dense)\n"
+                "against the same agents training alone (no messages). Overhead = the difference per round,\n"
+                "as a fraction of the compute-only round. Peak RSS per agent is reported, and CPU time per agent and\n"
+                "round in both runs (with more agents than cores, extra work shows there; idle time does not), and\n"
+                "context switches per agent and round ([blocked, preempted]).\n"
+                "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)\n"
+                "  --overlap (sgp adds the previous round's shares instead of waiting: OSGP)  --json\n"
+                "  --auth-cost  also run ALGORITHM with unauthenticated links and with authentication but no frame\n"
+                "               MACs, three times each, interleaved: median round time of each against "
+                "unauthenticated\n",
+                USAGE);
             return 0;
         }
         else if (args_is(&a, "--agents")) agents = (int)args_int(&a, 1, 256);
@@ -143,26 +158,26 @@ int bench_harness(int argc, char **argv) {
     if (rc) { fprintf(stderr, "meshtrain bench harness: %s\n", e.msg); return 1; }
     double overhead = with.round_ms / base.round_ms - 1.0;
     if (json) {
-        json_t *o = json_pack("{s:s, s:s, s:b, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:[f, f], s:[f, f], s:I}",
-                              "model", model, "algorithm", alg, "overlap", overlap,
-                              "agents", agents, "rounds", (json_int_t)with.rounds, "round_ms_compute_only", base.round_ms,
-                              "round_ms", with.round_ms, "overhead_pct", 100 * overhead, "compute_ms_per_round",
-                              with.compute_ms, "wait_ms_per_round", with.wait_ms, "rss_peak_mb_per_agent", with.rss_mb,
-                              "cpu_ms_per_round_compute_only", base.cpu_ms, "cpu_ms_per_round", with.cpu_ms,
-                              "cpu_overhead_pct", 100 * (with.cpu_ms / base.cpu_ms - 1.0),
-                              "switches_per_round_compute_only", base.csw_vol, base.csw_invol, "switches_per_round",
-                              with.csw_vol, with.csw_invol, "bytes_wire", with.bytes);
+        json_t *o = json_pack(
+            "{s:s, s:s, s:b, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:[f, f], s:[f, f], s:I}", "model",
+            model, "algorithm", alg, "overlap", overlap, "agents", agents, "rounds", (json_int_t)with.rounds,
+            "round_ms_compute_only", base.round_ms, "round_ms", with.round_ms, "overhead_pct", 100 * overhead,
+            "compute_ms_per_round", with.compute_ms, "wait_ms_per_round", with.wait_ms, "rss_peak_mb_per_agent",
+            with.rss_mb, "cpu_ms_per_round_compute_only", base.cpu_ms, "cpu_ms_per_round", with.cpu_ms,
+            "cpu_overhead_pct", 100 * (with.cpu_ms / base.cpu_ms - 1.0), "switches_per_round_compute_only",
+            base.csw_vol, base.csw_invol, "switches_per_round", with.csw_vol, with.csw_invol, "bytes_wire", with.bytes);
         char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(5));
         printf("%s\n", t);
         free(t);
         json_decref(o);
     } else {
-        printf("%d agents, %s, %ld rounds: %.2f ms per round with %s, %.2f ms computing alone: overhead %.1f%%\n"
-               "  (per agent and round: compute %.2f ms, waiting %.2f ms, CPU %.2f ms against %.2f ms alone,\n"
-               "  %.2f blocked and %.2f preempted context switches against %.2f and %.2f; peak RSS per agent %.1f MB)\n",
-               agents, model, with.rounds, with.round_ms, alg, base.round_ms, 100 * overhead, with.compute_ms,
-               with.wait_ms, with.cpu_ms, base.cpu_ms, with.csw_vol, with.csw_invol, base.csw_vol, base.csw_invol,
-               with.rss_mb);
+        printf(
+            "%d agents, %s, %ld rounds: %.2f ms per round with %s, %.2f ms computing alone: overhead %.1f%%\n"
+            "  (per agent and round: compute %.2f ms, waiting %.2f ms, CPU %.2f ms against %.2f ms alone,\n"
+            "  %.2f blocked and %.2f preempted context switches against %.2f and %.2f; peak RSS per agent %.1f MB)\n",
+            agents, model, with.rounds, with.round_ms, alg, base.round_ms, 100 * overhead, with.compute_ms,
+            with.wait_ms, with.cpu_ms, base.cpu_ms, with.csw_vol, with.csw_invol, base.csw_vol, base.csw_invol,
+            with.rss_mb);
     }
     return 0;
 }

@@ -27,7 +27,8 @@
 
 static const char *USAGE =
     "meshtrain bench link [--delay-ms D] [--jitter-ms J] [--jitter-dist uniform|normal|pareto|paretonormal]\n"
-    "                         [--loss-pct P] [--rate-mbit R] [--backend auto|kernel|uml] [--probes N] [--interval-ms I]\n"
+    "                         [--loss-pct P] [--rate-mbit R] [--backend auto|kernel|uml] [--probes N] [--interval-ms "
+    "I]\n"
     "                         [--seconds S] [--change-at S --change-delay-ms D2] [--json]";
 
 #define UDP_PORT 9000
@@ -60,7 +61,10 @@ static void probes_run(const LinkBench *b, const char *self_ip, const char *peer
     inet_pton(AF_INET, peer_ip, &to.sin_addr);
     int big = 4 << 20;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
-    if (bind(fd, (struct sockaddr *)&me, sizeof me)) { dprintf(out_fd, "{\"error\":\"bind %s: %s\"}", self_ip, strerror(errno)); return; }
+    if (bind(fd, (struct sockaddr *)&me, sizeof me)) {
+        dprintf(out_fd, "{\"error\":\"bind %s: %s\"}", self_ip, strerror(errno));
+        return;
+    }
     double *delay = xcalloc((size_t)b->probes, sizeof(double)), *sent_at = xcalloc((size_t)b->probes, sizeof(double));
     for (int k = 0; k < b->probes; k++) delay[k] = -1;
     double end = t0 + b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0;
@@ -116,7 +120,10 @@ static void tcp_run(const LinkBench *b, int sender, const char *self_ip, const c
     static char buf[1 << 16];
     if (!sender) {
         inet_pton(AF_INET, self_ip, &a.sin_addr);
-        if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1)) { dprintf(out_fd, "{\"error\":\"listen: %s\"}", strerror(errno)); return; }
+        if (bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 1)) {
+            dprintf(out_fd, "{\"error\":\"listen: %s\"}", strerror(errno));
+            return;
+        }
         dprintf(out_fd, "L");   // listening: the runner may start A
         int c = accept(fd, NULL, NULL);
         int mss = 0;
@@ -131,12 +138,16 @@ static void tcp_run(const LinkBench *b, int sender, const char *self_ip, const c
             if (now >= warm) { if (!t_first) t_first = now; else bytes += r; t_last = now; }
         }
         double secs = t_last - t_first;
-        dprintf(out_fd, "{\"goodput_mbit\":%.6f,\"mss\":%d,\"seconds\":%.3f}", secs > 0 ? bytes * 8 / secs / 1e6 : 0, mss, secs);
+        dprintf(out_fd, "{\"goodput_mbit\":%.6f,\"mss\":%d,\"seconds\":%.3f}", secs > 0 ? bytes * 8 / secs / 1e6 : 0,
+                mss, secs);
         close(c);
     } else {
         sleep_until(t0);
         inet_pton(AF_INET, peer_ip, &a.sin_addr);
-        if (connect(fd, (struct sockaddr *)&a, sizeof a)) { dprintf(out_fd, "{\"error\":\"connect: %s\"}", strerror(errno)); return; }
+        if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
+            dprintf(out_fd, "{\"error\":\"connect: %s\"}", strerror(errno));
+            return;
+        }
         double end = time_now() + b->tcp_s;
         while (time_now() < end)
             if (send(fd, buf, sizeof buf, MSG_NOSIGNAL) < 0) break;
@@ -216,7 +227,8 @@ static json_t *direction_stats(const char *text, const LinkBench *b, double conf
     }
     qsort(v, (size_t)got, sizeof(double), cmp_double);
     int sent = 0;
-    for (int k = 0; k < n; k++) sent += !(b->change_at_s > 0 && json_number_value(json_array_get(s, (size_t)k)) >= b->change_at_s);
+    for (int k = 0; k < n; k++)
+        sent += !(b->change_at_s > 0 && json_number_value(json_array_get(s, (size_t)k)) >= b->change_at_s);
     if (b->change_at_s > 0) sent = (int)(b->change_at_s / b->interval_s);
     if (sent > n) sent = n;
     int lost = sent - got;
@@ -226,11 +238,12 @@ static json_t *direction_stats(const char *text, const LinkBench *b, double conf
     // Wilson score interval of the loss probability (95%).
     double den = 1 + z * z / sent, mid = (p + z * z / (2.0 * sent)) / den;
     double half = z * sqrt(p * (1 - p) / sent + z * z / (4.0 * sent * sent)) / den;
-    json_t *r = json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:f, s:f}", "configured_delay_ms", configured_delay,
-                          "delay_mean_ms", mean, "delay_median_ms", got ? v[got / 2] : 0, "delay_min_ms", got ? v[0] : 0,
-                          "delay_p99_ms", got ? v[(int)(0.99 * (got - 1))] : 0, "delay_sd_ms", sd, "loss_pct", 100 * p, "probes", sent,
-                          "lost", lost, "loss_ci95_low_pct", 100 * fmax(0, mid - half), "loss_ci95_high_pct", 100 * fmin(1, mid + half),
-                          "delay_max_ms", got ? v[got - 1] : 0);
+    json_t *r =
+        json_pack("{s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:i, s:i, s:f, s:f, s:f}", "configured_delay_ms",
+                  configured_delay, "delay_mean_ms", mean, "delay_median_ms", got ? v[got / 2] : 0, "delay_min_ms",
+                  got ? v[0] : 0, "delay_p99_ms", got ? v[(int)(0.99 * (got - 1))] : 0, "delay_sd_ms", sd, "loss_pct",
+                  100 * p, "probes", sent, "lost", lost, "loss_ci95_low_pct", 100 * fmax(0, mid - half),
+                  "loss_ci95_high_pct", 100 * fmin(1, mid + half), "delay_max_ms", got ? v[got - 1] : 0);
     if (b->change_at_s > 0) json_object_set_new(r, "change_effect_ms", json_real(effect));
     free(v);
     json_decref(o);
@@ -464,10 +477,14 @@ int bench_link(int argc, char **argv) {
     int orig_n = argc;
     while (args_next(&a)) {
         if (is_help(a.flag)) {
-            printf("usage: %s\n\nMeasure one link shaped by netem, configured against measured: one-way delay and loss from\n"
-                   "UDP probes (--probes every --interval-ms, both directions: B->A is left unshaped), throughput from\n"
-                   "a TCP transfer of --seconds (0: skip), and with --change-at, when a scheduled delay change took effect.\n"
-                   "Defaults: no delay, no loss, no rate limit, 1000 probes every 2 ms, 3 s of TCP, backend auto.\n", USAGE);
+            printf(
+                "usage: %s\n\nMeasure one link shaped by netem, configured against measured: one-way delay and loss "
+                "from\n"
+                "UDP probes (--probes every --interval-ms, both directions: B->A is left unshaped), throughput from\n"
+                "a TCP transfer of --seconds (0: skip), and with --change-at, when a scheduled delay change took "
+                "effect.\n"
+                "Defaults: no delay, no loss, no rate limit, 1000 probes every 2 ms, 3 s of TCP, backend auto.\n",
+                USAGE);
             return 0;
         }
         else if (args_is(&a, "--delay-ms")) b.link.delay_ms = args_float(&a, 0, 1e5);
@@ -488,14 +505,16 @@ int bench_link(int argc, char **argv) {
             static const char *const D[] = {"uniform", "normal", "pareto", "paretonormal"};
             int k = -1;
             for (int i = 0; i < 4; i++) if (!strcmp(d, D[i])) k = i;
-            if (k < 0) args_fail(&a, "'%s' is not a distribution (expected uniform, normal, pareto or paretonormal)", d);
+            if (k < 0)
+                args_fail(&a, "'%s' is not a distribution (expected uniform, normal, pareto or paretonormal)", d);
             b.link.jitter_dist = (JitterDist)k;
         } else if (args_is(&a, "--json")) { args_no_value(&a); b.json = 1; }
         else args_unknown(&a);
     }
     if (b.change_at_s > 0 && b.change_at_s + 0.3 > b.probes * b.interval_s) {
         a.flag = "--change-at";
-        args_fail(&a, "%g s is too late: the probes end at %g s (raise --probes)", b.change_at_s, b.probes * b.interval_s);
+        args_fail(&a, "%g s is too late: the probes end at %g s (raise --probes)", b.change_at_s,
+                  b.probes * b.interval_s);
     }
     NetProbe p;
     net_probe(&p);
@@ -600,7 +619,9 @@ int bench_setup(int argc, char **argv) {
     int orig_n = argc;
     while (args_next(&a)) {
         if (is_help(a.flag)) {
-            printf("usage: %s\n\nTime the network setup of N agents: namespaces, veths, bridge, and a netem qdisc per directed link.\n", U);
+            printf("usage: %s\n\nTime the network setup of N agents: namespaces, veths, bridge, and a netem qdisc per "
+                   "directed link.\n",
+                   U);
             return 0;
         } else if (args_is(&a, "--agents")) n = (int)args_int(&a, 2, 256);
         else if (args_is(&a, "--backend")) {

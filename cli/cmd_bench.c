@@ -25,9 +25,12 @@ static int bench_train_step(int argc, char **argv) {
     while (args_next(&a)) {
         if (is_help(a.flag)) {
             printf("usage: %s\n\nTime training steps of one model on a fixed random batch (data loading not timed).\n"
-                   "  --model M      %s\n  --dataset D    input shape to use (default: fashion-mnist for lenet5/mlp/linear, else cifar10)\n"
-                   "  --norm N       %s\n  --batch B      batch size (default 32)\n  --threads T    BLAS threads (default 1)\n"
-                   "  --seconds S    time to spend timing after 5 warm-up steps (default 3)\n  --json         result as one JSON object\n",
+                   "  --model M      %s\n  --dataset D    input shape to use (default: fashion-mnist for "
+                   "lenet5/mlp/linear, else cifar10)\n"
+                   "  --norm N       %s\n  --batch B      batch size (default 32)\n  --threads T    BLAS threads "
+                   "(default 1)\n"
+                   "  --seconds S    time to spend timing after 5 warm-up steps (default 3)\n  --json         result "
+                   "as one JSON object\n",
                    USAGE, model_names(), norm_names());
             return 0;
         }
@@ -42,13 +45,16 @@ static int bench_train_step(int argc, char **argv) {
     }
     a.flag = "--model";
     if (!model_known(model)) args_fail(&a, "--model: unknown model '%s' (expected one of: %s)", model, model_names());
-    if (!dataset) dataset = (!strcmp(model, "lenet5") || !strcmp(model, "mlp") || !strcmp(model, "linear")) ? "fashion-mnist" : "cifar10";
+    if (!dataset)
+        dataset = (!strcmp(model, "lenet5") || !strcmp(model, "mlp") || !strcmp(model, "linear")) ? "fashion-mnist"
+                                                                                                  : "cifar10";
     int c, h, w, k;
     a.flag = "--dataset";
     if (dataset_shape(dataset, &c, &h, &w, &k)) args_fail(&a, "--dataset: unknown dataset '%s'", dataset);
     NormKind norm = model_default_norm(model);
     a.flag = "--norm";
-    if (norm_s && norm_parse(norm_s, &norm)) args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
+    if (norm_s && norm_parse(norm_s, &norm))
+        args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
     blas_threads_set(threads);
     Rng rng = rng_derive(1, 1);
     Err e = {{0}};
@@ -94,7 +100,8 @@ static int bench_train_step(int argc, char **argv) {
     } else {
         printf("%s (%s, %zu params, %.1f MMACs/sample): batch %d, %d threads, median step %.2f ms over %d steps\n"
                "  %.0f images/s, %.1f GFLOP/s, peak RSS %.1f MB, BLAS core %s\n",
-               model, norm_name(norm), m->n_params, macs / 1e6, batch, threads, med * 1e3, n, ips, gflops, rss, blas_core_name());
+               model, norm_name(norm), m->n_params, macs / 1e6, batch, threads, med * 1e3, n, ips, gflops, rss,
+               blas_core_name());
     }
     free(t); free(y);
     sgd_free(&sgd);
@@ -108,10 +115,12 @@ int bench_setup(int argc, char **argv);
 
 int cmd_bench(int argc, char **argv) {
     if (argc < 1 || is_help(argv[0])) {
-        printf("usage: meshtrain bench WHAT [FLAGS]\n\n  train-step   time of one training step of a model (see --help)\n"
-               "  harness      time per round of N agents with SGP against the same agents computing alone\n"
-               "  link         one netem-shaped link measured end to end: delay, loss, throughput (configured vs measured)\n"
-               "  setup        time to create N agents' namespaces and every directed link\n");
+        printf(
+            "usage: meshtrain bench WHAT [FLAGS]\n\n  train-step   time of one training step of a model (see --help)\n"
+            "  harness      time per round of N agents with SGP against the same agents computing alone\n"
+            "  link         one netem-shaped link measured end to end: delay, loss, throughput (configured vs "
+            "measured)\n"
+            "  setup        time to create N agents' namespaces and every directed link\n");
         return argc < 1 ? 2 : 0;
     }
     if (!strcmp(argv[0], "train-step")) return bench_train_step(argc - 1, argv + 1);

@@ -15,7 +15,8 @@
 #include "common.h"
 #include "util.h"
 
-static const char *USAGE = "meshtrain check RUN_DIR... --baseline DIR [--json]  |  meshtrain check --write-baseline DIR RUN_DIR... [--json]";
+static const char *USAGE =
+    "meshtrain check RUN_DIR... --baseline DIR [--json]  |  meshtrain check --write-baseline DIR RUN_DIR... [--json]";
 
 #define REF_FORMAT "meshtrain-baseline"
 #define REF_VERSION 1
@@ -83,7 +84,11 @@ static json_t *object_load(Ctx *c, const char *path, const char *expected) {
         else bad(c, "%s:%d:%d: not valid JSON: %s (expected %s)", path, je.line, je.column, je.text, expected);
         return NULL;
     }
-    if (!json_is_object(o)) { bad(c, "%s: found %s, expected %s", path, type_name(o), expected); json_decref(o); return NULL; }
+    if (!json_is_object(o)) {
+        bad(c, "%s: found %s, expected %s", path, type_name(o), expected);
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -108,7 +113,8 @@ static int json_differs(const json_t *ref, const json_t *run, const char *path, 
     } else if (run && json_equal((json_t *)ref, (json_t *)run)) {
         return 0;
     }
-    char *a = json_dumps(ref, JSON_ENCODE_ANY | JSON_COMPACT), *b = run ? json_dumps(run, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    char *a = json_dumps(ref, JSON_ENCODE_ANY | JSON_COMPACT),
+         *b = run ? json_dumps(run, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     snprintf(out, n, "%s: reference %.200s, run %.200s", path, a ? a : "?", b ? b : "absent");
     free(a);
     free(b);
@@ -126,8 +132,8 @@ static int summary_valid(Ctx *c, const char *path, json_t *s) {
         json_t *v = json_object_get(s, NEED[i].key);
         int ok = v && (NEED[i].t == JSON_REAL ? json_is_number(v) : json_typeof(v) == NEED[i].t);
         if (!ok) {
-            bad(c, "%s: \"%s\" is %s, expected %s (the summary.json of meshtrain run, docs/metrics.md%s)", path, NEED[i].key,
-                v ? type_name(v) : "missing", NEED[i].what,
+            bad(c, "%s: \"%s\" is %s, expected %s (the summary.json of meshtrain run, docs/metrics.md%s)", path,
+                NEED[i].key, v ? type_name(v) : "missing", NEED[i].what,
                 !strcmp(NEED[i].key, "fingerprint") ? "; older versions wrote none: run the scenario again" : "");
             return 0;
         }
@@ -141,12 +147,17 @@ static void run_load(Ctx *c, RunIn *r) {
     char p[PATH_MAX + 32];
     int missing = stat(r->dir, &st) != 0;
     if (missing || !S_ISDIR(st.st_mode)) {
-        bad(c, "%s: %s (expected a run folder written by meshtrain run)", r->dir, missing ? strerror(errno) : "not a folder");
+        bad(c, "%s: %s (expected a run folder written by meshtrain run)", r->dir,
+            missing ? strerror(errno) : "not a folder");
         r->bad = 1;
         return;
     }
     snprintf(p, sizeof p, "%s/scenario.json", r->dir);
-    if (access(p, F_OK)) { bad(c, "%s: not a run folder: no scenario.json (expected a folder written by meshtrain run)", r->dir); r->bad = 1; return; }
+    if (access(p, F_OK)) {
+        bad(c, "%s: not a run folder: no scenario.json (expected a folder written by meshtrain run)", r->dir);
+        r->bad = 1;
+        return;
+    }
     if (!(r->scen = object_load(c, p, "the resolved scenario meshtrain run writes"))) { r->bad = 1; return; }
     r->name = json_string_value(json_object_get(r->scen, "name"));
     json_t *sd = json_array_get(json_object_get(r->scen, "seeds"), 0);
@@ -154,7 +165,8 @@ static void run_load(Ctx *c, RunIn *r) {
     if (!r->name) { bad(c, "%s: no \"name\" string (expected the scenario's name)", p); r->bad = 1; return; }
     snprintf(p, sizeof p, "%s/summary.json", r->dir);
     if (access(p, F_OK) == 0) {
-        if (!(r->sum = object_load(c, p, "the summary.json meshtrain run writes (docs/metrics.md)")) || !summary_valid(c, p, r->sum)) {
+        if (!(r->sum = object_load(c, p, "the summary.json meshtrain run writes (docs/metrics.md)")) ||
+            !summary_valid(c, p, r->sum)) {
             r->bad = 1;
             return;
         }
@@ -165,8 +177,11 @@ static void run_load(Ctx *c, RunIn *r) {
     snprintf(p, sizeof p, "%s/FAILED", r->dir);
     json_t *f = json_load_file(p, 0, NULL);
     const char *why = json_string_value(json_object_get(f, "reason"));
-    if (f || access(p, F_OK) == 0) snprintf(r->failed, sizeof r->failed, "FAILED: %.600s", why ? why : "(no reason recorded)");
-    else snprintf(r->failed, sizeof r->failed, "did not finish: no summary.json and no FAILED (still running, or killed)");
+    if (f || access(p, F_OK) == 0)
+        snprintf(r->failed, sizeof r->failed, "FAILED: %.600s", why ? why : "(no reason recorded)");
+    else
+        snprintf(r->failed, sizeof r->failed,
+                 "did not finish: no summary.json and no FAILED (still running, or killed)");
     json_decref(f);
 }
 
@@ -178,7 +193,8 @@ static void dense_name(const RunIn *r, const char *fallback, char *out, size_t n
     char p[PATH_MAX + 32] = "";
     struct stat st;
     if (bs) str_copy(p, sizeof p, bs);
-    if (!bs && given && stat(given, &st) == 0) snprintf(p, sizeof p, S_ISDIR(st.st_mode) ? "%s/summary.json" : "%s", given);
+    if (!bs && given && stat(given, &st) == 0)
+        snprintf(p, sizeof p, S_ISDIR(st.st_mode) ? "%s/summary.json" : "%s", given);
     json_t *b = p[0] ? json_load_file(p, 0, NULL) : NULL;
     const char *nm = json_string_value(json_object_get(b, "scenario"));
     if (nm) str_copy(out, n, nm);
@@ -189,17 +205,21 @@ static void dense_name(const RunIn *r, const char *fallback, char *out, size_t n
 
 // The run's communication reduction: its dense baseline's bytes_wire / its own when that baseline run
 // (same scenario name and fingerprint) is among the RUN_DIRs, else the comm_reduction of its summary.
-static int reduction_measure(RunIn *runs, int n, const RunIn *r, const char *fallback, double *out, char *how, size_t hn,
-                             char *dname, size_t dn) {
+static int reduction_measure(RunIn *runs, int n, const RunIn *r, const char *fallback, double *out, char *how,
+                             size_t hn, char *dname, size_t dn) {
     dname[0] = 0;
-    if (!json_object_get(r->sum, "baseline")) { snprintf(how, hn, "the run names no baseline (scenario key \"baseline\")"); return -1; }
+    if (!json_object_get(r->sum, "baseline")) {
+        snprintf(how, hn, "the run names no baseline (scenario key \"baseline\")");
+        return -1;
+    }
     dense_name(r, fallback, dname, dn);
     char diff[8];
     double wire = num(r->sum, "bytes_wire");
     for (int i = 0; i < n && dname[0]; i++) {
         const RunIn *d = &runs[i];
         if (d == r || !d->sum || strcmp(d->name, dname) ||
-            json_differs(json_object_get(d->sum, "fingerprint"), json_object_get(r->sum, "fingerprint"), "", diff, sizeof diff))
+            json_differs(json_object_get(d->sum, "fingerprint"), json_object_get(r->sum, "fingerprint"), "", diff,
+                         sizeof diff))
             continue;
         if (num(d->sum, "bytes_wire") > 0 && wire > 0) {
             *out = num(d->sum, "bytes_wire") / wire;
@@ -215,7 +235,9 @@ static int reduction_measure(RunIn *runs, int n, const RunIn *r, const char *fal
         return 0;
     }
     const char *note = json_string_value(json_object_get(r->sum, "baseline_note"));
-    snprintf(how, hn, "its summary.json has comm_reduction null (%.500s) and no finished run of '%s' with the same fingerprint is among the RUN_DIRs",
+    snprintf(how, hn,
+             "its summary.json has comm_reduction null (%.500s) and no finished run of '%s' with the same fingerprint "
+             "is among the RUN_DIRs",
              note ? note : "no note", dname[0] ? dname : "its baseline");
     return -1;
 }
@@ -234,8 +256,14 @@ static int metric_index(const char *k) {
 static int seed_entry_valid(Ctx *c, const char *path, const char *seed, json_t *e) {
     char *end;
     strtol(seed, &end, 10);
-    if (!seed[0] || *end) { bad(c, "%s: seeds: key '%s' is not a seed (expected a decimal integer)", path, seed); return 0; }
-    if (!json_is_object(e)) { bad(c, "%s: seeds.%s: found %s, expected an object of reference values", path, seed, type_name(e)); return 0; }
+    if (!seed[0] || *end) {
+        bad(c, "%s: seeds: key '%s' is not a seed (expected a decimal integer)", path, seed);
+        return 0;
+    }
+    if (!json_is_object(e)) {
+        bad(c, "%s: seeds.%s: found %s, expected an object of reference values", path, seed, type_name(e));
+        return 0;
+    }
     int metrics = 0;
     const char *k;
     json_t *v;
@@ -243,8 +271,8 @@ static int seed_entry_valid(Ctx *c, const char *path, const char *seed, json_t *
         int m = metric_index(k);
         if (m >= 0) {
             if (!json_is_number(v) || json_number_value(v) < METRICS[m].lo || json_number_value(v) > METRICS[m].hi) {
-                bad(c, "%s: seeds.%s.%s: expected a number in %g..%g (same unit as in summary.json), found %s", path, seed, k,
-                    METRICS[m].lo, METRICS[m].hi, type_name(v));
+                bad(c, "%s: seeds.%s.%s: expected a number in %g..%g (same unit as in summary.json), found %s", path,
+                    seed, k, METRICS[m].lo, METRICS[m].hi, type_name(v));
                 return 0;
             }
             metrics++;
@@ -252,11 +280,20 @@ static int seed_entry_valid(Ctx *c, const char *path, const char *seed, json_t *
             bad(c, "%s: seeds.%s.%s: found %s, expected an object", path, seed, k, type_name(v));
             return 0;
         } else if (strcmp(k, "fingerprint") && strcmp(k, "source")) {
-            bad(c, "%s: seeds.%s: unknown key '%s' (expected comm_reduction, bytes_wire, acc_mean, acc_worst, fingerprint, source)", path, seed, k);
+            bad(c,
+                "%s: seeds.%s: unknown key '%s' (expected comm_reduction, bytes_wire, acc_mean, acc_worst, "
+                "fingerprint, source)",
+                path, seed, k);
             return 0;
         }
     }
-    if (!metrics) { bad(c, "%s: seeds.%s: no reference value (expected at least one of comm_reduction, bytes_wire, acc_mean, acc_worst)", path, seed); return 0; }
+    if (!metrics) {
+        bad(c,
+            "%s: seeds.%s: no reference value (expected at least one of comm_reduction, bytes_wire, acc_mean, "
+            "acc_worst)",
+            path, seed);
+        return 0;
+    }
     return 1;
 }
 
@@ -266,9 +303,16 @@ static int tolerances_valid(Ctx *c, const char *path, json_t *t) {
     json_t *v;
     json_object_foreach(t, k, v) {
         int m = tol_key_index(k);
-        if (m < 0) { bad(c, "%s: tolerances: unknown key '%s' (expected comm_reduction_pct, bytes_wire_pct, acc_mean_points, acc_worst_points)", path, k); return 0; }
+        if (m < 0) {
+            bad(c,
+                "%s: tolerances: unknown key '%s' (expected comm_reduction_pct, bytes_wire_pct, acc_mean_points, "
+                "acc_worst_points)",
+                path, k);
+            return 0;
+        }
         if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > METRICS[m].tol_max) {
-            bad(c, "%s: tolerances.%s: expected a number in 0..%g, found %s", path, k, METRICS[m].tol_max, type_name(v));
+            bad(c, "%s: tolerances.%s: expected a number in 0..%g, found %s", path, k, METRICS[m].tol_max,
+                type_name(v));
             return 0;
         }
     }
@@ -277,26 +321,49 @@ static int tolerances_valid(Ctx *c, const char *path, json_t *t) {
 
 // A reference file: the format and version, the scenario it is named for, its tolerances and per-seed values.
 static int ref_valid(Ctx *c, const char *path, json_t *o, const char *name) {
-    const char *fmt = json_string_value(json_object_get(o, "format")), *sc = json_string_value(json_object_get(o, "scenario"));
-    json_t *ver = json_object_get(o, "version"), *seeds = json_object_get(o, "seeds"), *t = json_object_get(o, "tolerances");
+    const char *fmt = json_string_value(json_object_get(o, "format")),
+               *sc = json_string_value(json_object_get(o, "scenario"));
+    json_t *ver = json_object_get(o, "version"), *seeds = json_object_get(o, "seeds"),
+           *t = json_object_get(o, "tolerances");
     if (!fmt || strcmp(fmt, REF_FORMAT) || !json_is_integer(ver) || json_integer_value(ver) != REF_VERSION) {
-        bad(c, "%s: expected \"format\": \"%s\" and \"version\": %d (a reference written by meshtrain check --write-baseline)", path, REF_FORMAT, REF_VERSION);
+        bad(c,
+            "%s: expected \"format\": \"%s\" and \"version\": %d (a reference written by meshtrain check "
+            "--write-baseline)",
+            path, REF_FORMAT, REF_VERSION);
         return 0;
     }
-    if (!sc || strcmp(sc, name)) { bad(c, "%s: \"scenario\" is '%s', expected '%s' (the file is named for its scenario)", path, sc ? sc : "missing", name); return 0; }
+    if (!sc || strcmp(sc, name)) {
+        bad(c, "%s: \"scenario\" is '%s', expected '%s' (the file is named for its scenario)", path,
+            sc ? sc : "missing", name);
+        return 0;
+    }
     const char *k;
     json_t *v;
     json_object_foreach(o, k, v) {
-        static const char *const KEYS[] = {"format", "version", "scenario", "note", "algorithm", "baseline_scenario", "tolerances", "seeds"};
+        static const char *const KEYS[] = {"format",    "version",           "scenario",   "note",
+                                           "algorithm", "baseline_scenario", "tolerances", "seeds"};
         int known = 0;
         for (size_t i = 0; i < sizeof KEYS / sizeof KEYS[0]; i++) known |= !strcmp(k, KEYS[i]);
-        if (!known) { bad(c, "%s: unknown key '%s' (expected format, version, scenario, note, algorithm, baseline_scenario, tolerances, seeds)", path, k); return 0; }
+        if (!known) {
+            bad(c,
+                "%s: unknown key '%s' (expected format, version, scenario, note, algorithm, baseline_scenario, "
+                "tolerances, seeds)",
+                path, k);
+            return 0;
+        }
     }
-    if (json_object_get(o, "algorithm") && !json_is_object(json_object_get(o, "algorithm"))) { bad(c, "%s: algorithm: expected an object", path); return 0; }
-    if (json_object_get(o, "baseline_scenario") && !json_is_string(json_object_get(o, "baseline_scenario"))) { bad(c, "%s: baseline_scenario: expected a string", path); return 0; }
+    if (json_object_get(o, "algorithm") && !json_is_object(json_object_get(o, "algorithm"))) {
+        bad(c, "%s: algorithm: expected an object", path);
+        return 0;
+    }
+    if (json_object_get(o, "baseline_scenario") && !json_is_string(json_object_get(o, "baseline_scenario"))) {
+        bad(c, "%s: baseline_scenario: expected a string", path);
+        return 0;
+    }
     if (t && !tolerances_valid(c, path, t)) return 0;
     if (!json_is_object(seeds) || !json_object_size(seeds)) {
-        bad(c, "%s: seeds: found %s, expected an object with one entry per seed (\"1\": {...})", path, seeds ? type_name(seeds) : "nothing");
+        bad(c, "%s: seeds: found %s, expected an object with one entry per seed (\"1\": {...})", path,
+            seeds ? type_name(seeds) : "nothing");
         return 0;
     }
     json_object_foreach(seeds, k, v) if (!seed_entry_valid(c, path, k, v)) return 0;
@@ -326,20 +393,25 @@ static void row_add(Ctx *c, const RunIn *r, int m, double ref, double tol, doubl
     else if (METRICS[m].bound == CEIL_PCT) { limit = ref * (1 + tol / 100); better = ref * (1 - tol / 100); }
     else { limit = ref - tol / 100; better = ref + tol / 100; }
     int ceil = METRICS[m].bound == CEIL_PCT;
-    const char *verdict = isnan(got) ? "FAIL" : (ceil ? got > limit : got < limit) ? "FAIL" : (ceil ? got < better : got > better) ? "better" : "pass";
+    const char *verdict = isnan(got)           ? "FAIL"
+        : (ceil ? got > limit : got < limit)   ? "FAIL"
+        : (ceil ? got < better : got > better) ? "better"
+                                               : "pass";
     if (!strcmp(verdict, "FAIL") && c->status < 1) c->status = 1;
     json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:f, s:o, s:f, s:s, s:f, s:s, s:s}", "run", r->name, "run_dir", r->dir,
-                          "seed", (json_int_t)r->seed, "metric", METRICS[m].name, "reference", ref,
-                          "measured", isnan(got) ? json_null() : json_real(got), "tolerance", tol, "tolerance_unit", unit,
-                          "limit", limit, "verdict", verdict, "note", note ? note : "");
+                          "seed", (json_int_t)r->seed, "metric", METRICS[m].name, "reference", ref, "measured",
+                          isnan(got) ? json_null() : json_real(got), "tolerance", tol, "tolerance_unit", unit, "limit",
+                          limit, "verdict", verdict, "note", note ? note : "");
     json_array_append_new(c->rows, o);
 }
 
 static void row_failed_run(Ctx *c, const RunIn *r) {
     if (c->status < 1) c->status = 1;
-    json_array_append_new(c->rows, json_pack("{s:s, s:s, s:I, s:s, s:n, s:n, s:n, s:s, s:n, s:s, s:s}", "run", r->name, "run_dir", r->dir,
-                                             "seed", (json_int_t)r->seed, "metric", "finished", "reference", "measured",
-                                             "tolerance", "tolerance_unit", "", "limit", "verdict", "FAIL", "note", r->failed));
+    json_array_append_new(c->rows,
+                          json_pack("{s:s, s:s, s:I, s:s, s:n, s:n, s:n, s:s, s:n, s:s, s:s}", "run", r->name,
+                                    "run_dir", r->dir, "seed", (json_int_t)r->seed, "metric", "finished", "reference",
+                                    "measured", "tolerance", "tolerance_unit", "", "limit", "verdict", "FAIL", "note",
+                                    r->failed));
 }
 
 // One finished run against its reference entry: the settings must match, then each metric the entry holds.
@@ -347,11 +419,18 @@ static void run_check(Ctx *c, RunIn *runs, int n, RunIn *r, json_t *ref, const c
     char seed[32], diff[600];
     snprintf(seed, sizeof seed, "%ld", r->seed);
     json_t *e = json_object_get(json_object_get(ref, "seeds"), seed);
-    if (!e) { bad(c, "%s: %s has no reference for seed %ld (write one with --write-baseline from a run with that seed)", r->dir, path, r->seed); return; }
+    if (!e) {
+        bad(c, "%s: %s has no reference for seed %ld (write one with --write-baseline from a run with that seed)",
+            r->dir, path, r->seed);
+        return;
+    }
     json_t *fp = json_object_get(e, "fingerprint"), *alg = json_object_get(ref, "algorithm");
     if ((fp && json_differs(fp, json_object_get(r->sum, "fingerprint"), "fingerprint", diff, sizeof diff)) ||
         (alg && json_differs(alg, json_object_get(r->scen, "algorithm"), "algorithm", diff, sizeof diff))) {
-        bad(c, "%s: run with other settings than its reference %s (%s): run the scenario as the reference was, or write a new reference", r->dir, path, diff);
+        bad(c,
+            "%s: run with other settings than its reference %s (%s): run the scenario as the reference was, or write a "
+            "new reference",
+            r->dir, path, diff);
         return;
     }
     for (int m = 0; m < N_METRICS; m++) {
@@ -372,12 +451,15 @@ static void run_check(Ctx *c, RunIn *runs, int n, RunIn *r, json_t *ref, const c
 static void table_print(Ctx *c, const char *dir, int n_runs) {
     size_t i, w = 3;
     json_t *row;
-    json_array_foreach(c->rows, i, row) if (strlen(json_string_value(json_object_get(row, "run"))) > w) w = strlen(json_string_value(json_object_get(row, "run")));
+    json_array_foreach(c->rows, i, row) if (strlen(json_string_value(json_object_get(row, "run"))) > w) w =
+        strlen(json_string_value(json_object_get(row, "run")));
     if (json_array_size(c->rows))
-        printf("%-*s  %-14s  %12s  %12s  %-24s  %s\n", (int)w, "run", "metric", "reference", "measured", "tolerance", "verdict");
+        printf("%-*s  %-14s  %12s  %12s  %-24s  %s\n", (int)w, "run", "metric", "reference", "measured", "tolerance",
+               "verdict");
     int fails = 0, checks = 0;
     json_array_foreach(c->rows, i, row) {
-        const char *metric = json_string_value(json_object_get(row, "metric")), *verdict = json_string_value(json_object_get(row, "verdict"));
+        const char *metric = json_string_value(json_object_get(row, "metric")),
+                   *verdict = json_string_value(json_object_get(row, "verdict"));
         const char *note = json_string_value(json_object_get(row, "note"));
         int m = metric_index(metric);
         char ref[40] = "-", got[40] = "-", tol[64] = "", lim[40];
@@ -387,12 +469,15 @@ static void table_print(Ctx *c, const char *dir, int n_runs) {
             fmt_value(m, json_is_null(json_object_get(row, "measured")) ? NAN : num(row, "measured"), got, sizeof got);
             fmt_value(m, num(row, "limit"), lim, sizeof lim);
             if (METRICS[m].bound == FLOOR_POINTS) snprintf(tol, sizeof tol, "-%g pt (min %s)", t, lim);
-            else snprintf(tol, sizeof tol, "%s%g%% (%s %s)", METRICS[m].bound == CEIL_PCT ? "+" : "-", t, METRICS[m].bound == CEIL_PCT ? "max" : "min", lim);
+            else
+                snprintf(tol, sizeof tol, "%s%g%% (%s %s)", METRICS[m].bound == CEIL_PCT ? "+" : "-", t,
+                         METRICS[m].bound == CEIL_PCT ? "max" : "min", lim);
         } else {
             snprintf(ref, sizeof ref, "finished");
             snprintf(got, sizeof got, "no summary");
         }
-        printf("%-*s  %-14s  %12s  %12s  %-24s  %s\n", (int)w, json_string_value(json_object_get(row, "run")), metric, ref, got, tol, verdict);
+        printf("%-*s  %-14s  %12s  %12s  %-24s  %s\n", (int)w, json_string_value(json_object_get(row, "run")), metric,
+               ref, got, tol, verdict);
         if (note[0] && (m <= 0 || !strcmp(verdict, "FAIL"))) printf("%-*s    %s\n", (int)w, "", note);
         checks++;
         fails += !strcmp(verdict, "FAIL");
@@ -401,7 +486,8 @@ static void table_print(Ctx *c, const char *dir, int n_runs) {
         printf("REGRESSION: %d of %d checks failed against %s:", fails, checks, dir);
         const char *sep = " ";
         json_array_foreach(c->rows, i, row) if (!strcmp(json_string_value(json_object_get(row, "verdict")), "FAIL")) {
-            printf("%s%s %s", sep, json_string_value(json_object_get(row, "run")), json_string_value(json_object_get(row, "metric")));
+            printf("%s%s %s", sep, json_string_value(json_object_get(row, "run")),
+                   json_string_value(json_object_get(row, "metric")));
             sep = ", ";
         }
         printf("\n");
@@ -428,8 +514,15 @@ static int check_runs(Ctx *c, const char *dir, RunIn *runs, int n) {
         if (!json_object_get(refs, r->name)) {
             json_t *ref = NULL;
             if (!name_safe(r->name)) bad(c, "%s: scenario name '%s' cannot name a reference file", r->dir, r->name);
-            else if (access(path, F_OK)) bad(c, "%s: no reference for scenario '%s': %s does not exist (write it with: meshtrain check --write-baseline %s RUN_DIR...)", r->dir, r->name, path, dir);
-            else if ((ref = object_load(c, path, "a reference object written by meshtrain check --write-baseline (docs/regression.md)")) && !ref_valid(c, path, ref, r->name)) {
+            else if (access(path, F_OK))
+                bad(c,
+                    "%s: no reference for scenario '%s': %s does not exist (write it with: meshtrain check "
+                    "--write-baseline %s RUN_DIR...)",
+                    r->dir, r->name, path, dir);
+            else if ((ref = object_load(
+                          c, path,
+                          "a reference object written by meshtrain check --write-baseline (docs/regression.md)")) &&
+                     !ref_valid(c, path, ref, r->name)) {
                 json_decref(ref);
                 ref = NULL;
             }
@@ -467,8 +560,10 @@ static json_t *ref_old(const char *path, const char *name) {
     json_t *o = json_load_file(path, 0, NULL);
     if (!json_is_object(o) || !ref_valid(&quiet, path, o, name)) {
         const char *why = json_string_value(json_array_get(quiet.errors, 0));
-        fprintf(stderr, "meshtrain check: warning: replacing %s, which is not a valid reference (%s); its tolerances are not kept\n", path,
-                why ? why : "not a JSON object");
+        fprintf(stderr,
+                "meshtrain check: warning: replacing %s, which is not a valid reference (%s); its tolerances are not "
+                "kept\n",
+                path, why ? why : "not a JSON object");
         json_decref(o);
         o = NULL;
     }
@@ -486,8 +581,10 @@ static json_t *seed_entry(Ctx *c, RunIn *runs, int n, const RunIn *r, char *dnam
     if (json_object_get(r->sum, "baseline")) {
         double red;
         if (reduction_measure(runs, n, r, NULL, &red, how, sizeof how, dname, dn)) {
-            bad(c, "%s: the scenario names baseline '%s' but the reduction cannot be measured: %s (pass the baseline's run folder too)", r->dir,
-                json_string_value(json_object_get(r->sum, "baseline")), how);
+            bad(c,
+                "%s: the scenario names baseline '%s' but the reduction cannot be measured: %s (pass the baseline's "
+                "run folder too)",
+                r->dir, json_string_value(json_object_get(r->sum, "baseline")), how);
             json_decref(e);
             return NULL;
         }
@@ -496,9 +593,12 @@ static json_t *seed_entry(Ctx *c, RunIn *runs, int n, const RunIn *r, char *dnam
     for (int m = 1; m < N_METRICS; m++) json_object_set(e, METRICS[m].name, json_object_get(r->sum, METRICS[m].name));
     const char *git = json_string_value(json_object_get(r->sum, "git"));
     if (git && strstr(git, "-dirty"))
-        fprintf(stderr, "meshtrain check: warning: %s was built from a changed tree (%s): commit first, so the reference names the code that produced it\n", r->dir, git);
-    json_t *src = json_pack("{s:s, s:s?, s:O?, s:s}", "run_dir", r->dir, "git", git, "finished_at", json_object_get(r->sum, "finished_at"),
-                            "written_by", meshtrain_git);
+        fprintf(stderr,
+                "meshtrain check: warning: %s was built from a changed tree (%s): commit first, so the reference names "
+                "the code that produced it\n",
+                r->dir, git);
+    json_t *src = json_pack("{s:s, s:s?, s:O?, s:s}", "run_dir", r->dir, "git", git, "finished_at",
+                            json_object_get(r->sum, "finished_at"), "written_by", meshtrain_git);
     if (how[0]) json_object_set_new(src, "comm_reduction_from", json_string(how));
     json_object_set_new(e, "source", src);
     return e;
@@ -515,19 +615,28 @@ static json_t *ref_build(Ctx *c, const char *path, RunIn *runs, int n, const cha
         char seed[32], dname[256], diff[600];
         snprintf(seed, sizeof seed, "%ld", r->seed);
         if (!r->sum) { bad(c, "%s: %s; a reference is written from finished runs only", r->dir, r->failed); continue; }
-        if (json_object_get(seeds, seed)) { bad(c, "%s: a second run of '%s' with seed %ld among the RUN_DIRs (give one run per scenario and seed)", r->dir, name, r->seed); continue; }
+        if (json_object_get(seeds, seed)) {
+            bad(c, "%s: a second run of '%s' with seed %ld among the RUN_DIRs (give one run per scenario and seed)",
+                r->dir, name, r->seed);
+            continue;
+        }
         json_t *a = json_object_get(r->scen, "algorithm");
-        if (alg && json_differs(alg, a, "algorithm", diff, sizeof diff)) { bad(c, "%s: runs of '%s' with different settings (%s)", r->dir, name, diff); continue; }
+        if (alg && json_differs(alg, a, "algorithm", diff, sizeof diff)) {
+            bad(c, "%s: runs of '%s' with different settings (%s)", r->dir, name, diff);
+            continue;
+        }
         if (!alg) alg = a;
         json_t *e = seed_entry(c, runs, n, r, dname, sizeof dname);
         if (!e) continue;
         json_object_set_new(seeds, seed, e);
-        if (dname[0] && !json_object_get(o, "baseline_scenario")) json_object_set_new(o, "baseline_scenario", json_string(dname));
+        if (dname[0] && !json_object_get(o, "baseline_scenario"))
+            json_object_set_new(o, "baseline_scenario", json_string(dname));
     }
     if (alg) json_object_set(o, "algorithm", alg);
     for (int m = 0; m < N_METRICS; m++) {   // written out, so the file says what it demands
         json_t *v = json_object_get(json_object_get(old, "tolerances"), METRICS[m].tol_key);
-        json_object_set_new(tol, METRICS[m].tol_key, json_real(json_is_number(v) ? json_number_value(v) : METRICS[m].def));
+        json_object_set_new(tol, METRICS[m].tol_key,
+                            json_real(json_is_number(v) ? json_number_value(v) : METRICS[m].def));
     }
     json_object_set_new(o, "tolerances", tol);
     json_object_set_new(o, "seeds", seeds);
@@ -542,7 +651,10 @@ static int write_baseline(Ctx *c, const char *dir, RunIn *runs, int n) {
         if (r->bad) continue;
         char path[PATH_MAX + 300];
         snprintf(path, sizeof path, "%s/%s.json", dir, r->name);
-        if (!name_safe(r->name)) { bad(c, "%s: scenario name '%s' cannot name a reference file", r->dir, r->name); continue; }
+        if (!name_safe(r->name)) {
+            bad(c, "%s: scenario name '%s' cannot name a reference file", r->dir, r->name);
+            continue;
+        }
         if (!json_object_get(files, path)) json_object_set_new(files, path, ref_build(c, path, runs, n, r->name));
     }
     Err e = {{0}};
@@ -561,8 +673,9 @@ static int write_baseline(Ctx *c, const char *dir, RunIn *runs, int n) {
         else json_array_append_new(written, json_string(path));
         free(body);
         free(t);
-        if (!c->json && !c->status) printf("wrote %s (%zu seed%s)\n", path, json_object_size(json_object_get(o, "seeds")),
-                                           json_object_size(json_object_get(o, "seeds")) == 1 ? "" : "s");
+        if (!c->json && !c->status)
+            printf("wrote %s (%zu seed%s)\n", path, json_object_size(json_object_get(o, "seeds")),
+                   json_object_size(json_object_get(o, "seeds")) == 1 ? "" : "s");
     }
     if (c->json) {
         json_t *res = json_pack("{s:s, s:o, s:O}", "baseline", dir, "written", written, "errors", c->errors);
@@ -615,7 +728,10 @@ int cmd_check(int argc, char **argv) {
         else if (args_is(&a, "--json")) { args_no_value(&a); c.json = 1; }
         else args_unknown(&a);
     }
-    if (base && write) { a.flag = "--write-baseline"; args_fail(&a, "--baseline and --write-baseline exclude each other"); }
+    if (base && write) {
+        a.flag = "--write-baseline";
+        args_fail(&a, "--baseline and --write-baseline exclude each other");
+    }
     if (!base && !write) { a.flag = "--baseline"; args_fail(&a, "missing --baseline DIR (or --write-baseline DIR)"); }
     if (!n) { a.flag = "RUN_DIR"; args_fail(&a, "missing RUN_DIR (one or more run folders)"); }
     for (int i = 0; i < n; i++) run_load(&c, &runs[i]);
@@ -623,7 +739,8 @@ int cmd_check(int argc, char **argv) {
     if (!write) {
         if (c.json) {
             static const char *const WORD[] = {"pass", "regression", "bad input"};
-            json_t *res = json_pack("{s:s, s:i, s:s, s:O, s:O}", "status", WORD[st], "exit", st, "baseline", base, "checks", c.rows, "errors", c.errors);
+            json_t *res = json_pack("{s:s, s:i, s:s, s:O, s:O}", "status", WORD[st], "exit", st, "baseline", base,
+                                    "checks", c.rows, "errors", c.errors);
             char *s = json_dumps(res, JSON_COMPACT | JSON_REAL_PRECISION(10));
             printf("%s\n", s);
             free(s);

@@ -22,10 +22,11 @@ int cmd_models(int argc, char **argv) {
     int json = 0;
     while (args_next(&a)) {
         if (is_help(a.flag)) {
-            printf("usage: %s\n\nList the models, their normalization, parameter count and forward MACs per sample\n"
-                   "(conv and linear layers) for the input shape of --dataset (default: each model's usual one).\n"
-                   "  --dataset D   %s\n  --norm N      %s (default: each model's own)\n  --json        one JSON object\n",
-                   USAGE, dataset_names(), norm_names());
+            printf(
+                "usage: %s\n\nList the models, their normalization, parameter count and forward MACs per sample\n"
+                "(conv and linear layers) for the input shape of --dataset (default: each model's usual one).\n"
+                "  --dataset D   %s\n  --norm N      %s (default: each model's own)\n  --json        one JSON object\n",
+                USAGE, dataset_names(), norm_names());
             return 0;
         }
         else if (args_is(&a, "--dataset")) dataset = args_str(&a);
@@ -35,12 +36,15 @@ int cmd_models(int argc, char **argv) {
     }
     int c, h, w, k;
     a.flag = "--dataset";
-    if (dataset && dataset_shape(dataset, &c, &h, &w, &k)) args_fail(&a, "--dataset: unknown dataset '%s' (expected one of: %s)", dataset, dataset_names());
+    if (dataset && dataset_shape(dataset, &c, &h, &w, &k))
+        args_fail(&a, "--dataset: unknown dataset '%s' (expected one of: %s)", dataset, dataset_names());
     NormKind forced = NORM_NONE;
     a.flag = "--norm";
-    if (norm_s && norm_parse(norm_s, &forced)) args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
+    if (norm_s && norm_parse(norm_s, &forced))
+        args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
     json_t *list = json_array();
-    if (!json) printf("%-15s %-10s %-14s %12s %14s  %s\n", "model", "norm", "dataset", "params", "MACs/sample", "input");
+    if (!json)
+        printf("%-15s %-10s %-14s %12s %14s  %s\n", "model", "norm", "dataset", "params", "MACs/sample", "input");
     for (size_t i = 0; i < sizeof ARCHES / sizeof ARCHES[0]; i++) {
         const char *ds = dataset ? dataset : usual_dataset(ARCHES[i]);
         dataset_shape(ds, &c, &h, &w, &k);
@@ -53,9 +57,11 @@ int cmd_models(int argc, char **argv) {
             continue;
         }
         if (json)
-            json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:I, s:[i,i,i], s:i}", "model", ARCHES[i],
-                                                  "norm", norm_name(norm), "dataset", ds, "params", (json_int_t)m->n_params,
-                                                  "macs_per_sample", (json_int_t)model_macs(m), "input", c, h, w, "classes", k));
+            json_array_append_new(list,
+                                  json_pack("{s:s, s:s, s:s, s:I, s:I, s:[i,i,i], s:i}", "model", ARCHES[i], "norm",
+                                            norm_name(norm), "dataset", ds, "params", (json_int_t)m->n_params,
+                                            "macs_per_sample", (json_int_t)model_macs(m), "input", c, h, w, "classes",
+                                            k));
         else
             printf("%-15s %-10s %-14s %12zu %14llu  %dx%dx%d\n", ARCHES[i], norm_name(norm), ds, m->n_params,
                    (unsigned long long)model_macs(m), c, h, w);

@@ -16,9 +16,11 @@ int cmd_probe(int argc, char **argv) {
     int json = 0;
     while (args_next(&a)) {
         if (is_help(a.flag)) {
-            printf("usage: %s\n\nReport the BLAS core type, CPU features, datasets found, and what the machine offers for link\n"
+            printf("usage: %s\n\nReport the BLAS core type, CPU features, datasets found, and what the machine offers "
+                   "for link\n"
                    "emulation: netem in this kernel (tried for real in a throwaway namespace), privileges, user\n"
-                   "namespaces, User-Mode Linux and its modules, and the backend `auto` would pick.\n", USAGE);
+                   "namespaces, User-Mode Linux and its modules, and the backend `auto` would pick.\n",
+                   USAGE);
             return 0;
         }
         else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
@@ -50,19 +52,22 @@ int cmd_probe(int argc, char **argv) {
     Err e = {{0}};
     int ok = backend_choose("auto", 1, &np, chosen, sizeof chosen, why, sizeof why, &e) == 0;
     if (!json) {
-        printf("network emulation:\n  netem in this kernel: %s%s\n  privileges: %s\n  network namespaces: %s\n  user namespaces: %s\n"
+        printf("network emulation:\n  netem in this kernel: %s%s\n  privileges: %s\n  network namespaces: %s\n  user "
+               "namespaces: %s\n"
                "  User-Mode Linux: %s%s%s\n  auto picks for shaped links: %s (%s)\n",
                np.netem ? "yes" : "no: ", np.netem ? "" : np.netem_why, np.root ? "root" : "not root",
-               np.netns ? "yes" : "no", userns > 0 ? "enabled" : "disabled", np.uml ? np.uml_path : "no: ",
-               np.uml ? ", modules in " : np.uml_why, np.uml ? np.uml_modules : "", ok ? chosen : "nothing", ok ? why : e.msg);
+               np.netns ? "yes" : "no", userns > 0 ? "enabled" : "disabled",
+               np.uml ? np.uml_path : "no: ", np.uml ? ", modules in " : np.uml_why, np.uml ? np.uml_modules : "",
+               ok ? chosen : "nothing", ok ? why : e.msg);
     }
     if (json) {
-        json_t *o = json_pack("{s:b, s:b, s:s, s:s?, s:o}", "avx2", avx2, "avx512", avx512, "blas_core", blas_core_name(),
-                              "openblas_coretype", coretype, "datasets", ds);
-        json_object_set_new(o, "network", json_pack("{s:b, s:s, s:b, s:b, s:b, s:b, s:s, s:s, s:s?, s:s}", "netem", np.netem,
-                            "netem_why", np.netem_why, "root", np.root, "netns", np.netns, "user_namespaces", userns > 0,
-                            "uml", np.uml, "uml_path", np.uml_path, "uml_modules", np.uml_modules, "auto", ok ? chosen : NULL,
-                            "auto_why", ok ? why : e.msg));
+        json_t *o = json_pack("{s:b, s:b, s:s, s:s?, s:o}", "avx2", avx2, "avx512", avx512, "blas_core",
+                              blas_core_name(), "openblas_coretype", coretype, "datasets", ds);
+        json_object_set_new(o, "network",
+                            json_pack("{s:b, s:s, s:b, s:b, s:b, s:b, s:s, s:s, s:s?, s:s}", "netem", np.netem,
+                                      "netem_why", np.netem_why, "root", np.root, "netns", np.netns, "user_namespaces",
+                                      userns > 0, "uml", np.uml, "uml_path", np.uml_path, "uml_modules", np.uml_modules,
+                                      "auto", ok ? chosen : NULL, "auto_why", ok ? why : e.msg));
         char *s = json_dumps(o, JSON_COMPACT);
         printf("%s\n", s);
         free(s);

@@ -41,7 +41,10 @@ static int mkdir_p(const char *path, Err *e) {
         if (*s != '/' && *s) continue;
         char c = *s;
         *s = 0;
-        if (mkdir(p, 0755) && errno != EEXIST) { err_set(e, "--out %s: cannot create %s: %s", path, p, strerror(errno)); return -1; }
+        if (mkdir(p, 0755) && errno != EEXIST) {
+            err_set(e, "--out %s: cannot create %s: %s", path, p, strerror(errno));
+            return -1;
+        }
         *s = c;
         if (!c) break;
     }
@@ -81,7 +84,9 @@ static const char *num(char *buf, size_t n, double v, int sig) {
     return buf;
 }
 
-static const char *status_word(RunStatus s) { return s == RUN_OK ? "finished" : s == RUN_FAILED ? "failed" : "unfinished"; }
+static const char *status_word(RunStatus s) {
+    return s == RUN_OK ? "finished" : s == RUN_FAILED ? "failed" : "unfinished";
+}
 
 // What all finished runs share: "lenet5 on fashion-mnist, 8 agents, iid, 2 epochs".
 static void common_setup(const RepRun *runs, int n, char *out, size_t cap) {
@@ -123,12 +128,14 @@ static void reduction_cell(FILE *f, const RepRun *runs, int i, const char *basel
         else if (r->base < 0) fputs("| n/a: no comparable baseline ", f);
         else {
             const RepRun *q = &runs[r->base];
-            fprintf(f, "| %s× (%+.2f pts)%s ", r->bytes_wire > 0 ? num(a, sizeof a, q->bytes_wire / r->bytes_wire, 3) : "∞",
+            fprintf(f, "| %s× (%+.2f pts)%s ",
+                    r->bytes_wire > 0 ? num(a, sizeof a, q->bytes_wire / r->bytes_wire, 3) : "∞",
                     100 * (r->acc_mean - q->acc_mean), r->base_note[0] ? " ¹" : "");
         }
     } else if (own_reduction) {
         json_t *c = json_object_get(r->sum, "comm_reduction");
-        if (json_is_number(c)) fprintf(f, "| %s× vs `%s` ", num(a, sizeof a, json_number_value(c), 3), rep_str(r->sum, "baseline", "?"));
+        if (json_is_number(c))
+            fprintf(f, "| %s× vs `%s` ", num(a, sizeof a, json_number_value(c), 3), rep_str(r->sum, "baseline", "?"));
         else fputs("| ", f);
     }
 }
@@ -137,11 +144,13 @@ static void results_table(FILE *f, const RepRun *runs, int n, const char *baseli
     char a[64], b[64], c[64];
     int setup = 0;
     for (int i = 0; i < n; i++) setup |= runs[i].status == RUN_OK && runs[i].setup[0];
-    fprintf(f, "| run | algorithm |%s backend: links | acc. mean %% | acc. worst %% | averaged model %% | MB on the wire |",
-            setup ? " setup |" : "");
+    fprintf(
+        f, "| run | algorithm |%s backend: links | acc. mean %% | acc. worst %% | averaged model %% | MB on the wire |",
+        setup ? " setup |" : "");
     if (baseline) fprintf(f, " less data than `%s` (accuracy) |", baseline);
     else if (own_reduction) fputs(" less data than the scenario's baseline |", f);
-    fprintf(f, " energy compute J | energy comm. J | energy total J | seconds |\n|---|---|---|%s--:|--:|--:|--:|", setup ? "---|" : "");
+    fprintf(f, " energy compute J | energy comm. J | energy total J | seconds |\n|---|---|---|%s--:|--:|--:|--:|",
+            setup ? "---|" : "");
     if (baseline || own_reduction) fputs(":--|", f);
     fputs("--:|--:|--:|--:|\n", f);
     for (int i = 0; i < n; i++) {
@@ -166,12 +175,14 @@ static void figures_section(FILE *f, const RepRun *runs, int n, const int made[F
                                             "Energy: compute and communication"};
     static const char *const TEXT[FIG_N] = {
         "Mean over agents of each agent's test accuracy at each evaluation (evals.jsonl `acc_mean` against `epoch`).",
-        "The same accuracy against the megabytes all agents had sent by that evaluation (payload + 40-byte frame headers, "
+        "The same accuracy against the megabytes all agents had sent by that evaluation (payload + 40-byte frame "
+        "headers, "
         "log scale): each agent's cumulative bytes from the `sent` counters of its round lines in agent-<i>.jsonl, "
         "interpolated linearly to the round of its own line for that evaluation, summed over agents.",
         "The same accuracy against the wall-clock seconds since the start barrier when the evaluation was gathered "
         "(evals.jsonl `t_s`): time to accuracy under the emulated links.",
-        "Estimated energy per run, summed over agents (summary.json `energy_j`): compute from the multiply-accumulates, "
+        "Estimated energy per run, summed over agents (summary.json `energy_j`): compute from the "
+        "multiply-accumulates, "
         "communication from every bit on the wire through the first-order radio model; the constants are in each "
         "summary.json `energy_model` (docs/metrics.md). Left in joules, right as shares of the run's energy."};
     fputs("\n## Figures\n\nEach as PNG and SVG; their data and the gnuplot script are in `figures.gp` "
@@ -182,7 +193,8 @@ static void figures_section(FILE *f, const RepRun *runs, int n, const int made[F
         else fprintf(f, "![%s](%s.png)\n\n%s ([SVG](%s.svg))\n", HEAD[fig], FIG_FILE[fig], TEXT[fig], FIG_FILE[fig]);
         for (int i = 0; i < n && fig != FIG_ENERGY; i++) {
             const RepRun *r = &runs[i];
-            if (r->status == RUN_OK && (!r->n_ev || (fig == FIG_MB && !r->has_bytes) || (fig == FIG_TIME && !r->has_time)))
+            if (r->status == RUN_OK &&
+                (!r->n_ev || (fig == FIG_MB && !r->has_bytes) || (fig == FIG_TIME && !r->has_time)))
                 fprintf(f, "\nLeft out: %s (%s).\n", r->short_name, r->ev_note[0] ? r->ev_note : "no data");
         }
     }
@@ -199,9 +211,14 @@ static void versions_line(FILE *f, const RepRun *runs, int n) {
         if (first < 0) first = i;
     }
     const char *d = "; `-dirty`: built from a tree with uncommitted changes, so the commit alone does not pin the code";
-    if (versions == 1) fprintf(f, "- Code: every run was made by meshtrain `%s` (summary.json `git`)%s.\n", runs[first].git, dirty ? d : "");
-    else fprintf(f, "- Code: the runs come from %d versions of meshtrain (summary.json `git`, per run below): compare with care%s.\n",
-                 versions, dirty ? d : "");
+    if (versions == 1)
+        fprintf(f, "- Code: every run was made by meshtrain `%s` (summary.json `git`)%s.\n", runs[first].git,
+                dirty ? d : "");
+    else
+        fprintf(f,
+                "- Code: the runs come from %d versions of meshtrain (summary.json `git`, per run below): compare with "
+                "care%s.\n",
+                versions, dirty ? d : "");
 }
 
 static void sources_section(FILE *f, const RepRun *runs, int n, const char *baseline) {
@@ -210,10 +227,14 @@ static void sources_section(FILE *f, const RepRun *runs, int n, const char *base
           "(the lowest agent) and `acc_avg_model` (the average of all agents' parameters, evaluated by the runner).\n"
           "- MB on the wire: summary.json `bytes_wire` / 10^6, what all agents sent (payload + frame headers).\n", f);
     if (baseline)
-        fprintf(f, "- Less data than `%s`: the baseline's `bytes_wire` / the run's; in brackets the run's `acc_mean` minus the "
-                "baseline's, in percentage points. A run's baseline is a finished `%s` run (scenario name, algorithm or "
-                "folder) with the same dataset, model, agents, epochs, batch, partition, limits and seed, over the same "
-                "links when there is one (table below).\n", baseline, baseline);
+        fprintf(
+            f,
+            "- Less data than `%s`: the baseline's `bytes_wire` / the run's; in brackets the run's `acc_mean` minus "
+            "the "
+            "baseline's, in percentage points. A run's baseline is a finished `%s` run (scenario name, algorithm or "
+            "folder) with the same dataset, model, agents, epochs, batch, partition, limits and seed, over the same "
+            "links when there is one (table below).\n",
+            baseline, baseline);
     fputs("- Energy: summary.json `energy_j` (an estimate, not a measurement; its constants are in `energy_model`).\n"
           "- Seconds: summary.json `seconds`, the wall clock of the whole run, set-up included.\n"
           "- Backend and links: summary.json `backend` and the resolved scenario.json `network`.\n", f);
@@ -242,8 +263,8 @@ static void sources_section(FILE *f, const RepRun *runs, int n, const char *base
     }
 }
 
-static int report_md(const char *path, const RepRun *runs, int n, const char *title, const char *subtitle, const char *baseline,
-                     const int made[FIG_N], Err *e) {
+static int report_md(const char *path, const RepRun *runs, int n, const char *title, const char *subtitle,
+                     const char *baseline, const int made[FIG_N], Err *e) {
     FILE *f = fopen(path, "w");
     if (!f) { err_set(e, "%s: cannot create: %s", path, strerror(errno)); return -1; }
     int n_ok = 0, n_other = 0, own_reduction = 0, other_links = 0;
@@ -263,11 +284,14 @@ static int report_md(const char *path, const RepRun *runs, int n, const char *ti
     if (n_other) fprintf(f, "; %d more failed or did not finish (listed below, not plotted)", n_other);
     fprintf(f, ". Made %s by meshtrain `%s` report.\n\n## Results\n\n", when, meshtrain_git);
     results_table(f, runs, n, baseline, own_reduction);
-    if (other_links) fputs("\n¹ compared with a baseline that ran over other links: see \"compared with\" below.\n", f);
+    if (other_links)
+        fputs("\n¹ compared with a baseline that ran over other links: see \"compared with\" below.\n", f);
     if (!baseline && !own_reduction)
         fputs("\nGive `--baseline NAME` (a run's scenario name or algorithm) for the communication reduction.\n", f);
     if (n_other) {
-        fputs("\n## Failed and unfinished runs (not plotted)\n\n| folder | scenario | status | why |\n|---|---|---|---|\n", f);
+        fputs("\n## Failed and unfinished runs (not plotted)\n\n| folder | scenario | status | why "
+              "|\n|---|---|---|---|\n",
+              f);
         for (int i = 0; i < n; i++) {
             if (runs[i].status == RUN_OK) continue;
             fprintf(f, "| `%s` ", runs[i].real);
@@ -323,13 +347,14 @@ static void json_result(const RepRun *runs, int n, const char *out, const int ma
             json_object_set_new(x, "reason", json_string(r->reason));
         } else {
             const RepRun *b = r->base >= 0 ? &runs[r->base] : NULL;
-            json_t *h = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "label", r->label, "acc_mean", r->acc_mean, "acc_worst",
-                                  r->acc_worst, "acc_avg_model", r->acc_avg, "bytes_wire", r->bytes_wire, "energy_j", r->e_total,
-                                  "seconds", r->seconds);
+            json_t *h = json_pack("{s:s, s:f, s:f, s:f, s:f, s:f, s:f}", "label", r->label, "acc_mean", r->acc_mean,
+                                  "acc_worst", r->acc_worst, "acc_avg_model", r->acc_avg, "bytes_wire", r->bytes_wire,
+                                  "energy_j", r->e_total, "seconds", r->seconds);
             json_object_update(x, h);
             json_decref(h);
             json_object_set_new(x, "baseline", b ? json_string(b->real) : json_null());
-            json_object_set_new(x, "comm_reduction", b && r->bytes_wire > 0 ? json_real(b->bytes_wire / r->bytes_wire) : json_null());
+            json_object_set_new(x, "comm_reduction",
+                                b && r->bytes_wire > 0 ? json_real(b->bytes_wire / r->bytes_wire) : json_null());
         }
         json_array_append_new(arr, x);
     }
@@ -361,7 +386,8 @@ static int report_write(RepList *l, const char *out, const char *title, const ch
         char from[PATH_MAX + 96], to[PATH_MAX + 96];
         snprintf(from, sizeof from, "%s/figures.gp", stage);
         snprintf(to, sizeof to, "%s/figures.gp.failed", out);
-        if (rename(from, to) == 0) fprintf(stderr, "meshtrain report: the script gnuplot failed on is kept in %s\n", to);
+        if (rename(from, to) == 0)
+            fprintf(stderr, "meshtrain report: the script gnuplot failed on is kept in %s\n", to);
         rc = -1;
     } else {
         rc = report_md(path, l->v, l->n, title, subtitle, baseline, made, e) || install(stage, out, made, e);
@@ -409,7 +435,8 @@ int cmd_report(int argc, char **argv) {
         else fprintf(msg, "%s (left out)\n", r->reason);
     }
     if (!n_ok) {
-        err_set(&e, "none of the %d run folder%s finished (no summary.json): nothing to report", l.n, l.n == 1 ? "" : "s");
+        err_set(&e, "none of the %d run folder%s finished (no summary.json): nothing to report", l.n,
+                l.n == 1 ? "" : "s");
         return fail(2, &l, &e);
     }
     if (baseline && report_baselines(l.v, l.n, baseline, &e)) return fail(2, &l, &e);
@@ -424,8 +451,8 @@ int cmd_report(int argc, char **argv) {
     if (report_write(&l, out, title, baseline, gnuplot, made, &e)) return fail(1, &l, &e);
     int figs = 0;
     for (int fig = 0; fig < FIG_N; fig++) figs += made[fig];
-    fprintf(msg, "wrote %s/REPORT.md and %d figure%s (PNG + SVG) from %d run%s%s\n", out, figs, figs == 1 ? "" : "s", n_ok, n_ok == 1 ? "" : "s",
-            n_ok < l.n ? "; the others are listed as left out" : "");
+    fprintf(msg, "wrote %s/REPORT.md and %d figure%s (PNG + SVG) from %d run%s%s\n", out, figs, figs == 1 ? "" : "s",
+            n_ok, n_ok == 1 ? "" : "s", n_ok < l.n ? "; the others are listed as left out" : "");
     if (json) json_result(l.v, l.n, out, made);
     report_free(&l);
     return 0;

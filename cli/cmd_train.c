@@ -55,9 +55,11 @@ static void on_epoch(const TrainReport *r, void *ctx) {
     Progress *p = ctx;
     char eta[32];
     fmt_duration(r->eta_s, eta, sizeof eta);
-    fprintf(p->out, "%sepoch %d/%d  loss %.4f  train acc %5.2f%%  test acc %5.2f%%  test loss %.4f  lr %.4g  %.0f img/s  left %s\n",
-            p->tty ? "\r\033[K" : "", r->epoch, r->epochs, r->train_loss, 100 * r->train_acc, 100 * r->test_acc,
-            r->test_loss, r->lr, r->images_per_s, eta);
+    fprintf(
+        p->out,
+        "%sepoch %d/%d  loss %.4f  train acc %5.2f%%  test acc %5.2f%%  test loss %.4f  lr %.4g  %.0f img/s  left %s\n",
+        p->tty ? "\r\033[K" : "", r->epoch, r->epochs, r->train_loss, 100 * r->train_acc, 100 * r->test_acc,
+        r->test_loss, r->lr, r->images_per_s, eta);
     fflush(p->out);
 }
 
@@ -98,7 +100,8 @@ int cmd_train(int argc, char **argv) {
         else if (args_is(&a, "--decay-norm")) { args_no_value(&a); cfg.sgd.decay_norm = 1; }
         else if (args_is(&a, "--schedule")) {
             const char *v = args_str(&a);
-            if (schedule_parse(v, &cfg.sched.kind)) args_fail(&a, "--schedule: unknown '%s' (expected one of: %s)", v, schedule_names());
+            if (schedule_parse(v, &cfg.sched.kind))
+                args_fail(&a, "--schedule: unknown '%s' (expected one of: %s)", v, schedule_names());
         }
         else if (args_is(&a, "--milestones")) milestones_parse(&a, &cfg.sched);
         else if (args_is(&a, "--gamma")) cfg.sched.gamma = (float)args_float(&a, 0, 1);
@@ -114,11 +117,14 @@ int cmd_train(int argc, char **argv) {
     a.flag = "--model";
     if (!model_known(model)) args_fail(&a, "--model: unknown model '%s' (expected one of: %s)", model, model_names());
     a.flag = "--dataset";
-    if (!dataset_known(dataset)) args_fail(&a, "--dataset: unknown dataset '%s' (expected one of: %s)", dataset, dataset_names());
+    if (!dataset_known(dataset))
+        args_fail(&a, "--dataset: unknown dataset '%s' (expected one of: %s)", dataset, dataset_names());
     NormKind norm = model_default_norm(model);
     a.flag = "--norm";
-    if (norm_s && norm_parse(norm_s, &norm)) args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
-    if (cfg.epochs > 1 && cfg.sched.warmup_epochs >= cfg.epochs) args_fail(&a, "--warmup: %g epochs is not less than --epochs %d", cfg.sched.warmup_epochs, cfg.epochs);
+    if (norm_s && norm_parse(norm_s, &norm))
+        args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
+    if (cfg.epochs > 1 && cfg.sched.warmup_epochs >= cfg.epochs)
+        args_fail(&a, "--warmup: %g epochs is not less than --epochs %d", cfg.sched.warmup_epochs, cfg.epochs);
     blas_threads_set(threads);
 
     Err e = {{0}};
@@ -136,7 +142,8 @@ int cmd_train(int argc, char **argv) {
     }
     Progress p = {.out = json ? stderr : stdout};
     p.tty = stream_is_tty(p.out);
-    fprintf(p.out, "training %s (%s, %zu parameters) on %s: %d train / %d test images, batch %d, %d epochs, BLAS %s x%d\n",
+    fprintf(p.out,
+            "training %s (%s, %zu parameters) on %s: %d train / %d test images, batch %d, %d epochs, BLAS %s x%d\n",
             model, norm_name(norm), m->n_params, dataset, cfg.limit_train ? cfg.limit_train : train.n,
             cfg.limit_test ? cfg.limit_test : test.n, batch, cfg.epochs, blas_core_name(), threads);
     TrainHooks hooks = {on_step, on_epoch, &p};
@@ -156,7 +163,8 @@ int cmd_train(int argc, char **argv) {
         free(s);
         json_decref(o);
     } else {
-        printf("test accuracy %.2f%%  (loss %.4f) after %d epochs in %.1f s\n", 100 * r.test_acc, r.test_loss, cfg.epochs, r.seconds);
+        printf("test accuracy %.2f%%  (loss %.4f) after %d epochs in %.1f s\n", 100 * r.test_acc, r.test_loss,
+               cfg.epochs, r.seconds);
     }
     model_free(m);
     dataset_free(&train); dataset_free(&test);

@@ -46,7 +46,8 @@ static void alg_label_of(json_t *sc, char *out, size_t n) {
 static void links_label(RepRun *r) {
     json_t *net = json_object_get(r->scen, "network"), *dl = json_object_get(net, "default_link"),
            *mob = json_object_get(net, "mobility");
-    size_t n_links = json_array_size(json_object_get(net, "links")), n_sched = json_array_size(json_object_get(net, "schedule"));
+    size_t n_links = json_array_size(json_object_get(net, "links")),
+           n_sched = json_array_size(json_object_get(net, "schedule"));
     char *s = r->links, *l = r->links_long;
     size_t ns = sizeof r->links, nl = sizeof r->links_long;
     s[0] = l[0] = 0;
@@ -64,8 +65,8 @@ static void links_label(RepRun *r) {
         str_copy(l, nl, s);
         cat(l, nl, ", radio model every %.3g s", rep_num(mob, "step_s", 1));
     } else {
-        double rate = rep_num(dl, "rate_mbit", 0), delay = rep_num(dl, "delay_ms", 0), jitter = rep_num(dl, "jitter_ms", 0),
-               loss = rep_num(dl, "loss_pct", 0);
+        double rate = rep_num(dl, "rate_mbit", 0), delay = rep_num(dl, "delay_ms", 0),
+               jitter = rep_num(dl, "jitter_ms", 0), loss = rep_num(dl, "loss_pct", 0);
         char r_txt[32] = "";
         if (rate >= 1000) snprintf(r_txt, sizeof r_txt, "%.3g Gbit/s", rate / 1000);
         else if (rate > 0) snprintf(r_txt, sizeof r_txt, "%.3g Mbit/s", rate);
@@ -76,7 +77,10 @@ static void links_label(RepRun *r) {
             cat(l, nl, "%s%.4g ms", l[0] ? ", " : "", delay);
             if (jitter > 0) cat(l, nl, " ± %.3g ms", jitter);
         }
-        if (loss > 0) { cat(s, ns, "%s%.3g%% loss", s[0] ? ", " : "", loss); cat(l, nl, "%s%.3g%% loss", l[0] ? ", " : "", loss); }
+        if (loss > 0) {
+            cat(s, ns, "%s%.3g%% loss", s[0] ? ", " : "", loss);
+            cat(l, nl, "%s%.3g%% loss", l[0] ? ", " : "", loss);
+        }
         if (!s[0]) { cat(s, ns, "per-link settings"); cat(l, nl, "per-link settings"); }
         if (n_links) { cat(s, ns, " + link overrides"); cat(l, nl, " + %zu link overrides", n_links); }
         if (n_sched) { cat(s, ns, " + changes"); cat(l, nl, " + %zu scheduled changes", n_sched); }
@@ -87,8 +91,10 @@ static void extra_label(RepRun *r) {
     const char *part = rep_str(r->scen, "partition.kind", "iid");
     double drop = rep_num(r->scen, "network.drop_prob", 0);
     r->extra[0] = 0;
-    if (!strcmp(part, "dirichlet")) cat(r->extra, sizeof r->extra, "dirichlet α %.3g", rep_num(r->scen, "partition.alpha", 0));
-    else if (!strcmp(part, "skew")) cat(r->extra, sizeof r->extra, "label skew %.3g", rep_num(r->scen, "partition.skew", 0));
+    if (!strcmp(part, "dirichlet"))
+        cat(r->extra, sizeof r->extra, "dirichlet α %.3g", rep_num(r->scen, "partition.alpha", 0));
+    else if (!strcmp(part, "skew"))
+        cat(r->extra, sizeof r->extra, "label skew %.3g", rep_num(r->scen, "partition.skew", 0));
     else if (strcmp(part, "iid")) cat(r->extra, sizeof r->extra, "%s", part);
     if (drop > 0) cat(r->extra, sizeof r->extra, "%s%.3g%% messages dropped", r->extra[0] ? ", " : "", 100 * drop);
 }
@@ -98,7 +104,9 @@ static const char *base_name(const char *dir) {
     return s && s[1] ? s + 1 : dir;
 }
 
-static int same_status_ok(const RepRun *runs, int i, int j) { return runs[i].status == RUN_OK && runs[j].status == RUN_OK; }
+static int same_status_ok(const RepRun *runs, int i, int j) {
+    return runs[i].status == RUN_OK && runs[j].status == RUN_OK;
+}
 
 // Settings that differ among the finished runs join their labels ("4 agents, 1 epoch"); the shared
 // ones are in the figures' subtitle instead.
@@ -109,7 +117,8 @@ static void setup_label(const RepRun *runs, int n, int i, char *out, size_t cap)
     for (int k = 0; k < 6; k++) {
         int differ = 0;
         for (int j = 0; j < n; j++)
-            differ |= runs[j].status == RUN_OK && !json_equal(json_object_get(runs[j].scen, KEYS[k]), json_object_get(r->scen, KEYS[k]));
+            differ |= runs[j].status == RUN_OK &&
+                !json_equal(json_object_get(runs[j].scen, KEYS[k]), json_object_get(r->scen, KEYS[k]));
         if (!differ) continue;
         double v = rep_num(r->scen, KEYS[k], 0);
         const char *sep = out[0] ? ", " : "";
@@ -143,14 +152,16 @@ void report_labels(RepRun *runs, int n) {
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < n; i++) {
             int dup = 0;
-            for (int j = 0; j < n; j++) dup |= j != i && same_status_ok(runs, i, j) && !strcmp(runs[i].label, runs[j].label);
+            for (int j = 0; j < n; j++)
+                dup |= j != i && same_status_ok(runs, i, j) && !strcmp(runs[i].label, runs[j].label);
             if (dup && pass == 0) cat(runs[i].label, sizeof runs[i].label, " (%s)", runs[i].name);
             if (dup && pass == 1) cat(runs[i].label, sizeof runs[i].label, " [%s]", base_name(runs[i].dir));
         }
     for (int i = 0; i < n; i++) {
         int dup = 0;
         for (int j = 0; j < n; j++) dup |= j != i && same_status_ok(runs, i, j) && !strcmp(runs[i].name, runs[j].name);
-        snprintf(runs[i].short_name, sizeof runs[i].short_name, dup ? "%s (%s)" : "%s", runs[i].name, base_name(runs[i].dir));
+        snprintf(runs[i].short_name, sizeof runs[i].short_name, dup ? "%s (%s)" : "%s", runs[i].name,
+                 base_name(runs[i].dir));
     }
 }
 
@@ -167,7 +178,8 @@ static json_t *fingerprint(const RepRun *r) {
 }
 
 static int same_network(const RepRun *a, const RepRun *b) {
-    json_t *x = json_deep_copy(json_object_get(a->scen, "network")), *y = json_deep_copy(json_object_get(b->scen, "network"));
+    json_t *x = json_deep_copy(json_object_get(a->scen, "network")),
+           *y = json_deep_copy(json_object_get(b->scen, "network"));
     json_object_del(x, "backend");
     json_object_del(y, "backend");
     int eq = json_equal(x, y);
@@ -182,12 +194,14 @@ int report_baselines(RepRun *runs, int n, const char *name, Err *e) {
     if (!realpath(name, real)) real[0] = 0;
     for (int i = 0; i < n; i++) {
         RepRun *r = &runs[i];
-        cand[i] = r->status == RUN_OK && (!strcmp(r->name, name) || !strcmp(rep_str(r->scen, "algorithm.name", ""), name) ||
-                                          (real[0] && !strcmp(r->real, real)));
+        cand[i] = r->status == RUN_OK &&
+            (!strcmp(r->name, name) || !strcmp(rep_str(r->scen, "algorithm.name", ""), name) ||
+             (real[0] && !strcmp(r->real, real)));
         any |= cand[i];
     }
     if (!any) {
-        err_set(e, "--baseline '%s': no finished run among those given has that scenario name, algorithm or folder", name);
+        err_set(e, "--baseline '%s': no finished run among those given has that scenario name, algorithm or folder",
+                name);
         free(cand);
         return -1;
     }
@@ -209,8 +223,10 @@ int report_baselines(RepRun *runs, int n, const char *name, Err *e) {
         json_decref(fp);
         r->base = same_links >= 0 ? same_links : first;
         if (r->base < 0)
-            snprintf(r->base_note, sizeof r->base_note, "no '%s' run with the same dataset, model, agents, epochs, batch, "
-                     "partition, limits and seed", name);
+            snprintf(r->base_note, sizeof r->base_note,
+                     "no '%s' run with the same dataset, model, agents, epochs, batch, "
+                     "partition, limits and seed",
+                     name);
         else if (same_links < 0)
             snprintf(r->base_note, sizeof r->base_note, "baseline ran over other links (%s)", runs[r->base].links);
     }

@@ -53,7 +53,8 @@ static int walk(RepList *l, const char *dir, int depth) {
         char p[PATH_MAX];
         struct stat st;
         int fits = snprintf(p, sizeof p, "%s/%s", dir, ents[i]->d_name) < (int)sizeof p;
-        if (fits && ents[i]->d_name[0] != '.' && stat(p, &st) == 0 && S_ISDIR(st.st_mode)) found += walk(l, p, depth - 1);
+        if (fits && ents[i]->d_name[0] != '.' && stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+            found += walk(l, p, depth - 1);
         free(ents[i]);
     }
     if (n >= 0) free(ents);
@@ -145,8 +146,10 @@ static void status_read(RepRun *r) {
         json_t *o = load_object(r->dir, "FAILED", &e);
         r->status = RUN_FAILED;
         const char *status = rep_str(o, "status", "failed");   // "failed", or how else it ended
-        snprintf(r->reason, sizeof r->reason, "%s%s%s", strcmp(status, "failed") ? status : "", strcmp(status, "failed") ? ": " : "",
-                 rep_str(o, "reason", o ? "(FAILED gives no reason)" : "(FAILED is not the JSON meshtrain run writes)"));
+        snprintf(
+            r->reason, sizeof r->reason, "%s%s%s", strcmp(status, "failed") ? status : "",
+            strcmp(status, "failed") ? ": " : "",
+            rep_str(o, "reason", o ? "(FAILED gives no reason)" : "(FAILED is not the JSON meshtrain run writes)"));
         json_decref(o);
         return;
     }
@@ -174,14 +177,19 @@ static int evals_read(RepRun *r, Err *e) {
         json_t *o = json_loads(line, 0, &je);
         char where[PATH_MAX + 100];
         snprintf(where, sizeof where, "%s:%d", p, lineno);
-        if (!json_is_object(o)) { err_set(e, "%s: expected one JSON object per line (%s)", where, o ? "not an object" : je.text); rc = -1; }
+        if (!json_is_object(o)) {
+            err_set(e, "%s: expected one JSON object per line (%s)", where, o ? "not an object" : je.text);
+            rc = -1;
+        }
         if (r->n_ev == cap_ev) {
             cap_ev = cap_ev ? 2 * cap_ev : 16;
             r->ev = grow(r->ev, (size_t)cap_ev, sizeof *r->ev);
         }
         RepEval *v = &r->ev[r->n_ev];
-        if (!rc && (need_num(o, "epoch", &v->epoch, where, e) || need_num(o, "acc_mean", &v->acc_mean, where, e) ||
-                    need_num(o, "acc_worst", &v->acc_worst, where, e) || need_num(o, "acc_avg_model", &v->acc_avg_model, where, e)))
+        if (!rc &&
+            (need_num(o, "epoch", &v->epoch, where, e) || need_num(o, "acc_mean", &v->acc_mean, where, e) ||
+             need_num(o, "acc_worst", &v->acc_worst, where, e) ||
+             need_num(o, "acc_avg_model", &v->acc_avg_model, where, e)))
             rc = -1;
         v->index = (int)rep_num(o, "eval", r->n_ev);
         v->t_s = rep_num(o, "t_s", NAN);
@@ -195,7 +203,8 @@ static int evals_read(RepRun *r, Err *e) {
     fclose(f);
     if (!r->n_ev) r->has_time = 0;
     if (!rc && !r->n_ev) str_copy(r->ev_note, sizeof r->ev_note, "evals.jsonl is empty");
-    else if (!rc && !r->has_time) str_copy(r->ev_note, sizeof r->ev_note, "evals.jsonl has no t_s (made before it was recorded)");
+    else if (!rc && !r->has_time)
+        str_copy(r->ev_note, sizeof r->ev_note, "evals.jsonl has no t_s (made before it was recorded)");
     return rc;
 }
 
@@ -265,7 +274,8 @@ static int agent_read(const char *dir, int i, AgentLog *a, Err *e) {
             eval_add(a, o);
         } else if (!strcmp(type, "done")) {
             double rounds = rep_num(o, "rounds", -1), last = a->p[a->n - 1].round;
-            if (rounds >= last) pt_add(a, rounds, a->p[a->n - 1].epoch, rep_num(o, "bytes_wire", a->p[a->n - 1].bytes), 1);
+            if (rounds >= last)
+                pt_add(a, rounds, a->p[a->n - 1].epoch, rep_num(o, "bytes_wire", a->p[a->n - 1].bytes), 1);
         }
         json_decref(o);
     }
@@ -307,11 +317,14 @@ static int bytes_at_evals(RepRun *r, int agents, Err *e) {
     for (int i = 0; i < agents; i++) {
         AgentLog a = {0};
         int rc = agent_read(r->dir, i, &a, e);
-        if (rc == 1) snprintf(r->ev_note, sizeof r->ev_note, "agent-%d.jsonl is missing: bytes per evaluation unknown", i);
+        if (rc == 1)
+            snprintf(r->ev_note, sizeof r->ev_note, "agent-%d.jsonl is missing: bytes per evaluation unknown", i);
         for (int k = 0; !rc && k < r->n_ev; k++) {
             int idx = r->ev[k].index;
             const EvalAt *at = idx >= 0 && idx < a.n_ev && a.ev[idx].round >= 0 ? &a.ev[idx] : NULL;
-            double b = at && at->bytes >= 0 ? at->bytes : at ? bytes_at(&a, at->round, at->pos) : bytes_at_epoch(&a, r->ev[k].epoch);
+            double b = at && at->bytes >= 0 ? at->bytes
+                : at                        ? bytes_at(&a, at->round, at->pos)
+                                            : bytes_at_epoch(&a, r->ev[k].epoch);
             r->ev[k].bytes = (i ? r->ev[k].bytes : 0) + b;
         }
         free(a.p);

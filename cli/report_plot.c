@@ -13,7 +13,8 @@
 const char *const FIG_FILE[FIG_N] = {"accuracy-epoch", "accuracy-mb", "accuracy-time", "energy"};
 
 // Okabe-Ito colours (told apart with colour-blindness too), grey instead of the pale yellow.
-static const char *const COLORS[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"};
+static const char *const COLORS[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                     "#E69F00", "#56B4E9", "#000000", "#999999"};
 // Filled and open markers alternate, and so do solid and dashed lines, so that runs with the same
 // curve (the same algorithm over other links) still show each other.
 static const int POINTS[] = {7, 4, 9, 12, 5, 6, 11, 14};
@@ -54,7 +55,8 @@ static void gp_title(FILE *f, const char *what, const char *title, const char *s
 
 // Line figures: 1280 px wide, taller with more runs, whose legend lines are below the plot.
 static void render_begin(FILE *f, int fig, int h) {
-    fprintf(f, "set terminal pngcairo size 1280,%d font 'Sans,13' noenhanced linewidth 1.3\nset output '%s.png'\n", h, FIG_FILE[fig]);
+    fprintf(f, "set terminal pngcairo size 1280,%d font 'Sans,13' noenhanced linewidth 1.3\nset output '%s.png'\n", h,
+            FIG_FILE[fig]);
 }
 static void render_end(FILE *f, int fig, int h) {
     fprintf(f, "set terminal svg size 1280,%d font 'Sans,13' noenhanced dynamic background rgb 'white' linewidth 1.3\n"
@@ -79,7 +81,8 @@ static int line_fig(FILE *f, const RepRun *runs, int n, int fig, int xcol, const
     fprintf(f, "set key outside below left vertical Left reverse samplen 3 spacing 1.15 height 1 maxrows %d\n", count);
     fprintf(f, "set offsets graph 0.02, graph 0.02, graph 0.06, graph 0.06\n");
     if (fig == FIG_MB) fprintf(f, "set logscale x 10; set format x '%%g'; set mxtics 10\n");
-    if (fig == FIG_TIME || fig == FIG_EPOCH) fprintf(f, "set offsets 0, graph 0.02, graph 0.06, graph 0.06; set xrange [0:*]\n");
+    if (fig == FIG_TIME || fig == FIG_EPOCH)
+        fprintf(f, "set offsets 0, graph 0.02, graph 0.06, graph 0.06; set xrange [0:*]\n");
     gp_title(f, what, title, subtitle);
     fputs("set xlabel ", f);
     gp_str(f, xlabel);
@@ -117,7 +120,9 @@ static void energy_fig(FILE *f, const RepRun *runs, int n, const char *title, co
         if (runs[i].e_total > max) max = runs[i].e_total;
         if (u8_len(runs[i].label) > width) width = u8_len(runs[i].label);
     }
-    fputs("\n# energy: one bar per run, top to bottom in the order of REPORT.md\n$energy << EOD\n# y compute_J comm_J total_J label\n", f);
+    fputs("\n# energy: one bar per run, top to bottom in the order of REPORT.md\n$energy << EOD\n# y compute_J comm_J "
+          "total_J label\n",
+          f);
     int y = count;
     for (int i = 0; i < n; i++)
         if (runs[i].status == RUN_OK) {
@@ -132,24 +137,38 @@ static void energy_fig(FILE *f, const RepRun *runs, int n, const char *title, co
     h = h < 560 ? 560 : h > 2400 ? 2400 : h;
     double top = 1 - 95.0 / h, bottom = 150.0 / h;
     char t[1200];
-    if (title[0]) snprintf(t, sizeof t, "%s\nEstimated energy per run, summed over agents%s%s", title, subtitle[0] ? ": " : "", subtitle);
+    if (title[0])
+        snprintf(t, sizeof t, "%s\nEstimated energy per run, summed over agents%s%s", title, subtitle[0] ? ": " : "",
+                 subtitle);
     else snprintf(t, sizeof t, "Estimated energy per run, summed over agents%s%s", subtitle[0] ? "\n" : "", subtitle);
     for (int term = 0; term < 2; term++) {
-        if (term == 0) fprintf(f, "set terminal pngcairo size %d,%d font 'Sans,13' noenhanced linewidth 1.3\nset output 'energy.png'\n", w, h);
-        else fprintf(f, "set terminal svg size %d,%d font 'Sans,13' noenhanced dynamic background rgb 'white' linewidth 1.3\n"
-                        "set output 'energy.svg'\n", w, h);
-        fputs("unset logscale; set autoscale; unset offsets; set format x '%g'; set grid xtics noytics; unset mxtics; unset title\n"
-              "set style fill solid 0.9 border lc rgb '#333333'\nset multiplot title ", f);
+        if (term == 0)
+            fprintf(
+                f,
+                "set terminal pngcairo size %d,%d font 'Sans,13' noenhanced linewidth 1.3\nset output 'energy.png'\n",
+                w, h);
+        else
+            fprintf(
+                f,
+                "set terminal svg size %d,%d font 'Sans,13' noenhanced dynamic background rgb 'white' linewidth 1.3\n"
+                "set output 'energy.svg'\n",
+                w, h);
+        fputs("unset logscale; set autoscale; unset offsets; set format x '%g'; set grid xtics noytics; unset mxtics; "
+              "unset title\n"
+              "set style fill solid 0.9 border lc rgb '#333333'\nset multiplot title ",
+              f);
         gp_str(f, t);
         fprintf(f, " font 'Sans,15'\nset tmargin at screen %.4f; set bmargin at screen %.4f\n", top, bottom);
-        fprintf(f, "set lmargin at screen %.4f; set rmargin at screen %.4f\nset yrange [0.4:%d.6]; set xrange [0:%.6g]\n",
+        fprintf(f,
+                "set lmargin at screen %.4f; set rmargin at screen %.4f\nset yrange [0.4:%d.6]; set xrange [0:%.6g]\n",
                 (double)labels / w, (w - 410.0) / w, count, max > 0 ? max * 1.3 : 1);
         fputs("set ytics scale 0\nunset ylabel\n", f);
-        fputs("set xlabel 'energy (J), an estimate (summary.json energy_j)'\nset key at screen 0.5, screen 0.012 center bottom horizontal samplen 2\n"
+        fputs("set xlabel 'energy (J), an estimate (summary.json energy_j)'\nset key at screen 0.5, screen 0.012 "
+              "center bottom horizontal samplen 2\n"
               "plot $energy using ($2/2):1:($2/2):(0.32):ytic(5) with boxxyerror lc rgb '#0072B2' title 'compute', \\\n"
               "     '' using ($2+$3/2):1:($3/2):(0.32) with boxxyerror lc rgb '#E69F00' title 'communication', \\\n"
-              "     '' using 4:1:(sprintf('  %.3g J', $4)) with labels left font 'Sans,12' notitle\n"
-              , f);
+              "     '' using 4:1:(sprintf('  %.3g J', $4)) with labels left font 'Sans,12' notitle\n",
+              f);
         fprintf(f, "set lmargin at screen %.4f; set rmargin at screen %.4f; set xrange [0:100]; set xtics 0, 25, 100\n"
                    "set ytics 1 scale 0 format ''\n", (w - 358.0) / w, (w - 38.0) / w);
         fputs("set xlabel \"share of the run's energy (%)\"\nunset key\n"
@@ -159,8 +178,8 @@ static void energy_fig(FILE *f, const RepRun *runs, int n, const char *title, co
     }
 }
 
-static int script_write(const RepRun *runs, int n, const char *path, const char *title, const char *subtitle, int made[FIG_N],
-                        Err *e) {
+static int script_write(const RepRun *runs, int n, const char *path, const char *title, const char *subtitle,
+                        int made[FIG_N], Err *e) {
     FILE *f = fopen(path, "w");
     if (!f) { err_set(e, "%s: cannot create: %s", path, strerror(errno)); return -1; }
     fputs("# The figures of a meshtrain report, with their data: re-render in this folder with `gnuplot figures.gp`.\n"
@@ -180,8 +199,8 @@ static int script_write(const RepRun *runs, int n, const char *path, const char 
         }
         fputs("EOD\n", f);
     }
-    made[FIG_EPOCH] = line_fig(f, runs, n, FIG_EPOCH, 1, "Accuracy vs epoch", "epoch (passes over each agent's partition)",
-                               title, subtitle);
+    made[FIG_EPOCH] = line_fig(f, runs, n, FIG_EPOCH, 1, "Accuracy vs epoch",
+                               "epoch (passes over each agent's partition)", title, subtitle);
     made[FIG_MB] = line_fig(f, runs, n, FIG_MB, 4, "Accuracy vs data sent",
                             "data sent by all agents so far, payload + frame headers (MB, log scale)", title, subtitle);
     made[FIG_TIME] = line_fig(f, runs, n, FIG_TIME, 3, "Accuracy vs wall-clock time",
@@ -206,8 +225,8 @@ static void log_tail(const char *dir, char *out, size_t n) {
     str_copy(out, n, s);
 }
 
-int report_plot(const RepRun *runs, int n, const char *dir, const char *gnuplot, const char *title, const char *subtitle,
-                int made[FIG_N], Err *e) {
+int report_plot(const RepRun *runs, int n, const char *dir, const char *gnuplot, const char *title,
+                const char *subtitle, int made[FIG_N], Err *e) {
     char script[PATH_MAX + 32];
     snprintf(script, sizeof script, "%s/figures.gp", dir);
     if (script_write(runs, n, script, title, subtitle, made, e)) return -1;

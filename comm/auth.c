@@ -31,7 +31,8 @@ void auth_key_to_hex(char out[2 * AUTH_KEY_BYTES + 1], const uint8_t key[AUTH_KE
 int auth_key_from_hex(uint8_t out[AUTH_KEY_BYTES], const char *hex) {
     size_t got = 0;
     if (!hex || strlen(hex) != 2 * AUTH_KEY_BYTES) return -1;
-    if (sodium_hex2bin(out, AUTH_KEY_BYTES, hex, 2 * AUTH_KEY_BYTES, NULL, &got, NULL) || got != AUTH_KEY_BYTES) return -1;
+    if (sodium_hex2bin(out, AUTH_KEY_BYTES, hex, 2 * AUTH_KEY_BYTES, NULL, &got, NULL) || got != AUTH_KEY_BYTES)
+        return -1;
     return 0;
 }
 

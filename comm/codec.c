@@ -63,7 +63,8 @@ int codec_spans_check(const char *codec, const Span *t, int nt, size_t n, Err *e
     if (nt < 0 || (nt > 0 && !t)) { err_set(e, "%s: bad tensor table (%d tensors)", codec, nt); return -1; }
     for (int i = 0; i < nt; i++)
         if (t[i].offset > n || t[i].count > n - t[i].offset) {
-            err_set(e, "%s: tensor %d [%zu, +%zu) lies outside the %zu-entry vector", codec, i, t[i].offset, t[i].count, n);
+            err_set(e, "%s: tensor %d [%zu, +%zu) lies outside the %zu-entry vector", codec, i, t[i].offset, t[i].count,
+                    n);
             return -1;
         }
     return 0;

@@ -40,7 +40,10 @@ void net_fd_buffers(int fd, int opt, int force_opt) {
 
 Net *net_new(int id, int n, const char *bind_ip, Err *e) {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    if (inet_pton(AF_INET, bind_ip, &a.sin_addr) != 1) { err_set(e, "agent %d: bad address '%s'", id, bind_ip); return NULL; }
+    if (inet_pton(AF_INET, bind_ip, &a.sin_addr) != 1) {
+        err_set(e, "agent %d: bad address '%s'", id, bind_ip);
+        return NULL;
+    }
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) { err_set(e, "agent %d: socket: %s", id, strerror(errno)); return NULL; }
     int one = 1;
@@ -117,8 +120,10 @@ static int peer_write(Net *net, int j, Err *e) {
 // as dropped), -1 and e no such link or too long.
 static int link_check(Net *net, int to, size_t len, Err *e) {
     if (len > WIRE_MAX_PAYLOAD) {
-        err_set(e, "agent %d: a %zu-byte message is over the %u-byte frame bound (a larger keep or model than the wire takes)",
-                net->id, len, WIRE_MAX_PAYLOAD);
+        err_set(
+            e,
+            "agent %d: a %zu-byte message is over the %u-byte frame bound (a larger keep or model than the wire takes)",
+            net->id, len, WIRE_MAX_PAYLOAD);
         return -1;
     }
     if (to >= 0 && to < net->n && net->peers[to].out_gone) {   // the peer finished and left: nothing to deliver
@@ -202,7 +207,10 @@ static void frame_seal(Net *net, Peer *p, FrameHeader *h, const struct iovec *pa
 int net_sendv(Net *net, int to, int kind, uint64_t round, int codec, const struct iovec *parts, int n_parts, Err *e) {
     size_t len = 0;
     for (int k = 0; k < n_parts; k++) len += parts[k].iov_len;
-    if (n_parts > NET_MAX_PARTS) { err_set(e, "agent %d: a message in %d parts (at most %d)", net->id, n_parts, NET_MAX_PARTS); return -1; }
+    if (n_parts > NET_MAX_PARTS) {
+        err_set(e, "agent %d: a message in %d parts (at most %d)", net->id, n_parts, NET_MAX_PARTS);
+        return -1;
+    }
     int ok = link_check(net, to, len, e);
     if (ok) return ok < 0 ? -1 : 0;
     Peer *p = &net->peers[to];
@@ -263,7 +271,8 @@ static int frame_admit(Net *net, int j, const FrameHeader *h, const uint8_t *pay
     Peer *p = &net->peers[j];
     if (p->mac && (!(h->flags & WIRE_FLAG_MAC) || auth_frame_check(p->in_key, h, payload))) {
         err_set(e, "agent %d: protocol error on the link from agent %d: frame %u (round %llu) %s", net->id, j, h->seq,
-                (unsigned long long)h->round, h->flags & WIRE_FLAG_MAC ? "fails its MAC (forged or altered)" : "has no MAC");
+                (unsigned long long)h->round,
+                h->flags & WIRE_FLAG_MAC ? "fails its MAC (forged or altered)" : "has no MAC");
         return -1;
     }
     if (h->seq != p->seq_in) {
@@ -287,7 +296,8 @@ static int frame_deliver(Net *net, int j, Err *e) {
     Peer *p = &net->peers[j];
     FrameHeader h = p->rd.h;
     if ((int)h.sender != j || (int)h.receiver != net->id) {
-        err_set(e, "agent %d: frame on the link from %d claims sender %u, receiver %u", net->id, j, h.sender, h.receiver);
+        err_set(e, "agent %d: frame on the link from %d claims sender %u, receiver %u", net->id, j, h.sender,
+                h.receiver);
         return -1;
     }
     if (frame_admit(net, j, &h, p->rd.payload, e)) return -1;
@@ -364,7 +374,10 @@ static int net_poll(Net *net, int ms, Err *e) {
     for (int j = 0; j < net->n && nf < 2046; j++) {
         if (j == net->id) continue;
         if (net->peers[j].in_fd >= 0) { fds[nf] = (struct pollfd){net->peers[j].in_fd, POLLIN, 0}; who[nf++] = j; }
-        if (net->peers[j].head && net->peers[j].out_fd >= 0) { fds[nf] = (struct pollfd){net->peers[j].out_fd, POLLOUT, 0}; who[nf++] = -1 - j; }
+        if (net->peers[j].head && net->peers[j].out_fd >= 0) {
+            fds[nf] = (struct pollfd){net->peers[j].out_fd, POLLOUT, 0};
+            who[nf++] = -1 - j;
+        }
     }
     int r = poll(fds, (nfds_t)nf, ms);
     if (r < 0 && errno != EINTR) { err_set(e, "agent %d: poll: %s", net->id, strerror(errno)); return -1; }
@@ -408,7 +421,8 @@ Msg *net_wait(Net *net, int from, int kind, uint64_t round, double timeout_s, in
         double left = end - time_now();
         if (left <= 0) { net->waited += time_now() - t0; *timed_out = 1; return NULL; }
         if (net->peers[from].in_closed) {
-            err_set(e, "agent %d: link from agent %d closed before its round-%llu message", net->id, from, (unsigned long long)round);
+            err_set(e, "agent %d: link from agent %d closed before its round-%llu message", net->id, from,
+                    (unsigned long long)round);
             return NULL;
         }
         idle_tick(net, from);
@@ -458,8 +472,11 @@ void net_release(Net *net, Msg *m) {
 void net_discard_before(Net *net, uint64_t round) {
     net->floor_round = round;
     for (int i = 0; i < net->n_box;)
-        if (net->box[i].m.round < round) { net->peers[net->box[i].m.from].recv.late += !net->box[i].dropped; box_remove(net, i); }
-        else i++;
+        if (net->box[i].m.round < round) {
+            net->peers[net->box[i].m.from].recv.late += !net->box[i].dropped;
+            box_remove(net, i);
+        } else
+            i++;
 }
 
 int net_flush(Net *net, double timeout_s, Err *e) {
@@ -468,7 +485,10 @@ int net_flush(Net *net, double timeout_s, Err *e) {
         int pending = 0;
         for (int j = 0; j < net->n; j++) pending |= net->peers[j].head != NULL;
         if (!pending) break;
-        if (time_now() > end) { err_set(e, "agent %d: could not send everything within %.0f s", net->id, timeout_s); return -1; }
+        if (time_now() > end) {
+            err_set(e, "agent %d: could not send everything within %.0f s", net->id, timeout_s);
+            return -1;
+        }
         idle_tick(net, -1);
         if (net_poll(net, 50, e)) return -1;
     }

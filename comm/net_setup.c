@@ -205,15 +205,24 @@ static void in_hello(Setup *s, int k) {
     Err he = {{0}};
     memcpy(c->hello, c->buf, AUTH_HELLO_BYTES);
     if (auth_hello_parse(c->hello, &from, &to, &flags, &he)) { reject(s, k, "%s", he.msg); return; }
-    if (from < 0 || from >= net->n || from == net->id) { reject(s, k, "claims to be agent %d, not a peer", from); return; }
+    if (from < 0 || from >= net->n || from == net->id) {
+        reject(s, k, "claims to be agent %d, not a peer", from);
+        return;
+    }
     c->peer = from;
     if (to != net->id) { reject(s, k, "addressed to agent %d, this is agent %d", to, net->id); return; }
     if (net->peers[from].in_fd >= 0) { reject(s, k, "agent %d is already connected and authenticated", from); return; }
-    if (s->auth->on && !(flags & AUTH_FLAG_ON)) { reject(s, k, "offered no authentication; this run requires it"); return; }
+    if (s->auth->on && !(flags & AUTH_FLAG_ON)) {
+        reject(s, k, "offered no authentication; this run requires it");
+        return;
+    }
     if (!s->auth->on && (flags & AUTH_FLAG_ON)) { reject(s, k, "offered authentication; this run has it off"); return; }
     if (!s->auth->on) { in_finish(s, k); return; }
     auth_answer_make(c->answer, pair_key(s, from), c->hello);
-    if (write_all(c->fd, c->answer, AUTH_ANSWER_BYTES)) { reject(s, k, "broke during the handshake: %s", strerror(errno)); return; }
+    if (write_all(c->fd, c->answer, AUTH_ANSWER_BYTES)) {
+        reject(s, k, "broke during the handshake: %s", strerror(errno));
+        return;
+    }
     c->have = 0;
     c->state = C_WAIT_CONFIRM;
 }
@@ -229,7 +238,10 @@ static void in_step(Setup *s, int k) {
         reject(s, k, "claimed agent %d but did not prove that it holds this run's key", c->peer);
         return;
     }
-    if (s->net->peers[c->peer].in_fd >= 0) { reject(s, k, "agent %d is already connected and authenticated", c->peer); return; }
+    if (s->net->peers[c->peer].in_fd >= 0) {
+        reject(s, k, "agent %d is already connected and authenticated", c->peer);
+        return;
+    }
     in_finish(s, k);
 }
 
@@ -245,7 +257,8 @@ static void in_accept(Setup *s) {
                 pending++;
                 if (oldest < 0 || s->c[k].deadline < s->c[oldest].deadline) oldest = k;
             }
-        if (pending >= SETUP_PENDING) reject(s, oldest, "dropped: %d connections were waiting to authenticate", pending);
+        if (pending >= SETUP_PENDING)
+            reject(s, oldest, "dropped: %d connections were waiting to authenticate", pending);
         Conn *c = conn_add(s);
         c->fd = fd;
         c->state = C_WAIT_HELLO;
@@ -288,7 +301,8 @@ static int setup_timers(Setup *s) {
     for (int k = s->nc - 1; k >= 0; k--) {
         Conn *c = &s->c[k];
         if ((c->state == C_WAIT_HELLO || c->state == C_WAIT_CONFIRM) && now > c->deadline)
-            reject(s, k, "%s within %.0f s", c->state == C_WAIT_HELLO ? "sent no hello" : "sent no proof", SETUP_CONN_S);
+            reject(s, k, "%s within %.0f s", c->state == C_WAIT_HELLO ? "sent no hello" : "sent no proof",
+                   SETUP_CONN_S);
         else if (c->state == C_RETRY && now > c->deadline && out_start(s, c, c->peer)) return -1;
     }
     return 0;
@@ -300,18 +314,23 @@ static void setup_fail(Setup *s, double t0, Err *e) {
     for (int j = 0; j < net->n; j++) {
         if (j == net->id) continue;
         size_t l = strlen(miss_in), m = strlen(miss_out);
-        if (net->peers[j].in_fd < 0 && l < sizeof miss_in - 8) snprintf(miss_in + l, sizeof miss_in - l, "%s%d", l ? ", " : "", j);
-        if (net->peers[j].out_fd < 0 && m < sizeof miss_out - 8) snprintf(miss_out + m, sizeof miss_out - m, "%s%d", m ? ", " : "", j);
+        if (net->peers[j].in_fd < 0 && l < sizeof miss_in - 8)
+            snprintf(miss_in + l, sizeof miss_in - l, "%s%d", l ? ", " : "", j);
+        if (net->peers[j].out_fd < 0 && m < sizeof miss_out - 8)
+            snprintf(miss_out + m, sizeof miss_out - m, "%s%d", m ? ", " : "", j);
     }
     for (int q = 0; q < net->n_rejects && strlen(rej) < sizeof rej - 100; q++) {
         size_t l = strlen(rej);
         snprintf(rej + l, sizeof rej - l, "%s%s (claimed agent %d): %s", q ? "; " : "", net->rejects[q].from,
                  net->rejects[q].claimed, net->rejects[q].why);
     }
-    err_set(e, "agent %d: links not set up after %.1f s: %d of %d peers authenticated to it (missing: %s), it reached %d of %d "
-            "(missing: %s%s%s); %d connection(s) rejected%s%s", net->id, time_now() - t0, s->in_done, net->n - 1,
-            miss_in[0] ? miss_in : "none", s->out_done, net->n - 1, miss_out[0] ? miss_out : "none",
-            s->last_out_error[0] ? "; last error: " : "", s->last_out_error, net->n_rejects_total, rej[0] ? ": " : "", rej);
+    err_set(e,
+            "agent %d: links not set up after %.1f s: %d of %d peers authenticated to it (missing: %s), it reached %d "
+            "of %d "
+            "(missing: %s%s%s); %d connection(s) rejected%s%s",
+            net->id, time_now() - t0, s->in_done, net->n - 1, miss_in[0] ? miss_in : "none", s->out_done, net->n - 1,
+            miss_out[0] ? miss_out : "none", s->last_out_error[0] ? "; last error: " : "", s->last_out_error,
+            net->n_rejects_total, rej[0] ? ": " : "", rej);
 }
 
 int net_connect_all(Net *net, char ips[][64], const int *ports, const NetAuth *auth, double timeout_s, Err *e) {
@@ -322,14 +341,16 @@ int net_connect_all(Net *net, char ips[][64], const int *ports, const NetAuth *a
     net_fd_nonblock(net->listen_fd);   // in_accept takes connections until there are none
     for (int j = 0; j < net->n && !rc; j++)
         if (j != net->id) rc = out_start(&s, conn_add(&s), j);
-    if (rc) err_set(e, "agent %d: cannot connect: %s", net->id, s.last_out_error[0] ? s.last_out_error : strerror(errno));
+    if (rc)
+        err_set(e, "agent %d: cannot connect: %s", net->id, s.last_out_error[0] ? s.last_out_error : strerror(errno));
     while (!rc && (s.out_done < net->n - 1 || s.in_done < net->n - 1)) {
         if (time_now() > end) { setup_fail(&s, t0, e); rc = -1; break; }
         rc = setup_poll(&s, end, e);
         if (!rc) rc = setup_timers(&s);
     }
     while (s.nc) {   // handshakes still under way when every peer was in: intruders, or late ones
-        if (!rc && s.c[s.nc - 1].state != C_RETRY && s.c[s.nc - 1].state != C_CONNECTING && s.c[s.nc - 1].state != C_WAIT_ANSWER)
+        if (!rc && s.c[s.nc - 1].state != C_RETRY && s.c[s.nc - 1].state != C_CONNECTING &&
+            s.c[s.nc - 1].state != C_WAIT_ANSWER)
             reject(&s, s.nc - 1, "still unauthenticated when every peer was in");
         else conn_close(&s, s.nc - 1);
     }

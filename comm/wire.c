@@ -121,11 +121,13 @@ static void crc32c_fold_init(void) {
 }
 
 __attribute__((target("avx512f,vpclmulqdq"))) static inline __m512i fold512(__m512i a, __m512i k, __m512i next) {
-    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(a, k, 0x00), _mm512_clmulepi64_epi128(a, k, 0x11), next, 0x96);
+    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(a, k, 0x00), _mm512_clmulepi64_epi128(a, k, 0x11), next,
+                                     0x96);
 }
 
 // The CRC register after n bytes (n a positive multiple of FOLD_BLOCK) from register crc.
-__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) static uint32_t crc32c_fold(uint32_t crc, const uint8_t *p, size_t n) {
+__attribute__((target("avx512f,vpclmulqdq,sse4.2"))) static uint32_t crc32c_fold(uint32_t crc, const uint8_t *p,
+                                                                                 size_t n) {
     // The register enters as the first 32 bits of the stream (the CRC is linear).
     __m512i a0 = _mm512_xor_si512(_mm512_loadu_si512(p), _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)crc)));
     __m512i a1 = _mm512_loadu_si512(p + 64), a2 = _mm512_loadu_si512(p + 128), a3 = _mm512_loadu_si512(p + 192);
@@ -137,7 +139,8 @@ __attribute__((target("avx512f,vpclmulqdq,sse4.2"))) static uint32_t crc32c_fold
         a3 = fold512(a3, k, _mm512_loadu_si512(p + 192));
     }
     __m512i kr[3];
-    for (int r = 0; r < 3; r++) kr[r] = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)fold_regs[r][1], (long long)fold_regs[r][0]));
+    for (int r = 0; r < 3; r++)
+        kr[r] = _mm512_broadcast_i32x4(_mm_set_epi64x((long long)fold_regs[r][1], (long long)fold_regs[r][0]));
     __m512i t = fold512(a0, kr[0], fold512(a1, kr[1], fold512(a2, kr[2], a3)));
     __m512i kl = _mm512_loadu_si512(fold_lanes);
     __m512i u = _mm512_xor_si512(_mm512_clmulepi64_epi128(t, kl, 0x00), _mm512_clmulepi64_epi128(t, kl, 0x11));

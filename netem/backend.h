@@ -15,7 +15,7 @@ typedef struct {
     int (*open)(NetEmu *ne, Err *e);                 // before any agent exists (e.g. the hub namespace)
     int (*child_enter)(NetEmu *ne, int i);           // in agent i's process, after fork, before exec
     int (*wire)(NetEmu *ne, Err *e);                 // all agents exist (ne->pids): connect and shape
-    int (*arm)(NetEmu *ne, const LinkChange *c, int n, Err *e);     // get ready to apply these soon (optional work ahead)
+    int (*arm)(NetEmu *ne, const LinkChange *c, int n, Err *e);   // get ready to apply these soon (optional work ahead)
     int (*apply)(NetEmu *ne, const LinkChange *c, int n, Err *e);   // change links (all from one time)
     char *(*stats)(NetEmu *ne);                      // per-link counters as JSON text (caller frees), or NULL
     void (*close)(NetEmu *ne);                       // release what open created (namespaces die with their processes)

@@ -158,10 +158,13 @@ json_t *fidelity_json(const LinkFidelity *f, int nf, const char *why_nothing) {
         json_array_append_new(dev, json_string(name));
     }
     const char *verdict = !compared ? "nothing to compare" : bad ? "deviates" : "ok";
-    json_t *o = json_pack("{s:s, s:i, s:i, s:o, s:{s:f, s:f, s:f}, s:o}", "verdict", verdict, "links_compared",
-                          compared, "links_deviating", bad, "deviating", dev, "tolerance", "rtt_abs_ms",
-                          FIDELITY_RTT_ABS_MS, "rtt_rel", FIDELITY_RTT_REL, "rate_rel", FIDELITY_RATE_REL, "links", links);
-    if (!compared) json_object_set_new(o, "why", json_string(why_nothing ? why_nothing : "no link could be compared: see each link's why"));
+    json_t *o =
+        json_pack("{s:s, s:i, s:i, s:o, s:{s:f, s:f, s:f}, s:o}", "verdict", verdict, "links_compared", compared,
+                  "links_deviating", bad, "deviating", dev, "tolerance", "rtt_abs_ms", FIDELITY_RTT_ABS_MS, "rtt_rel",
+                  FIDELITY_RTT_REL, "rate_rel", FIDELITY_RATE_REL, "links", links);
+    if (!compared)
+        json_object_set_new(o, "why",
+                            json_string(why_nothing ? why_nothing : "no link could be compared: see each link's why"));
     return o;
 }
 

@@ -175,7 +175,8 @@ static int kernel_wire(NetEmu *ne, Err *e) {
     // 1. One veth per agent, created straight into the hub's and the agent's namespaces (nothing in ours).
     Text t = {0};
     for (int i = 0; i < n; i++)
-        text_add(&t, "link add name veth%d netns %d type veth peer name eth0 netns %d\n", i, (int)ne->hub, (int)ne->pids[i]);
+        text_add(&t, "link add name veth%d netns %d type veth peer name eth0 netns %d\n", i, (int)ne->hub,
+                 (int)ne->pids[i]);
     char *ipb[] = {"ip", "-batch", "@BATCH", NULL};
     int rc = ns_exec(-1, ipb, t.s, NULL, e);
     // 2. The hub: a bridge joining every agent's veth.
@@ -199,7 +200,8 @@ static int kernel_wire(NetEmu *ne, Err *e) {
             backend_addr(&backend_kernel, j, dst, sizeof dst);
             text_add(&t, "class add dev eth0 parent 1: classid 1:%x htb rate 10gbit quantum 60000\n", dest_class(j));
             netem_cmd(ne, &t, "add", i, j, &ne->link[i * n + j]);
-            text_add(&t, "filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:%x\n", dst, dest_class(j));
+            text_add(&t, "filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:%x\n", dst,
+                     dest_class(j));
             any = 1;
         }
         char *tcb[] = {"tc", "-batch", "@BATCH", NULL};
@@ -226,7 +228,11 @@ static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
     int n = ne->n, rc = 0;
     Text *t = xcalloc((size_t)n, sizeof(Text));
     for (int k = 0; k < nc && !rc; k++) {
-        if (!ne->shaped[c[k].from * n + c[k].to]) { err_set(e, "link %d -> %d is not shaped, so it cannot change", c[k].from, c[k].to); rc = -1; break; }
+        if (!ne->shaped[c[k].from * n + c[k].to]) {
+            err_set(e, "link %d -> %d is not shaped, so it cannot change", c[k].from, c[k].to);
+            rc = -1;
+            break;
+        }
         netem_cmd(ne, &t[c[k].from], "replace", c[k].from, c[k].to, &c[k].p);
         ne->link[c[k].from * n + c[k].to] = c[k].p;
     }
@@ -236,7 +242,10 @@ static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
     for (int from = 0; from < n; from++) {
         if (!t[from].len || ne->armed[from].pid <= 0) { free(t[from].s); continue; }
         Err in = {{0}};
-        if (ns_finish(&ne->armed[from], NULL, &in) && !rc) { err_set(e, "agent %d's links: %.450s", from, in.msg); rc = -1; }
+        if (ns_finish(&ne->armed[from], NULL, &in) && !rc) {
+            err_set(e, "agent %d's links: %.450s", from, in.msg);
+            rc = -1;
+        }
         free(t[from].s);
     }
     free(t);
@@ -262,10 +271,12 @@ static char *kernel_stats(NetEmu *ne) {
             if (!kind || !handle || strcmp(kind, "netem")) continue;
             int j = (int)strtol(handle, NULL, 16) - 2;
             if (j < 0 || j >= n) continue;
-            json_array_append_new(links, json_pack("{s:i, s:i, s:O?, s:O?, s:O?, s:O?, s:O?}", "from", i, "to", j,
-                                                   "bytes", json_object_get(q, "bytes"), "packets", json_object_get(q, "packets"),
-                                                   "drops", json_object_get(q, "drops"), "overlimits", json_object_get(q, "overlimits"),
-                                                   "requeues", json_object_get(q, "requeues")));
+            json_array_append_new(links,
+                                  json_pack("{s:i, s:i, s:O?, s:O?, s:O?, s:O?, s:O?}", "from", i, "to", j, "bytes",
+                                            json_object_get(q, "bytes"), "packets", json_object_get(q, "packets"),
+                                            "drops", json_object_get(q, "drops"), "overlimits",
+                                            json_object_get(q, "overlimits"), "requeues",
+                                            json_object_get(q, "requeues")));
         }
         json_decref(arr);
     }

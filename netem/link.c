@@ -29,7 +29,11 @@ static const char *const DIST[] = {"", "normal", "pareto", "paretonormal"};
 
 void link_netem_args(const LinkParams *p, char *out, size_t n) {
     size_t k = 0;
-#define ADD(...) do { int w_ = snprintf(out + k, k < n ? n - k : 0, __VA_ARGS__); if (w_ > 0) k += (size_t)w_; } while (0)
+#define ADD(...)                                                                                                       \
+    do {                                                                                                               \
+        int w_ = snprintf(out + k, k < n ? n - k : 0, __VA_ARGS__);                                                    \
+        if (w_ > 0) k += (size_t)w_;                                                                                   \
+    } while (0)
     out[0] = 0;
     ADD("delay %.3fms", p->delay_ms);
     if (p->jitter_ms > 0) {
@@ -48,10 +52,11 @@ void link_netem_args(const LinkParams *p, char *out, size_t n) {
 void link_json(const LinkParams *p, char *out, size_t n) {
     static const char *const JD[] = {"uniform", "normal", "pareto", "paretonormal"};
     if (p->loss_model == LOSS_GEMODEL)
-        snprintf(out, n, "{\"up\":%s,\"delay_ms\":%g,\"jitter_ms\":%g,\"jitter_dist\":\"%s\",\"loss\":{\"model\":\"gemodel\","
+        snprintf(out, n,
+                 "{\"up\":%s,\"delay_ms\":%g,\"jitter_ms\":%g,\"jitter_dist\":\"%s\",\"loss\":{\"model\":\"gemodel\","
                  "\"p\":%g,\"r\":%g,\"bad_loss_pct\":%g,\"good_loss_pct\":%g},\"rate_mbit\":%g,\"limit_pkts\":%d}",
-                 p->up ? "true" : "false", p->delay_ms, p->jitter_ms, JD[p->jitter_dist], p->ge_p, p->ge_r, p->ge_bad_loss,
-                 p->ge_good_loss, p->rate_mbit, link_limit(p));
+                 p->up ? "true" : "false", p->delay_ms, p->jitter_ms, JD[p->jitter_dist], p->ge_p, p->ge_r,
+                 p->ge_bad_loss, p->ge_good_loss, p->rate_mbit, link_limit(p));
     else
         snprintf(out, n, "{\"up\":%s,\"delay_ms\":%g,\"jitter_ms\":%g,\"jitter_dist\":\"%s\",\"loss_pct\":%g,"
                  "\"rate_mbit\":%g,\"limit_pkts\":%d}",

@@ -404,8 +404,10 @@ static int parse_nodes(JsonR *c, const json_t *obj, const char *path, int n_agen
         if (!has_rwp)
             jsonr_fail(c, q, "has neither \"pos\" nor \"waypoints\" (expected one, or a top-level random_waypoint)");
         else if (rwp_generate(&rwp, seed, i, m->duration_s, &m->tracks[i]))
-            jsonr_fail(c, q, "random_waypoint needs more than %d legs over %g s (expected fewer: larger area, lower speed or "
-                 "a pause)", MAX_KNOTS_PER_NODE, m->duration_s);
+            jsonr_fail(c, q,
+                       "random_waypoint needs more than %d legs over %g s (expected fewer: larger area, lower speed or "
+                       "a pause)",
+                       MAX_KNOTS_PER_NODE, m->duration_s);
     }
     return c->failed ? -1 : 0;
 }

@@ -16,7 +16,8 @@ static int none_apply(NetEmu *ne, const LinkChange *c, int n, Err *e) {
 static char *none_stats(NetEmu *ne) { (void)ne; return NULL; }
 static void none_close(NetEmu *ne) { (void)ne; }
 
-const LinkBackendOps backend_none = {"none", none_open, none_child_enter, none_wire, none_arm, none_apply, none_stats, none_close};
+const LinkBackendOps backend_none = {"none",   none_open,  none_child_enter, none_wire,
+                                     none_arm, none_apply, none_stats,       none_close};
 
 const LinkBackendOps *backend_find(const char *name) {
     if (!strcmp(name, "none")) return &backend_none;

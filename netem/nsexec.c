@@ -59,7 +59,13 @@ int ns_exec(int nsfd, char *const argv[], const char *input, char **out, Err *e)
         _exit(127);
     }
     if (null >= 0) close(null);
-    if (c < 0) { err_set(e, "fork: %s", strerror(errno)); close(po[0]); close(po[1]); if (mfd >= 0) close(mfd); return -1; }
+    if (c < 0) {
+        err_set(e, "fork: %s", strerror(errno));
+        close(po[0]);
+        close(po[1]);
+        if (mfd >= 0) close(mfd);
+        return -1;
+    }
     close(po[1]);
     if (mfd >= 0) close(mfd);
     size_t cap = 4096, len = 0;
@@ -100,7 +106,10 @@ int ns_spawn(int nsfd, char *const argv[], NsProc *p, Err *e) {
     char prog[256];
     p->pid = 0;
     p->in = p->out = -1;
-    if (!tool_path(argv[0], prog, sizeof prog)) { err_set(e, "%s not found (apt-get install -y iproute2)", argv[0]); return -1; }
+    if (!tool_path(argv[0], prog, sizeof prog)) {
+        err_set(e, "%s not found (apt-get install -y iproute2)", argv[0]);
+        return -1;
+    }
     int pi[2], po[2];
     if (pipe2(pi, O_CLOEXEC)) { err_set(e, "pipe: %s", strerror(errno)); return -1; }
     if (pipe2(po, O_CLOEXEC)) { err_set(e, "pipe: %s", strerror(errno)); close(pi[0]); close(pi[1]); return -1; }
@@ -154,7 +163,10 @@ int ns_finish(NsProc *p, const char *input, Err *e) {
     p->pid = 0;
     if (p->fed_short || !WIFEXITED(st) || WEXITSTATUS(st)) {
         while (got && (buf[got - 1] == '\n' || buf[got - 1] == ' ')) buf[--got] = 0;
-        err_set(e, "tc failed: %.400s", got ? buf : WIFEXITED(st) && WEXITSTATUS(st) == 126 ? "cannot enter the network namespace" : "(no output)");
+        err_set(e, "tc failed: %.400s",
+                got                                           ? buf
+                    : WIFEXITED(st) && WEXITSTATUS(st) == 126 ? "cannot enter the network namespace"
+                                                              : "(no output)");
         return -1;
     }
     return 0;

@@ -138,7 +138,11 @@ static void plan_schedule(JsonR *c, const json_t *arr, NetPlan *p) {
         order[k] = k;
     }
     for (size_t a = 1; a < m; a++)   // stable insertion sort by time
-        for (size_t b = a; b > 0 && at[order[b - 1]] > at[order[b]]; b--) { size_t t = order[b]; order[b] = order[b - 1]; order[b - 1] = t; }
+        for (size_t b = a; b > 0 && at[order[b - 1]] > at[order[b]]; b--) {
+            size_t t = order[b];
+            order[b] = order[b - 1];
+            order[b - 1] = t;
+        }
     LinkParams *cur = xmalloc((size_t)n * n * sizeof(LinkParams));
     memcpy(cur, p->link, (size_t)n * n * sizeof(LinkParams));
     for (size_t r = 0; r < m && !c->failed; r++) {

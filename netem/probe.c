@@ -22,11 +22,17 @@ static void probe_netem(NetProbe *p) {
     if (c == 0) {
         close(po[0]);
         prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (unshare(CLONE_NEWNET)) { dprintf(po[1], "N cannot create a network namespace: %s", strerror(errno)); _exit(1); }
+        if (unshare(CLONE_NEWNET)) {
+            dprintf(po[1], "N cannot create a network namespace: %s", strerror(errno));
+            _exit(1);
+        }
         Err e = {{0}};
         char *lo[] = {"ip", "link", "set", "dev", "lo", "up", NULL};
         char *tc[] = {"tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms", NULL};
-        if (ns_exec(-1, lo, NULL, NULL, &e) || ns_exec(-1, tc, NULL, NULL, &e)) { dprintf(po[1], "Y %s", e.msg); _exit(1); }
+        if (ns_exec(-1, lo, NULL, NULL, &e) || ns_exec(-1, tc, NULL, NULL, &e)) {
+            dprintf(po[1], "Y %s", e.msg);
+            _exit(1);
+        }
         dprintf(po[1], "Y");
         _exit(0);
     }
@@ -76,7 +82,8 @@ void net_probe(NetProbe *p) {
     probe_uml(p);
 }
 
-int backend_choose(const char *asked, int shaped, const NetProbe *p, char *chosen, size_t nc, char *why, size_t nw, Err *e) {
+int backend_choose(const char *asked, int shaped, const NetProbe *p, char *chosen, size_t nc, char *why, size_t nw,
+                   Err *e) {
     const char *install = "apt-get install -y user-mode-linux (runs netem in a User-Mode Linux kernel, no root needed)";
     if (!strcmp(asked, "none") || (!strcmp(asked, "auto") && !shaped)) {
         snprintf(chosen, nc, "none");
@@ -97,16 +104,19 @@ int backend_choose(const char *asked, int shaped, const NetProbe *p, char *chose
         return 0;
     }
     if (want_kernel) {
-        err_set(e, "network.backend: \"kernel\" is not usable here: %s. Use \"uml\" or \"auto\" (%s)", p->netem_why, install);
+        err_set(e, "network.backend: \"kernel\" is not usable here: %s. Use \"uml\" or \"auto\" (%s)", p->netem_why,
+                install);
         return -1;
     }
     if (p->uml) {
         snprintf(chosen, nc, "uml");
-        snprintf(why, nw, "%s%s; User-Mode Linux has it", want_uml ? "asked for" : "the host kernel cannot give netem: ",
-                 want_uml ? "" : p->netem_why);
+        snprintf(why, nw, "%s%s; User-Mode Linux has it",
+                 want_uml ? "asked for" : "the host kernel cannot give netem: ", want_uml ? "" : p->netem_why);
         return 0;
     }
-    err_set(e, "network: the scenario shapes links, but no backend can: the host kernel: %s; User-Mode Linux: %s. "
-            "Install it: %s, or set network.backend to \"none\" and remove the link keys", p->netem_why, p->uml_why, install);
+    err_set(e,
+            "network: the scenario shapes links, but no backend can: the host kernel: %s; User-Mode Linux: %s. "
+            "Install it: %s, or set network.backend to \"none\" and remove the link keys",
+            p->netem_why, p->uml_why, install);
     return -1;
 }

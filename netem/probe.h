@@ -18,6 +18,7 @@ void net_probe(NetProbe *p);
 // Resolve `asked` (auto, kernel, uml, none) for a scenario that does (shaped = 1) or does not shape
 // links. Fills chosen ("none", "kernel" or "uml") and why (one line). 0, or -1 and e when no
 // backend can do what the scenario asks (e says what to install).
-int backend_choose(const char *asked, int shaped, const NetProbe *p, char *chosen, size_t nc, char *why, size_t nw, Err *e);
+int backend_choose(const char *asked, int shaped, const NetProbe *p, char *chosen, size_t nc, char *why, size_t nw,
+                   Err *e);
 
 #endif

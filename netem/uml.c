@@ -38,12 +38,14 @@ static int script_write(const char *path, const char *status_path, const NetProb
     if (!f) { err_set(e, "cannot write %s: %s", path, strerror(errno)); return -1; }
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "/");
-    fprintf(f, "#!/bin/sh\n# meshtrain: PID 1 of a User-Mode Linux guest (written by netem/uml.c)\n"
-               "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
-               "mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run\n"
-               "M=%s\n"
-               "for k in net/sched/sch_netem.ko net/sched/sch_htb.ko net/sched/cls_u32.ko drivers/net/veth.ko "
-               "lib/crc-ccitt.ko net/ipv6/ipv6.ko net/llc/llc.ko net/802/stp.ko net/bridge/bridge.ko; do [ -f $M/$k ] && insmod $M/$k 2>/dev/null; done\n",
+    fprintf(f,
+            "#!/bin/sh\n# meshtrain: PID 1 of a User-Mode Linux guest (written by netem/uml.c)\n"
+            "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+            "mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run\n"
+            "M=%s\n"
+            "for k in net/sched/sch_netem.ko net/sched/sch_htb.ko net/sched/cls_u32.ko drivers/net/veth.ko "
+            "lib/crc-ccitt.ko net/ipv6/ipv6.ko net/llc/llc.ko net/802/stp.ko net/bridge/bridge.ko; do [ -f $M/$k ] && "
+            "insmod $M/$k 2>/dev/null; done\n",
             p->uml_modules);
     static const char *const PASS[] = {"HOME", "LANG", "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "TERM", NULL};
     for (const char *const *k = PASS; *k; k++)
@@ -70,7 +72,8 @@ static int script_write(const char *path, const char *status_path, const NetProb
     return 0;
 }
 
-// Guest memory: the runner (dataset, model) and each agent (about 100 MB for LeNet-5), within half the host's free memory.
+// Guest memory: the runner (dataset, model) and each agent (about 100 MB for LeNet-5), within half the
+// host's free memory.
 static long uml_mem_mb(int agents) {
     long want = 768 + 192L * agents, avail = 0;
     FILE *f = fopen("/proc/meminfo", "r");
@@ -142,7 +145,9 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
         if (getppid() == 1) _exit(1);
         // Without root, a user namespace grants the right to make the PID namespace (files keep our uid).
         if (unshare(CLONE_NEWPID) && unshare(CLONE_NEWUSER | CLONE_NEWPID)) {
-            dprintf(2, "meshtrain: cannot create a PID namespace for User-Mode Linux (needs root or user namespaces): %s\n", strerror(errno));
+            dprintf(
+                2, "meshtrain: cannot create a PID namespace for User-Mode Linux (needs root or user namespaces): %s\n",
+                strerror(errno));
             _exit(126);
         }
         pid_t k = fork();
@@ -200,7 +205,8 @@ int uml_run(const NetProbe *p, const UmlJob *j, int *status, Err *e) {
         return -1;
     }
     if (st < 0) {
-        err_set(e, "User-Mode Linux stopped before the command inside it finished (%s)", relay.state ? "it started" : "it never started");
+        err_set(e, "User-Mode Linux stopped before the command inside it finished (%s)",
+                relay.state ? "it started" : "it never started");
         *status = 1;
         return -1;
     }

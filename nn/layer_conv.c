@@ -34,8 +34,12 @@ static void im2col_same(const float *x, int C, int B, int H, int W, int b0, int 
                     for (size_t i = lo; i < hi; i++) r[i] = src[i];
                     for (size_t i = last; i < hw; i++) r[i] = 0.0f;
                     // Columns that wrapped into the neighbouring row are padding.
-                    if (dx < 0) for (int oh = oh0; oh < oh1; oh++) for (int j = 0; j < -dx; j++) r[(size_t)oh * W + j] = 0.0f;
-                    if (dx > 0) for (int oh = oh0; oh < oh1; oh++) for (int j = W - dx; j < W; j++) r[(size_t)oh * W + j] = 0.0f;
+                    if (dx < 0)
+                        for (int oh = oh0; oh < oh1; oh++)
+                            for (int j = 0; j < -dx; j++) r[(size_t)oh * W + j] = 0.0f;
+                    if (dx > 0)
+                        for (int oh = oh0; oh < oh1; oh++)
+                            for (int j = W - dx; j < W; j++) r[(size_t)oh * W + j] = 0.0f;
                 }
             }
 }
@@ -106,8 +110,12 @@ static void col2im_same(float *col, int C, int B, int H, int W, int b0, int nb, 
                 for (int b = 0; b < nb; b++) {
                     float *restrict r = row + (size_t)b * hw;
                     float *restrict dst = dx + ((size_t)c * B + b0 + b) * hw + shift;
-                    if (dxs < 0) for (int oh = oh0; oh < oh1; oh++) for (int j = 0; j < -dxs; j++) r[(size_t)oh * W + j] = 0.0f;
-                    if (dxs > 0) for (int oh = oh0; oh < oh1; oh++) for (int j = W - dxs; j < W; j++) r[(size_t)oh * W + j] = 0.0f;
+                    if (dxs < 0)
+                        for (int oh = oh0; oh < oh1; oh++)
+                            for (int j = 0; j < -dxs; j++) r[(size_t)oh * W + j] = 0.0f;
+                    if (dxs > 0)
+                        for (int oh = oh0; oh < oh1; oh++)
+                            for (int j = W - dxs; j < W; j++) r[(size_t)oh * W + j] = 0.0f;
                     for (ptrdiff_t i = lo; i < hi; i++) dst[i] += r[i];
                 }
             }

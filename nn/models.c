@@ -122,7 +122,8 @@ static const Arch ARCHS[] = {
     {"cnn5", build_cnn5, NORM_NONE, 8, "5-layer CNN (NGC's cganet5): conv 32-32-M-64-M-64-M, fc"},
     {"resnet20", build_resnet20, NORM_BATCH, 8, "ResNet-20 for 32x32, 16/32/64 channels"},
     {"vgg11", build_vgg11, NORM_BATCH, 32, "VGG-11 narrow (16..128 channels), as in GUT/CCL"},
-    {"vgg11-standard", build_vgg11_standard, NORM_NONE, 32, "VGG-11 config A (64..512), dropout classifier, as in RelaySGD"},
+    {"vgg11-standard", build_vgg11_standard, NORM_NONE, 32,
+     "VGG-11 config A (64..512), dropout classifier, as in RelaySGD"},
 };
 #define N_ARCHS ((int)(sizeof ARCHS / sizeof ARCHS[0]))
 

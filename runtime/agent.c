@@ -71,10 +71,14 @@ static int partition_make(Agent *a, Err *e) {
 // over the inherited control socket, never in argv or a file). NULL and e when they are malformed.
 static uint8_t *keys_take(Agent *a, json_t *o, Err *e) {
     json_t *ks = json_object_get(o, "keys");
-    if ((int)json_array_size(ks) != a->s.agents) { err_set(e, "the runner's start signal has no key per peer"); return NULL; }
+    if ((int)json_array_size(ks) != a->s.agents) {
+        err_set(e, "the runner's start signal has no key per peer");
+        return NULL;
+    }
     uint8_t *keys = xcalloc((size_t)a->s.agents, AUTH_KEY_BYTES);
     for (int j = 0; j < a->s.agents; j++)
-        if (j != a->args->id && auth_key_from_hex(keys + (size_t)j * AUTH_KEY_BYTES, json_string_value(json_array_get(ks, (size_t)j)))) {
+        if (j != a->args->id &&
+            auth_key_from_hex(keys + (size_t)j * AUTH_KEY_BYTES, json_string_value(json_array_get(ks, (size_t)j)))) {
             err_set(e, "the runner's start signal has a malformed key for peer %d", j);
             free(keys);
             return NULL;
@@ -88,7 +92,8 @@ static json_t *rejects_json(Net *net) {
     const NetReject *r = net_rejects(net, &listed, &total);
     json_t *list = json_array();
     for (int q = 0; q < listed; q++)
-        json_array_append_new(list, json_pack("{s:s, s:i, s:s}", "from", r[q].from, "claimed", r[q].claimed, "why", r[q].why));
+        json_array_append_new(
+            list, json_pack("{s:s, s:i, s:s}", "from", r[q].from, "claimed", r[q].claimed, "why", r[q].why));
     return json_pack("{s:o, s:i}", "rejected", list, "rejected_total", total);
 }
 
@@ -165,7 +170,10 @@ static size_t head_width(const Model *m, int head) {
 static int model_fns_forward(ModelFns *f, const float *x, Err *e) {
     Model *m = f->m;
     if (f->busy) { err_set(e, "the model's functions cannot be called from feature_loss"); return -1; }
-    if (f->b < 1) { err_set(e, "the model's functions need the round's batch (call them from step or on_batch)"); return -1; }
+    if (f->b < 1) {
+        err_set(e, "the model's functions need the round's batch (call them from step or on_batch)");
+        return -1;
+    }
     memcpy(f->params, m->params, m->n_params * sizeof(float));
     memcpy(f->grads, m->grads, m->n_params * sizeof(float));
     if (m->n_state) memcpy(f->state, m->state, m->n_state * sizeof(float));
@@ -200,7 +208,8 @@ static void features_copy(const Model *m, int head, float *feat) {
     size_t dim = head_width(m, head);
     for (int c = 0; c < s->c; c++)
         for (int b = 0; b < B; b++)
-            memcpy(feat + (size_t)b * dim + (size_t)c * hw, s->val + ((size_t)c * B + b) * hw, (size_t)hw * sizeof(float));
+            memcpy(feat + (size_t)b * dim + (size_t)c * hw, s->val + ((size_t)c * B + b) * hw,
+                   (size_t)hw * sizeof(float));
 }
 
 static int model_features_at(void *ctx, const float *x, float *feat, uint8_t *labels, int *batch, Err *e) {
@@ -246,7 +255,10 @@ static void backward_with_features(Model *m, int head, const float *dfeat) {
 int agent_feature_pass(Alg *alg, float *loss, Err *e) {
     ModelFns *f = alg->env.model.ctx;
     Model *m = f->m;
-    if (f->head < 0) { err_set(e, "%s needs penultimate features, and model %s has no linear head", alg->ops->name, m->name); return -1; }
+    if (f->head < 0) {
+        err_set(e, "%s needs penultimate features, and model %s has no linear head", alg->ops->name, m->name);
+        return -1;
+    }
     size_t dim = head_width(m, f->head), cells = (size_t)m->cur * dim;
     float *feat = xfloats(cells), *dfeat = xfloats(cells);
     features_copy(m, f->head, feat);
@@ -342,10 +354,11 @@ static json_t *links_json(Agent *a, int sent) {
         if (!c->messages) continue;
         char k[16];
         snprintf(k, sizeof k, "%d", j);
-        json_object_set_new(o, k, json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "payload", (json_int_t)c->payload, "framing",
-                                            (json_int_t)c->framing, "socket", (json_int_t)c->socket, "messages",
-                                            (json_int_t)c->messages, "dropped", (json_int_t)c->dropped, "late",
-                                            (json_int_t)c->late));
+        json_object_set_new(o, k,
+                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "payload", (json_int_t)c->payload, "framing",
+                                      (json_int_t)c->framing, "socket", (json_int_t)c->socket, "messages",
+                                      (json_int_t)c->messages, "dropped", (json_int_t)c->dropped, "late",
+                                      (json_int_t)c->late));
     }
     return o;
 }
@@ -392,9 +405,9 @@ static void progress_send(Agent *a, int force) {
     a->last_report = now;
     uint64_t pay, wire, msgs;
     totals(a, &pay, &wire, &msgs);
-    json_t *o = json_pack("{s:I, s:I, s:f, s:f, s:I}", "round", (json_int_t)a->round, "rounds", (json_int_t)a->total_rounds,
-                          "loss", a->loss_n ? a->loss_sum / a->loss_n : 0.0, "epoch", (double)a->round / a->rounds_per_epoch,
-                          "bytes_wire", (json_int_t)wire);
+    json_t *o = json_pack("{s:I, s:I, s:f, s:f, s:I}", "round", (json_int_t)a->round, "rounds",
+                          (json_int_t)a->total_rounds, "loss", a->loss_n ? a->loss_sum / a->loss_n : 0.0, "epoch",
+                          (double)a->round / a->rounds_per_epoch, "bytes_wire", (json_int_t)wire);
     Err e;
     report(a, CTL_PROGRESS, o, NULL, &e);
 }
@@ -407,10 +420,11 @@ static void on_idle(void *ctx, int waiting_for) {
 }
 
 static void metrics_line(Agent *a, float lr) {
-    json_t *o = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:o, s:o}", "type", "round", "round", (json_int_t)a->round,
-                          "epoch", (double)a->round / a->rounds_per_epoch, "loss", a->loss_n ? a->loss_sum / a->loss_n : 0.0,
-                          "lr", (double)lr, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
-                          "missing", (json_int_t)a->alg->env.missing, "sent", links_json(a, 1), "recv", links_json(a, 0));
+    json_t *o =
+        json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:I, s:o, s:o}", "type", "round", "round", (json_int_t)a->round,
+                  "epoch", (double)a->round / a->rounds_per_epoch, "loss", a->loss_n ? a->loss_sum / a->loss_n : 0.0,
+                  "lr", (double)lr, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net), "missing",
+                  (json_int_t)a->alg->env.missing, "sent", links_json(a, 1), "recv", links_json(a, 0));
     // The kernel's view of each link, and when it was read: CLOCK_MONOTONIC, which the runner shares
     // (one kernel), so it can place the sample against the link schedule (docs/network.md). In whole
     // microseconds: the lines keep 7 significant digits of a real, too few for a clock that counts uptime.
@@ -529,18 +543,20 @@ static int train(Agent *a, Err *e) {
 static int done_report(Agent *a, Err *e) {
     uint64_t pay, wire, msgs;
     totals(a, &pay, &wire, &msgs);
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:s}", "type", "done", "rounds",
-                          (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire, "messages",
-                          (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
-                          "missing", (json_int_t)a->alg->env.missing, "samples", (json_int_t)a->n_mine * a->s.epochs, "train_s", a->train_s,
-                          "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary", (json_int_t)a->csw_invol,
-                          "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb", rss_peak_kb() / 1024.0,
-                          "on_missing", a->alg->ops->on_missing);
+    json_t *o =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:s}", "type", "done",
+                  "rounds", (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire,
+                  "messages", (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
+                  "missing", (json_int_t)a->alg->env.missing, "samples", (json_int_t)a->n_mine * a->s.epochs, "train_s",
+                  a->train_s, "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary",
+                  (json_int_t)a->csw_invol, "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb",
+                  rss_peak_kb() / 1024.0, "on_missing", a->alg->ops->on_missing);
     json_object_set_new(o, "sent", links_json(a, 1));   // per peer, for the energy model (bits over each link)
     json_object_set_new(o, "recv", links_json(a, 0));
     json_t *copy = json_deep_copy(o);
     log_line(a, o);
-    if (fsync(fileno(a->log)) && errno != EINVAL && !a->log_errno) a->log_errno = errno;   // a result is on disk before it is reported
+    if (fsync(fileno(a->log)) && errno != EINVAL && !a->log_errno)
+        a->log_errno = errno;   // a result is on disk before it is reported
     if (log_check(a, e)) { json_decref(copy); return -1; }
     return report(a, CTL_DONE, copy, NULL, e);
 }
@@ -556,7 +572,11 @@ int agent_run(const AgentArgs *args) {
     frame_reader_init(&a.rd, 1 << 20);
     Err e = {{0}};
     if (scenario_load(&a.s, args->scenario_path, NULL, &e)) { fail_report(&a, &e); return 2; }
-    if (args->id < 0 || args->id >= a.s.agents) { err_set(&e, "agent id %d outside 0..%d", args->id, a.s.agents - 1); fail_report(&a, &e); return 2; }
+    if (args->id < 0 || args->id >= a.s.agents) {
+        err_set(&e, "agent id %d outside 0..%d", args->id, a.s.agents - 1);
+        fail_report(&a, &e);
+        return 2;
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/agent-%d.jsonl", args->run_dir, args->id);
     a.log = fopen(path, "w");

@@ -172,8 +172,8 @@ static void parse_alg_key(Ctx *c, json_t *o, const AlgOps *ops, const AlgKey *k,
         if (obj && strcmp(prev, top)) {   // the first field of its object checks the object's keys
             const char *fields[17];
             int nf = 0;
-            for (const AlgKey *f = k; f->key && nf < 16 && alg_key_split(f->key, prev, sizeof prev) && !strcmp(prev, top);
-                 f++)
+            for (const AlgKey *f = k;
+                 f->key && nf < 16 && alg_key_split(f->key, prev, sizeof prev) && !strcmp(prev, top); f++)
                 fields[nf++] = alg_key_split(f->key, prev, sizeof prev);
             fields[nf] = NULL;
             keys_check(c, obj, path, fields);
@@ -182,7 +182,8 @@ static void parse_alg_key(Ctx *c, json_t *o, const AlgOps *ops, const AlgKey *k,
     const char *name = field ? field : k->key;
     void *p = (char *)cfg + k->offset;
     if (k->type == ALG_KEY_BOOL) *(int *)p = boolean(c, obj, path, name, (int)k->def);
-    else if (k->type == ALG_KEY_INT) *(int *)p = (int)integer(c, obj, path, name, (long)k->lo, (long)k->hi, (long)k->def);
+    else if (k->type == ALG_KEY_INT)
+        *(int *)p = (int)integer(c, obj, path, name, (long)k->lo, (long)k->hi, (long)k->def);
     else if (k->type == ALG_KEY_NUM) *(double *)p = num(c, obj, path, name, k->lo, k->hi, k->def);
     else str(c, obj, path, name, codec_names(), k->def_codec, (char *)p, sizeof cfg->codec);
 }
@@ -271,7 +272,8 @@ static void parse_network(JsonR *c, json_t *root, Scenario *s) {
     if (json_object_size(links)) s->net.links_json = json_dumps(links, JSON_COMPACT);
     json_decref(links);
     if (!strcmp(s->net.backend, "none") && s->net.shaped)
-        jsonr_fail(c, "network.backend", "\"none\" shapes nothing, but the scenario asks for shaped links: use \"auto\" "
+        jsonr_fail(c, "network.backend",
+                   "\"none\" shapes nothing, but the scenario asks for shaped links: use \"auto\" "
                    "(or remove default_link, links, schedule and mobility)");
 }
 

@@ -67,7 +67,8 @@ static Model *tiny_model(Err *e) {
 // ---- one agent (a thread) ----
 
 static int agent_setup(Agent *ag) {
-    if (scenario_load(&ag->s, "test", ag->run->text, &ag->e)) return -1;   // concurrently: see scenario_load_is_thread_safe
+    if (scenario_load(&ag->s, "test", ag->run->text, &ag->e))
+        return -1;   // concurrently: see scenario_load_is_thread_safe
     if (!(ag->m = tiny_model(&ag->e))) return -1;
     AlgEnv *env = &ag->env;
     if (agent_env_init(env, ag->m, &ag->s, ag->id, &ag->e)) return -1;
@@ -271,7 +272,8 @@ typedef struct {
     long missing[MAX_AGENTS];
 } PushSum;
 
-static void pushsum_round(const Run *r, const Topology *t, Graph *g, const Net *drops, long round, int kind, PushSum *ps) {
+static void pushsum_round(const Run *r, const Topology *t, Graph *g, const Net *drops, long round, int kind,
+                          PushSum *ps) {
     int n = r->cfg.n;
     double nu[MAX_AGENTS] = {0};
     topo_round(t, round, g);
@@ -318,11 +320,13 @@ static void pushsum_simulate(const Run *r, PushSum *ps, double *after_training) 
     }
     for (long round = 0; round < r->cfg.rounds; round++) {
         for (int i = 0; i < r->cfg.n; i++)
-            for (size_t k = 0; k < r->d; k++) ps->x[i][k] -= lr_at(&r->cfg, round) * (ps->x[i][k] / ps->u[i] - r->c[i][k]);
+            for (size_t k = 0; k < r->d; k++)
+                ps->x[i][k] -= lr_at(&r->cfg, round) * (ps->x[i][k] / ps->u[i] - r->c[i][k]);
         pushsum_round(r, &t, g, drops, round, KIND_PUSH, ps);
     }
     *after_training = pushsum_error(r, ps, r->trained);
-    for (int c = 0; c < r->cfg.consensus; c++) pushsum_round(r, &t, g, drops, r->cfg.rounds + 1 + c, KIND_CONSENSUS, ps);
+    for (int c = 0; c < r->cfg.consensus; c++)
+        pushsum_round(r, &t, g, drops, r->cfg.rounds + 1 + c, KIND_CONSENSUS, ps);
     net_free(drops);
     graph_free(g);
     topo_free(&t);
@@ -367,8 +371,8 @@ static void check_allreduce(int n) {
     gd_reference(&r, NULL, ref);
     for (int i = 0; i < n; i++) {
         for (size_t k = 0; k < r.d; k++) worst = worst_of(worst, fabs(r.trained[i][k] - ref[k]));
-        cr_expect(!memcmp(r.trained[i], r.trained[0], r.d * sizeof(float)), "allreduce n=%d: agent %d differs from agent 0",
-                  n, i);
+        cr_expect(!memcmp(r.trained[i], r.trained[0], r.d * sizeof(float)),
+                  "allreduce n=%d: agent %d differs from agent 0", n, i);
     }
     cr_log_info("allreduce n=%d: max |x - centralized GD| = %.1e", n, worst);
     cr_expect_leq(worst, 1e-5, "allreduce n=%d: %.3g from the centralized iterate", n, worst);
@@ -468,8 +472,8 @@ Test(algorithms, dpsgd_with_drops) {
     cr_log_info("dpsgd drops 0.3 ring n=5: %ld messages missing; end: |z - mean c| %.1e, spread %.1e, outside the "
                 "trained range %.1e", lost, err, spread, outside);
     cr_expect_gt(lost, 0, "no message was dropped");
-    cr_expect_leq(outside, 1e-6, "dpsgd with drops: an agent ends %.3g outside the range the agents held after training",
-                  outside);
+    cr_expect_leq(outside, 1e-6,
+                  "dpsgd with drops: an agent ends %.3g outside the range the agents held after training", outside);
     cr_expect_leq(spread, 1e-5, "dpsgd with drops: agents disagree by %.3g after the consensus rounds", spread);
 }
 
@@ -513,7 +517,8 @@ Test(algorithms, deepsqueeze_q8) {
 }
 
 Test(algorithms, sparse_push_topk) {
-    check_alg(SPARSE_PUSH_TOPK, EXP_GRAPH, 8, 100, 200, "topk", 0.25, 0.3, 1e-4, "sparse-push exponential n=8 topk 0.25");
+    check_alg(SPARSE_PUSH_TOPK, EXP_GRAPH, 8, 100, 200, "topk", 0.25, 0.3, 1e-4,
+              "sparse-push exponential n=8 topk 0.25");
 }
 
 // The compensation rounds are run with algorithm.compensation's codec, keep and step, as the agent does.
@@ -584,7 +589,8 @@ Test(algorithms, sparse_push_dense_is_sgp_up_to_rounding) {
     int nf = bits_differ(&sp, sp.final, sgp.final, &wf, ff, sizeof ff);
     cr_log_info("sparse-push (dense, gamma 1) vs sgp: %d and %d entries differ, largest %.2g and %.2g", nt, nf, wt, wf);
     cr_expect_leq(wt, 1e-6, "sparse-push (dense, gamma 1) and sgp differ by %.2g after 5 rounds (first %s)", wt, ft);
-    cr_expect_leq(wf, 1e-6, "sparse-push (dense, gamma 1) and sgp differ by %.2g after 5 consensus rounds (first %s)", wf, ff);
+    cr_expect_leq(wf, 1e-6, "sparse-push (dense, gamma 1) and sgp differ by %.2g after 5 consensus rounds (first %s)",
+                  wf, ff);
 }
 
 // No communication: every agent converges to its own target, not to the mean.
@@ -599,7 +605,8 @@ Test(algorithms, local_converges_to_own_target) {
         gd_reference(&r, r.c[i], ref);
         for (size_t k = 0; k < r.d; k++)
             worst = worst_of(worst, worst_of(fabs(r.trained[i][k] - ref[k]), fabs(r.final[i][k] - r.c[i][k])));
-        cr_expect(!memcmp(r.trained[i], r.final[i], r.d * sizeof(float)), "local: agent %d changed in consensus rounds", i);
+        cr_expect(!memcmp(r.trained[i], r.final[i], r.d * sizeof(float)), "local: agent %d changed in consensus rounds",
+                  i);
     }
     final_errors(&r, r.final, &err, &spread);
     cr_log_info("local n=4: max |x_i - c_i| %.1e; max |x_i - mean c| %.2f", worst, err);
@@ -633,8 +640,10 @@ static void check_strtok_kept(const char *text) {
     char *first = strtok(mine, ",");
     cr_assert_eq(scenario_load(&s, "test", text, &e), 0, "%s", e.msg);
     char *second = strtok(NULL, ",");
-    cr_expect(first && second && !strcmp(second, "b"), "scenario_load moved the caller's strtok position: the token after "
-              "'a' in \"a,b,c\" came out as '%s'", second ? second : "(null)");
+    cr_expect(first && second && !strcmp(second, "b"),
+              "scenario_load moved the caller's strtok position: the token after "
+              "'a' in \"a,b,c\" came out as '%s'",
+              second ? second : "(null)");
 }
 
 Test(algorithms, scenario_load_is_thread_safe) {

@@ -46,7 +46,8 @@ Test(auth, handshake_proves_the_pair_key_and_only_it) {
     auth_session_key(s1, k, hello, answer);
     auth_session_key(s2, k, hello, answer);
     auth_session_key(s3, k, hello2, answer);
-    cr_assert(!memcmp(s1, s2, sizeof s1) && memcmp(s1, s3, sizeof s1), "session keys: same handshake, same key; else not");
+    cr_assert(!memcmp(s1, s2, sizeof s1) && memcmp(s1, s3, sizeof s1),
+              "session keys: same handshake, same key; else not");
 }
 
 Test(auth, frame_mac_covers_header_and_payload) {
@@ -140,7 +141,8 @@ static int listener_make(int *port) {
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     socklen_t al = sizeof a;
-    cr_assert(!bind(fd, (struct sockaddr *)&a, sizeof a) && !listen(fd, 4) && !getsockname(fd, (struct sockaddr *)&a, &al));
+    cr_assert(!bind(fd, (struct sockaddr *)&a, sizeof a) && !listen(fd, 4) &&
+              !getsockname(fd, (struct sockaddr *)&a, &al));
     *port = ntohs(a.sin_port);
     return fd;
 }
@@ -206,7 +208,8 @@ static void expect_error(Agent1 *a, const char *what) {
     Err e = {{0}};
     Msg *m = net_wait(a->net, 0, 2, 0, 5, &timed_out, &e);
     cr_assert(!m && !timed_out, "%s must be a protocol error", what);
-    cr_assert(strstr(e.msg, "protocol error") && strstr(e.msg, "from agent 0"), "%s: '%s' must name the peer", what, e.msg);
+    cr_assert(strstr(e.msg, "protocol error") && strstr(e.msg, "from agent 0"), "%s: '%s' must name the peer", what,
+              e.msg);
 }
 
 Test(auth, rogues_take_no_place_and_replays_are_refused, .timeout = 60) {

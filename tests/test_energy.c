@@ -113,7 +113,8 @@ Test(energy, precision_8_16_32) {
 Test(energy, free_space_radio_hand_computed) {
     EnergyModel m;
     energy_model_default(&m);
-    // 1 Mbit over 50 m: 1e6 x (50 nJ + 100 pJ x 50^2 = 250 nJ) = 1e6 x 300 nJ = 0.3 J; receiving it 1e6 x 50 nJ = 0.05 J.
+    // 1 Mbit over 50 m: 1e6 x (50 nJ + 100 pJ x 50^2 = 250 nJ) = 1e6 x 300 nJ = 0.3 J;
+    // receiving it 1e6 x 50 nJ = 0.05 J.
     near(energy_amp_pj_per_bit(&m, 50), 250000, 1e-15, "amplifier pJ/bit at 50 m");
     near(energy_tx_j(&m, 1e6, 50), 0.3, 1e-12, "E_tx(1 Mbit, 50 m)");
     near(energy_rx_j(&m, 1e6), 0.05, 1e-12, "E_rx(1 Mbit)");
@@ -189,10 +190,11 @@ Test(energy, two_regime_crossover) {
 }
 
 Test(energy, parse_overrides_and_round_trip) {
-    EnergyModel m = parse_ok("{\"model\": \"default\", \"compute\": {\"pj_per_mac_fp32\": 3.0, \"pj_per_mac_fp16\": 1,"
-                             " \"pj_per_mac_int8\": 0.1, \"backward_factor\": 1.5}, \"radio\": {\"path_loss\": \"two-regime\","
-                             " \"e_elec_nj_per_bit\": 40, \"eps_fs_pj_per_bit_m2\": 20, \"eps_mp_pj_per_bit_m4\": 0.002,"
-                             " \"distance_m\": 25}}");
+    EnergyModel m =
+        parse_ok("{\"model\": \"default\", \"compute\": {\"pj_per_mac_fp32\": 3.0, \"pj_per_mac_fp16\": 1,"
+                 " \"pj_per_mac_int8\": 0.1, \"backward_factor\": 1.5}, \"radio\": {\"path_loss\": \"two-regime\","
+                 " \"e_elec_nj_per_bit\": 40, \"eps_fs_pj_per_bit_m2\": 20, \"eps_mp_pj_per_bit_m4\": 0.002,"
+                 " \"distance_m\": 25}}");
     near(m.pj_per_mac_fp32, 3, 0, "fp32");
     near(m.pj_per_mac_fp16, 1, 0, "fp16 (an integer is a number)");
     near(m.pj_per_mac_int8, 0.1, 0, "int8");
@@ -224,16 +226,20 @@ Test(energy, parse_errors_name_the_path) {
     FAILS("{\"radio\": {\"eps_amp_pj_per_bit_m2\": 100}}", "energy.radio.eps_amp_pj_per_bit_m2: unknown key",
           "eps_fs_pj_per_bit_m2");
     FAILS("{\"compute\": {\"pj_per_mac\": 4.6}}", "energy.compute.pj_per_mac: unknown key", "pj_per_mac_fp32");
-    FAILS("{\"radio\": {\"e_elec_nj_per_bit\": -1}}", "energy.radio.e_elec_nj_per_bit: -1 is out of range (expected >= 0)");
-    FAILS("{\"compute\": {\"backward_factor\": -0.5}}", "energy.compute.backward_factor: -0.5 is out of range (expected >= 0)");
+    FAILS("{\"radio\": {\"e_elec_nj_per_bit\": -1}}",
+          "energy.radio.e_elec_nj_per_bit: -1 is out of range (expected >= 0)");
+    FAILS("{\"compute\": {\"backward_factor\": -0.5}}",
+          "energy.compute.backward_factor: -0.5 is out of range (expected >= 0)");
     FAILS("{\"compute\": {\"pj_per_mac_fp32\": \"4.6\"}}",
           "energy.compute.pj_per_mac_fp32: expected a number >= 0 (got a string)");
     FAILS("{\"radio\": {\"distance_m\": true}}", "energy.radio.distance_m: expected a number >= 0 (got a boolean)");
     FAILS("{\"radio\": [1]}", "energy.radio: expected an object (got an array)");
     FAILS("{\"model\": \"horowitz\"}", "energy.model: unknown value 'horowitz' (expected one of: default)");
     FAILS("{\"model\": 1}", "energy.model: expected a string");
-    FAILS("{\"radio\": {\"path_loss\": \"d4\"}}", "energy.radio.path_loss: unknown value 'd4'", "free-space, two-regime");
-    FAILS("{\"radio\": {\"eps_mp_pj_per_bit_m4\": 0.0013}}", "energy.radio.eps_mp_pj_per_bit_m4: only used when path_loss is");
+    FAILS("{\"radio\": {\"path_loss\": \"d4\"}}", "energy.radio.path_loss: unknown value 'd4'",
+          "free-space, two-regime");
+    FAILS("{\"radio\": {\"eps_mp_pj_per_bit_m4\": 0.0013}}",
+          "energy.radio.eps_mp_pj_per_bit_m4: only used when path_loss is");
     FAILS("{\"radio\": {\"path_loss\": \"two-regime\", \"eps_mp_pj_per_bit_m4\": -0.0013}}",
           "energy.radio.eps_mp_pj_per_bit_m4: -0.0013 is out of range");
     FAILS("[]", "energy: expected an object (got an array)");
@@ -342,7 +348,8 @@ Test(energy, summary_object) {
     json_t *src = json_object_get(o, "sources");
     cr_assert(strstr(json_string_value(json_object_get(src, "compute")), "Horowitz"), "compute source");
     cr_assert(strstr(json_string_value(json_object_get(src, "radio")), "HICSS 2000"), "radio source");
-    near(json_number_value(json_object_get(json_object_get(json_object_get(o, "constants"), "radio"), "eps_fs_pj_per_bit_m2")),
+    near(json_number_value(
+             json_object_get(json_object_get(json_object_get(o, "constants"), "radio"), "eps_fs_pj_per_bit_m2")),
          100, 0, "constants.radio.eps_fs_pj_per_bit_m2");
     json_decref(o);
 }

@@ -27,7 +27,8 @@ static void plan_bad(const char *text, int n, const char *want) {
 }
 
 Test(link, netem_arguments_restate_every_parameter) {
-    LinkParams p = {.up = 1, .delay_ms = 20, .jitter_ms = 2, .jitter_dist = JITTER_NORMAL, .loss_pct = 1.5, .rate_mbit = 20};
+    LinkParams p = {
+        .up = 1, .delay_ms = 20, .jitter_ms = 2, .jitter_dist = JITTER_NORMAL, .loss_pct = 1.5, .rate_mbit = 20};
     char a[256];
     link_netem_args(&p, a, sizeof a);
     // limit: 20 Mbit/s x (2 x 20 + 4 x 2) ms / (8 x 1514 B) = 79.3 -> 80 packets, + 100 headroom
@@ -64,7 +65,9 @@ Test(link, shaped_only_when_something_is_set) {
 Test(link, plan_merges_default_links_and_symmetric_overrides) {
     NetPlan p;
     plan_ok("{\"default_link\": {\"delay_ms\": 5, \"rate_mbit\": 20},"
-            " \"links\": [{\"from\": 0, \"to\": 1, \"delay_ms\": 50}, {\"from\": 1, \"to\": 2, \"loss_pct\": 3, \"symmetric\": true}]}", 3, &p);
+            " \"links\": [{\"from\": 0, \"to\": 1, \"delay_ms\": 50}, {\"from\": 1, \"to\": 2, \"loss_pct\": 3, "
+            "\"symmetric\": true}]}",
+            3, &p);
     cr_assert(p.shaped);
     cr_assert_float_eq(p.link[0 * 3 + 1].delay_ms, 50, 1e-12, "0->1 overridden");
     cr_assert_float_eq(p.link[0 * 3 + 1].rate_mbit, 20, 1e-12, "0->1 keeps the default rate");
@@ -79,13 +82,16 @@ Test(link, schedule_restates_the_link_in_time_order) {
     NetPlan p;
     // Given out of order: at 5 s the rate changes, at 2 s the delay; each change carries every parameter.
     plan_ok("{\"default_link\": {\"delay_ms\": 5, \"rate_mbit\": 20}, \"duration_s\": 10, \"schedule\": ["
-            "{\"at_s\": 5, \"from\": 0, \"to\": 1, \"rate_mbit\": 2}, {\"at_s\": 2, \"from\": 0, \"to\": 1, \"delay_ms\": 80},"
-            "{\"at_s\": 3, \"from\": 1, \"to\": 0, \"up\": false, \"symmetric\": true}]}", 2, &p);
+            "{\"at_s\": 5, \"from\": 0, \"to\": 1, \"rate_mbit\": 2}, {\"at_s\": 2, \"from\": 0, \"to\": 1, "
+            "\"delay_ms\": 80},"
+            "{\"at_s\": 3, \"from\": 1, \"to\": 0, \"up\": false, \"symmetric\": true}]}",
+            2, &p);
     cr_assert_eq(p.n_change, 4);
     cr_assert_float_eq(p.change[0].at_s, 2, 1e-12);
     cr_assert_float_eq(p.change[0].p.delay_ms, 80, 1e-12);
     cr_assert_float_eq(p.change[0].p.rate_mbit, 20, 1e-12, "the change at 2 s keeps the rate then in force");
-    cr_assert(p.change[1].at_s == 3 && p.change[2].at_s == 3 && !p.change[1].p.up && !p.change[2].p.up, "cut both ways at 3 s");
+    cr_assert(p.change[1].at_s == 3 && p.change[2].at_s == 3 && !p.change[1].p.up && !p.change[2].p.up,
+              "cut both ways at 3 s");
     cr_assert_float_eq(p.change[3].at_s, 5, 1e-12);
     cr_assert_float_eq(p.change[3].p.delay_ms, 80, 1e-12, "the change at 5 s keeps the delay set at 2 s");
     cr_assert_float_eq(p.change[3].p.rate_mbit, 2, 1e-12);
@@ -103,14 +109,19 @@ Test(link, plan_without_shaping_is_not_shaped) {
 Test(link, plan_errors_name_the_path_and_value) {
     plan_bad("{\"default_link\": {\"delay_ms\": -1}}", 2, "network.default_link.delay_ms: -1 is out of range");
     plan_bad("{\"default_link\": {\"loss_pct\": 101}}", 2, "network.default_link.loss_pct: 101 is out of range");
-    plan_bad("{\"default_link\": {\"rate_mbit\": 0}}", 2, "network.default_link.rate_mbit: 0 is out of range (expected > 0");
-    plan_bad("{\"default_link\": {\"jitter_dist\": \"gauss\"}}", 2, "network.default_link.jitter_dist: 'gauss' is not a distribution");
-    plan_bad("{\"links\": [{\"from\": 0, \"to\": 5}]}", 3, "network.links[0].to: agent 5 does not exist (expected 0..2)");
+    plan_bad("{\"default_link\": {\"rate_mbit\": 0}}", 2,
+             "network.default_link.rate_mbit: 0 is out of range (expected > 0");
+    plan_bad("{\"default_link\": {\"jitter_dist\": \"gauss\"}}", 2,
+             "network.default_link.jitter_dist: 'gauss' is not a distribution");
+    plan_bad("{\"links\": [{\"from\": 0, \"to\": 5}]}", 3,
+             "network.links[0].to: agent 5 does not exist (expected 0..2)");
     plan_bad("{\"links\": [{\"from\": 1, \"to\": 1}]}", 3, "network.links[0]: from and to are both agent 1");
     plan_bad("{\"links\": [{\"to\": 1}]}", 3, "network.links[0].from: missing");
     plan_bad("{\"links\": [{\"from\": 0, \"to\": 1, \"delay\": 3}]}", 3, "network.links[0]: unknown key 'delay'");
-    plan_bad("{\"schedule\": [{\"at_s\": 20, \"from\": 0, \"to\": 1}], \"duration_s\": 10}", 2, "network.schedule[0].at_s: 20 is out of range");
+    plan_bad("{\"schedule\": [{\"at_s\": 20, \"from\": 0, \"to\": 1}], \"duration_s\": 10}", 2,
+             "network.schedule[0].at_s: 20 is out of range");
     plan_bad("{\"schedule\": [{\"from\": 0, \"to\": 1}]}", 2, "network.schedule[0]: missing at_s");
     plan_bad("{\"default_link\": {\"loss_model\": \"gemodel\", \"ge_p_pct\": 1}}", 2, "ge_r_pct");
-    plan_bad("{\"default_link\": {\"delay_ms\": 1}, \"mobility\": {}}", 2, "network.mobility: node positions give every link");
+    plan_bad("{\"default_link\": {\"delay_ms\": 1}, \"mobility\": {}}", 2,
+             "network.mobility: node positions give every link");
 }

@@ -62,8 +62,10 @@ Test(mobility, friis_reference_loss_and_noise_floor) {
 }
 
 Test(mobility, path_loss_snr_and_per_by_hand) {
-    Mobility *m = parse_ok("{\"model\": {\"pl_d0_db\": 40, \"path_loss_exponent\": 3, \"tx_power_dbm\": 20, \"airtime_in_delay\": true},"
-                           " \"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [60, 80]}]}", 2, 1, 10);
+    Mobility *m = parse_ok(
+        "{\"model\": {\"pl_d0_db\": 40, \"path_loss_exponent\": 3, \"tx_power_dbm\": 20, \"airtime_in_delay\": true},"
+        " \"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [60, 80]}]}",
+        2, 1, 10);
     RadioBudget b;
     LinkParams p;
     mobility_budget_at(m, 0, 1, 0, &b, &p);
@@ -102,8 +104,10 @@ Test(mobility, per_is_reference_at_every_threshold_and_falls_with_snr) {
 }
 
 Test(mobility, retries_shape_loss_delay_jitter_and_rate) {
-    Mobility *m = parse_ok("{\"model\": {\"max_attempts\": 3, \"airtime_in_delay\": true, \"mcs\": [{\"snr_db\": 9, \"rate_mbit\": 6.5}]},"
-                           " \"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [1, 0]}]}", 2, 1, 10);
+    Mobility *m = parse_ok(
+        "{\"model\": {\"max_attempts\": 3, \"airtime_in_delay\": true, \"mcs\": [{\"snr_db\": 9, \"rate_mbit\": 6.5}]},"
+        " \"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [1, 0]}]}",
+        2, 1, 10);
     const RadioModel *rm = mobility_model(m);
     double d = distance_for_snr(rm, 20, 9);
     RadioBudget b;
@@ -157,8 +161,10 @@ Test(mobility, link_degrades_monotonically_with_distance) {
 }
 
 Test(mobility, unequal_tx_power_makes_links_asymmetric) {
-    Mobility *m = parse_ok("{\"model\": {\"airtime_in_delay\": true}, \"nodes\": [{\"pos\": [0, 0], \"tx_power_dbm\": 20},"
-                           " {\"pos\": [60, 0], \"tx_power_dbm\": 10}, {\"pos\": [0, 60]}]}", 3, 1, 10);
+    Mobility *m =
+        parse_ok("{\"model\": {\"airtime_in_delay\": true}, \"nodes\": [{\"pos\": [0, 0], \"tx_power_dbm\": 20},"
+                 " {\"pos\": [60, 0], \"tx_power_dbm\": 10}, {\"pos\": [0, 60]}]}",
+                 3, 1, 10);
     RadioBudget b01, b10;
     LinkParams p01, p10, p02, p20;
     mobility_budget_at(m, 0, 1, 0, &b01, &p01);
@@ -205,8 +211,8 @@ Test(mobility, waypoints_interpolate_linearly_and_hold) {
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         double x, y;
         mobility_position_at(m, 1, want[i].t, &x, &y);
-        cr_assert(fabs(x - want[i].x) < 1e-9 && fabs(y - want[i].y) < 1e-9, "node 1 at t = %g: (%g, %g), expected (%g, %g)",
-                  want[i].t, x, y, want[i].x, want[i].y);
+        cr_assert(fabs(x - want[i].x) < 1e-9 && fabs(y - want[i].y) < 1e-9,
+                  "node 1 at t = %g: (%g, %g), expected (%g, %g)", want[i].t, x, y, want[i].x, want[i].y);
         mobility_position_at(m, 0, want[i].t, &x, &y);
         cr_assert(x == 5 && y == -7, "static node moved to (%g, %g) at t = %g", x, y, want[i].t);
     }
@@ -230,7 +236,8 @@ Test(mobility, random_waypoint_is_deterministic_and_stays_inside) {
             mobility_position_at(b, i, t, &xb, &yb);
             mobility_position_at(c, i, t, &xc, &yc);
             cr_assert(xa == xb && ya == yb, "seed 42 gives node %d two positions at t = %g", i, t);
-            cr_assert(xa >= 0 && xa <= 200 && ya >= 0 && ya <= 100, "node %d left the area: (%g, %g) at t = %g", i, xa, ya, t);
+            cr_assert(xa >= 0 && xa <= 200 && ya >= 0 && ya <= 100, "node %d left the area: (%g, %g) at t = %g", i, xa,
+                      ya, t);
             cr_assert(hypot(xa - px, ya - py) <= 5 * 0.7 + 1e-9, "node %d moved faster than 5 m/s at t = %g", i, t);
             if (t <= 300) {
                 double xs, ys;
@@ -259,8 +266,9 @@ Test(mobility, nodes_may_be_omitted_with_random_waypoint) {
 }
 
 // Node 2 walks from 10 m to 140 m away from node 0 over 60 s, past node 1 at 40 m; 0 and 1 stay put.
-#define SCHED_JSON "{\"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [40, 0]}, {\"waypoints\": [{\"t\": 0, \"pos\": [10, 0]}," \
-                   " {\"t\": 60, \"pos\": [140, 0]}]}]}"
+#define SCHED_JSON                                                                                                     \
+    "{\"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [40, 0]}, {\"waypoints\": [{\"t\": 0, \"pos\": [10, 0]},"               \
+    " {\"t\": 60, \"pos\": [140, 0]}]}]}"
 
 Test(mobility, schedule_emits_t0_for_every_pair_then_only_meaningful_changes) {
     Mobility *m = parse_ok(SCHED_JSON, 3, 1, 60);
@@ -285,11 +293,12 @@ Test(mobility, schedule_emits_t0_for_every_pair_then_only_meaningful_changes) {
         for (; next < n && ch[next].at_s <= t + 1e-9; next++) {
             const LinkChange *c = &ch[next];
             cr_assert(next < 6 || c->at_s > 0, "a second t = 0 entry");
-            cr_assert(next < 6 || c->from == 2 || c->to == 2, "static pair %d->%d changed at %g s", c->from, c->to, c->at_s);
+            cr_assert(next < 6 || c->from == 2 || c->to == 2, "static pair %d->%d changed at %g s", c->from, c->to,
+                      c->at_s);
             cr_assert(next == 0 || c->at_s >= ch[next - 1].at_s, "entries out of time order at %d", next);
             if (next >= 6)
-                cr_assert(radio_changed(&rule, &state[c->from][c->to], &c->p), "entry %d (%d->%d at %g s) is no meaningful change",
-                          next, c->from, c->to, c->at_s);
+                cr_assert(radio_changed(&rule, &state[c->from][c->to], &c->p),
+                          "entry %d (%d->%d at %g s) is no meaningful change", next, c->from, c->to, c->at_s);
             went_down |= !c->p.up;
             state[c->from][c->to] = c->p;
         }
@@ -347,10 +356,12 @@ Test(mobility, defaults_fill_everything_omitted) {
 Test(mobility, parse_errors_name_the_path_and_the_value) {
     const char *two = "{\"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [1, 0]}]}";
     FAILS(two, 3, 10, "network.mobility.nodes", "2 entries", "expected 3");
-    FAILS("{\"nodes\": [{\"pos\": [0, 0]}, {\"waypoints\": [{\"t\": 8, \"pos\": [0, 0]}, {\"t\": 5, \"pos\": [1, 1]}]}]}",
-          2, 10, "network.mobility.nodes[1].waypoints[1].t: 5 is not after the previous waypoint's time 8");
-    FAILS("{\"nodes\": [{\"pos\": [0, 0]}, {\"waypoints\": [{\"t\": 0, \"pos\": [0, 0]}, {\"t\": 0, \"pos\": [1, 1]}]}]}",
-          2, 10, "network.mobility.nodes[1].waypoints[1].t", "0 is not after");
+    FAILS(
+        "{\"nodes\": [{\"pos\": [0, 0]}, {\"waypoints\": [{\"t\": 8, \"pos\": [0, 0]}, {\"t\": 5, \"pos\": [1, 1]}]}]}",
+        2, 10, "network.mobility.nodes[1].waypoints[1].t: 5 is not after the previous waypoint's time 8");
+    FAILS(
+        "{\"nodes\": [{\"pos\": [0, 0]}, {\"waypoints\": [{\"t\": 0, \"pos\": [0, 0]}, {\"t\": 0, \"pos\": [1, 1]}]}]}",
+        2, 10, "network.mobility.nodes[1].waypoints[1].t", "0 is not after");
     FAILS("{\"random_waypoint\": {\"area\": [100, 100], \"speed_mps\": [-1, 5]}}", 2, 10,
           "network.mobility.random_waypoint.speed_mps[0]", "-1", "out of range");
     FAILS("{\"random_waypoint\": {\"area\": [100, 100], \"speed_mps\": [0, 5]}}", 2, 10,
@@ -367,7 +378,8 @@ Test(mobility, parse_errors_name_the_path_and_the_value) {
     FAILS("{\"random_waypoint\": {\"area\": [9, 9], \"speed_mps\": [1, 1], \"pause\": 2}}", 2, 10,
           "network.mobility.random_waypoint.pause", "unknown key");
     FAILS("{\"min_change\": {\"rate\": 5}, \"nodes\": []}", 2, 10, "network.mobility.min_change.rate", "unknown key");
-    FAILS("{\"nodes\": [{\"pos\": [0, 0]}, {\"waypoints\": [{\"t\": 0, \"pos\": [0, 0]}, {\"t\": 100, \"pos\": [1, 1]}]}]}",
+    FAILS("{\"nodes\": [{\"pos\": [0, 0]}, {\"waypoints\": [{\"t\": 0, \"pos\": [0, 0]}, {\"t\": 100, \"pos\": [1, "
+          "1]}]}]}",
           2, 60, "network.mobility.nodes[1].waypoints[1].t", "100 is past the end of the run", "60");
     FAILS("{\"nodes\": [{\"pos\": [0, 0]}, {\"pos\": [1, 0], \"waypoints\": [{\"t\": 0, \"pos\": [0, 0]}]}]}", 2, 10,
           "network.mobility.nodes[1]", "both \"pos\" and \"waypoints\"");
@@ -380,7 +392,8 @@ Test(mobility, parse_errors_name_the_path_and_the_value) {
     FAILS("{\"nodes\": [{\"pos\": [0, 0], \"tx_power_dbm\": 90}, {\"pos\": [1, 0]}]}", 2, 10,
           "network.mobility.nodes[0].tx_power_dbm", "90 is out of range");
     FAILS("{\"step_s\": 0, \"nodes\": []}", 2, 10, "network.mobility.step_s", "0 is out of range");
-    FAILS("{\"model\": {\"mcs\": [{\"snr_db\": 9, \"rate_mbit\": 6.5}, {\"snr_db\": 8, \"rate_mbit\": 13}]}, \"nodes\": []}",
+    FAILS("{\"model\": {\"mcs\": [{\"snr_db\": 9, \"rate_mbit\": 6.5}, {\"snr_db\": 8, \"rate_mbit\": 13}]}, "
+          "\"nodes\": []}",
           2, 10, "network.mobility.model.mcs[1]", "snr_db 8", "ascending");
     FAILS("{\"model\": {\"max_attempts\": 2.5}, \"nodes\": []}", 2, 10, "network.mobility.model.max_attempts",
           "2.5 is not an integer");
@@ -395,8 +408,9 @@ Test(mobility, parse_errors_name_the_path_and_the_value) {
 
 Test(mobility, zero_change_rule_emits_every_sample) {
     // 2 nodes oscillating 60 <-> 130 m every sample with a zero change rule: every sample is a change.
-    char text[4096] = "{\"step_s\": 1, \"min_change\": {\"delay_ms\": 0, \"jitter_ms\": 0, \"loss_pct\": 0, \"rate_pct\": 0},"
-                      " \"nodes\": [{\"pos\": [0, 0]}, {\"waypoints\": [";
+    char text[4096] =
+        "{\"step_s\": 1, \"min_change\": {\"delay_ms\": 0, \"jitter_ms\": 0, \"loss_pct\": 0, \"rate_pct\": 0},"
+        " \"nodes\": [{\"pos\": [0, 0]}, {\"waypoints\": [";
     for (int i = 0; i <= 40; i++)
         snprintf(text + strlen(text), sizeof text - strlen(text), "%s{\"t\": %d, \"pos\": [%d, 0]}", i ? ", " : "", i,
                  i % 2 ? 130 : 60);

@@ -84,8 +84,10 @@ static int check_msg(Pair *p, int round, uint32_t len, int large) {
     Msg *m = net_wait(p->net[1], 0, 1, (uint64_t)round, TIMEOUT_S, &timed_out, &e);
     if (!m) { snprintf(p->why[1], sizeof p->why[1], "round %d: %s", round, e.msg[0] ? e.msg : "timed out"); return -1; }
     int bad = m->len != len;
-    for (uint32_t i = 0; i < len && !bad; i++) bad = m->payload[i] != (large ? large_byte(i) : small_byte(round, (int)i));
-    if (bad) snprintf(p->why[1], sizeof p->why[1], "round %d: %u bytes, expected %u, or wrong content", round, m->len, len);
+    for (uint32_t i = 0; i < len && !bad; i++)
+        bad = m->payload[i] != (large ? large_byte(i) : small_byte(round, (int)i));
+    if (bad)
+        snprintf(p->why[1], sizeof p->why[1], "round %d: %u bytes, expected %u, or wrong content", round, m->len, len);
     net_release(p->net[1], m);
     return bad ? -1 : 0;
 }
@@ -136,7 +138,8 @@ Test(net, frames_whole_and_in_order_and_counted, .timeout = 60) {
     cr_assert_eq(s->framing, frames * WIRE_HEADER_BYTES);
     cr_assert_eq(s->socket, s->payload + s->framing, "socket bytes %llu, payload + framing %llu",
                  (unsigned long long)s->socket, (unsigned long long)(s->payload + s->framing));
-    cr_assert(r->messages == s->messages && r->payload == s->payload && r->framing == s->framing && r->socket == s->socket,
+    cr_assert(r->messages == s->messages && r->payload == s->payload && r->framing == s->framing &&
+                  r->socket == s->socket,
               "received counts differ from sent counts");
     for (int id = 0; id < 2; id++) net_free(p.net[id]);
 }

@@ -199,7 +199,9 @@ static void check_onehot(const char *topology, int n, int rounds) {
 Test(relaysgd, onehot_chain) { check_onehot("{\"kind\":\"chain\"}", 8, 9); }
 Test(relaysgd, onehot_binary_tree) { check_onehot("{\"kind\":\"binary-tree\"}", 16, 8); }
 Test(relaysgd, onehot_double_binary_trees) { check_onehot("{\"kind\":\"double-binary-trees\"}", 16, 8); }
-Test(relaysgd, onehot_spanning_tree_of_torus) { check_onehot("{\"kind\":\"spanning-tree\",\"base\":\"torus\"}", 16, 8); }
+Test(relaysgd, onehot_spanning_tree_of_torus) {
+    check_onehot("{\"kind\":\"spanning-tree\",\"base\":\"torus\"}", 16, 8);
+}
 
 // relaysgd on the same drive is the unrolled rule x_i^{t+1} = (1/n) sum_k y_k^{t - tau_ik}, tau_ik =
 // max(dist(i,k) - 1, 0), y_k^s = x_k^s + u_k its half-step model, and x0 = 0 where t - tau_ik < 0.
@@ -208,7 +210,8 @@ Test(relaysgd, model_is_the_delayed_average) {
     enum { N = 8, T = 8 };
     static int dist[RELAY_TREES_MAX][RS_MAX_AGENTS][RS_MAX_AGENTS];
     int count = rs_tree_dists(topo, N, dist);
-    RsCfg cfg = {.topology = topo, .algorithm = "{\"name\":\"relaysgd\"}", .n = N, .rounds = T, .onehot = 1, .lr = 1.0f};
+    RsCfg cfg = {
+        .topology = topo, .algorithm = "{\"name\":\"relaysgd\"}", .n = N, .rounds = T, .onehot = 1, .lr = 1.0f};
     static RsRun r;
     rs_run(&r, &cfg);
     static double x[T + 1][N][2 * N], y[T][N][2 * N];
@@ -228,7 +231,8 @@ Test(relaysgd, model_is_the_delayed_average) {
                 worst = fmax(worst, fabs(x[t + 1][i][q] - r.hist[t + 1][i][q]));
             }
     }
-    cr_log_info("relaysgd one-hot drive, double binary trees n=8: max |x - unrolled rule| %.1e over %d steps", worst, T);
+    cr_log_info("relaysgd one-hot drive, double binary trees n=8: max |x - unrolled rule| %.1e over %d steps", worst,
+                T);
     cr_expect_leq(worst, 1e-6, "relaysgd is %.3g from the unrolled RelaySum rule", worst);
 }
 

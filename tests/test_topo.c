@@ -289,7 +289,8 @@ static int tree_check(const Graph *g, int n, const char *what) {
     graph_valid(g, what);
     cr_assert_eq(g->n, n, "%s: %d nodes, expected %d", what, g->n, n);
     cr_assert(graph_symmetric(g), "%s: not symmetric", what);
-    cr_assert_eq(n_edges(g), 2 * (n - 1), "%s: %d directed edges, a tree of %d has %d", what, n_edges(g), n, 2 * (n - 1));
+    cr_assert_eq(n_edges(g), 2 * (n - 1), "%s: %d directed edges, a tree of %d has %d", what, n_edges(g), n,
+                 2 * (n - 1));
     cr_assert(n == 1 || diameter(g) > 0, "%s: not connected", what);
     int maxdeg = 0;
     for (int i = 0; i < n; i++) maxdeg = graph_out_degree(g, i) > maxdeg ? graph_out_degree(g, i) : maxdeg;
@@ -311,7 +312,8 @@ Test(topo, double_binary_trees_are_two_trees) {
             int p = tree_parent(w);
             cr_assert(has_edge(a, w, p) && has_edge(b, n - 1 - w, n - 1 - p), "n = %d: edge %d-%d", n, w, p);
         }
-        if (n == 16) cr_assert(diameter(a) == 6 && diameter(b) == 6, "n = 16: diameters %d, %d", diameter(a), diameter(b));
+        if (n == 16)
+            cr_assert(diameter(a) == 6 && diameter(b) == 6, "n = 16: diameters %d, %d", diameter(a), diameter(b));
         graph_free(a), graph_free(b), topo_free(&t);
     }
 }
@@ -661,7 +663,8 @@ Test(topo, gossip_symmetric_doubly_stochastic) {
                     row += W[i * n + j], col += W[j * n + i];
                 }
                 cr_assert(fabs(row - 1) < 1e-12, "%s: row %d sums to %.17g", topo_name(t.spec.kind), i, row);
-                if (sym) cr_assert(fabs(col - 1) < 1e-12, "%s: column %d sums to %.17g", topo_name(t.spec.kind), i, col);
+                if (sym)
+                    cr_assert(fabs(col - 1) < 1e-12, "%s: column %d sums to %.17g", topo_name(t.spec.kind), i, col);
             }
         }
         free(W), graph_free(g), topo_free(&t);

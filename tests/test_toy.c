@@ -38,7 +38,8 @@ static void grad_direct(Model *m, const float *x, const uint8_t *y, float *g) {
 Test(toy, callbacks_change_nothing_and_match_direct) {
     Scenario s;
     Err e = {{0}};
-    cr_assert_eq(scenario_load(&s, "t", SCEN("lenet5", "batchnorm", "{\"name\":\"toy-crossgrad\"}"), &e), 0, "%s", e.msg);
+    cr_assert_eq(scenario_load(&s, "t", SCEN("lenet5", "batchnorm", "{\"name\":\"toy-crossgrad\"}"), &e), 0, "%s",
+                 e.msg);
     Rng init = rng_derive(1, 1);
     Model *m = model_build("lenet5", NORM_BATCH, 1, 28, 28, 10, B, &init, &e);
     cr_assert(m, "%s", e.msg);
@@ -55,7 +56,10 @@ Test(toy, callbacks_change_nothing_and_match_direct) {
     Rng drop = rng_derive(5, 5);
     agent_batch_set(&env, y, B, &drop);
     Rng r = rng_derive(9, 9);   // the round's own state: a gradient and running statistics of its own
-    for (size_t i = 0; i < n; i++) { m->grads[i] = (float)rng_uniform(&r); x[i] = m->params[i] + 0.01f * ((float)rng_uniform(&r) - 0.5f); }
+    for (size_t i = 0; i < n; i++) {
+        m->grads[i] = (float)rng_uniform(&r);
+        x[i] = m->params[i] + 0.01f * ((float)rng_uniform(&r) - 0.5f);
+    }
     for (size_t i = 0; i < ns; i++) m->state[i] = 0.5f + (float)rng_uniform(&r);
     memcpy(p0, m->params, n * 4); memcpy(gr0, m->grads, n * 4); memcpy(st0, m->state, ns * 4);
     double loss = 0;

@@ -96,7 +96,8 @@ Test(wire, crc32c_methods_agree) {
                              method, n, off);
         size_t edges[] = {3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 6 * 8192, 6 * 8192 + 3 * 256, max};
         for (size_t k = 0; k < sizeof edges / sizeof edges[0]; k++)
-            cr_assert_eq(crc_by(method, b, edges[k]), crc_by(0, b, edges[k]), "method %d, length %zu", method, edges[k]);
+            cr_assert_eq(crc_by(method, b, edges[k]), crc_by(0, b, edges[k]), "method %d, length %zu", method,
+                         edges[k]);
     }
     for (size_t n = 0; n < 5000; n += 37) cr_assert_eq(wire_crc32c(b, n), crc_by(0, b, n), "length %zu", n);
     free(b);
