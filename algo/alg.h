@@ -82,7 +82,8 @@ typedef struct {
     // What the graph must be, each a reason (NULL: no such need); the scenario check says
     // "<name> <reason> and needs an undirected topology", "<name> <reason>, so it needs a static
     // topology", "<name> <reason>; use 0" (final consensus rounds), "<name> <reason>, so it needs
-    // a spanning tree (chain or binary_tree)". Directed and time-varying graphs are the default.
+    // a spanning tree: chain, binary-tree, double-binary-trees or spanning-tree" (topo_tree_count and
+    // topo_tree give the trees). Directed and time-varying graphs are the default.
     struct { const char *undirected, *fixed, *no_final_consensus, *tree; } needs;
     const AlgKey *keys;       // its optional keys, ended by a {NULL} entry (NULL: none)
     // 1: quasi-global momentum is defined for it (optimizer.quasi_global): its step takes the local step

@@ -129,7 +129,7 @@ static int peer_run(Peer *p, Err *e) {
 static void *peer_main(void *arg) {
     Peer *p = arg;
     Err e = {{0}};
-    if (peer_run(p, &e)) snprintf(p->err, sizeof p->err, "agent %d: %s", p->id, e.msg[0] ? e.msg : "failed");
+    if (peer_run(p, &e)) snprintf(p->err, sizeof p->err, "agent %d: %.380s", p->id, e.msg[0] ? e.msg : "failed");
     return NULL;
 }
 
