@@ -243,9 +243,11 @@ static int ccl_feature_loss(Alg *a, const float *feat, const uint8_t *y, int bat
 }
 
 static const AlgKey CCL_KEYS[] = {
-    {.key = "lambda_m", .type = ALG_KEY_NUM, .lo = 0, .hi = 100, .def = 0.1, .offset = offsetof(AlgConfig, ccl_lambda_m),
+    {.key = "lambda_m", .type = ALG_KEY_NUM, .lo = 0, .hi = 100, .def = 0.1,
+     .offset = offsetof(AlgConfig, ccl_lambda_m),
      .what = "has a model-variant feature loss (lambda_m)"},
-    {.key = "lambda_d", .type = ALG_KEY_NUM, .lo = 0, .hi = 100, .def = 0.1, .offset = offsetof(AlgConfig, ccl_lambda_d),
+    {.key = "lambda_d", .type = ALG_KEY_NUM, .lo = 0, .hi = 100, .def = 0.1,
+     .offset = offsetof(AlgConfig, ccl_lambda_d),
      .what = "has a data-variant feature loss (lambda_d)"},
     {.key = NULL},
 };
