@@ -13,6 +13,7 @@ typedef struct {
     // sc-sparse-push: extra consensus rounds that pull skewed local models together
     struct { int rounds; double every_epochs; char codec[16]; double keep; double gamma; } comp;
     double feature_weight;   // toy-crossgrad: weight of its pull of the features towards the neighbours'
+    double ccl_lambda_m, ccl_lambda_d;   // ccl: weights of the model-variant and data-variant feature losses
     int relay_update_ref;    // relaysgd: fill missing models with the last model instead of x0 (update_ref_state)
 } AlgConfig;
 

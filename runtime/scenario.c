@@ -400,6 +400,10 @@ static void check_combinations(Ctx *c, Scenario *s) {
     check_quasi_global(c, s, ops);
     if (s->topo.kind == TOPO_TORUS && s->agents < 4)
         fail(c, "agents", "a 2-D torus needs at least 4 agents (got %d)", s->agents);
+    if ((s->topo.kind == TOPO_DYCK || (s->topo.kind == TOPO_SPANNING_TREE && s->topo.base == TOPO_DYCK)) &&
+        s->agents != 32)
+        fail(c, "agents", "the dyck topology is the 32-node Dyck graph (got %d agents): use 32, or ring or "
+             "circulant-1-4 for other sizes", s->agents);
 }
 
 // The whole of fd (at most SCEN_MAX_BYTES), or NULL and e naming path.

@@ -213,5 +213,18 @@ small "$tmp/qgbad.json" qgbad ', "algorithm": {"name": "dpsgd"}, "topology": {"k
 expect 2 "optimizer.quasi_global" "$BIN" run "$tmp/qgbad.json" --out "$tmp/qgbad"
 if ls "$tmp" | grep -q '^d2dir$\|^gtdir$\|^qgd2$\|^qgm0$\|^qgbad$'; then bad "a refused baseline scenario left a folder behind"; else ok; fi
 
+# CCL (issue 12): an undirected graph, weights in [0, 100], the dyck graph only at 32 agents.
+small "$tmp/ccldir.json" ccldir ', "algorithm": {"name": "ccl"}, "topology": {"kind": "ring", "directed": true}'
+expect 2 "topology.directed: ccl .*needs an undirected topology" "$BIN" run "$tmp/ccldir.json" --out "$tmp/ccldir"
+small "$tmp/cclw.json" cclw ', "algorithm": {"name": "ccl", "lambda_m": -0.1}, "topology": {"kind": "ring"}'
+expect 2 "algorithm.lambda_m" "$BIN" run "$tmp/cclw.json" --out "$tmp/cclw"
+small "$tmp/cclw2.json" cclw2 ', "algorithm": {"name": "ccl", "lambda_d": 1000}, "topology": {"kind": "ring"}'
+expect 2 "algorithm.lambda_d" "$BIN" run "$tmp/cclw2.json" --out "$tmp/cclw2"
+small "$tmp/cclo.json" cclo ', "algorithm": {"name": "dpsgd", "lambda_m": 0.1}, "topology": {"kind": "ring"}'
+expect 2 "algorithm.lambda_m: only ccl" "$BIN" run "$tmp/cclo.json" --out "$tmp/cclo"
+small "$tmp/dyck.json" dyck ', "algorithm": {"name": "ccl"}, "topology": {"kind": "dyck"}'
+expect 2 "agents: the dyck topology is the 32-node Dyck graph" "$BIN" run "$tmp/dyck.json" --out "$tmp/dyck"
+if ls "$tmp" | grep -q '^ccldir$\|^cclw$\|^cclw2$\|^cclo$\|^dyck$'; then bad "a refused ccl scenario left a folder behind"; else ok; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

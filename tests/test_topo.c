@@ -806,3 +806,47 @@ Test(topo, gossip_consensus) {
         topo_free(&t);
     }
 }
+
+// The Dyck graph of the GUT/CCL code: 32 agents, cubic (48 edges), symmetric, connected, bipartite with
+// girth 6 (the Dyck graph's), and the code's edges: 8-cycles 8b + k and its spokes.
+static int girth(const Graph *g) {
+    int best = 1 << 30, n = g->n, dist[64], parent[64], queue[64];
+    for (int s = 0; s < n; s++) {
+        for (int i = 0; i < n; i++) dist[i] = -1;
+        int head = 0, tail = 0;
+        dist[s] = 0, parent[s] = -1, queue[tail++] = s;
+        while (head < tail) {
+            int u = queue[head++];
+            for (int p = g->out_start[u]; p < g->out_start[u + 1]; p++) {
+                int v = g->out[p];
+                if (dist[v] < 0) dist[v] = dist[u] + 1, parent[v] = u, queue[tail++] = v;
+                else if (parent[u] != v && dist[u] + dist[v] + 1 < best) best = dist[u] + dist[v] + 1;
+            }
+        }
+    }
+    return best;
+}
+
+Test(topo, dyck) {
+    Topology t;
+    Graph *g = static_graph(&t, TOPO_DYCK, 32, 0);
+    cr_assert_eq(n_edges(g), 96);   // 48 undirected edges
+    for (int i = 0; i < 32; i++) cr_assert_eq(graph_out_degree(g, i), 3, "agent %d", i);
+    cr_assert(graph_symmetric(g));
+    cr_assert(diameter(g) > 0);
+    cr_assert_eq(girth(g), 6);
+    const int spokes[][2] = {{0, 8}, {1, 17}, {2, 10}, {7, 23}, {9, 25}, {15, 31}, {16, 24}, {19, 3}, {30, 22}};
+    for (size_t k = 0; k < sizeof spokes / sizeof spokes[0]; k++)
+        cr_assert(has_edge(g, spokes[k][0], spokes[k][1]), "no edge %d-%d", spokes[k][0], spokes[k][1]);
+    for (int b = 0; b < 4; b++)
+        for (int k = 0; k < 8; k++) cr_assert(has_edge(g, 8 * b + k, 8 * b + (k + 1) % 8));
+    int side[32];   // bipartite: 2-colour by BFS order of the fixed labelling
+    for (int i = 0; i < 32; i++) side[i] = (i % 8 + (i / 8 == 1 || i / 8 == 2)) % 2;
+    for (int i = 0; i < 32; i++)
+        for (int p = g->out_start[i]; p < g->out_start[i + 1]; p++) cr_assert_neq(side[i], side[g->out[p]]);
+    graph_free(g), topo_free(&t);
+    TopoSpec s = spec_of(TOPO_DYCK, 16, 0, 0);
+    Err e = {{0}};
+    cr_assert_eq(topo_init(&t, &s, &e), -1);
+    cr_assert(strstr(e.msg, "32"), "%s", e.msg);
+}

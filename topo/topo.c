@@ -12,17 +12,17 @@
 
 // `directed` and `time_varying` apply only where the kind has a one-way or a per-round form:
 // ring (i -> i+1), torus (right and down), exponential (i -> i+2^m; one peer per round) and
-// random, file. Circulant, complete, chain and the trees are symmetric by definition (a one-way
+// random, file. Circulant, complete, chain, dyck and the trees are symmetric by definition (a one-way
 // chain or tree could never carry information back), so both flags are ignored for them.
 
 static const char *kind_names[] = {"ring", "torus", "circulant-1-4", "complete", "exponential",
                                    "chain", "binary-tree", "double-binary-trees", "random", "file",
-                                   "spanning-tree"};
+                                   "spanning-tree", "dyck"};
 #define N_KINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
 const char *topo_names(void) {
     return "ring, torus, circulant-1-4, complete, exponential, chain, binary-tree, "
-           "double-binary-trees, random, file, spanning-tree";
+           "double-binary-trees, random, file, spanning-tree, dyck";
 }
 
 int topo_parse(const char *name, TopoKind *out) {
@@ -175,6 +175,18 @@ static int exp_levels(int n) {   // floor(log2(n-1)) + 1 offsets 1, 2, 4, ...; 0
     return k;
 }
 
+// The Dyck graph as the GUT/CCL code numbers it: four 8-cycles (agents 8b + k, k = 0..7, b = 0..3), and
+// one spoke per agent: block 0's even k to block 1, its odd k to block 2; block 3's even k to block 2,
+// its odd k to block 1 (same k). 32 agents, 48 edges, cubic, bipartite.
+static void build_dyck(Edges *l) {
+    for (int b = 0; b < 4; b++)
+        for (int k = 0; k < 8; k++) edges_link(l, 8 * b + k, 8 * b + (k + 1) % 8, 0);
+    for (int k = 0; k < 8; k++) {
+        edges_link(l, k, 8 * (k % 2 ? 2 : 1) + k, 0);
+        edges_link(l, 24 + k, 8 * (k % 2 ? 1 : 2) + k, 0);
+    }
+}
+
 static void build_static(Edges *l, const TopoSpec *s) {
     int n = s->n, d = s->directed;
     switch (s->kind) {
@@ -198,6 +210,7 @@ static void build_static(Edges *l, const TopoSpec *s) {
         break;
     case TOPO_BINARY_TREE: build_tree(l, n, 0); break;
     case TOPO_DOUBLE_BINARY_TREES: build_tree(l, n, 0), build_tree(l, n, 1); break;
+    case TOPO_DYCK: build_dyck(l); break;
     default: break;
     }
     edges_normalize(l, n);
@@ -293,6 +306,11 @@ static int spec_check(const TopoSpec *s, Err *e) {
     if (s->kind == TOPO_TORUS && (s->n < 4 || torus_rows(s->n) < 2)) {
         err_set(e, "topo: torus needs n = r x c with r, c >= 2, but n = %d %s (try circulant-1-4 or ring)",
                 s->n, s->n < 4 ? "is below 4" : "is prime");
+        return -1;
+    }
+    if (s->kind == TOPO_DYCK && s->n != 32) {
+        err_set(e, "topo: dyck is the 32-node Dyck graph, but n = %d (for other sizes try ring or circulant-1-4)",
+                s->n);
         return -1;
     }
     if (s->kind == TOPO_RANDOM && (s->window < 1 || s->window > TOPO_MAX_WINDOW)) {

@@ -18,6 +18,7 @@ typedef enum {
     TOPO_RANDOM,        // seeded random directed graphs, strongly connected over every B rounds
     TOPO_FILE,          // an edge list "i j" per line (# comments), directed edges
     TOPO_SPANNING_TREE, // BFS tree of the base kind (spec.base, static, undirected) from agent 0, ties by lowest id
+    TOPO_DYCK,          // the 32-node cubic graph of the GUT/CCL code's DyckGraph: n = 32 only (see build_dyck)
 } TopoKind;
 
 typedef struct {
