@@ -125,7 +125,9 @@ static int ngm_step(Alg *a, long round, float lr, Err *e) {
         if (!t->self) t->self = xfloats(n);
         memcpy(t->self, env->params, n * sizeof *t->self);   // x_i, where the round's gradient was taken
         if (ngm_gossip(a, round, e)) return -1;
-        if (memcmp(t->self, env->params, n * sizeof *t->self)) {
+        int moved = 0;   // by value: -0 + 0 is +0, and that moves nothing
+        for (size_t i = 0; i < n && !moved; i++) moved = t->self[i] != env->params[i];
+        if (moved) {
             if (env->model.grad_at(env->model.ctx, env->params, t->self, NULL, e)) return -1;
             self = t->self;
         }
