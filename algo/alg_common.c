@@ -292,6 +292,7 @@ extern const AlgOps alg_allreduce_ops, alg_dpsgd_ops, alg_sgp_ops, alg_choco_ops
 extern const AlgOps alg_relaysgd_ops, alg_relaysum_grad_ops;
 extern const AlgOps alg_d2_ops, alg_gradient_tracking_ops;
 extern const AlgOps alg_ccl_ops;
+extern const AlgOps alg_ngm_ops;
 
 static const AlgOps *const ALGS[] = {
     &alg_allreduce_ops,
@@ -309,6 +310,7 @@ static const AlgOps *const ALGS[] = {
     &alg_d2_ops,
     &alg_gradient_tracking_ops,
     &alg_ccl_ops,
+    &alg_ngm_ops,
 };
 #define N_ALGS ((int)(sizeof ALGS / sizeof ALGS[0]))
 

@@ -152,6 +152,7 @@ typedef struct {
     uint8_t *y;                 // its labels (m->batch)
     Rng rng;                    // the round's dropout stream as it was when the batch was set
     float *params, *grads, *state;   // what a call puts back
+    long extra_samples;         // samples of grad_at's forward+backward passes (compute energy counts them)
 } ModelFns;
 
 static int model_head(const Model *m) {
@@ -195,6 +196,7 @@ static int model_grad_at(void *ctx, const float *x, float *g, double *loss, Err 
     if (model_fns_forward(f, x, e)) return -1;
     float l = model_loss(f->m, f->y, NULL);
     model_backward(f->m);
+    f->extra_samples += f->b;
     memcpy(g, f->m->grads, f->m->n_params * sizeof(float));
     if (loss) *loss = l;
     model_fns_restore(f);
@@ -543,11 +545,14 @@ static int train(Agent *a, Err *e) {
 static int done_report(Agent *a, Err *e) {
     uint64_t pay, wire, msgs;
     totals(a, &pay, &wire, &msgs);
+    // samples: forward+backward passes over one sample, the rounds' own and the algorithm's grad_at calls
+    const ModelFns *f = a->alg->env.model.ctx;
+    json_int_t samples = (json_int_t)a->n_mine * a->s.epochs + (f ? f->extra_samples : 0);
     json_t *o =
         json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:s}", "type", "done",
                   "rounds", (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire,
                   "messages", (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
-                  "missing", (json_int_t)a->alg->env.missing, "samples", (json_int_t)a->n_mine * a->s.epochs, "train_s",
+                  "missing", (json_int_t)a->alg->env.missing, "samples", samples, "train_s",
                   a->train_s, "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary",
                   (json_int_t)a->csw_invol, "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb",
                   rss_peak_kb() / 1024.0, "on_missing", a->alg->ops->on_missing);

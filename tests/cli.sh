@@ -226,5 +226,16 @@ small "$tmp/dyck.json" dyck ', "algorithm": {"name": "ccl"}, "topology": {"kind"
 expect 2 "agents: the dyck topology is the 32-node Dyck graph" "$BIN" run "$tmp/dyck.json" --out "$tmp/dyck"
 if ls "$tmp" | grep -q '^ccldir$\|^cclw$\|^cclw2$\|^cclo$\|^dyck$'; then bad "a refused ccl scenario left a folder behind"; else ok; fi
 
+# NGM (issue 12): it answers each model with a cross-gradient along the same edge, so it needs an undirected
+# graph; algorithm.alpha is in 0..1 and only ngm's. Refused (status 2) before anything starts, naming the key.
+small "$tmp/ngmdir.json" ngmdir ', "algorithm": {"name": "ngm"}, "topology": {"kind": "ring", "directed": true}'
+expect 2 "topology.directed: ngm .*needs an undirected topology" "$BIN" run "$tmp/ngmdir.json" --out "$tmp/ngmdir"
+small "$tmp/ngma.json" ngma ', "algorithm": {"name": "ngm", "alpha": 1.5}, "topology": {"kind": "ring"}'
+expect 2 "algorithm.alpha: 1.5 is out of range (expected 0..1)" "$BIN" run "$tmp/ngma.json" --out "$tmp/ngma"
+expect 2 "algorithm.alpha: -0.1 is out of range" "$BIN" run "$tmp/ngma.json" --out "$tmp/ngma" --set algorithm.alpha=-0.1
+expect 2 "algorithm.alpha: only ngm" "$BIN" run "$tmp/ngma.json" --out "$tmp/ngma" --set algorithm.name=dpsgd
+expect 0 "" "$BIN" run "$tmp/ngma.json" --dry-run --set algorithm.alpha=0 --out "$tmp/ngma-ok"
+if ls "$tmp" | grep -q '^ngmdir$\|^ngma$'; then bad "a refused ngm scenario left a folder behind"; else ok; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
