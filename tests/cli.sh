@@ -205,7 +205,7 @@ expect 2 "topology.directed: d2 .*needs an undirected topology" "$BIN" run "$tmp
 small "$tmp/gtdir.json" gtdir ', "algorithm": {"name": "gradient-tracking"}, "topology": {"kind": "exponential"}'
 expect 2 "topology.directed: gradient-tracking .*needs an undirected topology" "$BIN" run "$tmp/gtdir.json" --out "$tmp/gtdir"
 small "$tmp/qgd2.json" qgd2 ', "algorithm": {"name": "d2"}, "topology": {"kind": "ring"}, "optimizer": {"quasi_global": true}'
-expect 2 "optimizer.quasi_global: true: quasi-global momentum is not defined for d2 (it is for: dpsgd, sgp)" \
+expect 2 "optimizer.quasi_global: true: quasi-global momentum is not defined for d2 (it is for: dpsgd, sgp" \
   "$BIN" run "$tmp/qgd2.json" --out "$tmp/qgd2"
 small "$tmp/qgm0.json" qgm0 ', "algorithm": {"name": "dpsgd"}, "topology": {"kind": "ring"}, "optimizer": {"quasi_global": true, "momentum": 0}'
 expect 2 "optimizer.quasi_global: true needs optimizer.momentum > 0" "$BIN" run "$tmp/qgm0.json" --out "$tmp/qgm0"
