@@ -291,6 +291,7 @@ extern const AlgOps alg_allreduce_ops, alg_dpsgd_ops, alg_sgp_ops, alg_choco_ops
     alg_deepsqueeze_ops, alg_sparse_push_ops, alg_sc_sparse_push_ops, alg_local_ops, alg_toy_ops;
 extern const AlgOps alg_relaysgd_ops, alg_relaysum_grad_ops;
 extern const AlgOps alg_d2_ops, alg_gradient_tracking_ops;
+extern const AlgOps alg_gut_ops, alg_qg_gut_ops;
 
 static const AlgOps *const ALGS[] = {
     &alg_allreduce_ops,
@@ -307,6 +308,8 @@ static const AlgOps *const ALGS[] = {
     &alg_relaysum_grad_ops,
     &alg_d2_ops,
     &alg_gradient_tracking_ops,
+    &alg_gut_ops,
+    &alg_qg_gut_ops,
 };
 #define N_ALGS ((int)(sizeof ALGS / sizeof ALGS[0]))
 

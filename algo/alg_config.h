@@ -14,6 +14,7 @@ typedef struct {
     struct { int rounds; double every_epochs; char codec[16]; double keep; double gamma; } comp;
     double feature_weight;   // toy-crossgrad: weight of its pull of the features towards the neighbours'
     int relay_update_ref;    // relaysgd: fill missing models with the last model instead of x0 (update_ref_state)
+    double gut_scaling;      // gut, qg-gut: the GUT scaling factor mu (the reference's --scaling)
 } AlgConfig;
 
 #endif
