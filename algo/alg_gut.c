@@ -176,7 +176,7 @@ void alg_gut_peek(const Alg *a, const float **x, const float **y) {
 
 // The GUT scaling factor mu (--scaling in the reference); defaults from its test.sh: 0.9 for GUT (beta = 0),
 // 0.06 for QG-GUTm (beta = 0.9; its FMNIST runs use 0.01, CIFAR-100 0.005).
-#define GUT_WHAT "has a GUT scaling factor (scaling)"
+#define GUT_WHAT "and qg-gut have a GUT scaling factor (scaling)"
 static const AlgKey GUT_KEYS[] = {
     {.key = "scaling", .type = ALG_KEY_NUM, .lo = 0, .hi = 1, .def = 0.9, .offset = offsetof(AlgConfig, gut_scaling),
      .what = GUT_WHAT},
