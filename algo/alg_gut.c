@@ -90,7 +90,8 @@ static int gut_send(Alg *a, int k, int kind, long round, Err *e) {
     return 0;
 }
 
-// transfer_params: D = x - xh to every neighbour, r = sum_j w_ij D_j (late ones included), then
+// transfer_params: D = x - xh to every neighbour, r = sum_j w_ij D_j (late ones included, a training
+// round's too in a consensus round), then
 // acc_y = r + w_ii D + b G^{old}; xh += D; s += r; G = s + (w_ii - 1) xh; params = x + G.
 static int gut_exchange(Alg *a, int kind, long round, Err *e) {
     AlgEnv *env = &a->env;
@@ -108,7 +109,8 @@ static int gut_exchange(Alg *a, int kind, long round, Err *e) {
     double u = 0;
     for (int k = g->in_start[env->id]; k < g->in_start[env->id + 1]; k++) {
         int from = g->in[k];
-        if (push_drain_late(env, from, kind, round, t->r, &u, NULL, e) < 0) return -1;
+        if (kind != KIND_GOSSIP && push_drain_late(env, from, KIND_GOSSIP, round, t->r, &u, NULL, e) < 0) return -1;
+        if (push_drain_late(env, from, kind, round, t->r, &u, NULL, e) < 0) return -1;   // late D's: catch up
         if (push_recv(env, from, kind, round, t->r, &u, e) < 0) return -1;
     }
     float wii = t->wii, wm1 = t->wii - 1.0f, b = t->b;
