@@ -293,6 +293,7 @@ extern const AlgOps alg_relaysgd_ops, alg_relaysum_grad_ops;
 extern const AlgOps alg_d2_ops, alg_gradient_tracking_ops;
 extern const AlgOps alg_ccl_ops;
 extern const AlgOps alg_ngm_ops;
+extern const AlgOps alg_gut_ops, alg_qg_gut_ops;
 
 static const AlgOps *const ALGS[] = {
     &alg_allreduce_ops,
@@ -311,6 +312,8 @@ static const AlgOps *const ALGS[] = {
     &alg_gradient_tracking_ops,
     &alg_ccl_ops,
     &alg_ngm_ops,
+    &alg_gut_ops,
+    &alg_qg_gut_ops,
 };
 #define N_ALGS ((int)(sizeof ALGS / sizeof ALGS[0]))
 

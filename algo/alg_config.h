@@ -16,6 +16,7 @@ typedef struct {
     double ccl_lambda_m, ccl_lambda_d;   // ccl: weights of the model-variant and data-variant feature losses
     int relay_update_ref;    // relaysgd: fill missing models with the last model instead of x0 (update_ref_state)
     double alpha;            // ngm: weight of the data-variant cross-gradients (1 - alpha: model-variant)
+    double gut_scaling;      // gut, qg-gut: the GUT scaling factor mu (the reference's --scaling)
 } AlgConfig;
 
 #endif

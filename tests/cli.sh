@@ -237,5 +237,20 @@ expect 2 "algorithm.alpha: only ngm" "$BIN" run "$tmp/ngma.json" --out "$tmp/ngm
 expect 0 "" "$BIN" run "$tmp/ngma.json" --dry-run --set algorithm.alpha=0 --out "$tmp/ngma-ok"
 if ls "$tmp" | grep -q '^ngmdir$\|^ngma$'; then bad "a refused ngm scenario left a folder behind"; else ok; fi
 
+# GUT and QG-GUTm (issue 12) track their neighbours' updates with a symmetric W over one running sum: a
+# directed or time-varying graph, a scaling outside [0, 1], or the scaling given to another algorithm is refused
+# (status 2) before anything starts, naming the key.
+small "$tmp/gutdir.json" gutdir ', "algorithm": {"name": "gut"}, "topology": {"kind": "ring", "directed": true}'
+expect 2 "topology.directed: gut tracks its neighbours' updates .*needs an undirected topology" \
+  "$BIN" run "$tmp/gutdir.json" --out "$tmp/gutdir"
+expect 2 "topology.directed: qg-gut .*needs an undirected topology" "$BIN" run "$tmp/gutdir.json" --out "$tmp/gutdir" \
+  --set algorithm.name=qg-gut
+small "$tmp/gutok.json" gutok ', "algorithm": {"name": "qg-gut", "scaling": 0.01}, "topology": {"kind": "ring"}'
+expect 2 "algorithm.scaling" "$BIN" run "$tmp/gutok.json" --out "$tmp/gutok" --set algorithm.scaling=1.5
+expect 2 "algorithm.scaling: only gut and qg-gut have a GUT scaling factor" "$BIN" run "$tmp/gutok.json" --out "$tmp/gutok" \
+  --set algorithm.name=dpsgd
+expect 0 "" "$BIN" run "$tmp/gutok.json" --dry-run --out "$tmp/gutok-dry"
+if ls "$tmp" | grep -q '^gutdir$\|^gutok$'; then bad "a refused gut scenario left a folder behind"; else ok; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
