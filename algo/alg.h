@@ -84,7 +84,8 @@ typedef struct {
     // topology", "<name> <reason>; use 0" (final consensus rounds), "<name> <reason>, so it needs
     // a spanning tree: chain, binary-tree, double-binary-trees or spanning-tree" (topo_tree_count and
     // topo_tree give the trees). Directed and time-varying graphs are the default.
-    struct { const char *undirected, *fixed, *no_final_consensus, *tree; } needs;
+    // .features: "<name> <reason>, so it needs a model with a feature layer (a linear head after other layers)".
+    struct { const char *undirected, *fixed, *no_final_consensus, *tree, *features; } needs;
     const AlgKey *keys;       // its optional keys, ended by a {NULL} entry (NULL: none)
     // 1: quasi-global momentum is defined for it (optimizer.quasi_global): its step takes the local step
     // with sgd_step_qg and calls sgd_qg_track after mixing. 0: the scenario check refuses the option.

@@ -168,6 +168,22 @@ int model_finalize(Model *m, Rng *init, Err *e) {
     return 0;
 }
 
+int model_head(const Model *m) {
+    for (int i = m->n_layers - 1; i >= 0; i--)
+        if (m->layers[i].out == m->logits && m->layers[i].in != m->layers[i].out)
+            return strcmp(m->layers[i].ops->kind, "linear") ? -1 : i;
+    return -1;
+}
+
+int model_has_features(const Model *m) {
+    int h = model_head(m);
+    if (h < 0) return 0;
+    int slot = m->layers[h].in;
+    for (int i = h - 1; i >= 0 && slot != 0; i--)   // a flatten only reshapes: look through it
+        if (m->layers[i].out == slot && !strcmp(m->layers[i].ops->kind, "flatten")) slot = m->layers[i].in;
+    return slot != 0;
+}
+
 int model_spans(const Model *m, Span *out) {
     for (int t = 0; t < m->n_tensors; t++) out[t] = (Span){m->tensors[t].offset, m->tensors[t].count};
     return m->n_tensors;

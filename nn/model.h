@@ -99,6 +99,10 @@ uint64_t model_macs(const Model *m);     // forward MACs per sample
 // The tensors of m as runs of the flat vector (out holds m->n_tensors), and those that are norm
 // scales/shifts or biases (no weight decay by default). Each returns how many it wrote.
 int model_spans(const Model *m, Span *out);
+// The linear head, the layer that writes the logits (-1: the last layer is not linear), and whether
+// the model has a feature layer: a linear head whose input is not the model's input (CCL's features).
+int model_head(const Model *m);
+int model_has_features(const Model *m);
 int model_norm_spans(const Model *m, Span *out);
 
 // Internals for layer files.

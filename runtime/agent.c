@@ -155,13 +155,6 @@ typedef struct {
     long extra_samples;         // samples of grad_at's forward+backward passes (compute energy counts them)
 } ModelFns;
 
-static int model_head(const Model *m) {
-    for (int i = m->n_layers - 1; i >= 0; i--)
-        if (m->layers[i].out == m->logits && m->layers[i].in != m->layers[i].out)
-            return strcmp(m->layers[i].ops->kind, "linear") ? -1 : i;
-    return -1;
-}
-
 static size_t head_width(const Model *m, int head) {
     const Slot *s = &m->slots[m->layers[head].in];
     return (size_t)s->c * s->h * s->w;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "alg.h"
 #include "codec.h"
+#include "common.h"
 #include "data.h"
 #include "plan.h"
 #include "energy.h"
@@ -382,6 +383,20 @@ static void check_quasi_global(Ctx *c, const Scenario *s, const AlgOps *ops) {
     }
 }
 
+// An algorithm with a loss on penultimate features needs a model that has them: the model is built
+// once at batch 1 (no data is read) to see whether a linear head sits after other layers.
+static void check_features(Ctx *c, const Scenario *s, const AlgOps *ops) {
+    int ch, h, w, classes;
+    if (dataset_shape(s->dataset, &ch, &h, &w, &classes)) return;   // the dataset key reports that
+    Rng r = rng_derive(s->seed, 1);
+    Err e = {{0}};
+    Model *m = model_build(s->model, s->norm, ch, h, w, classes, 1, &r, &e);
+    if (m && !model_has_features(m))
+        fail(c, "model", "'%s': %s %s, so it needs a model with a feature layer (a linear head after other layers: "
+             "lenet5, cnn5, resnet20, vgg11, ...)", s->model, s->alg.name, ops->needs.features);
+    model_free(m);
+}
+
 // Combinations that each value alone cannot rule out.
 static void check_combinations(Ctx *c, Scenario *s) {
     if (c->failed) return;
@@ -398,6 +413,7 @@ static void check_combinations(Ctx *c, Scenario *s) {
              "or spanning-tree (with topology.base naming the graph it spans)", topo_name(s->topo.kind), a,
              ops->needs.tree);
     check_quasi_global(c, s, ops);
+    if (ops && ops->needs.features) check_features(c, s, ops);
     if (s->topo.kind == TOPO_TORUS && s->agents < 4)
         fail(c, "agents", "a 2-D torus needs at least 4 agents (got %d)", s->agents);
     if ((s->topo.kind == TOPO_DYCK || (s->topo.kind == TOPO_SPANNING_TREE && s->topo.base == TOPO_DYCK)) &&

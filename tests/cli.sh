@@ -252,5 +252,12 @@ expect 2 "algorithm.scaling: only gut and qg-gut have a GUT scaling factor" "$BI
 expect 0 "" "$BIN" run "$tmp/gutok.json" --dry-run --out "$tmp/gutok-dry"
 if ls "$tmp" | grep -q '^gutdir$\|^gutok$'; then bad "a refused gut scenario left a folder behind"; else ok; fi
 
+# CCL needs penultimate features: a model whose linear head reads the input (linear) is refused before anything
+# starts, naming the model key and the models that work.
+small "$tmp/ccllin.json" ccllin ', "algorithm": {"name": "ccl"}, "topology": {"kind": "ring"}'
+expect 2 "model: 'linear': ccl .*needs a model with a feature layer" "$BIN" run "$tmp/ccllin.json" --out "$tmp/ccllin" \
+  --set model=linear
+if [ -e "$tmp/ccllin" ]; then bad "a refused ccl scenario left a folder behind"; else ok; fi
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -303,3 +303,19 @@ Test(train, synthetic_linear_near_chance, .timeout = 120) {
     cr_assert_leq(acc, 0.25, "a linear model reached %.1f%%: the task leaks linear features", 100.0 * acc);
     dataset_free(&tr); dataset_free(&te);
 }
+
+// CCL's features exist only where a linear head follows other layers: not in softmax regression, whose
+// head reads the (flattened) input.
+Test(models, feature_layer_is_found_only_behind_other_layers) {
+    const char *with[] = {"mlp", "lenet5"}, *without[] = {"linear"};
+    for (int k = 0; k < 3; k++) {
+        const char *name = k < 2 ? with[k] : without[0];
+        Rng r = rng_derive(1, 1);
+        Err e = {{0}};
+        Model *m = model_build(name, NORM_NONE, 1, 28, 28, 10, 1, &r, &e);
+        cr_assert(m, "%s: %s", name, e.msg);
+        cr_assert(model_head(m) >= 0, "%s has a linear head", name);
+        cr_assert_eq(model_has_features(m), k < 2, "%s: features %d", name, model_has_features(m));
+        model_free(m);
+    }
+}
