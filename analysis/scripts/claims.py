@@ -162,15 +162,17 @@ if het:
                       "|---|---|---|---|---|---|"] + drop_rows
 
     def why_relay(r, tag):
-        """what the runs say about a gap: the spread between workers, the consensus distance, the other lr"""
+        """what the runs say about a gap: do the workers disagree, and does the other lr (the untuned correction) close it"""
+        out = (f"worst worker {acc(r):.2f}, mean {acc(r, 'acc_mean'):.2f}, averaged model {100 * r['acc_avg_model']:.2f}, "
+               f"consensus distance {r['consensus_distance']:.2g}")
+        if abs(r["acc_avg_model"] - r["acc_mean"]) < 0.01:
+            out += ": the workers agree, so the consensus model itself is behind, not one straggling worker"
         c = het.get(f"{tag}-relaysgd-corr")
-        return (f"worst worker {acc(r):.2f}, mean {acc(r, 'acc_mean'):.2f}, averaged model {100 * r['acc_avg_model']:.2f}, "
-                f"consensus distance {r['consensus_distance']:.2g}: the workers agree (their mean is within 1 point of the averaged model), "
-                f"so the gap is not disagreement between workers; likely slower progress at this lr in 2 epochs"
-                if r["acc_avg_model"] - r["acc_mean"] < 0.01 else
-                f"worst worker {acc(r):.2f}, mean {acc(r, 'acc_mean'):.2f}, averaged model {100 * r['acc_avg_model']:.2f}, "
-                f"consensus distance {r['consensus_distance']:.2g}") + \
-            (f"; with the untuned correction lr {lr_of(c)}: {acc(c):.2f}" if c else "")
+        if c and ar:
+            cg = ar_acc - acc(c)
+            out += (f"; at the untuned correction lr {lr_of(c)} RelaySGD gets {acc(c):.2f} ({-cg:+.2f} vs all-reduce): "
+                    + ("the tuned LR explains the miss" if cg <= 2 else "the LR choice does not explain it"))
+        return out
 
     for i, (tag, a) in enumerate(ALPHAS):
         r = het.get(f"{tag}-relaysgd")
