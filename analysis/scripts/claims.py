@@ -136,6 +136,7 @@ def diverged(run):
 
 
 het_table = []   # markdown lines for REPORT.md
+het_span = (max(r["finished_at"] for r in het.values()) - min(r["finished_at"] - r["seconds"] for r in het.values())) if het else 0
 if het:
     ar = het.get("iid-allreduce")
     ar_acc = acc(ar)
@@ -310,7 +311,9 @@ for sweep, title in (("iid", "IID: accuracy against data sent"), ("noniid", "Non
     lines.append("")
 if het_table:
     lines += ["## Heterogeneous data: RelaySGD and the baselines", "",
-              "Test accuracy (%) of the worst worker's own model, the paper's metric (in brackets: the mean over workers), and each run's peak lr.", ""]
+              "Test accuracy (%) of the worst worker's own model, the paper's metric (in brackets: the mean over workers), and each run's peak lr.",
+              f"The sweep's {len(het)} runs span {het_span / 60:.1f} min from the first start to the last finish "
+              f"({sum(r['seconds'] for r in het.values()) / 60:.1f} run-minutes; from their summary.json).", ""]
     lines += het_table + [""]
     if os.path.exists(os.path.join(OUT, "heterogeneous", "REPORT.md")):
         lines += ["Full table: [heterogeneous/REPORT.md](heterogeneous/REPORT.md)", ""]
