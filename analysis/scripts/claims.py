@@ -262,11 +262,11 @@ if het:
         if not pts:
             continue
         blocks.append(f"$s{k} << EOD\n" + "\n".join(f"{x} {y:.4f}" for x, y in pts) + "\nEOD")
-        plots.append(f"$s{k} using 1:2 with linespoints ls {k % 7 + 1}{' dt 3' if alg == 'allreduce' else ''} title '{lab}'")
+        plots.append(f"$s{k} using 1:2 with linespoints ls {k % 8 + 1}{' dt 3' if alg == 'allreduce' else ''} title '{lab}'")
     gp = ["# accuracy (worst worker) against the Dirichlet alpha, written by analysis/scripts/claims.py; re-render with `gnuplot accuracy-alpha.gp`",
           "set encoding utf8"]
     gp += [f"set style line {i + 1} lc rgb '{c}' lw 2 pt {pt} ps 1.4" for i, (c, pt) in
-           enumerate((("#000000", 7), ("#D55E00", 5), ("#0072B2", 9), ("#009E73", 12), ("#CC79A7", 4), ("#E69F00", 6), ("#56B4E9", 13)))]
+           enumerate((("#000000", 7), ("#D55E00", 5), ("#0072B2", 9), ("#009E73", 12), ("#CC79A7", 4), ("#E69F00", 6), ("#56B4E9", 13), ("#999999", 8)))]
     gp += blocks
     gp += ["set logscale x", "set xrange [1.6:0.006]", "set xlabel 'Dirichlet alpha (more heterogeneous to the right)'",
            "set ylabel 'test accuracy, worst worker (%)'", "set key bottom left", "set grid",
