@@ -53,6 +53,18 @@ def message_bytes(alg, params):
     return per + 40
 
 
+def human(seconds):
+    """minutes below 2 hours, hours below 2 days, days below a year, else years (and days)"""
+    m = seconds / 60
+    if m < 120:
+        return f"{m:.1f} min"
+    if m < 2 * 1440:
+        return f"{m / 60:.1f} h"
+    if m < 365 * 1440:
+        return f"{m / 1440:.1f} days"
+    return f"{m / (365 * 1440):.1f} years ({m / 1440:.0f} days)"
+
+
 def main():
     jobs = int(sys.argv[1])
     total = 0.0
@@ -90,10 +102,10 @@ def main():
             sweep_s += est
             rows.append((r["name"], seed, est))
         total += sweep_s
-        print(f"  {path}: {sweep_s / 60:.1f} min of runs")
+        print(f"  {path}: {human(sweep_s)} of runs")
     for name, seed, est in rows:
-        print(f"    {name:30s} seed {seed}: ~{est / 60:.1f} min")
-    print(f"estimate: about {total / jobs / 60:.0f} min with {jobs} runs at a time (this machine kind; +-50%)")
+        print(f"    {name:30s} seed {seed}: ~{human(est)}")
+    print(f"estimate: about {human(total / jobs)} with {jobs} runs at a time (this machine kind; +-50%)")
 
 
 if __name__ == "__main__":

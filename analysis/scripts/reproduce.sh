@@ -1,7 +1,11 @@
 #!/bin/bash
-# `make reproduce`: the papers' experiments at full scale (CIFAR-10, ResNet-20 and VGG-11, 8 and 16
-# agents, 200 epochs, the authors' hyperparameters, IID and label-skewed): first what will run and how
-# long it should take here, then the runs (resumable: run it again to continue) and their report.
+# `make reproduce`: the papers' experiments at full scale, first what will run and how long it should
+# take here, then the runs (resumable: run it again to continue) and their reports. Two sweeps:
+#   scenarios/paper/sparse-push-cifar10.json  Sparse-Push: ResNet-20 and VGG-11 (narrow), 8 and 16 agents,
+#                                             IID and label skew, emulated 20 Mbit/s links -> results/paper/
+#   scenarios/paper/relaysgd-cifar10.json     RelaySum paper: VGG-11 (standard) and ResNet-20, 16 agents,
+#                                             Dirichlet 1/0.1/0.01, 3 seeds, the authors' tuned LRs, and
+#                                             the unreliable-network table -> results/paper/relaysgd/
 # Usage: analysis/scripts/reproduce.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
 set -u
 BIN=${1:-bin/meshtrain}
@@ -10,15 +14,21 @@ JOBS=${JOBS:-2}
 HERE=$(dirname "$0")
 PY=$(command -v python3 || echo /usr/bin/python3)
 S=scenarios/paper/sparse-push-cifar10.json
+R=scenarios/paper/relaysgd-cifar10.json
 echo "== reproduce: what will run"
 "$BIN" run "$S" --out "$OUT/runs" --dry-run || exit 2
-"$PY" "$HERE/estimate.py" "$JOBS" "$S" || exit 2
+"$BIN" run "$R" --out "$OUT/relaysgd/runs" --dry-run || exit 2
+"$PY" "$HERE/estimate.py" "$JOBS" "$S" "$R" || exit 2
 if ! "$BIN" probe --json | "$PY" -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["datasets"]["cifar10"]["found"] else 1)'; then
   echo "reproduce: CIFAR-10 is not here. Get it with: make data (needs internet), or set MESHTRAIN_DATA to a folder holding" >&2
   echo "  cifar-10-batches-bin/. For a reduced version that needs no download: make reproduce-quick" >&2
   exit 2
 fi
-"$BIN" run "$S" --out "$OUT/runs" --jobs "$JOBS"; status=$?
+status=0
+"$BIN" run "$S" --out "$OUT/runs" --jobs "$JOBS" || status=1
 "$BIN" report "$OUT/runs" --out "$OUT" --baseline sgp --title "Sparse-Push, CIFAR-10, full scale" || status=1
 echo "report: $OUT/REPORT.md"
+"$BIN" run "$R" --out "$OUT/relaysgd/runs" --jobs "$JOBS" || status=1
+"$BIN" report "$OUT/relaysgd/runs" --out "$OUT/relaysgd" --baseline sgp --title "RelaySum paper, CIFAR-10, full scale" || status=1
+echo "report: $OUT/relaysgd/REPORT.md"
 exit $status

@@ -10,91 +10,91 @@ set style line 6 lc rgb '#56B4E9' lw 2 pt 6 ps 1.4 dt 2
 # results/quick/runs/iid/iid-allreduce-seed1: allreduce, 1 Gbit/s, 1 ms
 $run0 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 81.1300 16.2688 813.104
-2 87.4800 29.5422 1626.21
-3 88.0100 43.0909 2439.31
-4 89.0400 56.4883 3252.42
-5 89.8300 70.0674 4065.52
-6 89.7100 84.0826 4878.62
-7 90.3500 97.0731 5691.73
-8 90.5900 110.371 6504.83
-9 90.6100 123.529 7317.93
-10 90.6400 136.345 8131.04
+1 82.3800 36.0588 813.525
+2 87.5300 69.1842 1627.05
+3 87.6600 103.078 2440.57
+4 89.0200 130.681 3254.1
+5 89.6600 160.849 4067.62
+6 89.5800 181.339 4881.15
+7 90.3400 202.396 5694.67
+8 90.5300 222.776 6508.2
+9 90.5100 245.519 7321.72
+10 90.7100 275.135 8135.25
 EOD
 
 # results/quick/runs/iid/iid-choco-seed1: choco top-k 1%, γ 0.01, 1 Gbit/s, 1 ms
 $run1 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 75.5662 8.3526 18.7205
-2 82.3200 16.8128 37.3692
-3 83.8287 24.8383 56.0305
-4 85.3012 32.8825 74.7024
-5 86.5900 41 93.3801
-6 87.0438 48.9538 112.068
-7 88.3475 56.7303 130.767
-8 88.9613 64.5274 149.483
-9 89.2338 72.5217 168.228
-10 89.3200 80.4836 187.01
+1 74.6675 13.1999 18.8102
+2 82.6250 28.4214 37.5556
+3 83.9188 41.01 56.3147
+4 85.3675 52.7325 75.0848
+5 86.6525 67.2763 93.8627
+6 87.1012 80.9904 112.652
+7 88.4363 91.8808 131.452
+8 88.9050 104.574 150.265
+9 89.2963 118.778 169.104
+10 89.3837 131.532 187.979
 EOD
 
 # results/quick/runs/iid/iid-deepsqueeze-seed1: deepsqueeze 8-bit, γ 0.2, 1 Gbit/s, 1 ms
 $run2 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 78.5300 8.16473 116.263
-2 85.1950 15.6344 232.526
-3 86.4975 22.9249 348.789
-4 87.1762 30.3961 465.052
-5 88.3050 37.9758 581.315
-6 88.6375 45.3055 697.578
-7 89.4437 52.7558 813.841
-8 89.7338 60.1737 930.104
-9 89.9288 67.8865 1046.37
-10 89.9787 75.2021 1168.55
+1 77.5850 12.9063 116.293
+2 85.2163 23.6273 232.586
+3 86.4875 34.2733 348.879
+4 87.2250 45.6771 465.172
+5 88.2888 58.7839 581.465
+6 88.5600 70.728 697.758
+7 89.5487 81.8818 814.051
+8 89.8200 94.4471 930.344
+9 89.9300 102.831 1046.64
+10 89.9737 112.311 1168.86
 EOD
 
 # results/quick/runs/iid/iid-dpsgd-seed1: dpsgd, 1 Gbit/s, 1 ms
 $run3 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 81.3725 13.96 928.269
-2 86.2400 25.3306 1856.54
-3 87.8462 37.464 2784.81
-4 88.2188 48.6046 3713.08
-5 89.0487 59.8333 4641.34
-6 88.8537 70.5926 5569.61
-7 89.9787 82.161 6497.88
-8 90.0800 92.9993 7426.15
-9 90.2950 103.746 8354.42
-10 90.3200 115.145 9294.54
+1 81.5225 23.2401 928.329
+2 86.0825 57.0633 1856.66
+3 87.5325 80.9653 2784.99
+4 88.3275 104.758 3713.32
+5 89.0800 127.364 4641.64
+6 88.9387 148.925 5569.97
+7 89.9288 171.016 6498.3
+8 90.1375 187.042 7426.63
+9 90.2325 203.172 8354.96
+10 90.2400 219.25 9295.14
 EOD
 
 # results/quick/runs/iid/iid-sgp-seed1: sgp, 1 Gbit/s, 1 ms
 $run4 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 80.9400 11.0662 464.134
-2 86.0600 20.6836 928.269
-3 87.6725 29.7888 1392.4
-4 88.3988 39.0377 1856.54
-5 89.2413 48.6284 2320.67
-6 89.3625 58.7997 2784.81
-7 90.1500 68.1671 3248.94
-8 90.3337 78.7234 3713.08
-9 90.4525 88.5023 4177.21
-10 90.4200 98.0689 4647.27
+1 81.2275 12.4192 464.164
+2 86.2825 24.2332 928.329
+3 87.3150 37.701 1392.49
+4 88.3513 48.6639 1856.66
+5 89.3137 63.482 2320.82
+6 89.5150 78.2053 2784.99
+7 90.1800 93.581 3249.15
+8 90.2687 106.292 3713.32
+9 90.3375 119.028 4177.48
+10 90.3800 134.185 4647.57
 EOD
 
 # results/quick/runs/iid/iid-sparse-push-seed1: sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms
 $run5 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 73.8062 7.58181 0.849899
-2 81.3050 14.9835 1.71027
-3 83.2750 22.0783 2.57414
-4 84.1375 29.1969 3.43971
-5 85.4087 36.4257 4.30606
-6 85.9338 43.7368 5.1734
-7 87.0763 51.2062 6.04218
-8 87.6838 58.266 6.91166
-9 87.9938 65.9353 7.78195
-10 88.6400 73.1541 14.5781
+1 74.6713 7.78951 0.880043
+2 81.5413 18.0805 1.77151
+3 82.6300 26.2784 2.66578
+4 84.2850 35.0222 3.56189
+5 85.5025 42.6814 4.45876
+6 85.9000 50.0602 5.35699
+7 87.2837 60.0564 6.25596
+8 87.7350 70.018 7.15585
+9 87.9562 82.837 8.05657
+10 88.6700 90.4015 14.8834
 EOD
 
 # accuracy-epoch
@@ -157,12 +157,12 @@ set output 'accuracy-time.svg'; replot; unset output
 # energy: one bar per run, top to bottom in the order of REPORT.md
 $energy << EOD
 # y compute_J comm_J total_J label
-6 3.44879 7155.31 7158.76 "allreduce, 1 Gbit/s, 1 ms"
-5 3.44879 164.569 168.018 "choco top-k 1%, γ 0.01, 1 Gbit/s, 1 ms"
-4 3.44879 1028.33 1031.78 "deepsqueeze 8-bit, γ 0.2, 1 Gbit/s, 1 ms"
-3 3.44879 8179.19 8182.64 "dpsgd, 1 Gbit/s, 1 ms"
-2 3.44879 4089.6 4093.05 "sgp, 1 Gbit/s, 1 ms"
-1 3.44879 12.8287 16.2775 "sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms"
+6 3.44879 7159.02 7162.47 "allreduce, 1 Gbit/s, 1 ms"
+5 3.44879 165.422 168.87 "choco top-k 1%, γ 0.01, 1 Gbit/s, 1 ms"
+4 3.44879 1028.59 1032.04 "deepsqueeze 8-bit, γ 0.2, 1 Gbit/s, 1 ms"
+3 3.44879 8179.72 8183.17 "dpsgd, 1 Gbit/s, 1 ms"
+2 3.44879 4089.86 4093.31 "sgp, 1 Gbit/s, 1 ms"
+1 3.44879 13.0974 16.5462 "sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms"
 EOD
 set terminal pngcairo size 1280,700 font 'Sans,13' noenhanced linewidth 1.3
 set output 'energy.png'
@@ -171,7 +171,7 @@ set style fill solid 0.9 border lc rgb '#333333'
 set multiplot title "reproduce-quick: iid\nEstimated energy per run, summed over agents: lenet5 on fashion-mnist, 8 agents, iid, 10 epochs" font 'Sans,15'
 set tmargin at screen 0.8643; set bmargin at screen 0.2143
 set lmargin at screen 0.3422; set rmargin at screen 0.6797
-set yrange [0.4:6.6]; set xrange [0:10637.4]
+set yrange [0.4:6.6]; set xrange [0:10638.1]
 set ytics scale 0
 unset ylabel
 set xlabel 'energy (J), an estimate (summary.json energy_j)'
@@ -194,7 +194,7 @@ set style fill solid 0.9 border lc rgb '#333333'
 set multiplot title "reproduce-quick: iid\nEstimated energy per run, summed over agents: lenet5 on fashion-mnist, 8 agents, iid, 10 epochs" font 'Sans,15'
 set tmargin at screen 0.8643; set bmargin at screen 0.2143
 set lmargin at screen 0.3422; set rmargin at screen 0.6797
-set yrange [0.4:6.6]; set xrange [0:10637.4]
+set yrange [0.4:6.6]; set xrange [0:10638.1]
 set ytics scale 0
 unset ylabel
 set xlabel 'energy (J), an estimate (summary.json energy_j)'

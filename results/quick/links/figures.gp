@@ -10,55 +10,55 @@ set style line 6 lc rgb '#56B4E9' lw 2 pt 6 ps 1.4 dt 2
 # results/quick/runs/links/lan-sgp-seed1: sgp, 100 Mbit/s, 1 ms
 $run0 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-0.502128 79.6250 11.6473 233.055
-1 82.3287 21.8504 464.134
-1.50213 86.0088 30.4632 697.189
-2 86.3000 40.5694 928.269
+0.502128 79.6612 11.45 233.07
+1 82.4675 23.1916 464.164
+1.50213 86.1012 35.0077 697.234
+2 86.3900 47.0725 928.329
 EOD
 
 # results/quick/runs/links/lan-sparse-push-seed1: sparse-push top-k 0.1%, γ 0.01, 100 Mbit/s, 1 ms
 $run1 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-0.502128 74.7313 7.64822 0.423521
-1 77.7362 13.6491 0.850895
-1.50213 82.8900 19.4485 1.28431
-2 82.6287 24.3411 1.71496
+0.502128 74.4975 5.85036 0.438695
+1 77.5113 11.2524 0.880679
+1.50213 82.7512 15.6816 1.32919
+2 82.7925 21.1092 1.77458
 EOD
 
 # results/quick/runs/links/weak-sgp-seed1: sgp, 5 Mbit/s, 20 ms, 1% loss
 $run2 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-0.502128 79.6250 84.2863 233.055
-1 82.3287 165.166 464.134
-1.50213 86.0088 246.468 697.189
-2 86.3000 327.623 928.269
+0.502128 79.6612 95.4774 233.07
+1 82.4675 178.19 464.164
+1.50213 86.1012 260.034 697.234
+2 86.3900 339.907 928.329
 EOD
 
 # results/quick/runs/links/weak-sparse-push-seed1: sparse-push top-k 0.1%, γ 0.01, 5 Mbit/s, 20 ms, 1% loss
 $run3 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-0.502128 74.7313 7.98473 0.423521
-1 77.7362 13.9284 0.850895
-1.50213 82.8900 20.2161 1.28431
-2 82.6287 26.2959 1.71496
+0.502128 74.4975 7.66688 0.438695
+1 77.5113 14.5472 0.880679
+1.50213 82.7512 22.1618 1.32919
+2 82.7925 29.3569 1.77458
 EOD
 
 # results/quick/runs/links/wifi-sgp-seed1: sgp, 20 Mbit/s, 5 ms, 0.5% loss
 $run4 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-0.502128 79.6250 26.3481 233.055
-1 82.3287 49.2792 464.134
-1.50213 86.0088 70.7543 697.189
-2 86.3000 91.9471 928.269
+0.502128 79.6612 27.5392 233.07
+1 82.4675 58.6518 464.164
+1.50213 86.1012 85.3318 697.234
+2 86.3900 110.681 928.329
 EOD
 
 # results/quick/runs/links/wifi-sparse-push-seed1: sparse-push top-k 0.1%, γ 0.01, 20 Mbit/s, 5 ms, 0.5% loss
 $run5 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-0.502128 74.7313 6.89413 0.423521
-1 77.7362 12.9418 0.850895
-1.50213 82.8900 18.8839 1.28431
-2 82.6287 24.6805 1.71496
+0.502128 74.4975 6.93344 0.438695
+1 77.5113 13.8369 0.880679
+1.50213 82.7512 21.2497 1.32919
+2 82.7925 27.6516 1.77458
 EOD
 
 # accuracy-epoch
@@ -121,12 +121,12 @@ set output 'accuracy-time.svg'; replot; unset output
 # energy: one bar per run, top to bottom in the order of REPORT.md
 $energy << EOD
 # y compute_J comm_J total_J label
-6 0.689757 816.877 817.566 "sgp, 100 Mbit/s, 1 ms"
-5 0.689757 1.50916 2.19892 "sparse-push top-k 0.1%, γ 0.01, 100 Mbit/s, 1 ms"
-4 0.689757 816.877 817.566 "sgp, 5 Mbit/s, 20 ms, 1% loss"
-3 0.689757 1.50916 2.19892 "sparse-push top-k 0.1%, γ 0.01, 5 Mbit/s, 20 ms, 1% loss"
-2 0.689757 816.877 817.566 "sgp, 20 Mbit/s, 5 ms, 0.5% loss"
-1 0.689757 1.50916 2.19892 "sparse-push top-k 0.1%, γ 0.01, 20 Mbit/s, 5 ms, 0.5% loss"
+6 0.689757 816.929 817.619 "sgp, 100 Mbit/s, 1 ms"
+5 0.689757 1.56163 2.25139 "sparse-push top-k 0.1%, γ 0.01, 100 Mbit/s, 1 ms"
+4 0.689757 816.929 817.619 "sgp, 5 Mbit/s, 20 ms, 1% loss"
+3 0.689757 1.56163 2.25139 "sparse-push top-k 0.1%, γ 0.01, 5 Mbit/s, 20 ms, 1% loss"
+2 0.689757 816.929 817.619 "sgp, 20 Mbit/s, 5 ms, 0.5% loss"
+1 0.689757 1.56163 2.25139 "sparse-push top-k 0.1%, γ 0.01, 20 Mbit/s, 5 ms, 0.5% loss"
 EOD
 set terminal pngcairo size 1356,700 font 'Sans,13' noenhanced linewidth 1.3
 set output 'energy.png'
@@ -135,7 +135,7 @@ set style fill solid 0.9 border lc rgb '#333333'
 set multiplot title "reproduce-quick: links\nEstimated energy per run, summed over agents: lenet5 on fashion-mnist, 8 agents, iid, 2 epochs" font 'Sans,15'
 set tmargin at screen 0.8643; set bmargin at screen 0.2143
 set lmargin at screen 0.4027; set rmargin at screen 0.6976
-set yrange [0.4:6.6]; set xrange [0:1062.84]
+set yrange [0.4:6.6]; set xrange [0:1062.91]
 set ytics scale 0
 unset ylabel
 set xlabel 'energy (J), an estimate (summary.json energy_j)'
@@ -158,7 +158,7 @@ set style fill solid 0.9 border lc rgb '#333333'
 set multiplot title "reproduce-quick: links\nEstimated energy per run, summed over agents: lenet5 on fashion-mnist, 8 agents, iid, 2 epochs" font 'Sans,15'
 set tmargin at screen 0.8643; set bmargin at screen 0.2143
 set lmargin at screen 0.4027; set rmargin at screen 0.6976
-set yrange [0.4:6.6]; set xrange [0:1062.84]
+set yrange [0.4:6.6]; set xrange [0:1062.91]
 set ytics scale 0
 unset ylabel
 set xlabel 'energy (J), an estimate (summary.json energy_j)'

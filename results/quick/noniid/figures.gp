@@ -10,61 +10,61 @@ set style line 6 lc rgb '#56B4E9' lw 2 pt 6 ps 1.4 dt 2
 # results/quick/runs/noniid/dir-sc-sparse-push-seed1: sc-sparse-push top-k 0.1%, γ 0.01, 10 compensation rounds every 1 epoch, 1 Gbit/s, 1 ms, dirichlet α 0.1
 $run0 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 45.1537 7.5644 2.08726
-2 25.9512 14.4717 4.18055
-3 71.4488 21.4329 8.75803
-4 79.4150 28.7433 10.8657
-5 82.2738 35.7545 16.6874
+1 46.0475 13.4609 2.11816
+2 14.4487 25.2899 4.24287
+3 62.9237 33.7937 8.84819
+4 78.0625 42.0476 10.9861
+5 81.5413 51.0919 16.8403
 EOD
 
 # results/quick/runs/noniid/dir-sgp-seed1: sgp, 1 Gbit/s, 1 ms, dirichlet α 0.1
 $run1 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 70.7037 9.40903 464.134
-2 77.4912 17.7406 928.269
-3 83.5025 26.0227 1392.4
-4 84.7463 34.4802 1856.54
-5 88.0100 42.6505 2320.67
+1 70.4562 16.925 464.164
+2 77.0350 32.9084 928.329
+3 83.1675 52.669 1392.49
+4 84.7613 68.1295 1856.66
+5 87.9700 88.3363 2320.82
 EOD
 
 # results/quick/runs/noniid/dir-sparse-push-seed1: sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms, dirichlet α 0.1
 $run2 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 43.1200 7.43405 0.848693
-2 47.9763 14.4093 1.71081
-3 47.8775 21.4088 2.57713
-4 51.5250 28.4889 3.44561
-5 55.5650 35.6518 4.3154
+1 42.9213 13.6899 0.878968
+2 48.0988 25.7853 1.77148
+3 47.7675 34.4115 2.66792
+4 51.2425 42.5446 3.56618
+5 54.8800 52.7219 4.46568
 EOD
 
 # results/quick/runs/noniid/skew-sc-sparse-push-seed1: sc-sparse-push top-k 0.1%, γ 0.01, 10 compensation rounds every 1 epoch, 1 Gbit/s, 1 ms, label skew 0.8
 $run3 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 59.9725 7.65084 2.08677
-2 75.2275 14.6946 4.18132
-3 81.3312 22.0852 8.75731
-4 83.1525 29.5296 10.865
-5 83.5075 36.7111 16.6867
+1 61.4000 13.1627 2.1175
+2 58.4225 33.5022 4.23757
+3 79.2975 47.2835 8.84605
+4 82.4963 63.156 10.9848
+5 83.1675 76.6448 16.8391
 EOD
 
 # results/quick/runs/noniid/skew-sgp-seed1: sgp, 1 Gbit/s, 1 ms, label skew 0.8
 $run4 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 71.5650 9.38236 464.134
-2 76.9475 17.8726 928.269
-3 84.1200 26.2965 1392.4
-4 84.4450 34.6036 1856.54
-5 88.3200 43.1476 2320.67
+1 70.8512 17.6817 464.164
+2 77.0000 34.4885 928.329
+3 84.1525 53.2313 1392.49
+4 84.3875 68.4433 1856.66
+5 88.1700 87.476 2320.82
 EOD
 
 # results/quick/runs/noniid/skew-sparse-push-seed1: sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms, label skew 0.8
 $run5 << EOD
 # epoch acc_mean_pct t_s cumulative_MB
-1 62.5437 7.87938 0.848376
-2 66.0887 14.7341 1.71097
-3 72.9762 21.7268 2.57747
-4 74.0713 28.7549 3.44593
-5 76.1600 35.8333 4.31565
+1 63.4938 14.8836 0.878538
+2 65.4675 35.1757 1.7714
+3 73.2750 50.2903 2.66791
+4 73.9387 65.7159 3.56636
+5 75.1112 81.584 4.46608
 EOD
 
 # accuracy-epoch
@@ -127,12 +127,12 @@ set output 'accuracy-time.svg'; replot; unset output
 # energy: one bar per run, top to bottom in the order of REPORT.md
 $energy << EOD
 # y compute_J comm_J total_J label
-6 1.72439 14.6849 16.4093 "sc-sparse-push top-k 0.1%, γ 0.01, 10 compensation rounds every 1 epoch, 1 Gbit/s, 1 ms, dirichlet α 0.1"
-5 1.72439 2042.19 2043.92 "sgp, 1 Gbit/s, 1 ms, dirichlet α 0.1"
-4 1.72439 3.79755 5.52195 "sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms, dirichlet α 0.1"
-3 1.72439 14.6843 16.4087 "sc-sparse-push top-k 0.1%, γ 0.01, 10 compensation rounds every 1 epoch, 1 Gbit/s, 1 ms, label skew 0.8"
-2 1.72439 2042.19 2043.92 "sgp, 1 Gbit/s, 1 ms, label skew 0.8"
-1 1.72439 3.79777 5.52216 "sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms, label skew 0.8"
+6 1.72439 14.8195 16.5439 "sc-sparse-push top-k 0.1%, γ 0.01, 10 compensation rounds every 1 epoch, 1 Gbit/s, 1 ms, dirichlet α 0.1"
+5 1.72439 2042.32 2044.05 "sgp, 1 Gbit/s, 1 ms, dirichlet α 0.1"
+4 1.72439 3.9298 5.65419 "sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms, dirichlet α 0.1"
+3 1.72439 14.8184 16.5428 "sc-sparse-push top-k 0.1%, γ 0.01, 10 compensation rounds every 1 epoch, 1 Gbit/s, 1 ms, label skew 0.8"
+2 1.72439 2042.32 2044.05 "sgp, 1 Gbit/s, 1 ms, label skew 0.8"
+1 1.72439 3.93015 5.65454 "sparse-push top-k 0.1%, γ 0.01, 1 Gbit/s, 1 ms, label skew 0.8"
 EOD
 set terminal pngcairo size 1770,700 font 'Sans,13' noenhanced linewidth 1.3
 set output 'energy.png'
@@ -141,7 +141,7 @@ set style fill solid 0.9 border lc rgb '#333333'
 set multiplot title "reproduce-quick: noniid\nEstimated energy per run, summed over agents: lenet5 on fashion-mnist, 8 agents, 5 epochs" font 'Sans,15'
 set tmargin at screen 0.8643; set bmargin at screen 0.2143
 set lmargin at screen 0.5424; set rmargin at screen 0.7684
-set yrange [0.4:6.6]; set xrange [0:2657.09]
+set yrange [0.4:6.6]; set xrange [0:2657.26]
 set ytics scale 0
 unset ylabel
 set xlabel 'energy (J), an estimate (summary.json energy_j)'
@@ -164,7 +164,7 @@ set style fill solid 0.9 border lc rgb '#333333'
 set multiplot title "reproduce-quick: noniid\nEstimated energy per run, summed over agents: lenet5 on fashion-mnist, 8 agents, 5 epochs" font 'Sans,15'
 set tmargin at screen 0.8643; set bmargin at screen 0.2143
 set lmargin at screen 0.5424; set rmargin at screen 0.7684
-set yrange [0.4:6.6]; set xrange [0:2657.09]
+set yrange [0.4:6.6]; set xrange [0:2657.26]
 set ytics scale 0
 unset ylabel
 set xlabel 'energy (J), an estimate (summary.json energy_j)'
