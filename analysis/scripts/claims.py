@@ -2,10 +2,14 @@
 """results/quick/REPORT.md: each paper claim the quick reproduction checks, the paper's figure beside
 ours, computed from the runs' summary.json and evals.jsonl (nothing typed in), and the three reports.
 
-Usage: analysis/scripts/claims.py OUT_DIR [SECONDS_TAKEN]   (OUT_DIR holds runs/{iid,noniid,links,heterogeneous}
-and the reports; the heterogeneous sweep's accuracy-alpha figure is drawn here, with gnuplot when present)
+Usage: analysis/scripts/claims.py OUT_DIR [SECONDS_TAKEN]   (OUT_DIR holds runs/{iid,noniid,links,heterogeneous,thesis}
+and the reports; the heterogeneous sweep's accuracy-alpha figure is drawn here, with gnuplot when present; the
+thesis sweep's rows, section and figure come from thesis_claims.py)
 """
 import glob, json, os, shutil, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import thesis_claims
 
 OUT = sys.argv[1]
 TAKEN = float(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -46,7 +50,8 @@ def add(claim, source, paper, ours, ok):
 
 
 iid, non, links = runs("iid"), runs("noniid"), runs("links")
-missing = [n for n, d in (("iid", iid), ("noniid", non), ("links", links), ("heterogeneous", runs("heterogeneous"))) if not d]
+missing = [n for n, d in (("iid", iid), ("noniid", non), ("links", links), ("heterogeneous", runs("heterogeneous")),
+                          ("thesis", thesis_claims.load(OUT)[0])) if not d]
 
 sgp, sp = iid.get("iid-sgp"), iid.get("iid-sparse-push")
 if sgp and sp:
@@ -280,6 +285,10 @@ if het:
     if plots and shutil.which("gnuplot"):
         subprocess.run(["gnuplot", "accuracy-alpha.gp"], cwd=rep, check=False)
 
+# ---- the thesis's methods on heterogeneous data (scenarios/quick/thesis.json; issue 12) ----------------------
+thesis_rows, thesis_lines = thesis_claims.section(OUT)
+rows += thesis_rows
+
 lines = ["# meshtrain: quick reproduction (Fashion-MNIST, LeNet-5, 8 agents over emulated links; 16 agents on heterogeneous data)", ""]
 gits = sorted({s.get("git", "?") for d in (iid, non, links, het) for s in d.values()})
 backs = sorted({s.get("backend", "?") for d in (iid, non, links, het) for s in d.values()})
@@ -321,6 +330,8 @@ if het_table:
         if os.path.exists(os.path.join(OUT, "heterogeneous", fig + ".png")):
             lines.append(f"![heterogeneous {fig}](heterogeneous/{fig}.png)")
     lines.append("")
+if thesis_lines:
+    lines += [thesis_claims.BEGIN] + thesis_lines + [thesis_claims.END, ""]
 tmp = os.path.join(OUT, ".REPORT.md.tmp")
 with open(tmp, "w") as f:
     f.write("\n".join(lines) + "\n")

@@ -2,7 +2,8 @@
 # `make reproduce-quick`: the papers' figures at reduced scale on Fashion-MNIST (LeNet-5): three sweeps
 # through the emulated network with 8 agents (IID algorithms, non-IID with SC-Sparse-Push, link
 # conditions), one with 16 agents on Dirichlet-heterogeneous data without link emulation (RelaySGD, D2,
-# gradient tracking, quasi-global momentum, SGP, D-PSGD, all-reduce; message drops), their reports, and
+# gradient tracking, quasi-global momentum, SGP, D-PSGD, all-reduce; message drops), one with the thesis's
+# methods (NGM, GUT, QG-GUTm, CCL against D-PSGD, QG-DSGDm-N and RelaySGD; 16-agent ring, 2 seeds), their reports, and
 # results/quick/REPORT.md with each checked claim beside the paper's.
 # Usage: analysis/scripts/reproduce_quick.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
 set -u
@@ -11,7 +12,7 @@ OUT=${OUT:-results/quick}
 JOBS=${JOBS:-2}
 HERE=$(dirname "$0")
 PY=$(command -v python3 || echo /usr/bin/python3)
-SWEEPS="iid noniid links heterogeneous"
+SWEEPS="iid noniid links heterogeneous thesis"
 start=$(date +%s)
 
 echo "== reproduce-quick: what will run"
@@ -27,7 +28,8 @@ for s in $SWEEPS; do
 done
 for s in $SWEEPS; do
   echo "== report $s"
-  "$BIN" report "$OUT/runs/$s" --out "$OUT/$s" --baseline sgp --title "reproduce-quick: $s" || status=1
+  base=sgp; [ "$s" = thesis ] && base=dpsgd
+  "$BIN" report "$OUT/runs/$s" --out "$OUT/$s" --baseline "$base" --title "reproduce-quick: $s" || status=1
 done
 echo "== claims"
 "$PY" "$HERE/claims.py" "$OUT" "$(( $(date +%s) - start ))" || status=1
