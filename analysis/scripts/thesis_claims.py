@@ -23,10 +23,10 @@ ALPHAS = (("a0.1", "0.1", 0.1), ("a0.01", "0.01", 0.01))
 ALGS = (("dpsgd", "D-PSGD (DSGD), no momentum"),
         ("dpsgd-qgm", "D-PSGD + quasi-global momentum, Nesterov (QG-DSGDm-N)"),
         ("relaysgd", "RelaySGD + local momentum (double binary trees, not the ring)"),
-        ("ngm", "NGM (alpha 1, gamma 0.1)"),
-        ("gut", "GUT (mu 0.9, no momentum)"),
-        ("qg-gut", "QG-GUTm (mu 0.01, heavy-ball 0.9)"),
-        ("ccl", "CCL (lambda_m = lambda_d = 0.1, QG-DSGDm-N base)"))
+        ("ngm", "NGM"),
+        ("gut", "GUT (no momentum)"),
+        ("qg-gut", "QG-GUTm"),
+        ("ccl", "CCL (QG-DSGDm-N base)"))
 # the abstracts' claimed gains in accuracy points, and what each is measured against (chosen per alpha from the runs)
 CLAIMS = (("gut", "GUT", (1, 6), "best", "GUT/QG-GUTm abstract (NeurIPS 2023): +1-6% over the state of the art"),
           ("qg-gut", "QG-GUTm", (1, 6), "best", "GUT/QG-GUTm abstract (NeurIPS 2023): +1-6% over the state of the art"),
@@ -38,6 +38,8 @@ def load(out):
     runs = {}
     for p in glob.glob(os.path.join(out, "runs", "thesis", "*", "summary.json")):
         s = json.load(open(p))
+        sc = os.path.join(os.path.dirname(p), "scenario.json")
+        s["_scenario"] = json.load(open(sc)) if os.path.exists(sc) else {}
         runs.setdefault(s["scenario"], {})[s["seed"]] = s
     failed = sorted(os.path.basename(os.path.dirname(p)) for p in glob.glob(os.path.join(out, "runs", "thesis", "*", "FAILED")))
     return runs, failed
@@ -50,6 +52,27 @@ def stat(byseed, key="acc_mean"):
     v = {s: 100 * r[key] for s, r in byseed.items()}
     xs = list(v.values())
     return sum(xs) / len(xs), (max(xs) - min(xs)) / 2, v
+
+
+def settings(byseed):
+    """the run's own settings, from its scenario.json"""
+    if not byseed:
+        return "-"
+    sc = next(iter(byseed.values())).get("_scenario", {})
+    al, op, to = sc.get("algorithm", {}), sc.get("optimizer", {}), sc.get("topology", {})
+    g = lambda x: f"{x:.3g}"
+    out = [f"lr {g(op['lr'])}"] if "lr" in op else []
+    if al.get("name") != "gut" and op.get("momentum"):
+        out.append(f"momentum {g(op['momentum'])}" + (" Nesterov" if op.get("nesterov") else "") + (" quasi-global" if op.get("quasi_global") else ""))
+    out.append(f"wd {g(op.get('weight_decay', 0))}")
+    for k in ("alpha", "scaling", "lambda_m", "lambda_d"):
+        if k in al and al["name"] in {"alpha": ("ngm",), "scaling": ("gut", "qg-gut"), "lambda_m": ("ccl",), "lambda_d": ("ccl",)}[k]:
+            out.append(f"{k} {g(al[k])}")
+    if "gamma" in al and al.get("name") in ("ngm", "ccl", "dpsgd"):
+        out.append(f"gamma {g(al['gamma'])}")
+    if to.get("kind"):
+        out.append(to["kind"])
+    return ", ".join(out)
 
 
 def fmt(st):
@@ -73,13 +96,14 @@ def section(out):
               f"({sum(r['seconds'] for r in allr) / 60:.1f} run-minutes; from their summary.json).", ""]
     if failed:
         lines += [f"**Failed runs: {', '.join(failed)}** (see their FAILED file).", ""]
-    lines += ["| algorithm | " + " | ".join(f"alpha {a}" for _, a, _ in ALPHAS) + " |", "|---|" + "---|" * len(ALPHAS)]
+    lines += ["| algorithm | " + " | ".join(f"alpha {a}" for _, a, _ in ALPHAS) + " | settings (alpha " + ALPHAS[0][1] + " runs' scenario.json) |",
+              "|---|" + "---|" * (len(ALPHAS) + 1)]
     for alg, label in ALGS:
         cells = []
         for tag, _, _ in ALPHAS:
             d = runs.get(f"{tag}-{alg}")
             cells.append("-" if not d else f"{fmt(stat(d))} ({fmt(stat(d, 'acc_avg_model'))})")
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {settings(runs.get(ALPHAS[0][0] + '-' + alg))} |")
     lines.append("")
     for alg, name, (lo, hi), vs, source in CLAIMS:
         for tag, a, _ in ALPHAS:
@@ -91,7 +115,7 @@ def section(out):
             else:
                 base_name, b = vs, stat(runs.get(f"{tag}-{vs}"))
             if not m or not b:
-                rows.append((f"{name} beats {vs} (alpha {a})", source, f"+{lo}-{hi}", "runs missing", "n/a"))
+                rows.append((f"{name} over {'the best baseline' if vs == 'best' else vs} (alpha {a})", source, f"+{lo} to +{hi} points", "runs missing", "n/a"))
                 continue
             diff, spread = m[0] - b[0], m[1] + b[1]
             paired = [m[2][s] - b[2][s] for s in sorted(m[2]) if s in b[2]]
@@ -112,9 +136,9 @@ def section(out):
                          f"(per seed {', '.join(f'{x:+.2f}' for x in paired)}); averaged model {mavg[0] - bavg[0]:+.2f}", v))
     lines += ["| claim | source | claimed | here (mean over agents; seeds' half-ranges summed) | holds |", "|---|---|---|---|---|"]
     lines += [f"| {c} | {s} | {p} | {o} | {v} |" for c, s, p, o, v in rows]
-    lines += ["", "Scale: the papers train 100 (FMNIST) to 200 (CIFAR) epochs with EvoNorm; here 3 epochs of LeNet-5 without",
+    lines += ["", f"Scale: the papers train 100 (FMNIST) to 200 (CIFAR) epochs with EvoNorm; here {'/'.join(map(str, epochs))} epochs of LeNet-5 without",
               "normalization (a 10-minute budget on 2 cores: see docs/reproduce.md). Learning rates are the papers' scripts'",
-              "times 0.5 (the quick sweeps' convention), so NGM runs at 0.005 (its scripts: 0.01 with gamma 0.1). `dpsgd-qgm` is",
+              "times 0.5 (the quick sweeps' convention; NGM's scripts: 0.01 with gamma 0.1; GUT's and CCL's: 0.1). `dpsgd-qgm` is",
               "Lin et al.'s quasi-global momentum (`optimizer.quasi_global`), CCL's base is the reference's own QG-DSGDm-N",
               "(docs/algorithms.md): the CCL comparison is against the former.", ""]
     rep = os.path.join(out, "thesis")
