@@ -79,6 +79,19 @@ def fmt(st):
     return "-" if st is None else f"{st[0]:.2f} ± {st[1]:.2f}" + ("" if len(st[2]) > 1 else " (1 seed)")
 
 
+# a like-for-like reference beside the claim's (same momentum kind): GUT runs without momentum, as D-PSGD here
+LIKE = {"gut": ("dpsgd", "no momentum either"), "qg-gut": ("dpsgd-qgm", "momentum"), "ngm": ("dpsgd-qgm", "with momentum, as NGM")}
+
+
+def also(runs, tag, alg, m, base_name):
+    ref, why = LIKE.get(alg, (None, ""))
+    r = stat(runs.get(f"{tag}-{ref}")) if ref and ref != base_name else None
+    if not r:
+        return ""
+    d, s = m[0] - r[0], m[1] + r[1]
+    return f"; against {ref} ({why}): {d:+.2f} ± {s:.2f}" + (" (beyond the spread)" if abs(d) > s else " (within the spread)")
+
+
 def section(out):
     runs, failed = load(out)
     rows, lines = [], []
@@ -133,7 +146,8 @@ def section(out):
             rows.append((f"{name} over {'the best baseline' if vs == 'best' else base_name} (alpha {a})", source,
                          f"+{lo} to +{hi} points",
                          f"{name} {m[0]:.2f} vs {base_name} {b[0]:.2f}: {diff:+.2f} points, spread ±{spread:.2f} "
-                         f"(per seed {', '.join(f'{x:+.2f}' for x in paired)}); averaged model {mavg[0] - bavg[0]:+.2f}", v))
+                         f"(per seed {', '.join(f'{x:+.2f}' for x in paired)}); averaged model {mavg[0] - bavg[0]:+.2f}"
+                         + also(runs, tag, alg, m, base_name), v))
     lines += ["| claim | source | claimed | here (mean over agents; seeds' half-ranges summed) | holds |", "|---|---|---|---|---|"]
     lines += [f"| {c} | {s} | {p} | {o} | {v} |" for c, s, p, o, v in rows]
     lines += ["", f"Scale: the papers train 100 (FMNIST) to 200 (CIFAR) epochs with EvoNorm; here {'/'.join(map(str, epochs))} epochs of LeNet-5 without",
