@@ -68,7 +68,7 @@ all: bin/meshtrain
 help:
 	@echo "make            build bin/meshtrain"
 	@echo "make demo       install what is missing, then Sparse-Push vs SGP, 8 agents over emulated links, and the report"
-	@echo "make reproduce-quick  the papers' figures at reduced scale (Fashion-MNIST, <= 30 min): results/quick/REPORT.md"
+	@echo "make reproduce-quick  the papers' figures at reduced scale (Fashion-MNIST, about 35-45 min): results/quick/REPORT.md"
 	@echo "make reproduce  the papers' experiments at full scale (CIFAR-10; prints the plan and time first)"
 	@echo "make check-regression  rerun the quick scenarios and compare with results/baseline"
 	@echo "make test       install what is missing, then unit tests, sanitized unit tests, CLI tests, accuracy check"
@@ -121,7 +121,7 @@ demo:
 	bin/meshtrain report results/demo/runs --out results/demo --baseline sgp --title "meshtrain demo"
 	@echo; sed -n '/^## Results/,/^## Figures/p' results/demo/REPORT.md | grep '^|'; echo; echo "report: results/demo/REPORT.md"
 
-# The papers' figures at reduced scale (Fashion-MNIST, LeNet-5, 8 agents, emulated links): <= 30 min here.
+# The papers' figures at reduced scale (Fashion-MNIST, LeNet-5, 8-16 agents; five sweeps): about 35-45 min here.
 reproduce-quick:
 	@tools/deps.sh demo
 	@$(MAKE) --no-print-directory bin/meshtrain
