@@ -167,8 +167,11 @@ cat > "$tmp/run.json" <<JSON
              "links": [{"from": 0, "to": 1, "loss_model": "gemodel", "ge_p_pct": 1, "ge_r_pct": 30, "ge_bad_loss_pct": 50}],
              "schedule": [{"at_s": 0.5, "from": 2, "to": 3, "delay_ms": 30}], "drop_prob": 0.05}}
 JSON
-# The change's lateness is timing: strict (0.1 s) when the host kept a quarter of its CPU idle during the
+# The change's lateness is timing: strict (0.25 s) when the host kept a quarter of its CPU idle during the
 # run (the run itself fills at most the one core User-Mode Linux uses), else within 1 s, and said so.
+# Calm runs measured 17-30 ms late, once 105 ms (2026-12-04, 59% idle): the guest is uniprocessor and runs
+# four agents beside the runner, so 0.25 s leaves room for that and still fails a change applied a second
+# late or never.
 read -r i0 t0 < <(host_idle)
 if "$BIN" run "$tmp/run.json" --out "$tmp/run" > "$tmp/run.out" 2>&1; then
   read -r i1 t1 < <(host_idle)
@@ -176,7 +179,7 @@ if "$BIN" run "$tmp/run.json" --out "$tmp/run" > "$tmp/run.out" 2>&1; then
   "$PY" - "$tmp/run" "$idle" <<'PY' && ok "run over netem: $(cat "$tmp/run/msg")" || bad "run over netem: $(cat "$tmp/run/msg")"
 import json, os, sys
 d, idle = sys.argv[1], int(sys.argv[2])
-late_max = 0.1 if idle >= 25 else 1.0
+late_max = 0.25 if idle >= 25 else 1.0
 s = json.load(open(os.path.join(d, "summary.json")))
 ev = [json.loads(l) for l in open(os.path.join(d, "network.jsonl"))]
 setup = [e for e in ev if e["event"] == "setup"][0]
@@ -186,7 +189,7 @@ counters = [e for e in ev if e["event"] == "counters"][0]["links"]
 sent = {(c["from"], c["to"]): c["bytes"] for c in counters}
 msg = (f'backend {s["backend"]}, {setup["shaped_links"]} shaped links set up in {setup["setup_s"]:.2f} s, '
        f'change due at 0.5 s took effect at {changes[0]["t_s"] if changes else -1:.3f} s '
-       f'(limit +{late_max:.1f} s: host CPU idle {idle}% during the run), '
+       f'(limit +{late_max:.2f} s: host CPU idle {idle}% during the run), '
        f'{s["missing_messages"]} messages dropped, {len(counters)} links counted')
 open(os.path.join(d, "msg"), "w").write(msg)
 assert s["backend"] in ("uml", "kernel"), msg
