@@ -145,11 +145,14 @@ from calib import load, calm, mode
 base = f"{sys.argv[1]}/{sys.argv[2]}"
 r = load(base + ".json")
 eff, limit = r["a_to_b"]["change_effect_ms"], 100 + (0 if calm(r) else r["b_to_a"]["delay_max_ms"])
+# "applied" is when tc returned; the kernel switches the qdisc before that, so a probe sent while tc ran
+# may already see the new delay: a few ms early on a calm host, up to the longest stall on a busy one.
+early = 5 + (0 if calm(r) else r["b_to_a"]["delay_max_ms"])
 msg = (f'{mode(r, open(base + ".note").read())}: 10 -> 50 ms at 1.0 s: '
        f'applied {r["change"]["applied_after_ms"]:.1f} ms late, '
-       f'first probe with the new delay sent {eff:.1f} ms after (limit {limit:.0f})')
+       f'first probe with the new delay sent {eff:.1f} ms after (limits -{early:.0f}, {limit:.0f})')
 open(base + ".msg", "w").write(msg)
-assert 0 <= eff <= limit, msg
+assert -early <= eff <= limit, msg
 PY
 else bad "bench link (change) failed: $(tail -3 "$tmp/l3.err")"; fi
 
