@@ -75,11 +75,11 @@ help:
 	@echo "make bench      engine speed against CPU PyTorch, written to results/bench/train-step.md"
 	@echo "make data       download CIFAR-10/100 (needs internet) into ./data"
 
-build/rel/%.o: %.c $(HEADERS)
+build/rel/%.o: %.c $(HEADERS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(INC) -c $< -o $@
 
-build/asan/%.o: %.c $(HEADERS)
+build/asan/%.o: %.c $(HEADERS) $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out $(OPT),$(CFLAGS)) $(SAN_FLAGS) $(INC) -c $< -o $@
 
