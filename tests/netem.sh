@@ -170,8 +170,9 @@ cat > "$tmp/run.json" <<JSON
              "links": [{"from": 0, "to": 1, "loss_model": "gemodel", "ge_p_pct": 1, "ge_r_pct": 30, "ge_bad_loss_pct": 50}],
              "schedule": [{"at_s": 0.5, "from": 2, "to": 3, "delay_ms": 30}], "drop_prob": 0.05}}
 JSON
-# The change's lateness is timing: strict (0.25 s) when the host kept a quarter of its CPU idle during the
-# run (the run itself fills at most the one core User-Mode Linux uses), else within 1 s, and said so.
+# The change's lateness is timing: strict (0.25 s) when the host kept 40% of its CPU idle during the run
+# (the run itself fills at most the one core of two User-Mode Linux uses: calm runs show 55-61% idle; a
+# parallel build beside it, 28%, and 0.25 s late), else within 1 s, and said so.
 # Calm runs measured 17-30 ms late, once 105 ms (2026-12-04, 59% idle): the guest is uniprocessor and runs
 # four agents beside the runner, so 0.25 s leaves room for that and still fails a change applied a second
 # late or never.
@@ -182,7 +183,7 @@ if "$BIN" run "$tmp/run.json" --out "$tmp/run" > "$tmp/run.out" 2>&1; then
   "$PY" - "$tmp/run" "$idle" <<'PY' && ok "run over netem: $(cat "$tmp/run/msg")" || bad "run over netem: $(cat "$tmp/run/msg")"
 import json, os, sys
 d, idle = sys.argv[1], int(sys.argv[2])
-late_max = 0.25 if idle >= 25 else 1.0
+late_max = 0.25 if idle >= 40 else 1.0
 s = json.load(open(os.path.join(d, "summary.json")))
 ev = [json.loads(l) for l in open(os.path.join(d, "network.jsonl"))]
 setup = [e for e in ev if e["event"] == "setup"][0]
