@@ -553,7 +553,7 @@ static int done_report(Agent *a, Err *e) {
     json_object_set_new(o, "recv", links_json(a, 0));
     json_t *copy = json_deep_copy(o);
     log_line(a, o);
-    if (fsync(fileno(a->log)) && errno != EINVAL && !a->log_errno)
+    if (fileno(a->log) >= 0 && fsync(fileno(a->log)) && errno != EINVAL && !a->log_errno)
         a->log_errno = errno;   // a result is on disk before it is reported
     if (log_check(a, e)) { json_decref(copy); return -1; }
     return report(a, CTL_DONE, copy, NULL, e);
@@ -569,7 +569,7 @@ int agent_run(const AgentArgs *args) {
     a.args = args;
     frame_reader_init(&a.rd, 1 << 20);
     Err e = {{0}};
-    if (scenario_load(&a.s, args->scenario_path, NULL, &e)) { fail_report(&a, &e); return 2; }
+    if (scenario_load(&a.s, args->scenario_path, args->scenario_text, &e)) { fail_report(&a, &e); return 2; }
     if (args->id < 0 || args->id >= a.s.agents) {
         err_set(&e, "agent id %d outside 0..%d", args->id, a.s.agents - 1);
         fail_report(&a, &e);
@@ -577,7 +577,7 @@ int agent_run(const AgentArgs *args) {
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/agent-%d.jsonl", args->run_dir, args->id);
-    a.log = fopen(path, "w");
+    a.log = args->log ? args->log : fopen(path, "w");
     if (!a.log) { err_set(&e, "%s: cannot create", path); return fail_report(&a, &e); }
     setvbuf(a.log, NULL, _IOLBF, 0);
     int rc = 0;
