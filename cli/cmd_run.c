@@ -318,7 +318,7 @@ static int run_one(Run *r, const char *scen, char **sets, int n_sets, const char
         return 2;
     }
     if (lo->print_batch) {   // argv without --print-batch and --launcher: the script adds --launcher slurm
-        launch_batch_print(stdout, r->s.name, r->n, argc, argv);
+        launch_batch_print(stdout, r->s.name, r->n, self_exe(), argc, argv);
         return 0;
     }
     if (r->launch)
@@ -383,6 +383,7 @@ int cmd_run(int argc, char **argv) {
         else if (args_is(&a, "--rendezvous")) lo.rendezvous = args_str(&a);
         else args_unknown(&a);
     }
+    if (lo.print_batch && !lo.name) lo.name = "slurm";   // the script is Slurm's
     if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
     if (out && !utf8_valid(out)) {   // summary.json records the folder: JSON holds UTF-8 only
         char shown[600];

@@ -154,7 +154,9 @@ static int record_push(int fd, CtlSeal *s, const void *buf, size_t len, unsigned
     return rc;
 }
 
-int ctl_tcp_write(int fd, CtlSeal *s, const void *buf, size_t len, Err *e) { return record_push(fd, s, buf, len, 0, e); }
+int ctl_tcp_write(int fd, CtlSeal *s, const void *buf, size_t len, Err *e) {
+    return record_push(fd, s, buf, len, 0, e);
+}
 
 int ctl_tcp_end(int fd, CtlSeal *s, Err *e) {
     return record_push(fd, s, NULL, 0, crypto_secretstream_xchacha20poly1305_TAG_FINAL, e);

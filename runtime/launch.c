@@ -66,7 +66,7 @@ static void shell_quote(FILE *f, const char *s) {
     fputc('\'', f);
 }
 
-void launch_batch_print(FILE *f, const char *name, int n, int argc, char **run_argv) {
+void launch_batch_print(FILE *f, const char *name, int n, const char *self, int argc, char **run_argv) {
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) str_copy(cwd, sizeof cwd, ".");
     fprintf(f, "#!/bin/bash\n"
@@ -75,7 +75,9 @@ void launch_batch_print(FILE *f, const char *name, int n, int argc, char **run_a
                "#SBATCH --job-name=meshtrain-%s\n#SBATCH --ntasks=%d\n#SBATCH --cpus-per-task=1\n"
                "#SBATCH --output=meshtrain-%s-%%j.out\nset -e\ncd ", name, n, name, n, name);
     shell_quote(f, cwd);
-    fputs("\nexec", f);
+    fputs("\nexec ", f);
+    shell_quote(f, self);
+    fputs(" run", f);
     for (int k = 0; k < argc; k++) fputc(' ', f), shell_quote(f, run_argv[k]);
     fputs(" --launcher slurm\n", f);
 }

@@ -4,6 +4,7 @@
 #ifndef MESHTRAIN_LAUNCH_H
 #define MESHTRAIN_LAUNCH_H
 #include <signal.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include "auth.h"
@@ -46,8 +47,8 @@ int launch_resolve(const LaunchOpts *o, const LaunchOps **ops, char *why, size_t
 int launch_program_find(const char *prog, char *out, size_t n);
 // This host's address as others see it: the first non-loopback address of its name, else 127.0.0.1.
 void launch_host_addr(char *out, size_t n);
-// The sbatch script that runs `meshtrain run` with `run_argv` (the command as typed, without --print-batch).
-void launch_batch_print(FILE *f, const char *name, int n, int argc, char **run_argv);
+// The sbatch script that runs `self run` with `run_argv` (the command as typed, without --print-batch).
+void launch_batch_print(FILE *f, const char *name, int n, const char *self, int argc, char **run_argv);
 
 // The runner's side of a launched run.
 typedef struct Launch {

@@ -54,7 +54,8 @@ static void local_addr(int fd, char *out, size_t n) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     str_copy(out, n, "127.0.0.1");
-    if (!getsockname(fd, (struct sockaddr *)&ss, &sl)) getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
+    if (!getsockname(fd, (struct sockaddr *)&ss, &sl))
+        getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
 }
 
 static int fail(const char *fmt, const char *a, const char *b) {
@@ -68,7 +69,8 @@ int launch_agent_main(void) {
     const char *var = NULL, *rdv = getenv(LAUNCH_ENV_RENDEZVOUS);
     int id = id_from_launcher(&var);
     uint8_t key[AUTH_KEY_BYTES];
-    if (id < 0) return fail("no agent id from a launcher (SLURM_PROCID, OMPI_COMM_WORLD_RANK or PMIX_RANK)%s%s", "", "");
+    if (id < 0)
+        return fail("no agent id from a launcher (SLURM_PROCID, OMPI_COMM_WORLD_RANK or PMIX_RANK)%s%s", "", "");
     if (key_take(key)) return fail("%s is missing or not 64 hex digits%s (meshtrain run sets it)", LAUNCH_ENV_KEY, "");
     char host[256];
     const char *colon = rdv ? strrchr(rdv, ':') : NULL;

@@ -65,7 +65,10 @@ static int hostfile_check(const LaunchOpts *o, int n, Err *e) {
         }
     }
     fclose(f);
-    if (!rc && !hosts) { err_set(e, "--hostfile %s: no hosts in it (expected lines 'HOST slots=N')", o->hostfile); rc = -1; }
+    if (!rc && !hosts) {
+        err_set(e, "--hostfile %s: no hosts in it (expected lines 'HOST slots=N')", o->hostfile);
+        rc = -1;
+    }
     if (!rc && slots < n && !o->oversubscribe) {
         err_set(e, "--hostfile %s: %d slots for %d agents: give the hosts more slots (HOST slots=N) or add "
                    "--oversubscribe", o->hostfile, slots, n);

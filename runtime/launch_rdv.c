@@ -120,14 +120,16 @@ static void agent_take(Launch *l, int fd, int n, const char *scenario_text, cons
     json_t *o = k > 0 && !e.msg[0] ? json_loadb((const char *)buf, (size_t)k, 0, NULL) : NULL;
     int sv[2] = {-1, -1};
     if (!e.msg[0] && !o) err_set(&e, "a malformed host record");
-    if (!e.msg[0] && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) err_set(&e, "socketpair: %s", strerror(errno));
+    if (!e.msg[0] && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+        err_set(&e, "socketpair: %s", strerror(errno));
     if (e.msg[0]) {
         reject_log(l, log, from, id, e.msg);
         json_decref(o);
         close(fd);
         return;
     }
-    str_copy(l->host[id], 64, json_string_value(json_object_get(o, "host")) ? json_string_value(json_object_get(o, "host")) : from);
+    str_copy(l->host[id], 64,
+             json_string_value(json_object_get(o, "host")) ? json_string_value(json_object_get(o, "host")) : from);
     str_copy(l->ip[id], 64, from);
     l->rpid[id] = (int)json_integer_value(json_object_get(o, "pid"));
     json_decref(o);

@@ -47,8 +47,10 @@ static int slurm_check(const LaunchOpts *o, int n, Err *e) {
     }
     int tasks = alloc_tasks();
     if (tasks >= 0 && tasks < n) {
-        err_set(e, "--launcher slurm: %d agents but allocation %s has %d task%s: allocate at least %d, "
-                   "`salloc -n %d meshtrain run SCENARIO --launcher slurm`", n, job, tasks, tasks == 1 ? "" : "s", n, n);
+        err_set(e,
+                "--launcher slurm: %d agents but allocation %s has %d task%s: allocate at least %d, "
+                "`salloc -n %d meshtrain run SCENARIO --launcher slurm`",
+                n, job, tasks, tasks == 1 ? "" : "s", n, n);
         return -1;
     }
     return 0;
@@ -76,13 +78,11 @@ static void slurm_rendezvous(const LaunchOpts *o, char *out, size_t n) {
     launch_host_addr(out, n);
 }
 
-static void slurm_env(void) { setenv("SLURM_CPU_BIND", "none", 1); }
-
 const LaunchOps launch_slurm = {
     .name = "slurm",
     .program = "srun",
     .check = slurm_check,
     .argv_make = slurm_argv,
     .rendezvous_default = slurm_rendezvous,
-    .env_set = slurm_env,
+    .env_set = NULL,
 };
