@@ -392,7 +392,9 @@ int cmd_run(int argc, char **argv) {
         args_fail(&a, "--out '%s' is not valid UTF-8 (expected a folder path in UTF-8, which summary.json can record)",
                   shown);
     }
-    int handled = 0, st = run_sweep(scen, sets, n_sets, out, json, jobs, dry_run, &handled);
+    // A sweep's runs are `meshtrain run` processes of their own: they get the launcher through the environment.
+    launch_opts_env(&lo);
+    int handled = 0, st = lo.print_batch ? 0 : run_sweep(scen, sets, n_sets, out, json, jobs, dry_run, &handled);
     if (!handled) {
         Run r;
         run_init(&r);

@@ -30,6 +30,17 @@ int launch_resolve(const LaunchOpts *o, const LaunchOps **ops, char *why, size_t
     return -1;
 }
 
+void launch_opts_env(LaunchOpts *o) {
+    const char **v[] = {&o->name, &o->hostfile, &o->rendezvous};
+    const char *names[] = {"MESHTRAIN_LAUNCHER", "MESHTRAIN_HOSTFILE", "MESHTRAIN_RENDEZVOUS"};
+    for (int k = 0; k < 3; k++) {
+        if (*v[k]) setenv(names[k], *v[k], 1);
+        else if (getenv(names[k]) && *getenv(names[k])) *v[k] = getenv(names[k]);
+    }
+    if (o->oversubscribe) setenv("MESHTRAIN_OVERSUBSCRIBE", "1", 1);
+    else o->oversubscribe = getenv("MESHTRAIN_OVERSUBSCRIBE") && !strcmp(getenv("MESHTRAIN_OVERSUBSCRIBE"), "1");
+}
+
 int launch_program_find(const char *prog, char *out, size_t n) {
     const char *path = getenv("PATH");
     char dir[4096];

@@ -43,6 +43,10 @@ extern const LaunchOps launch_mpi, launch_slurm;
 // an error under mpirun (OMPI_COMM_WORLD_SIZE or PMIX_RANK: the runner must not be one of the ranks),
 // else native. *ops is NULL for native. why says how it was chosen. 0, or -1 and e.
 int launch_resolve(const LaunchOpts *o, const LaunchOps **ops, char *why, size_t wn, Err *e);
+// The launcher options to and from the environment (MESHTRAIN_LAUNCHER, MESHTRAIN_HOSTFILE,
+// MESHTRAIN_OVERSUBSCRIBE, MESHTRAIN_RENDEZVOUS): what is not given on the command line is taken from
+// there, and what is given is put there, so that the runs of a sweep (processes of their own) use it too.
+void launch_opts_env(LaunchOpts *o);
 // prog's full path from PATH into out. 0, or -1 when it is not there.
 int launch_program_find(const char *prog, char *out, size_t n);
 // This host's address as others see it: the first non-loopback address of its name, else 127.0.0.1.
