@@ -72,6 +72,8 @@ typedef struct Launch {
     int *rpid;
     FILE **metrics;           // per agent: RUN/agent-I.jsonl, written from its CTL_LOG messages
     int rejected;             // connections to the rendezvous port refused
+    char *lost;               // per agent: its control connection ended before it finished
+    double lost_at;           // the first such loss (0: none)
 } Launch;
 
 // Listen, start the launcher with the key in its environment, accept and authenticate n agents
@@ -83,6 +85,9 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
 int launch_poll(Launch *l);
 // Where agent i runs, for messages: "host H, pid P".
 const char *launch_where(const Launch *l, int i, char *buf, size_t n);
+// The failure of the agents in l->lost, by host: "host h2 lost agents 4, 5 (all 2 of its agents; pids
+// ...) before they finished: control connection: closed".
+void launch_lost_describe(const Launch *l, char *out, size_t n);
 // Append a CTL_LOG payload to agent i's metrics file. 0, or -1 and e.
 int launch_metrics_write(Launch *l, int i, const char *run_dir, const void *p, size_t len, Err *e);
 // End: wait up to grace_s for the launcher to exit, then SIGTERM, then SIGKILL; close everything.

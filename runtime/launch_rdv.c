@@ -7,6 +7,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,6 +156,7 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
     l->pairs = xcalloc((size_t)n, sizeof *l->pairs);
     l->host = xcalloc((size_t)n, 64), l->ip = xcalloc((size_t)n, 64);
     l->rpid = xcalloc((size_t)n, sizeof(int));
+    l->lost = xcalloc((size_t)n, 1);
     l->metrics = xcalloc((size_t)n, sizeof(FILE *));
     for (int i = 0; i < n; i++) fds[i] = -1, l->pairs[i].plain = l->pairs[i].tcp = -1;
     snprintf(l->log_path, sizeof l->log_path, "%s/launcher.log", run_dir);
@@ -204,6 +206,43 @@ const char *launch_where(const Launch *l, int i, char *buf, size_t n) {
     return buf;
 }
 
+// Append to out (at *len) what printf would, within n.
+static void cat(char *out, size_t n, size_t *len, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void cat(char *out, size_t n, size_t *len, const char *fmt, ...) {
+    if (*len >= n) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out + *len, n - *len, fmt, ap);
+    va_end(ap);
+    if (k > 0) *len += (size_t)k;
+}
+
+void launch_lost_describe(const Launch *l, char *out, size_t n) {
+    size_t len = 0;
+    char *named = xcalloc((size_t)l->n, 1);
+    out[0] = 0;
+    for (int i = 0; i < l->n; i++) {
+        if (!l->lost[i] || named[i]) continue;
+        int lost = 0, of = 0, first = 1;
+        for (int j = 0; j < l->n; j++)
+            if (!strcmp(l->host[j], l->host[i])) of++, lost += l->lost[j];
+        cat(out, n, &len, "%shost %s lost agent%s ", len ? "; " : "", l->host[i], lost > 1 ? "s" : "");
+        for (int j = 0; j < l->n; j++)
+            if (l->lost[j] && !strcmp(l->host[j], l->host[i]))
+                cat(out, n, &len, "%s%d", first ? "" : ", ", j), first = 0;
+        cat(out, n, &len, " (%s%d of its %d agents; pid%s", lost == of ? "all " : "", lost, of, lost > 1 ? "s" : "");
+        first = 1;
+        for (int j = 0; j < l->n; j++)
+            if (l->lost[j] && !strcmp(l->host[j], l->host[i])) {
+                cat(out, n, &len, "%s%d", first ? " " : ", ", l->rpid[j]);
+                first = 0, named[j] = 1;
+            }
+        cat(out, n, &len, ") before %s finished: %s", lost > 1 ? "they" : "it",
+            l->pairs[i].why[0] ? l->pairs[i].why : "control connection closed");
+    }
+    free(named);
+}
+
 int launch_metrics_write(Launch *l, int i, const char *run_dir, const void *p, size_t len, Err *e) {
     char path[1100];
     snprintf(path, sizeof path, "%s/agent-%d.jsonl", run_dir, i);
@@ -223,7 +262,7 @@ void launch_stop(Launch *l, double grace_s) {
     while (l->pid > 0 && !launch_poll(l) && time_now() < end) usleep(20000);
     if (l->pid > 0 && !launch_poll(l)) {
         kill(l->pid, SIGTERM);   // mpirun and srun pass it on to every agent they started
-        end = time_now() + 5.0;
+        end = time_now() + 3.0;
         while (!launch_poll(l) && time_now() < end) usleep(20000);
         if (!launch_poll(l)) kill(-l->pid, SIGKILL), kill(l->pid, SIGKILL), waitpid(l->pid, &l->status, 0);
         l->exited = 1;
@@ -239,6 +278,7 @@ void launch_free(Launch *l) {
     l->relay = NULL;
     for (int i = 0; l->metrics && i < l->n; i++)
         if (l->metrics[i]) fclose(l->metrics[i]);
+    free(l->lost), l->lost = NULL;
     free(l->metrics), free(l->pairs), free(l->host), free(l->ip), free(l->rpid);
     l->metrics = NULL, l->pairs = NULL, l->host = l->ip = NULL, l->rpid = NULL;
 }

@@ -234,9 +234,9 @@ static void go_send(Run *r) {
     json_decref(ips);
     json_decref(ports);
     r->t_go = time_now();
-    run_net_log(&r->net, "{\"event\":\"start\",\"t_s\":0,\"auth\":%s,\"frame_mac\":%s}",
-                r->s.net.auth ? "true" : "false",
-                 r->s.net.frame_mac ? "true" : "false");
+    // ready_s: from the runner's start until every agent had loaded its data and was listening.
+    run_net_log(&r->net, "{\"event\":\"start\",\"t_s\":0,\"ready_s\":%.4f,\"auth\":%s,\"frame_mac\":%s}",
+                r->t_go - r->t0, r->s.net.auth ? "true" : "false", r->s.net.frame_mac ? "true" : "false");
 }
 
 // An error that only says a peer's link closed or broke ("link from agent 2 closed ...", "link to
@@ -268,6 +268,7 @@ static void consequence_note(Run *r, int i, const char *msg) {
 #define CONSEQUENCE_WAIT_S 15.0
 static int consequence_due(const Run *r, double now) {
     int x = r->secondary_peer;
+    if (r->launch && x >= 0 && x < r->n && r->launch->lost[x]) return 0;   // its host's loss is being named
     if (x >= 0 && x < r->n && !r->ag[x].exited) return now - r->secondary_at > CONSEQUENCE_WAIT_S;
     return now - r->secondary_at > 0.5;
 }
@@ -377,25 +378,33 @@ static void agent_read(Run *r, int i) {
     }
 }
 
-// Agents on other hosts: the end of the control connection is their exit; the launcher's exit before
-// every agent finished is a failure too.
+// Agents on other hosts: the end of the control connection is their exit. Connections lost before
+// finishing are gathered for LOST_GATHER_S (a host's agents go together) and named by host. The
+// launcher's exit before every agent finished is a failure too.
+#define LOST_GATHER_S 1.0
 static void remote_reap(Run *r) {
-    char w[128];
+    Launch *l = r->launch;
     for (int i = 0; i < r->n; i++) {
         AgentProc *a = &r->ag[i];
         if (a->exited || a->fd >= 0) continue;
         a->exited = 1;
         if (a->done || a->error[0]) continue;   // an error was reported (on_error) when it came
-        const char *why = r->launch->pairs[i].why;
-        fail_set(r, "agent %d (%s) lost its control connection before finishing: %s", i, where(r, i, w, sizeof w),
-                 why[0] ? why : "closed");
+        l->lost[i] = 1;
+        if (!l->lost_at) l->lost_at = time_now();
+    }
+    int gone = 1;   // every agent gone: nothing more to gather
+    for (int i = 0; i < r->n; i++) gone &= r->ag[i].exited;
+    if (l->lost_at && (gone || time_now() - l->lost_at >= LOST_GATHER_S)) {
+        char msg[sizeof r->fail];
+        launch_lost_describe(l, msg, sizeof msg);
+        fail_set(r, "%s", msg);
     }
     int all = 1;
     for (int i = 0; i < r->n; i++) all &= r->ag[i].done;
-    if (!all && launch_poll(r->launch)) {
-        int st = r->launch->status;
-        fail_set(r, "%s exited (status %d) before every agent finished; its output: %s", r->launch->ops->program,
-                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), r->launch->log_path);
+    if (!all && !l->lost_at && launch_poll(l)) {
+        int st = l->status;
+        fail_set(r, "%s exited (status %d) before every agent finished; its output: %s", l->ops->program,
+                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), l->log_path);
     }
 }
 
