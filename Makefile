@@ -173,9 +173,10 @@ security-tests: bin/meshtrain
 
 cluster-tests: bin/meshtrain
 	@tools/deps.sh cluster
-	@echo "== launchers: bad input; mpirun and a one-node Slurm cluster give the native run's accuracy and bytes; a killed agent is named"
+	@echo "== launchers: bad input; mpirun, a one-node and a two-host (namespaces) Slurm cluster give the native run's accuracy and bytes; a killed host or a partition is named"
 	tests/cluster_cli.sh bin/meshtrain
 	tests/cluster.sh bin/meshtrain
+	tests/cluster_hosts.sh bin/meshtrain
 
 netem-tests: bin/meshtrain
 	@echo "== link emulation: one link measured, a run over netem, no leftovers (through User-Mode Linux when the kernel lacks netem)"
