@@ -321,18 +321,18 @@ static int run_one(Run *r, const char *scen, char **sets, int n_sets, const char
         launch_batch_print(stdout, r->s.name, r->n, self_exe(), argc, argv);
         return 0;
     }
+    if (dry_run) {   // everything is checked and nothing created: say what would run
+        printf("run %s: %d agents, %s on %s (%s), %s, %s topology, %d epochs, backend %s (%s), launcher %s (%s): "
+               "valid\n",
+               r->s.name, r->n, r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind),
+               r->s.epochs, r->net.backend_name, r->net.backend_why, r->launch ? r->launch->ops->name : "native", lwhy);
+        return 0;
+    }
     if (r->launch)
         fprintf(r->json ? stderr : stdout, "launcher: %s (%s)%s\n", r->launch->ops->name, lwhy,
                 !strcmp(r->launch->ops->name, "mpi") && geteuid() == 0
                     ? "; running as root, so mpirun gets OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
                     : "");
-    if (dry_run) {   // everything is checked and nothing created: say what would run
-        printf("run %s: %d agents, %s on %s (%s), %s, %s topology, %d epochs, backend %s (%s): valid\n",
-               r->s.name, r->n,
-               r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind), r->s.epochs,
-               r->net.backend_name, r->net.backend_why);
-        return 0;
-    }
     fprintf(r->json ? stderr : stdout, "network: %s (%s)\n", r->net.backend_name, r->net.backend_why);
     if (!strcmp(chosen, "uml")) return run_in_uml(r, scen, sets, n_sets);
     if (run_net_plan(&r->net, &r->s, r->n, &e)) {

@@ -64,6 +64,7 @@ typedef struct Launch {
     int port, listen_fd;
     pid_t pid;                // the launcher's process (0: not started)
     int exited, status;       // its end (waitpid status)
+    double exited_at;         // when the runner saw it (0: not yet)
     char log_path[1100];      // its standard output and error
     CtlRelayPair *pairs;      // per agent: its sealed connection and the runner's plain end
     CtlRelay *relay;

@@ -382,6 +382,7 @@ static void agent_read(Run *r, int i) {
 // finishing are gathered for LOST_GATHER_S (a host's agents go together) and named by host. The
 // launcher's exit before every agent finished is a failure too.
 #define LOST_GATHER_S 1.0
+#define LAUNCHER_GONE_S 5.0
 static void remote_reap(Run *r) {
     Launch *l = r->launch;
     for (int i = 0; i < r->n; i++) {
@@ -401,10 +402,12 @@ static void remote_reap(Run *r) {
     }
     int all = 1;
     for (int i = 0; i < r->n; i++) all &= r->ag[i].done;
-    if (!all && !l->lost_at && launch_poll(l)) {
+    // The launcher ends once its agents have: what they sent last may still be on its way (relay, sockets).
+    if (!all && !l->lost_at && launch_poll(l) && !l->exited_at) l->exited_at = time_now();
+    if (!all && !l->lost_at && l->exited_at && time_now() - l->exited_at > LAUNCHER_GONE_S) {
         int st = l->status;
-        fail_set(r, "%s exited (status %d) before every agent finished; its output: %s", l->ops->program,
-                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), l->log_path);
+        fail_set(r, "%s exited (status %d) %.0f s ago and not every agent finished; its output: %s", l->ops->program,
+                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), LAUNCHER_GONE_S, l->log_path);
     }
 }
 

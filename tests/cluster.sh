@@ -89,6 +89,12 @@ st=$?
 if [ $st = 0 ]; then same "$tmp/mpi" "mpi launcher"; else bad "mpi run: status $st: $(tail -3 "$tmp/mpi.out")"; fi
 left && bad "mpi run left processes: $(pgrep -af "$BIN agent")"
 
+# mpirun with a hostfile (this host only: other hosts need ssh).
+printf 'localhost slots=4\n' > "$tmp/hosts"
+if "$BIN" run "$tmp/s.json" --out "$tmp/mpi-hf" --launcher mpi --hostfile "$tmp/hosts" > "$tmp/mpi-hf.out" 2>&1; then
+  same "$tmp/mpi-hf" "mpi launcher with --hostfile"
+else bad "mpi --hostfile run: $(tail -3 "$tmp/mpi-hf.out")"; fi
+
 # 2. A fault: agent 2 is killed mid-run: FAILED naming it and its host, nothing left anywhere.
 sed 's/"epochs": 2/"epochs": 30/' "$tmp/s.json" > "$tmp/long.json"
 "$BIN" run "$tmp/long.json" --out "$tmp/kill" --launcher mpi --oversubscribe > "$tmp/kill.out" 2>&1 &
@@ -108,7 +114,7 @@ wait "$runner"
 st=$?
 t1=$(date +%s.%N)
 reason=$(field "$tmp/kill/FAILED" "['reason']")
-if [ -n "$victim" ] && [ $st = 1 ] && printf '%s' "$reason" | grep -q "agent 2 (host $(hostname), pid $victim)"; then
+if [ -n "$victim" ] && [ $st = 1 ] && printf '%s' "$reason" | grep -qF "host $(hostname) lost agent 2 (1 of its 4 agents; pid $victim) before it finished"; then
   ok "killed agent 2 -> FAILED in $(python3 -c "print(round($t1-$t0,2))") s: $reason"
 else bad "killed agent 2 (pid '$victim') -> status $st, reason '$reason'"; fi
 sleep 0.5
