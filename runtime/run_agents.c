@@ -174,6 +174,8 @@ void run_kill_all(Run *r) {
     if (r->launch) {   // a finished run's agents exit by themselves; the launcher then does too
         int all = 1;
         for (int i = 0; i < r->n; i++) all &= r->ag[i].done;
+        for (int i = 0; i < r->n; i++)   // nothing more is read: the relay must not wait to deliver it
+            if (r->ag[i].fd >= 0) close(r->ag[i].fd), r->ag[i].fd = -1;
         launch_stop(r->launch, all && !r->fail[0] ? DONE_EXIT_S : 0.0);
         for (int i = 0; i < r->n; i++) r->ag[i].exited = 1;
         return;

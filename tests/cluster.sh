@@ -120,6 +120,22 @@ else bad "killed agent 2 (pid '$victim') -> status $st, reason '$reason'"; fi
 sleep 0.5
 left && bad "after the fault, left: $(pgrep -af "$BIN agent|mpirun")" || ok "after the fault nothing is left"
 
+# Ctrl-C in the middle of a launched run: FAILED "interrupted", nothing left.
+"$BIN" run "$tmp/long.json" --out "$tmp/int" --launcher mpi --oversubscribe > "$tmp/int.out" 2>&1 &
+runner=$!
+pids+=("$runner")
+for _ in $(seq 300); do grep -q '"epoch":1' "$tmp/int/evals.jsonl" 2>/dev/null && break; sleep 0.1; done
+kill -INT "$runner"
+for _ in $(seq 150); do kill -0 "$runner" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$runner" 2>/dev/null; then bad "Ctrl-C: the runner still runs 15 s later"
+else
+  wait "$runner"
+  st=$?
+  reason=$(field "$tmp/int/FAILED" "['reason']")
+  [ $st = 1 ] && [ "$reason" = "interrupted by Ctrl-C (SIGINT)" ] && ! left && ok "Ctrl-C: FAILED, interrupted, nothing left" ||
+    bad "Ctrl-C: status $st, reason '$reason', left: $(pgrep -af "$BIN agent")"
+fi
+
 # 3. Slurm: a one-node cluster in a scratch folder.
 S="$tmp/slurm"
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
