@@ -107,7 +107,7 @@ int launch_agent_main(void) {
     snprintf(path, sizeof path, "%s/scenario.json", run_dir);
     FILE *log = fopencookie(&sv[0], "w", (cookie_io_functions_t){.write = log_write});
     AgentArgs g = {.scenario_path = path, .scenario_text = text, .run_dir = run_dir, .id = id, .ctl_fd = sv[0],
-                   .bind_ip = bind_ip, .log = log};
+                   .bind_ip = bind_ip, .log = log, .data_fd = -1};
     int rc = agent_run(&g);   // closes log
     finished = 1;
     shutdown(sv[0], SHUT_WR);   // the relay ends the sealed stream; the runner then closes its side

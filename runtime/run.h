@@ -90,6 +90,7 @@ typedef struct {
     int made_dir;           // the runner created run_dir (a refused run removes it again)
     int locked;             // the runner holds run_dir/.lock
     Launch *launch;         // agents started by a launcher (mpirun, srun) that dial back; NULL: forked here
+    int data_fd;            // the decoded dataset, sealed, that forked agents map (dataset_share); -1: none
 } Run;
 
 // Lifecycles. run_init before anything else; run_free releases every part (safe on a partly built run).

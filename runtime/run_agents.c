@@ -93,15 +93,16 @@ static int agent_spawn(Run *r, int i) {
         if (r->net.gate[1] >= 0) close(r->net.gate[1]);
         char c;
         while (r->net.gate[0] >= 0 && read(r->net.gate[0], &c, 1) < 0 && errno == EINTR) {}
-        int fd = dup(sv[1]);
-        char id[16], fds[16], ip[32], path[1100];
+        int fd = dup(sv[1]), dfd = r->data_fd >= 0 ? dup(r->data_fd) : -1;   // dup: not close-on-exec
+        char id[16], fds[16], dfds[16], ip[32], path[1100];
+        snprintf(dfds, sizeof dfds, "%d", dfd);
         snprintf(id, sizeof id, "%d", i);
         snprintf(fds, sizeof fds, "%d", fd);
         backend_addr(r->net.backend, i, ip, sizeof ip);
         snprintf(path, sizeof path, "%s/scenario.json", r->run_dir);
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
         char *argv[] = {(char *)r->self, "agent", "--scenario", path, "--run-dir", r->run_dir, "--id", id,
-                        "--ctl-fd", fds, "--bind", ip, NULL};
+                        "--ctl-fd", fds, "--bind", ip, dfd >= 0 ? "--data-fd" : NULL, dfds, NULL};
         execv(r->self, argv);
         _exit(127);
     }
@@ -129,6 +130,8 @@ static int agents_start(Run *r) {
         return -1;
     }
     if (r->launch) return agents_launch(r);
+    // One decoded copy of the dataset for every agent here (agents elsewhere load their own).
+    if (dataset_share(&r->ev.train, &r->ev.test, &r->data_fd, &e)) { fail_set(r, "%s", e.msg); return -1; }
     for (int i = 0; i < r->n; i++)
         if (agent_spawn(r, i)) { fail_set(r, "cannot start agent %d: %s", i, strerror(errno)); return -1; }
     if (r->net.backend == &backend_none) return 0;
@@ -538,6 +541,7 @@ void run_init(Run *r) {
     memset(r, 0, sizeof *r);
     run_net_init(&r->net);
     r->secondary_peer = -1;
+    r->data_fd = -1;
 }
 
 void run_agents_alloc(Run *r) {
@@ -546,6 +550,8 @@ void run_agents_alloc(Run *r) {
 }
 
 void run_free(Run *r) {
+    if (r->data_fd >= 0) close(r->data_fd);
+    r->data_fd = -1;
     for (int i = 0; r->ag && i < r->n; i++) {
         if (r->ag[i].fd >= 0) close(r->ag[i].fd);
         frame_reader_free(&r->ag[i].rd);
