@@ -1,0 +1,355 @@
+// Integer products of u8 code matrices (nn/qgemm.h): a plain C reference, and packed, register-
+// blocked kernels for AVX-512 VNNI and AVX2 compiled with target attributes and chosen at run time.
+// Why these kernels and not oneDNN's gemm_u8s8s32: docs/int8.md.
+#include "qgemm.h"
+#include <stdlib.h>
+#include <string.h>
+#include "util.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define QGEMM_X86 1
+#endif
+
+// ---- shared epilogue: a computed tile into C (int32) or into the float affine form ----
+
+// tile (mr, nr) with row stride ts holds the kernel's sums; roff[i] (may be NULL) is added to row i
+// to undo an operand recentring. Writes rows [m0, m0+mr) and columns [n0, n0+nr).
+static void tile_store(const int32_t *tile, int ts, int mr, int nr, const int32_t *roff, int m0, int n0, int32_t *C,
+                       int ldc, const QgemmFloatOut *f) {
+    for (int i = 0; i < mr; i++) {
+        const int32_t *t = tile + (size_t)i * ts;
+        int32_t off = roff ? roff[i] : 0;
+        if (!f) {
+            int32_t *c = C + (size_t)(m0 + i) * ldc + n0;
+            for (int j = 0; j < nr; j++) c[j] = t[j] + off;
+            continue;
+        }
+        float *o = f->out + (size_t)(m0 + i) * f->ldo + n0;
+        const float *col = f->col + n0;
+        float r = f->row[m0 + i], a = f->alpha;
+        if (f->accumulate)
+            for (int j = 0; j < nr; j++) o[j] += a * (float)(t[j] + off) + r + col[j];
+        else
+            for (int j = 0; j < nr; j++) o[j] = a * (float)(t[j] + off) + r + col[j];
+    }
+}
+
+// ---- plain C: the reference, and the path for CPUs without the SIMD kernels ----
+
+static int plain_supported(void) { return 1; }
+
+static void plain_gemm(int ta, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
+                       int ldc, const QgemmFloatOut *f) {
+    int32_t *row = f ? xmalloc(sizeof(int32_t) * (size_t)(N > 0 ? N : 1)) : NULL;
+    for (int m = 0; m < M; m++) {
+        int32_t *restrict c = f ? row : C + (size_t)m * ldc;
+        for (int n = 0; n < N; n++) c[n] = 0;
+        for (int k = 0; k < K; k++) {
+            int32_t a = ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k];
+            const uint8_t *restrict b = B + (size_t)k * ldb;
+            for (int n = 0; n < N; n++) c[n] += a * b[n];
+        }
+        if (f) tile_store(row, N, 1, N, NULL, m, 0, NULL, 0, f);
+    }
+    free(row);
+}
+
+static const QgemmBackend plain_backend = {.name = "plain", .supported = plain_supported, .gemm = plain_gemm};
+
+#ifdef QGEMM_X86
+// ---- the blocked driver shared by the SIMD kernels ----
+// op(A) is packed once into panels of MR rows, [panel][k group][MR][KG] elements of esz bytes (k
+// padded with zeros to a multiple of KG); B is packed a block of columns at a time into panels of
+// NR columns, [panel][k group][NR][KG]. A kernel multiplies one A panel by one B panel over all of
+// K into an MR x NR int32 tile. The B block is sized to stay in L2 while every A panel passes it.
+
+#define TILE_MAX (8 * 32)
+#define B_BLOCK_BYTES ((size_t)256 << 10)
+
+typedef struct {
+    int mr, nr, kg, esz;
+    int32_t b_offset;   // the kernel sees B - b_offset: P = tile + b_offset * rowsum(op(A))
+    void (*pack_b)(int K, int nb, const uint8_t *B, int ldb, void *bp);
+    void (*kernel)(int ngroups, const void *ap, const void *bp, int32_t *tile);
+} KernelSpec;
+
+// op(A) (M, K) into panels: u8 elements (esz 1) or int16 (esz 2).
+static void pack_a(const KernelSpec *ks, int ta, int M, int K, const uint8_t *A, int lda, void *ap) {
+    int mr = ks->mr, kg = ks->kg, kp = (K + kg - 1) / kg * kg, panels = (M + mr - 1) / mr;
+    size_t psz = (size_t)mr * kp;
+    memset(ap, 0, psz * panels * ks->esz);
+    for (int m = 0; m < M; m++) {
+        size_t base = (size_t)(m / mr) * psz + (size_t)(m % mr) * kg;
+        for (int k = 0; k < K; k++) {
+            uint8_t v = ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k];
+            size_t at = base + (size_t)(k / kg) * mr * kg + k % kg;
+            if (ks->esz == 1) ((uint8_t *)ap)[at] = v;
+            else ((int16_t *)ap)[at] = v;
+        }
+    }
+}
+
+static void *aligned_buf(size_t bytes) {
+    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) return malloc_check((size_t)-1 / 2, __FILE__, __LINE__);   // reports and aborts
+    return p;
+}
+
+static void gemm_blocked(const KernelSpec *ks, int ta, int M, int N, int K, const uint8_t *A, int lda,
+                         const uint8_t *B, int ldb, int32_t *C, int ldc, const QgemmFloatOut *f) {
+    if (M <= 0 || N <= 0) return;
+    int mr = ks->mr, nr = ks->nr, kg = ks->kg;
+    int kp = K > 0 ? (K + kg - 1) / kg * kg : kg, groups = kp / kg, mpanels = (M + mr - 1) / mr;
+    size_t apsz = (size_t)mr * kp * ks->esz, bpsz = (size_t)nr * kp * ks->esz;
+    void *ap = aligned_buf(apsz * mpanels);
+    pack_a(ks, ta, M, K, A, lda, ap);
+    int32_t *roff = NULL;
+    if (ks->b_offset) {
+        roff = xmalloc(sizeof(int32_t) * (size_t)M);
+        qgemm_row_sums(ta, M, K, A, lda, roff);
+        for (int m = 0; m < M; m++) roff[m] *= ks->b_offset;
+    }
+    int npanels_all = (N + nr - 1) / nr;
+    int bpanels = (int)(B_BLOCK_BYTES / bpsz);
+    if (bpanels < 1) bpanels = 1;
+    if (bpanels > npanels_all) bpanels = npanels_all;
+    void *bp = aligned_buf(bpsz * bpanels);
+    int32_t tile[TILE_MAX] __attribute__((aligned(64)));
+    for (int n0 = 0; n0 < N; n0 += bpanels * nr) {
+        int nb = N - n0 < bpanels * nr ? N - n0 : bpanels * nr;
+        ks->pack_b(K, nb, B + n0, ldb, bp);
+        for (int mp = 0; mp < mpanels; mp++) {
+            int m0 = mp * mr, mv = M - m0 < mr ? M - m0 : mr;
+            const char *a = (const char *)ap + apsz * mp;
+            for (int np = 0; np * nr < nb; np++) {
+                int nv = nb - np * nr < nr ? nb - np * nr : nr;
+                ks->kernel(groups, a, (const char *)bp + bpsz * np, tile);
+                tile_store(tile, nr, mv, nv, roff ? roff + m0 : NULL, m0, n0 + np * nr, C, ldc, f);
+            }
+        }
+    }
+    free(roff);
+    free(bp);
+    free(ap);
+}
+
+// ---- AVX-512 VNNI: vpdpbusd multiplies u8 by s8 in groups of 4 into int32 lanes ----
+// Both operands are u8 codes, so B is recentred to s8 while packing (q - 128, an xor) and the
+// product gets 128 * rowsum(op(A)) back in the epilogue. A tile is 8 rows x 32 columns (16 zmm).
+
+#define VNNI_MR 8
+#define VNNI_NR 32
+
+static int vnni_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+}
+
+// B columns [0, nb) of (K, nb) into panels [panel][K/4][32][4] of s8 (q ^ 0x80), zero-padded.
+__attribute__((target("avx2"))) static void vnni_pack_b(int K, int nb, const uint8_t *B, int ldb, void *bpv) {
+    int8_t *bp = bpv;
+    int groups = (K + 3) / 4, panels = (nb + VNNI_NR - 1) / VNNI_NR;
+    const __m256i flip = _mm256_set1_epi8((char)0x80);
+    for (int p = 0; p < panels; p++) {
+        int c0 = p * VNNI_NR, cv = nb - c0 < VNNI_NR ? nb - c0 : VNNI_NR;
+        int8_t *dst = bp + (size_t)p * groups * VNNI_NR * 4;
+        for (int g = 0; g < groups; g++, dst += VNNI_NR * 4) {
+            const uint8_t *src = B + (size_t)g * 4 * ldb + c0;
+            if (cv == VNNI_NR && g * 4 + 4 <= K) {
+                __m256i r0 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)src), flip);
+                __m256i r1 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + ldb)), flip);
+                __m256i r2 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + 2 * (size_t)ldb)), flip);
+                __m256i r3 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + 3 * (size_t)ldb)), flip);
+                __m256i a = _mm256_unpacklo_epi8(r0, r1), b = _mm256_unpackhi_epi8(r0, r1);
+                __m256i c = _mm256_unpacklo_epi8(r2, r3), d = _mm256_unpackhi_epi8(r2, r3);
+                __m256i t0 = _mm256_unpacklo_epi16(a, c), t1 = _mm256_unpackhi_epi16(a, c);   // cols 0-3|16-19, 4-7|20-23
+                __m256i t2 = _mm256_unpacklo_epi16(b, d), t3 = _mm256_unpackhi_epi16(b, d);   // 8-11|24-27, 12-15|28-31
+                _mm256_store_si256((__m256i *)dst, _mm256_permute2x128_si256(t0, t1, 0x20));
+                _mm256_store_si256((__m256i *)(dst + 32), _mm256_permute2x128_si256(t2, t3, 0x20));
+                _mm256_store_si256((__m256i *)(dst + 64), _mm256_permute2x128_si256(t0, t1, 0x31));
+                _mm256_store_si256((__m256i *)(dst + 96), _mm256_permute2x128_si256(t2, t3, 0x31));
+                continue;
+            }
+            memset(dst, 0, VNNI_NR * 4);
+            for (int kk = 0; kk < 4 && g * 4 + kk < K; kk++)
+                for (int j = 0; j < cv; j++) dst[j * 4 + kk] = (int8_t)(src[(size_t)kk * ldb + j] ^ 0x80);
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void vnni_kernel(int groups, const void *apv,
+                                                                              const void *bpv, int32_t *tile) {
+    const uint8_t *a = apv;
+    const int8_t *b = bpv;
+    __m512i c[VNNI_MR][2];
+    for (int i = 0; i < VNNI_MR; i++) c[i][0] = c[i][1] = _mm512_setzero_si512();
+    for (int g = 0; g < groups; g++, a += VNNI_MR * 4, b += VNNI_NR * 4) {
+        __m512i b0 = _mm512_load_si512((const void *)b), b1 = _mm512_load_si512((const void *)(b + 64));
+#pragma GCC unroll 8
+        for (int i = 0; i < VNNI_MR; i++) {
+            int32_t w;
+            memcpy(&w, a + 4 * i, 4);
+            __m512i av = _mm512_set1_epi32(w);
+            c[i][0] = _mm512_dpbusd_epi32(c[i][0], av, b0);
+            c[i][1] = _mm512_dpbusd_epi32(c[i][1], av, b1);
+        }
+    }
+    for (int i = 0; i < VNNI_MR; i++) {
+        _mm512_store_si512((void *)(tile + i * VNNI_NR), c[i][0]);
+        _mm512_store_si512((void *)(tile + i * VNNI_NR + 16), c[i][1]);
+    }
+}
+
+static const KernelSpec vnni_spec = {.mr = VNNI_MR, .nr = VNNI_NR, .kg = 4, .esz = 1, .b_offset = 128,
+                                     .pack_b = vnni_pack_b, .kernel = vnni_kernel};
+
+static void vnni_gemm(int ta, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
+                      int ldc, const QgemmFloatOut *f) {
+    gemm_blocked(&vnni_spec, ta, M, N, K, A, lda, B, ldb, C, ldc, f);
+}
+
+static const QgemmBackend vnni_backend = {.name = "avx512-vnni", .supported = vnni_supported, .gemm = vnni_gemm};
+
+// ---- AVX2: codes widened to int16, vpmaddwd multiplies pairs into int32 lanes ----
+// vpmaddubsw would take u8 directly but adds its pairs into int16 with saturation (255*127*2 >
+// 32767), so full-range codes would be wrong; int16 pairs are exact. Tile: 6 rows x 16 columns.
+
+#define AVX2_MR 6
+#define AVX2_NR 16
+
+static int avx2_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2");
+}
+
+// B columns [0, nb) into panels [panel][K/2][16][2] of int16, zero-padded.
+__attribute__((target("avx2"))) static void avx2_pack_b(int K, int nb, const uint8_t *B, int ldb, void *bpv) {
+    int16_t *bp = bpv;
+    int groups = (K + 1) / 2, panels = (nb + AVX2_NR - 1) / AVX2_NR;
+    for (int p = 0; p < panels; p++) {
+        int c0 = p * AVX2_NR, cv = nb - c0 < AVX2_NR ? nb - c0 : AVX2_NR;
+        int16_t *dst = bp + (size_t)p * groups * AVX2_NR * 2;
+        for (int g = 0; g < groups; g++, dst += AVX2_NR * 2) {
+            const uint8_t *src = B + (size_t)g * 2 * ldb + c0;
+            if (cv == AVX2_NR && g * 2 + 2 <= K) {
+                __m128i r0 = _mm_loadu_si128((const __m128i *)src);
+                __m128i r1 = _mm_loadu_si128((const __m128i *)(src + ldb));
+                _mm256_store_si256((__m256i *)dst, _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(r0, r1)));
+                _mm256_store_si256((__m256i *)(dst + 16), _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(r0, r1)));
+                continue;
+            }
+            memset(dst, 0, sizeof(int16_t) * AVX2_NR * 2);
+            for (int kk = 0; kk < 2 && g * 2 + kk < K; kk++)
+                for (int j = 0; j < cv; j++) dst[j * 2 + kk] = src[(size_t)kk * ldb + j];
+        }
+    }
+}
+
+__attribute__((target("avx2"))) static void avx2_kernel(int groups, const void *apv, const void *bpv, int32_t *tile) {
+    const int16_t *a = apv, *b = bpv;
+    __m256i c[AVX2_MR][2];
+    for (int i = 0; i < AVX2_MR; i++) c[i][0] = c[i][1] = _mm256_setzero_si256();
+    for (int g = 0; g < groups; g++, a += AVX2_MR * 2, b += AVX2_NR * 2) {
+        __m256i b0 = _mm256_load_si256((const __m256i *)b), b1 = _mm256_load_si256((const __m256i *)(b + 16));
+#pragma GCC unroll 6
+        for (int i = 0; i < AVX2_MR; i++) {
+            int32_t w;
+            memcpy(&w, a + 2 * i, 4);
+            __m256i av = _mm256_set1_epi32(w);
+            c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(av, b0));
+            c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(av, b1));
+        }
+    }
+    for (int i = 0; i < AVX2_MR; i++) {
+        _mm256_store_si256((__m256i *)(tile + i * AVX2_NR), c[i][0]);
+        _mm256_store_si256((__m256i *)(tile + i * AVX2_NR + 8), c[i][1]);
+    }
+}
+
+static const KernelSpec avx2_spec = {.mr = AVX2_MR, .nr = AVX2_NR, .kg = 2, .esz = 2, .b_offset = 0,
+                                     .pack_b = avx2_pack_b, .kernel = avx2_kernel};
+
+static void avx2_gemm(int ta, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
+                      int ldc, const QgemmFloatOut *f) {
+    gemm_blocked(&avx2_spec, ta, M, N, K, A, lda, B, ldb, C, ldc, f);
+}
+
+static const QgemmBackend avx2_backend = {.name = "avx2", .supported = avx2_supported, .gemm = avx2_gemm};
+#endif
+
+// ---- selection and the public entry points ----
+
+const QgemmBackend *const qgemm_backends[] = {
+#ifdef QGEMM_X86
+    &vnni_backend, &avx2_backend,
+#endif
+    &plain_backend};
+const int qgemm_n_backends = (int)(sizeof qgemm_backends / sizeof qgemm_backends[0]);
+
+static const QgemmBackend *chosen;
+
+const QgemmBackend *qgemm_current(void) {
+    if (!chosen)
+        for (int i = 0; i < qgemm_n_backends && !chosen; i++)
+            if (qgemm_backends[i]->supported()) chosen = qgemm_backends[i];
+    return chosen;
+}
+
+const char *qgemm_backend(void) { return qgemm_current()->name; }
+
+int qgemm_backend_set(const char *name) {
+    for (int i = 0; i < qgemm_n_backends; i++)
+        if (strcmp(qgemm_backends[i]->name, name) == 0 && qgemm_backends[i]->supported()) {
+            chosen = qgemm_backends[i];
+            return 0;
+        }
+    return -1;
+}
+
+void qgemm(int trans_a, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
+           int ldc) {
+    qgemm_current()->gemm(trans_a, M, N, K, A, lda, B, ldb, C, ldc, NULL);
+}
+
+void qgemm_row_sums(int trans_a, int M, int K, const uint8_t *A, int lda, int32_t *sums) {
+    if (trans_a) {   // column sums of the stored (K, M): add whole rows, which vectorizes
+        qgemm_col_sums(K, M, A, lda, sums);
+        return;
+    }
+    for (int m = 0; m < M; m++) {
+        const uint8_t *a = A + (size_t)m * lda;
+        int32_t s = 0;
+        for (int k = 0; k < K; k++) s += a[k];
+        sums[m] = s;
+    }
+}
+
+void qgemm_col_sums(int K, int N, const uint8_t *B, int ldb, int32_t *sums) {
+    for (int n = 0; n < N; n++) sums[n] = 0;
+    for (int k = 0; k < K; k++) {
+        const uint8_t *restrict b = B + (size_t)k * ldb;
+        int32_t *restrict s = sums;
+        for (int n = 0; n < N; n++) s[n] += b[n];
+    }
+}
+
+void qgemm_affine(int trans_a, int M, int N, int K, const uint8_t *A, int lda, QgemmQuant qa, const uint8_t *B,
+                  int ldb, QgemmQuant qb, float *C, int ldc, int accumulate) {
+    if (M <= 0 || N <= 0) return;
+    int32_t *rs = xmalloc(sizeof(int32_t) * (size_t)M), *cs = xmalloc(sizeof(int32_t) * (size_t)N);
+    float *row = xmalloc(sizeof(float) * (size_t)M), *col = xmalloc(sizeof(float) * (size_t)N);
+    qgemm_row_sums(trans_a, M, K, A, lda, rs);
+    qgemm_col_sums(K, N, B, ldb, cs);
+    float kmm = (float)K * qa.min * qb.min;
+    for (int m = 0; m < M; m++) row[m] = qa.scale * qb.min * (float)rs[m] + kmm;
+    for (int n = 0; n < N; n++) col[n] = qa.min * qb.scale * (float)cs[n];
+    QgemmFloatOut f = {.out = C, .ldo = ldc, .alpha = qa.scale * qb.scale, .row = row, .col = col,
+                       .accumulate = accumulate};
+    qgemm_current()->gemm(trans_a, M, N, K, A, lda, B, ldb, NULL, 0, &f);
+    free(rs);
+    free(cs);
+    free(row);
+    free(col);
+}

@@ -1,0 +1,69 @@
+// Integer matrix products of 8-bit codes for 8-bit training: the exact int32 product P = op(A) . B
+// of u8 code matrices, their row/column sums, and the float affine form the quantized layers need.
+// Backends (AVX-512 VNNI, AVX2, plain C) are chosen at run time; docs/int8.md has the measurements.
+#ifndef MESHTRAIN_QGEMM_H
+#define MESHTRAIN_QGEMM_H
+#include <stdint.h>
+
+// Shapes: op(A) is (M, K): A itself is (M, K) row-major with row stride lda when trans_a == 0
+// (conv forward: the weight codes W (OC, C*k*k)), or (K, M) row-major when trans_a == 1 (input
+// gradient: W^T with W (OC, C*k*k), so M = C*k*k, K = OC). B is (K, N) row-major with row stride
+// ldb (im2col codes, or output-gradient codes (OC, N)). C is (M, N) row-major with row stride ldc.
+// Codes are full-range u8 [0, 255]; every backend computes P exactly (int32; exact for
+// K * 255 * 255 < 2^31, i.e. K <= 33025).
+
+// A float output for a backend: out[m][n] (+)= alpha * P[m][n] + row[m] + col[n] (see qgemm_affine).
+typedef struct {
+    float *out;
+    int ldo;
+    float alpha;
+    const float *row, *col;   // M and N terms
+    int accumulate;           // 0: overwrite out, 1: add to it
+} QgemmFloatOut;
+
+typedef struct {
+    const char *name;         // "avx512-vnni", "avx2", "plain"
+    int (*supported)(void);   // 1 if this CPU can run it
+    // C (M, N) = op(A) . B in int32 when f is NULL; else C is unused and f->out receives the float form.
+    void (*gemm)(int trans_a, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
+                 int ldc, const QgemmFloatOut *f);
+} QgemmBackend;
+
+// Every backend this build has, fastest first; the last one is the plain reference.
+extern const QgemmBackend *const qgemm_backends[];
+extern const int qgemm_n_backends;
+
+// The backend in use: the first supported one in qgemm_backends unless qgemm_backend_set chose another.
+const QgemmBackend *qgemm_current(void);
+// Its name, for runs to record ("avx512-vnni", "avx2" or "plain").
+const char *qgemm_backend(void);
+// Use the backend called NAME from now on: 0, or -1 if this build lacks it or this CPU cannot run it.
+int qgemm_backend_set(const char *name);
+
+// C (M, N) int32 = op(A) (M, K) . B (K, N), exact.
+void qgemm(int trans_a, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
+           int ldc);
+
+// sums[m] = sum_k op(A)[m][k] for m < M (the row sums of op(A); for trans_a == 1 the column sums
+// of the stored (K, M) matrix).
+void qgemm_row_sums(int trans_a, int M, int K, const uint8_t *A, int lda, int32_t *sums);
+// sums[n] = sum_k B[k][n] for n < N.
+void qgemm_col_sums(int K, int N, const uint8_t *B, int ldb, int32_t *sums);
+
+// Dequantization of a code tensor: x^ = q * scale + min (asymmetric, per tensor).
+typedef struct {
+    float scale, min;
+} QgemmQuant;
+
+// The float product of the dequantized matrices, from the integer product:
+//   C[m][n] (+)= sum_{k<K} (qa.scale * op(A)[m][k] + qa.min) * (qb.scale * B[k][n] + qb.min)
+//             = sa*sb*P[m][n] + sa*mb*rowsum(op(A))[m] + ma*sb*colsum(B)[n] + K*ma*mb
+// in float, equal to the dequantize-then-sum product up to float rounding (summation order and
+// the int32 -> float conversion of P). accumulate == 0 overwrites C, 1 adds to it.
+// Every one of the K terms is included: a padded convolution, whose float path multiplies by
+// exact zeros at the padding, must hand B's padding entries some code q0 and then subtract, for
+// each output, sum over the padded k of (sa * op(A)[m][k] + ma) * (sb * q0 + mb) itself.
+void qgemm_affine(int trans_a, int M, int N, int K, const uint8_t *A, int lda, QgemmQuant qa, const uint8_t *B,
+                  int ldb, QgemmQuant qb, float *C, int ldc, int accumulate);
+
+#endif
