@@ -11,6 +11,34 @@
 #define QGEMM_X86 1
 #endif
 
+// A float output: out[m][n] (+)= alpha * P[m][n] + row[m] + col[n].
+typedef struct {
+    float *out;
+    int ldo;
+    float alpha;
+    const float *row, *col;   // M and N terms
+    int accumulate;           // 0: overwrite out, 1: add to it
+} QgemmFloatOut;
+
+// op(A) is packed into panels of mr rows, [panel][k group][mr][kg] elements of esz bytes, rows and
+// k zero-padded to whole panels and groups (mr = kg = 1: op(A) row-major, for the plain path).
+struct QgemmBackend {
+    const char *name;
+    int (*supported)(void);
+    int mr, kg, esz;
+    int32_t b_offset;   // the kernels see B - b_offset: P = their sums + b_offset * rowsum(op(A))
+    // C (M, N) = op(A) . B in int32 when f is NULL; else f->out receives the float form.
+    void (*mul)(const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C, int ldc, const QgemmFloatOut *f);
+};
+
+struct QgemmA {
+    const QgemmBackend *be;
+    int M, K, kp;       // kp: K rounded up to whole k groups
+    void *panels;
+    int32_t *rowsum;    // rowsum(op(A))
+    int32_t *roff;      // b_offset * rowsum, or NULL
+};
+
 // ---- shared epilogue: a computed tile into C (int32) or into the float affine form ----
 
 // tile (mr, nr) with row stride ts holds the kernel's sums; roff[i] (may be NULL) is added to row i
@@ -35,27 +63,34 @@ static void tile_store(const int32_t *tile, int ts, int mr, int nr, const int32_
     }
 }
 
+static void *aligned_buf(size_t bytes) {
+    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!p) return malloc_check((size_t)-1 / 2, __FILE__, __LINE__);   // reports and aborts
+    return p;
+}
+
 // ---- plain C: the reference, and the path for CPUs without the SIMD kernels ----
 
 static int plain_supported(void) { return 1; }
 
-static void plain_gemm(int ta, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
-                       int ldc, const QgemmFloatOut *f) {
+static void plain_mul(const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C, int ldc, const QgemmFloatOut *f) {
+    const uint8_t *A = a->panels;   // op(A) row-major (M, K)
     int32_t *row = f ? xmalloc(sizeof(int32_t) * (size_t)(N > 0 ? N : 1)) : NULL;
-    for (int m = 0; m < M; m++) {
+    for (int m = 0; m < a->M; m++) {
         int32_t *restrict c = f ? row : C + (size_t)m * ldc;
         for (int n = 0; n < N; n++) c[n] = 0;
-        for (int k = 0; k < K; k++) {
-            int32_t a = ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k];
+        for (int k = 0; k < a->K; k++) {
+            int32_t v = A[(size_t)m * a->K + k];
             const uint8_t *restrict b = B + (size_t)k * ldb;
-            for (int n = 0; n < N; n++) c[n] += a * b[n];
+            for (int n = 0; n < N; n++) c[n] += v * b[n];
         }
         if (f) tile_store(row, N, 1, N, NULL, m, 0, NULL, 0, f);
     }
     free(row);
 }
 
-static const QgemmBackend plain_backend = {.name = "plain", .supported = plain_supported, .gemm = plain_gemm};
+static const QgemmBackend plain_backend = {
+    .name = "plain", .supported = plain_supported, .mr = 1, .kg = 1, .esz = 1, .b_offset = 0, .mul = plain_mul};
 
 #ifdef QGEMM_X86
 // ---- the blocked driver shared by the SIMD kernels ----
@@ -64,74 +99,56 @@ static const QgemmBackend plain_backend = {.name = "plain", .supported = plain_s
 // NR columns, [panel][k group][NR][KG]. A kernel multiplies one A panel by one B panel over all of
 // K into an MR x NR int32 tile. The B block is sized to stay in L2 while every A panel passes it.
 
-#define TILE_MAX (8 * 32)
 #define B_BLOCK_BYTES ((size_t)256 << 10)
 
+// Where a kernel puts its tile: rows [m0, m0+mv) and columns [n0, n0+nv) of C or of f->out, with
+// roff[i] added to row i (NULL: nothing) to undo the recentring of B.
 typedef struct {
-    int mr, nr, kg, esz;
-    int32_t b_offset;   // the kernel sees B - b_offset: P = tile + b_offset * rowsum(op(A))
+    int32_t *C;
+    int ldc;
+    const QgemmFloatOut *f;
+    const int32_t *roff;
+    int m0, n0, mv, nv;
+} TileOut;
+
+// A SIMD backend's B side: panels of nr columns, [panel][k group][nr][kg], and the kernel that
+// multiplies one A panel by one B panel over all of K into an mr x nr tile.
+typedef struct {
+    int nr;
     void (*pack_b)(int K, int nb, const uint8_t *B, int ldb, void *bp);
-    void (*kernel)(int ngroups, const void *ap, const void *bp, int32_t *tile);
+    void (*kernel)(int ngroups, const void *ap, const void *bp, const TileOut *o);
 } KernelSpec;
 
-// op(A) (M, K) into panels: u8 elements (esz 1) or int16 (esz 2).
-static void pack_a(const KernelSpec *ks, int ta, int M, int K, const uint8_t *A, int lda, void *ap) {
-    int mr = ks->mr, kg = ks->kg, kp = (K + kg - 1) / kg * kg, panels = (M + mr - 1) / mr;
-    size_t psz = (size_t)mr * kp;
-    memset(ap, 0, psz * panels * ks->esz);
-    for (int m = 0; m < M; m++) {
-        size_t base = (size_t)(m / mr) * psz + (size_t)(m % mr) * kg;
-        for (int k = 0; k < K; k++) {
-            uint8_t v = ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k];
-            size_t at = base + (size_t)(k / kg) * mr * kg + k % kg;
-            if (ks->esz == 1) ((uint8_t *)ap)[at] = v;
-            else ((int16_t *)ap)[at] = v;
-        }
-    }
+static void tile_out(const int32_t *tile, int ts, const TileOut *o) {
+    tile_store(tile, ts, o->mv, o->nv, o->roff, o->m0, o->n0, o->C, o->ldc, o->f);
 }
 
-static void *aligned_buf(size_t bytes) {
-    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!p) return malloc_check((size_t)-1 / 2, __FILE__, __LINE__);   // reports and aborts
-    return p;
-}
-
-static void gemm_blocked(const KernelSpec *ks, int ta, int M, int N, int K, const uint8_t *A, int lda,
-                         const uint8_t *B, int ldb, int32_t *C, int ldc, const QgemmFloatOut *f) {
+static void gemm_blocked(const KernelSpec *ks, const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C,
+                         int ldc, const QgemmFloatOut *f) {
+    int M = a->M, mr = a->be->mr, nr = ks->nr, esz = a->be->esz;
     if (M <= 0 || N <= 0) return;
-    int mr = ks->mr, nr = ks->nr, kg = ks->kg;
-    int kp = K > 0 ? (K + kg - 1) / kg * kg : kg, groups = kp / kg, mpanels = (M + mr - 1) / mr;
-    size_t apsz = (size_t)mr * kp * ks->esz, bpsz = (size_t)nr * kp * ks->esz;
-    void *ap = aligned_buf(apsz * mpanels);
-    pack_a(ks, ta, M, K, A, lda, ap);
-    int32_t *roff = NULL;
-    if (ks->b_offset) {
-        roff = xmalloc(sizeof(int32_t) * (size_t)M);
-        qgemm_row_sums(ta, M, K, A, lda, roff);
-        for (int m = 0; m < M; m++) roff[m] *= ks->b_offset;
-    }
+    int groups = a->kp / a->be->kg, mpanels = (M + mr - 1) / mr;
+    size_t apsz = (size_t)mr * a->kp * esz, bpsz = (size_t)nr * a->kp * esz;
     int npanels_all = (N + nr - 1) / nr;
     int bpanels = (int)(B_BLOCK_BYTES / bpsz);
     if (bpanels < 1) bpanels = 1;
     if (bpanels > npanels_all) bpanels = npanels_all;
     void *bp = aligned_buf(bpsz * bpanels);
-    int32_t tile[TILE_MAX] __attribute__((aligned(64)));
     for (int n0 = 0; n0 < N; n0 += bpanels * nr) {
         int nb = N - n0 < bpanels * nr ? N - n0 : bpanels * nr;
-        ks->pack_b(K, nb, B + n0, ldb, bp);
+        ks->pack_b(a->K, nb, B + n0, ldb, bp);
         for (int mp = 0; mp < mpanels; mp++) {
             int m0 = mp * mr, mv = M - m0 < mr ? M - m0 : mr;
-            const char *a = (const char *)ap + apsz * mp;
+            const char *ap = (const char *)a->panels + apsz * mp;
             for (int np = 0; np * nr < nb; np++) {
                 int nv = nb - np * nr < nr ? nb - np * nr : nr;
-                ks->kernel(groups, a, (const char *)bp + bpsz * np, tile);
-                tile_store(tile, nr, mv, nv, roff ? roff + m0 : NULL, m0, n0 + np * nr, C, ldc, f);
+                TileOut o = {.C = C, .ldc = ldc, .f = f, .roff = a->roff ? a->roff + m0 : NULL, .m0 = m0,
+                             .n0 = n0 + np * nr, .mv = mv, .nv = nv};
+                ks->kernel(groups, ap, (const char *)bp + bpsz * np, &o);
             }
         }
     }
-    free(roff);
     free(bp);
-    free(ap);
 }
 
 // ---- AVX-512 VNNI: vpdpbusd multiplies u8 by s8 in groups of 4 into int32 lanes ----
@@ -179,8 +196,39 @@ __attribute__((target("avx2"))) static void vnni_pack_b(int K, int nb, const uin
     }
 }
 
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void vnni_kernel(int groups, const void *apv,
-                                                                              const void *bpv, int32_t *tile) {
+#define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni,fma")))
+
+// One output row of 32 sums (two vectors), columns masked to o->nv, in int32 or the float form.
+VNNI_TARGET static void vnni_store_row(const TileOut *o, int i, __m512i c0, __m512i c1) {
+    __mmask16 k0 = o->nv >= 16 ? 0xFFFF : (__mmask16)((1u << o->nv) - 1);
+    __mmask16 k1 = o->nv >= 32 ? 0xFFFF : o->nv <= 16 ? 0 : (__mmask16)((1u << (o->nv - 16)) - 1);
+    if (o->roff) {
+        __m512i r = _mm512_set1_epi32(o->roff[i]);
+        c0 = _mm512_add_epi32(c0, r);
+        c1 = _mm512_add_epi32(c1, r);
+    }
+    size_t row = (size_t)(o->m0 + i);
+    if (!o->f) {
+        int32_t *c = o->C + row * o->ldc + o->n0;
+        _mm512_mask_storeu_epi32(c, k0, c0);
+        _mm512_mask_storeu_epi32(c + 16, k1, c1);
+        return;
+    }
+    const QgemmFloatOut *f = o->f;
+    float *out = f->out + row * f->ldo + o->n0;
+    const float *col = f->col + o->n0;
+    __m512 a = _mm512_set1_ps(f->alpha), r = _mm512_set1_ps(f->row[o->m0 + i]);
+    __m512 v0 = _mm512_add_ps(_mm512_fmadd_ps(a, _mm512_cvtepi32_ps(c0), r), _mm512_maskz_loadu_ps(k0, col));
+    __m512 v1 = _mm512_add_ps(_mm512_fmadd_ps(a, _mm512_cvtepi32_ps(c1), r), _mm512_maskz_loadu_ps(k1, col + 16));
+    if (f->accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, out));
+        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, out + 16));
+    }
+    _mm512_mask_storeu_ps(out, k0, v0);
+    _mm512_mask_storeu_ps(out + 16, k1, v1);
+}
+
+VNNI_TARGET static void vnni_kernel(int groups, const void *apv, const void *bpv, const TileOut *o) {
     const uint8_t *a = apv;
     const int8_t *b = bpv;
     __m512i c[VNNI_MR][2];
@@ -196,21 +244,19 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void vnni_kernel(i
             c[i][1] = _mm512_dpbusd_epi32(c[i][1], av, b1);
         }
     }
-    for (int i = 0; i < VNNI_MR; i++) {
-        _mm512_store_si512((void *)(tile + i * VNNI_NR), c[i][0]);
-        _mm512_store_si512((void *)(tile + i * VNNI_NR + 16), c[i][1]);
-    }
+#pragma GCC unroll 8
+    for (int i = 0; i < VNNI_MR; i++)
+        if (i < o->mv) vnni_store_row(o, i, c[i][0], c[i][1]);
 }
 
-static const KernelSpec vnni_spec = {.mr = VNNI_MR, .nr = VNNI_NR, .kg = 4, .esz = 1, .b_offset = 128,
-                                     .pack_b = vnni_pack_b, .kernel = vnni_kernel};
+static const KernelSpec vnni_spec = {.nr = VNNI_NR, .pack_b = vnni_pack_b, .kernel = vnni_kernel};
 
-static void vnni_gemm(int ta, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
-                      int ldc, const QgemmFloatOut *f) {
-    gemm_blocked(&vnni_spec, ta, M, N, K, A, lda, B, ldb, C, ldc, f);
+static void vnni_mul(const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C, int ldc, const QgemmFloatOut *f) {
+    gemm_blocked(&vnni_spec, a, N, B, ldb, C, ldc, f);
 }
 
-static const QgemmBackend vnni_backend = {.name = "avx512-vnni", .supported = vnni_supported, .gemm = vnni_gemm};
+static const QgemmBackend vnni_backend = {.name = "avx512-vnni", .supported = vnni_supported, .mr = VNNI_MR, .kg = 4,
+                                          .esz = 1, .b_offset = 128, .mul = vnni_mul};
 
 // ---- AVX2: codes widened to int16, vpmaddwd multiplies pairs into int32 lanes ----
 // vpmaddubsw would take u8 directly but adds its pairs into int16 with saturation (255*127*2 >
@@ -247,7 +293,8 @@ __attribute__((target("avx2"))) static void avx2_pack_b(int K, int nb, const uin
     }
 }
 
-__attribute__((target("avx2"))) static void avx2_kernel(int groups, const void *apv, const void *bpv, int32_t *tile) {
+__attribute__((target("avx2"))) static void avx2_kernel(int groups, const void *apv, const void *bpv,
+                                                        const TileOut *o) {
     const int16_t *a = apv, *b = bpv;
     __m256i c[AVX2_MR][2];
     for (int i = 0; i < AVX2_MR; i++) c[i][0] = c[i][1] = _mm256_setzero_si256();
@@ -262,21 +309,32 @@ __attribute__((target("avx2"))) static void avx2_kernel(int groups, const void *
             c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(av, b1));
         }
     }
+    if (!o->f && o->mv == AVX2_MR && o->nv == AVX2_NR) {   // a whole int32 tile: straight from the registers
+#pragma GCC unroll 6
+        for (int i = 0; i < AVX2_MR; i++) {
+            __m256i r = _mm256_set1_epi32(o->roff ? o->roff[i] : 0);
+            int32_t *dst = o->C + (size_t)(o->m0 + i) * o->ldc + o->n0;
+            _mm256_storeu_si256((__m256i *)dst, _mm256_add_epi32(c[i][0], r));
+            _mm256_storeu_si256((__m256i *)(dst + 8), _mm256_add_epi32(c[i][1], r));
+        }
+        return;
+    }
+    int32_t tile[AVX2_MR * AVX2_NR] __attribute__((aligned(32)));
     for (int i = 0; i < AVX2_MR; i++) {
         _mm256_store_si256((__m256i *)(tile + i * AVX2_NR), c[i][0]);
         _mm256_store_si256((__m256i *)(tile + i * AVX2_NR + 8), c[i][1]);
     }
+    tile_out(tile, AVX2_NR, o);
 }
 
-static const KernelSpec avx2_spec = {.mr = AVX2_MR, .nr = AVX2_NR, .kg = 2, .esz = 2, .b_offset = 0,
-                                     .pack_b = avx2_pack_b, .kernel = avx2_kernel};
+static const KernelSpec avx2_spec = {.nr = AVX2_NR, .pack_b = avx2_pack_b, .kernel = avx2_kernel};
 
-static void avx2_gemm(int ta, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
-                      int ldc, const QgemmFloatOut *f) {
-    gemm_blocked(&avx2_spec, ta, M, N, K, A, lda, B, ldb, C, ldc, f);
+static void avx2_mul(const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C, int ldc, const QgemmFloatOut *f) {
+    gemm_blocked(&avx2_spec, a, N, B, ldb, C, ldc, f);
 }
 
-static const QgemmBackend avx2_backend = {.name = "avx2", .supported = avx2_supported, .gemm = avx2_gemm};
+static const QgemmBackend avx2_backend = {.name = "avx2", .supported = avx2_supported, .mr = AVX2_MR, .kg = 2,
+                                          .esz = 2, .b_offset = 0, .mul = avx2_mul};
 #endif
 
 // ---- selection and the public entry points ----
@@ -289,6 +347,9 @@ const QgemmBackend *const qgemm_backends[] = {
 const int qgemm_n_backends = (int)(sizeof qgemm_backends / sizeof qgemm_backends[0]);
 
 static const QgemmBackend *chosen;
+
+const char *qgemm_backend_name(const QgemmBackend *be) { return be->name; }
+int qgemm_backend_supported(const QgemmBackend *be) { return be->supported(); }
 
 const QgemmBackend *qgemm_current(void) {
     if (!chosen)
@@ -308,9 +369,62 @@ int qgemm_backend_set(const char *name) {
     return -1;
 }
 
+// op(A) into the backend's panels (see struct QgemmBackend), written in order.
+static void pack_a(const QgemmBackend *be, int ta, int M, int K, const uint8_t *A, int lda, int kp, void *ap) {
+    int mr = be->mr, kg = be->kg, panels = (M + mr - 1) / mr;
+    uint8_t *p8 = ap;
+    int16_t *p16 = ap;
+    size_t at = 0;
+    for (int p = 0; p < panels; p++)
+        for (int g = 0; g < kp / kg; g++)
+            for (int r = 0; r < mr; r++)
+                for (int kk = 0; kk < kg; kk++, at++) {
+                    int m = p * mr + r, k = g * kg + kk;
+                    uint8_t v = 0;
+                    if (m < M && k < K) v = ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k];
+                    if (be->esz == 1) p8[at] = v;
+                    else p16[at] = v;
+                }
+}
+
+QgemmA *qgemm_a_new(const QgemmBackend *be, int trans_a, int M, int K, const uint8_t *A, int lda) {
+    if (!be) be = qgemm_current();
+    QgemmA *a = xcalloc(1, sizeof *a);
+    a->be = be;
+    a->M = M > 0 ? M : 0;
+    a->K = K > 0 ? K : 0;
+    a->kp = (a->K + be->kg - 1) / be->kg * be->kg;
+    int panels = (a->M + be->mr - 1) / be->mr;
+    a->panels = aligned_buf((size_t)panels * be->mr * a->kp * be->esz + 1);
+    pack_a(be, trans_a, a->M, a->K, A, lda, a->kp, a->panels);
+    a->rowsum = xmalloc(sizeof(int32_t) * (size_t)(a->M + 1));
+    qgemm_row_sums(trans_a, a->M, a->K, A, lda, a->rowsum);
+    if (be->b_offset) {
+        a->roff = xmalloc(sizeof(int32_t) * (size_t)(a->M + 1));
+        for (int m = 0; m < a->M; m++) a->roff[m] = be->b_offset * a->rowsum[m];
+    }
+    return a;
+}
+
+void qgemm_a_free(QgemmA *a) {
+    if (!a) return;
+    free(a->panels);
+    free(a->rowsum);
+    free(a->roff);
+    free(a);
+}
+
+const int32_t *qgemm_a_row_sums(const QgemmA *a) { return a->rowsum; }
+
+void qgemm_a_mul(const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C, int ldc) {
+    if (a->M > 0 && N > 0) a->be->mul(a, N, B, ldb, C, ldc, NULL);
+}
+
 void qgemm(int trans_a, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
            int ldc) {
-    qgemm_current()->gemm(trans_a, M, N, K, A, lda, B, ldb, C, ldc, NULL);
+    QgemmA *a = qgemm_a_new(NULL, trans_a, M, K, A, lda);
+    qgemm_a_mul(a, N, B, ldb, C, ldc);
+    qgemm_a_free(a);
 }
 
 void qgemm_row_sums(int trans_a, int M, int K, const uint8_t *A, int lda, int32_t *sums) {
@@ -335,21 +449,27 @@ void qgemm_col_sums(int K, int N, const uint8_t *B, int ldb, int32_t *sums) {
     }
 }
 
-void qgemm_affine(int trans_a, int M, int N, int K, const uint8_t *A, int lda, QgemmQuant qa, const uint8_t *B,
-                  int ldb, QgemmQuant qb, float *C, int ldc, int accumulate) {
+void qgemm_a_mul_affine(const QgemmA *a, QgemmQuant qa, int N, const uint8_t *B, int ldb, QgemmQuant qb, float *C,
+                        int ldc, int accumulate) {
+    int M = a->M, K = a->K;
     if (M <= 0 || N <= 0) return;
-    int32_t *rs = xmalloc(sizeof(int32_t) * (size_t)M), *cs = xmalloc(sizeof(int32_t) * (size_t)N);
+    int32_t *cs = xmalloc(sizeof(int32_t) * (size_t)N);
     float *row = xmalloc(sizeof(float) * (size_t)M), *col = xmalloc(sizeof(float) * (size_t)N);
-    qgemm_row_sums(trans_a, M, K, A, lda, rs);
     qgemm_col_sums(K, N, B, ldb, cs);
     float kmm = (float)K * qa.min * qb.min;
-    for (int m = 0; m < M; m++) row[m] = qa.scale * qb.min * (float)rs[m] + kmm;
+    for (int m = 0; m < M; m++) row[m] = qa.scale * qb.min * (float)a->rowsum[m] + kmm;
     for (int n = 0; n < N; n++) col[n] = qa.min * qb.scale * (float)cs[n];
     QgemmFloatOut f = {.out = C, .ldo = ldc, .alpha = qa.scale * qb.scale, .row = row, .col = col,
                        .accumulate = accumulate};
-    qgemm_current()->gemm(trans_a, M, N, K, A, lda, B, ldb, NULL, 0, &f);
-    free(rs);
+    a->be->mul(a, N, B, ldb, NULL, 0, &f);
     free(cs);
     free(row);
     free(col);
+}
+
+void qgemm_affine(int trans_a, int M, int N, int K, const uint8_t *A, int lda, QgemmQuant qa, const uint8_t *B,
+                  int ldb, QgemmQuant qb, float *C, int ldc, int accumulate) {
+    QgemmA *a = qgemm_a_new(NULL, trans_a, M, K, A, lda);
+    qgemm_a_mul_affine(a, qa, N, B, ldb, qb, C, ldc, accumulate);
+    qgemm_a_free(a);
 }

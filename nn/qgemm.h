@@ -12,26 +12,18 @@
 // Codes are full-range u8 [0, 255]; every backend computes P exactly (int32; exact for
 // K * 255 * 255 < 2^31, i.e. K <= 33025).
 
-// A float output for a backend: out[m][n] (+)= alpha * P[m][n] + row[m] + col[n] (see qgemm_affine).
+// Dequantization of a code tensor: x^ = q * scale + min (asymmetric, per tensor).
 typedef struct {
-    float *out;
-    int ldo;
-    float alpha;
-    const float *row, *col;   // M and N terms
-    int accumulate;           // 0: overwrite out, 1: add to it
-} QgemmFloatOut;
+    float scale, min;
+} QgemmQuant;
 
-typedef struct {
-    const char *name;         // "avx512-vnni", "avx2", "plain"
-    int (*supported)(void);   // 1 if this CPU can run it
-    // C (M, N) = op(A) . B in int32 when f is NULL; else C is unused and f->out receives the float form.
-    void (*gemm)(int trans_a, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
-                 int ldc, const QgemmFloatOut *f);
-} QgemmBackend;
-
+// A backend: "avx512-vnni", "avx2" or "plain" (its insides stay in qgemm.c).
+typedef struct QgemmBackend QgemmBackend;
 // Every backend this build has, fastest first; the last one is the plain reference.
 extern const QgemmBackend *const qgemm_backends[];
 extern const int qgemm_n_backends;
+const char *qgemm_backend_name(const QgemmBackend *be);
+int qgemm_backend_supported(const QgemmBackend *be);   // 1 if this CPU can run it
 
 // The backend in use: the first supported one in qgemm_backends unless qgemm_backend_set chose another.
 const QgemmBackend *qgemm_current(void);
@@ -40,7 +32,20 @@ const char *qgemm_backend(void);
 // Use the backend called NAME from now on: 0, or -1 if this build lacks it or this CPU cannot run it.
 int qgemm_backend_set(const char *name);
 
-// C (M, N) int32 = op(A) (M, K) . B (K, N), exact.
+// op(A) prepared once for many products (the weights of a conv, multiplied chunk by chunk of
+// columns): packed for one backend, with its row sums.
+typedef struct QgemmA QgemmA;
+// For backend BE (NULL: the one in use). Never NULL (allocation failure aborts).
+QgemmA *qgemm_a_new(const QgemmBackend *be, int trans_a, int M, int K, const uint8_t *A, int lda);
+void qgemm_a_free(QgemmA *a);
+const int32_t *qgemm_a_row_sums(const QgemmA *a);   // rowsum(op(A)), M entries
+// C (M, N) int32 = op(A) . B, exact.
+void qgemm_a_mul(const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C, int ldc);
+// The float form of qgemm_affine with a prepared op(A).
+void qgemm_a_mul_affine(const QgemmA *a, QgemmQuant qa, int N, const uint8_t *B, int ldb, QgemmQuant qb, float *C,
+                        int ldc, int accumulate);
+
+// C (M, N) int32 = op(A) (M, K) . B (K, N), exact (prepares op(A) for this one product).
 void qgemm(int trans_a, int M, int N, int K, const uint8_t *A, int lda, const uint8_t *B, int ldb, int32_t *C,
            int ldc);
 
@@ -49,11 +54,6 @@ void qgemm(int trans_a, int M, int N, int K, const uint8_t *A, int lda, const ui
 void qgemm_row_sums(int trans_a, int M, int K, const uint8_t *A, int lda, int32_t *sums);
 // sums[n] = sum_k B[k][n] for n < N.
 void qgemm_col_sums(int K, int N, const uint8_t *B, int ldb, int32_t *sums);
-
-// Dequantization of a code tensor: x^ = q * scale + min (asymmetric, per tensor).
-typedef struct {
-    float scale, min;
-} QgemmQuant;
 
 // The float product of the dequantized matrices, from the integer product:
 //   C[m][n] (+)= sum_{k<K} (qa.scale * op(A)[m][k] + qa.min) * (qb.scale * B[k][n] + qb.min)

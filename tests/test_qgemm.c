@@ -56,13 +56,15 @@ static int32_t *run_backend(const QgemmBackend *be, const Case *c) {
     size_t n = (size_t)c->M * c->ldc;
     int32_t *C = malloc(sizeof(int32_t) * (n ? n : 1));
     for (size_t i = 0; i < n; i++) C[i] = -7;
-    be->gemm(c->ta, c->M, c->N, c->K, c->A, c->lda, c->B, c->ldb, C, c->ldc, NULL);
+    QgemmA *a = qgemm_a_new(be, c->ta, c->M, c->K, c->A, c->lda);
+    qgemm_a_mul(a, c->N, c->B, c->ldb, C, c->ldc);
+    qgemm_a_free(a);
     return C;
 }
 
 static const QgemmBackend *backend_named(const char *name) {
     for (int i = 0; i < qgemm_n_backends; i++)
-        if (strcmp(qgemm_backends[i]->name, name) == 0) return qgemm_backends[i];
+        if (strcmp(qgemm_backend_name(qgemm_backends[i]), name) == 0) return qgemm_backends[i];
     return NULL;
 }
 
@@ -74,7 +76,7 @@ static void check_against_plain(const QgemmBackend *be, const Case *c, const cha
         for (int n = 0; n < c->ldc; n++) {
             size_t i = (size_t)m * c->ldc + n;
             cr_assert_eq(got[i], want[i], "%s: %s M=%d N=%d K=%d trans_a=%d: C[%d][%d] = %d, plain gives %d",
-                         be->name, what, c->M, c->N, c->K, c->ta, m, n, got[i], want[i]);
+                         qgemm_backend_name(be), what, c->M, c->N, c->K, c->ta, m, n, got[i], want[i]);
         }
     free(want);
     free(got);
@@ -111,7 +113,7 @@ Test(qgemm, every_backend_equals_plain_exactly) {
     int nd = (int)(sizeof dims / sizeof dims[0]), ran = 0;
     for (int b = 0; b < qgemm_n_backends; b++) {
         const QgemmBackend *be = qgemm_backends[b];
-        if (!be->supported() || strcmp(be->name, "plain") == 0) continue;
+        if (!qgemm_backend_supported(be) || strcmp(qgemm_backend_name(be), "plain") == 0) continue;
         ran++;
         for (int ta = 0; ta < 2; ta++)
             for (int i = 0; i < 40; i++) {
@@ -141,7 +143,7 @@ Test(qgemm, layer_shapes_and_largest_sums) {
     rng_seed(&r, 3);
     for (int b = 0; b < qgemm_n_backends; b++) {
         const QgemmBackend *be = qgemm_backends[b];
-        if (!be->supported() || strcmp(be->name, "plain") == 0) continue;
+        if (!qgemm_backend_supported(be) || strcmp(qgemm_backend_name(be), "plain") == 0) continue;
         Case c1 = case_new(64, 2048 + 5, 576, 0, 0, FILL_RANDOM, FILL_RANDOM, &r);
         check_against_plain(be, &c1, "conv forward");
         case_free(&c1);
@@ -152,10 +154,42 @@ Test(qgemm, layer_shapes_and_largest_sums) {
             Case c3 = case_new(9, 40, 4608, ta, 0, FILL_MAX, FILL_MAX, &r);
             int32_t *C = run_backend(be, &c3);
             for (int i = 0; i < 9 * 40; i++)
-                cr_assert_eq(C[i], 4608 * 255 * 255, "%s trans_a=%d: C[%d] = %d, want %d", be->name, ta, i, C[i],
+                cr_assert_eq(C[i], 4608 * 255 * 255, "%s trans_a=%d: C[%d] = %d, want %d", qgemm_backend_name(be), ta, i, C[i],
                              4608 * 255 * 255);
             free(C);
             case_free(&c3);
+        }
+    }
+}
+
+// One prepared op(A) multiplied chunk by chunk of columns (as a conv layer does per chunk of
+// samples), B and C with the full row stride, equals the plain whole product.
+Test(qgemm, prepared_a_over_column_chunks) {
+    Rng r;
+    rng_seed(&r, 6);
+    for (int b = 0; b < qgemm_n_backends; b++) {
+        const QgemmBackend *be = qgemm_backends[b];
+        if (!qgemm_backend_supported(be)) continue;
+        for (int ta = 0; ta < 2; ta++) {
+            Case c = case_new(23, 3 * 45 + 7, 50, ta, 0, FILL_RANDOM, FILL_RANDOM, &r);
+            int32_t *want = run_backend(backend_named("plain"), &c);
+            int32_t *got = calloc((size_t)c.M * c.ldc, sizeof(int32_t));
+            QgemmA *a = qgemm_a_new(be, ta, c.M, c.K, c.A, c.lda);
+            for (int n0 = 0; n0 < c.N; n0 += 45)
+                qgemm_a_mul(a, c.N - n0 < 45 ? c.N - n0 : 45, c.B + n0, c.ldb, got + n0, c.ldc);
+            for (int i = 0; i < c.M * c.ldc; i++)
+                cr_assert_eq(got[i], want[i], "%s trans_a=%d chunked: C[%d] = %d, whole product %d",
+                             qgemm_backend_name(be), ta, i, got[i], want[i]);
+            const int32_t *rs = qgemm_a_row_sums(a);
+            for (int m = 0; m < c.M; m++) {
+                int s = 0;
+                for (int k = 0; k < c.K; k++) s += a_at(c.A, ta, c.lda, m, k);
+                cr_assert_eq(rs[m], s, "%s: prepared row sum %d = %d, want %d", qgemm_backend_name(be), m, rs[m], s);
+            }
+            qgemm_a_free(a);
+            free(want);
+            free(got);
+            case_free(&c);
         }
     }
 }
@@ -224,8 +258,8 @@ Test(qgemm, affine_equals_dequantized_product) {
                g = {.scale = 1.7e-5f, .min = -2.2e-3f};
     for (int b = 0; b < qgemm_n_backends; b++) {
         const QgemmBackend *be = qgemm_backends[b];
-        if (!be->supported()) continue;
-        cr_assert_eq(qgemm_backend_set(be->name), 0, "backend %s is supported but cannot be set", be->name);
+        if (!qgemm_backend_supported(be)) continue;
+        cr_assert_eq(qgemm_backend_set(qgemm_backend_name(be)), 0, "backend %s is supported but cannot be set", qgemm_backend_name(be));
         for (int ta = 0; ta < 2; ta++) {
             Case c = case_new(21, 67, 77, ta, 2, FILL_RANDOM, FILL_RANDOM, &r);
             check_affine(&c, w, x, 0, "weights x activations");
@@ -237,21 +271,21 @@ Test(qgemm, affine_equals_dequantized_product) {
             case_free(&e);
         }
     }
-    qgemm_backend_set(qgemm_backends[0]->supported() ? qgemm_backends[0]->name : "plain");
+    qgemm_backend_set(qgemm_backend_name(qgemm_current()));
 }
 
 Test(qgemm, selection) {
     const QgemmBackend *first = NULL;
     for (int b = 0; b < qgemm_n_backends && !first; b++)
-        if (qgemm_backends[b]->supported()) first = qgemm_backends[b];
+        if (qgemm_backend_supported(qgemm_backends[b])) first = qgemm_backends[b];
     cr_assert_not_null(first, "no backend is supported, not even plain");
-    cr_assert_str_eq(qgemm_backends[qgemm_n_backends - 1]->name, "plain", "the last backend must be the plain one");
+    cr_assert_str_eq(qgemm_backend_name(qgemm_backends[qgemm_n_backends - 1]), "plain", "the last backend must be the plain one");
     cr_assert_eq(qgemm_backend_set("no-such-backend"), -1, "an unknown backend name was accepted");
     cr_assert_eq(qgemm_backend_set("plain"), 0);
     cr_assert_str_eq(qgemm_backend(), "plain");
-    cr_assert_eq(qgemm_backend_set(first->name), 0);
-    cr_assert_str_eq(qgemm_backend(), first->name);
+    cr_assert_eq(qgemm_backend_set(qgemm_backend_name(first)), 0);
+    cr_assert_str_eq(qgemm_backend(), qgemm_backend_name(first));
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
-        cr_assert_str_eq(first->name, "avx512-vnni", "this CPU has AVX-512 VNNI but %s is chosen", first->name);
+        cr_assert_str_eq(qgemm_backend_name(first), "avx512-vnni", "this CPU has AVX-512 VNNI but %s is chosen", qgemm_backend_name(first));
 }
