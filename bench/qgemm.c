@@ -15,34 +15,37 @@
 extern char *openblas_get_corename(void);
 extern void openblas_set_num_threads(int);
 
-// One distinct conv (or linear) of a model: forward Y (oc, n) = W (oc, k) . col (k, n), `count`
-// times per step; the input gradient dcol (k, n) = W^T . dY unless the layer is the first.
+// One distinct conv (or linear) of a model, `count` times per step: forward Y (oc, B*ohw) =
+// W (oc, k) . col (k, B*ohw); the input gradient dcol (k, B*ohw) = W^T . dY unless the layer is first.
 typedef struct {
     const char *model, *what;
-    int oc, k, n, count, igrad;
+    int oc, k, ohw, count, igrad;
 } Shape;
 
 static const Shape shapes[] = {
-    {"resnet20", "conv1 3->16 @32", 16, 27, 32 * 1024, 1, 0},
-    {"resnet20", "16->16 @32", 16, 144, 32 * 1024, 6, 1},
-    {"resnet20", "16->32 s2 @16", 32, 144, 32 * 256, 1, 1},
-    {"resnet20", "1x1 16->32 s2 @16", 32, 16, 32 * 256, 1, 1},
-    {"resnet20", "32->32 @16", 32, 288, 32 * 256, 5, 1},
-    {"resnet20", "32->64 s2 @8", 64, 288, 32 * 64, 1, 1},
-    {"resnet20", "1x1 32->64 s2 @8", 64, 32, 32 * 64, 1, 1},
-    {"resnet20", "64->64 @8", 64, 576, 32 * 64, 5, 1},
-    {"resnet20", "linear 64->10", 10, 64, 32, 1, 1},
-    {"vgg11-standard", "conv1 3->64 @32", 64, 27, 32 * 1024, 1, 0},
-    {"vgg11-standard", "64->128 @16", 128, 576, 32 * 256, 1, 1},
-    {"vgg11-standard", "128->256 @8", 256, 1152, 32 * 64, 1, 1},
-    {"vgg11-standard", "256->256 @8", 256, 2304, 32 * 64, 1, 1},
-    {"vgg11-standard", "256->512 @4", 512, 2304, 32 * 16, 1, 1},
-    {"vgg11-standard", "512->512 @4", 512, 4608, 32 * 16, 1, 1},
-    {"vgg11-standard", "512->512 @2", 512, 4608, 32 * 4, 2, 1},
-    {"vgg11-standard", "linear 512->512", 512, 512, 32, 2, 1},
-    {"vgg11-standard", "linear 512->10", 10, 512, 32, 1, 1},
+    {"resnet20", "conv1 3->16 @32", 16, 27, 1024, 1, 0},
+    {"resnet20", "16->16 @32", 16, 144, 1024, 6, 1},
+    {"resnet20", "16->32 s2 @16", 32, 144, 256, 1, 1},
+    {"resnet20", "1x1 16->32 s2 @16", 32, 16, 256, 1, 1},
+    {"resnet20", "32->32 @16", 32, 288, 256, 5, 1},
+    {"resnet20", "32->64 s2 @8", 64, 288, 64, 1, 1},
+    {"resnet20", "1x1 32->64 s2 @8", 64, 32, 64, 1, 1},
+    {"resnet20", "64->64 @8", 64, 576, 64, 5, 1},
+    {"resnet20", "linear 64->10", 10, 64, 1, 1, 1},
+    {"vgg11-standard", "conv1 3->64 @32", 64, 27, 1024, 1, 0},
+    {"vgg11-standard", "64->128 @16", 128, 576, 256, 1, 1},
+    {"vgg11-standard", "128->256 @8", 256, 1152, 64, 1, 1},
+    {"vgg11-standard", "256->256 @8", 256, 2304, 64, 1, 1},
+    {"vgg11-standard", "256->512 @4", 512, 2304, 16, 1, 1},
+    {"vgg11-standard", "512->512 @4", 512, 4608, 16, 1, 1},
+    {"vgg11-standard", "512->512 @2", 512, 4608, 4, 2, 1},
+    {"vgg11-standard", "linear 512->512", 512, 512, 1, 2, 1},
+    {"vgg11-standard", "linear 512->10", 10, 512, 1, 1, 1},
 };
 #define N_SHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+#define BATCH 32
+// The conv layer's column chunk (nn/layer_conv.c CONV_WORK_FLOATS): whole samples, at least one.
+#define CHUNK_FLOATS ((size_t)1 << 17)
 
 static double budget = 0.25;   // seconds of repetitions per timing
 
@@ -65,85 +68,131 @@ static double time_median(void (*fn)(void *), void *ctx) {
     return t[n / 2];
 }
 
-// One product: op(A) (M, K) . B (K, N); A stored (M, K), or (K, M) when ta.
+// One layer's products at batch 32, run as nn/layer_conv.c runs them: chunks of nb samples, each
+// chunk one product of N = nb * ohw columns. kind 0: forward, W (oc, k) . col (k, N) into Y (oc,
+// B*ohw); kind 1: input gradient, W^T (k, oc) . dY (oc, B*ohw) columns into a (k, N) buffer.
 typedef struct {
-    int ta, M, N, K;
-    float *af, *bf, *cf;        // fp32 operands and result
-    uint8_t *aq, *bq;           // codes
+    int kind, oc, k, ohw, nb, ntot;
+    float *w, *col, *y, *dw, *work;   // fp32: W (oc, k), col chunk (k, nb*ohw), Y/dY (oc, ntot), dW, dcol chunk
+    uint8_t *wq, *colq, *yq;          // codes of W, col chunk, dY
+    int8_t *bs;                       // recentred B chunk for oneDNN
     int32_t *cq;
-    int8_t *bs;                 // recentred B for oneDNN
 } Prod;
+
+static int chunk_n(const Prod *p, int b0) { return (BATCH - b0 < p->nb ? BATCH - b0 : p->nb) * p->ohw; }
 
 static void run_sgemm(void *v) {
     Prod *p = v;
-    int lda = p->ta ? p->M : p->K;
-    cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans, CblasNoTrans, p->M, p->N, p->K, 1.0f, p->af, lda,
-                p->bf, p->N, 0.0f, p->cf, p->N);
+    for (int b0 = 0; b0 < BATCH; b0 += p->nb) {
+        int n = chunk_n(p, b0);
+        if (p->kind == 0)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, p->oc, n, p->k, 1.0f, p->w, p->k, p->col, n, 0.0f,
+                        p->y + (size_t)b0 * p->ohw, p->ntot);
+        else
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, p->k, n, p->oc, 1.0f, p->w, p->k,
+                        p->y + (size_t)b0 * p->ohw, p->ntot, 0.0f, p->work, n);
+    }
 }
 
+// The int8 product the layers will call: W's codes prepared once, then the float affine form per chunk.
 static void run_qgemm(void *v) {
     Prod *p = v;
-    qgemm(p->ta, p->M, p->N, p->K, p->aq, p->ta ? p->M : p->K, p->bq, p->N, p->cq, p->N);
+    QgemmQuant qw = {0.002f, -0.25f}, qx = {0.01f, 0.0f};
+    QgemmA *a = p->kind == 0 ? qgemm_a_new(NULL, 0, p->oc, p->k, p->wq, p->k) : qgemm_a_new(NULL, 1, p->k, p->oc, p->wq, p->k);
+    for (int b0 = 0; b0 < BATCH; b0 += p->nb) {
+        int n = chunk_n(p, b0);
+        if (p->kind == 0)
+            qgemm_a_mul_affine(a, qw, n, p->colq, n, qx, p->y + (size_t)b0 * p->ohw, p->ntot, 0);
+        else
+            qgemm_a_mul_affine(a, qw, n, p->yq + (size_t)b0 * p->ohw, p->ntot, qx, p->work, n, 0);
+    }
+    qgemm_a_free(a);
 }
 
-// The weight gradient dW (oc, k) += dY (oc, n) . col^T, which stays fp32 (x^ times unquantized dY).
+// The weight gradient dW (oc, k) += dY (oc, N) . col^T per chunk: stays fp32 (x^ times unquantized dY).
 static void run_wgrad(void *v) {
-    Prod *p = v;   // M = oc, K = k, N = n of the forward shape
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->M, p->K, p->N, 1.0f, p->cf, p->N, p->bf, p->N, 1.0f,
-                p->af, p->K);
+    Prod *p = v;
+    for (int b0 = 0; b0 < BATCH; b0 += p->nb) {
+        int n = chunk_n(p, b0);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, p->oc, p->k, n, 1.0f, p->y + (size_t)b0 * p->ohw, p->ntot,
+                    p->col, n, 1.0f, p->dw, p->k);
+    }
+}
+
+// The same with int32 output (no float form): what oneDNN's column is comparable with.
+static void run_qgemm_int32(void *v) {
+    Prod *p = v;
+    QgemmA *a = p->kind == 0 ? qgemm_a_new(NULL, 0, p->oc, p->k, p->wq, p->k) : qgemm_a_new(NULL, 1, p->k, p->oc, p->wq, p->k);
+    for (int b0 = 0; b0 < BATCH; b0 += p->nb) {
+        int n = chunk_n(p, b0);
+        if (p->kind == 0) qgemm_a_mul(a, n, p->colq, n, p->cq, n);
+        else qgemm_a_mul(a, n, p->yq + (size_t)b0 * p->ohw, p->ntot, p->cq, n);
+    }
+    qgemm_a_free(a);
 }
 
 #ifdef QGEMM_BENCH_DNNL
-// oneDNN multiplies u8 by s8: B is recentred (q - 128, timed with the product) and bo = -128 undoes it.
+// oneDNN multiplies u8 by s8: each B chunk is recentred (q - 128, timed with the product) and
+// bo = -128 undoes it; the int32 result (no float form) is what is timed.
 static void run_dnnl(void *v) {
     Prod *p = v;
-    size_t nb = (size_t)p->K * p->N;
-    for (size_t i = 0; i < nb; i++) p->bs[i] = (int8_t)(p->bq[i] ^ 0x80);
-    int32_t co = 0;
-    dnnl_status_t st = dnnl_gemm_u8s8s32(p->ta ? 'T' : 'N', 'N', 'F', p->M, p->N, p->K, 1.0f, p->aq,
-                                         p->ta ? p->M : p->K, 0, p->bs, p->N, -128, 0.0f, p->cq, p->N, &co);
-    if (st != dnnl_success) { fprintf(stderr, "dnnl_gemm_u8s8s32 failed: %d\n", (int)st); exit(1); }
+    for (int b0 = 0; b0 < BATCH; b0 += p->nb) {
+        int n = chunk_n(p, b0), K = p->kind ? p->oc : p->k, M = p->kind ? p->k : p->oc;
+        for (int kk = 0; kk < K; kk++) {
+            const uint8_t *src = p->kind ? p->yq + (size_t)kk * p->ntot + (size_t)b0 * p->ohw : p->colq + (size_t)kk * n;
+            for (int j = 0; j < n; j++) p->bs[(size_t)kk * n + j] = (int8_t)(src[j] ^ 0x80);
+        }
+        int32_t co = 0;
+        dnnl_status_t st = dnnl_gemm_u8s8s32(p->kind ? 'T' : 'N', 'N', 'F', M, n, K, 1.0f, p->wq, p->k, 0, p->bs, n,
+                                             -128, 0.0f, p->cq, n, &co);
+        if (st != dnnl_success) { fprintf(stderr, "dnnl_gemm_u8s8s32 failed: %d\n", (int)st); exit(1); }
+    }
 }
 #endif
 
-static Prod prod_new(int ta, int M, int N, int K, Rng *r) {
-    Prod p = {.ta = ta, .M = M, .N = N, .K = K};
-    size_t na = (size_t)M * K, nb = (size_t)K * N, nc = (size_t)M * N;
-    p.af = xfloats(na);
-    p.bf = xfloats(nb);
-    p.cf = xfloats(nc);
-    p.aq = xmalloc(na);
-    p.bq = xmalloc(nb);
-    p.bs = xmalloc(nb);
-    p.cq = xmalloc(sizeof(int32_t) * nc);
-    for (size_t i = 0; i < na; i++) p.aq[i] = (uint8_t)rng_below(r, 256), p.af[i] = p.aq[i] * 0.01f - 1.0f;
-    for (size_t i = 0; i < nb; i++) p.bq[i] = (uint8_t)rng_below(r, 256), p.bf[i] = p.bq[i] * 0.01f;
+static Prod prod_new(int kind, const Shape *sh, Rng *r) {
+    Prod p = {.kind = kind, .oc = sh->oc, .k = sh->k, .ohw = sh->ohw, .ntot = BATCH * sh->ohw};
+    size_t per = (size_t)sh->k * sh->ohw;
+    p.nb = per > CHUNK_FLOATS ? 1 : (int)(CHUNK_FLOATS / per);
+    if (p.nb > BATCH) p.nb = BATCH;
+    size_t nw = (size_t)sh->oc * sh->k, nc = (size_t)sh->k * p.nb * sh->ohw, ny = (size_t)sh->oc * p.ntot;
+    p.w = xfloats(nw), p.dw = xfloats(nw), p.col = xfloats(nc), p.work = xfloats(nc), p.y = xfloats(ny);
+    size_t nbig = (size_t)(sh->k > sh->oc ? sh->k : sh->oc) * p.nb * sh->ohw;   // either operand of a chunk
+    p.wq = xmalloc(nw), p.colq = xmalloc(nc), p.yq = xmalloc(ny), p.bs = xmalloc(nbig);
+    p.cq = xmalloc(sizeof(int32_t) * nbig);
+    for (size_t i = 0; i < nw; i++) p.wq[i] = (uint8_t)rng_below(r, 256), p.w[i] = p.wq[i] * 0.002f - 0.25f;
+    for (size_t i = 0; i < nc; i++) p.colq[i] = (uint8_t)rng_below(r, 256), p.col[i] = p.colq[i] * 0.01f;
+    for (size_t i = 0; i < ny; i++) p.yq[i] = (uint8_t)rng_below(r, 256), p.y[i] = p.yq[i] * 0.01f;
     return p;
 }
 
 static void prod_free(Prod *p) {
-    free(p->af), free(p->bf), free(p->cf), free(p->aq), free(p->bq), free(p->bs), free(p->cq);
+    free(p->w), free(p->dw), free(p->col), free(p->work), free(p->y);
+    free(p->wq), free(p->colq), free(p->yq), free(p->bs), free(p->cq);
 }
 
-// Check one int8 result against the plain path on a few rows (the unit tests check everything).
+// The backend in use against the plain path on the first chunk (the unit tests check everything).
 static void spot_check(Prod *p) {
-    const QgemmBackend *plain = qgemm_backends[qgemm_n_backends - 1];
-    int rows = p->M < 3 ? p->M : 3;
-    int32_t *want = xmalloc(sizeof(int32_t) * (size_t)rows * p->N);
-    uint8_t *a = p->aq;
-    // rows [0, rows) of op(A): for ta, op(A)[m][k] = A[k][m], so the stored matrix is passed whole.
-    plain->gemm(p->ta, rows, p->N, p->K, a, p->ta ? p->M : p->K, p->bq, p->N, want, p->N, NULL);
-    if (memcmp(want, p->cq, sizeof(int32_t) * (size_t)rows * p->N) != 0) {
+    int n = chunk_n(p, 0), M = p->kind ? p->k : p->oc, K = p->kind ? p->oc : p->k;
+    const uint8_t *B = p->kind ? p->yq : p->colq;
+    int ldb = p->kind ? p->ntot : n;
+    int32_t *want = xmalloc(sizeof(int32_t) * (size_t)M * n), *got = xmalloc(sizeof(int32_t) * (size_t)M * n);
+    QgemmA *a = qgemm_a_new(qgemm_backends[qgemm_n_backends - 1], p->kind, M, K, p->wq, p->kind ? M : K);
+    qgemm_a_mul(a, n, B, ldb, want, n);
+    qgemm_a_free(a);
+    qgemm(p->kind, M, n, K, p->wq, p->kind ? M : K, B, ldb, got, n);
+    if (memcmp(want, got, sizeof(int32_t) * (size_t)M * n) != 0) {
         fprintf(stderr, "bench-qgemm: %s differs from the plain path on M=%d N=%d K=%d trans_a=%d\n", qgemm_backend(),
-                p->M, p->N, p->K, p->ta);
+                M, n, K, p->kind);
         exit(1);
     }
     free(want);
+    free(got);
 }
 
-typedef struct {
-    double sgemm, q, dnnl, wgrad;
-} Times;
+#define MAX_BE 4
+static const QgemmBackend *bes[MAX_BE];   // the backends timed: every one this CPU runs, or --backend
+static int n_be;
 
 static void usage(void) {
     fprintf(stderr, "usage: bin/bench-qgemm [--model resnet20|vgg11-standard|all] [--seconds S per timing] "
@@ -151,8 +200,63 @@ static void usage(void) {
     exit(2);
 }
 
+// One model: a row per product and backend, then totals over the step (x count). Returns the JSON
+// object of its totals.
+static void bench_model(const char *model, Rng *r, char *js, size_t jcap) {
+    double sg[2] = {0}, q[MAX_BE][2] = {{0}}, wgrad = 0.0;
+    for (int s = 0; s < N_SHAPES; s++) {
+        const Shape *sh = &shapes[s];
+        if (strcmp(sh->model, model)) continue;
+        for (int kind = 0; kind < 2; kind++) {
+            if (kind == 1 && !sh->igrad) continue;
+            int M = kind ? sh->k : sh->oc, K = kind ? sh->oc : sh->k;
+            Prod p = prod_new(kind, sh, r);
+            double ts = time_median(run_sgemm, &p);
+            sg[kind] += sh->count * ts;
+            if (kind == 0) wgrad += sh->count * time_median(run_wgrad, &p);
+            printf("| %s | %s | %d x %d x %d (x%d) | %d | %.3f |", sh->what, kind ? "input grad" : "forward", M,
+                   chunk_n(&p, 0), K, (BATCH + p.nb - 1) / p.nb, sh->count, 1e3 * ts);
+            for (int b = 0; b < n_be; b++) {
+                qgemm_backend_set(qgemm_backend_name(bes[b]));
+                spot_check(&p);
+                double tq = time_median(run_qgemm, &p);
+                q[b][kind] += sh->count * tq;
+                printf(" %.3f (%.2fx) |", 1e3 * tq, ts / tq);
+            }
+#ifdef QGEMM_BENCH_DNNL
+            double td = time_median(run_dnnl, &p), t32 = time_median(run_qgemm_int32, &p);
+            printf(" %.3f | %.3f (%.2fx) |", 1e3 * t32, 1e3 * td, ts / td);
+#endif
+            printf("\n");
+            fflush(stdout);
+            prod_free(&p);
+        }
+    }
+    const char *what[2] = {"forward", "input grad"};
+    size_t jn = strlen(js);
+    jn += (size_t)snprintf(js + jn, jcap - jn, ",\"%s\":{\"wgrad_ms\":%.3f,\"sgemm_ms\":[%.3f,%.3f]", model, 1e3 * wgrad,
+                           1e3 * sg[0], 1e3 * sg[1]);
+    for (int kind = 0; kind < 2; kind++) {
+        printf("| **all, x count** | %s | | | %.2f |", what[kind], 1e3 * sg[kind]);
+        for (int b = 0; b < n_be; b++) printf(" %.2f (**%.2fx**) |", 1e3 * q[b][kind], sg[kind] / q[b][kind]);
+        printf("\n");
+    }
+    printf("| **fwd + igrad + fp32 wgrad** | wgrad %.2f ms | | | %.2f |", 1e3 * wgrad, 1e3 * (sg[0] + sg[1] + wgrad));
+    for (int b = 0; b < n_be; b++) {
+        double f32 = sg[0] + sg[1] + wgrad, i8 = q[b][0] + q[b][1] + wgrad;
+        printf(" %.2f (**%.2fx**) |", 1e3 * i8, f32 / i8);
+        jn += (size_t)snprintf(js + jn, jcap - jn,
+                               ",\"%s\":{\"int8_ms\":[%.3f,%.3f],\"forward_ratio\":%.3f,\"igrad_ratio\":%.3f,"
+                               "\"products_ratio\":%.3f}",
+                               qgemm_backend_name(bes[b]), 1e3 * q[b][0], 1e3 * q[b][1], sg[0] / q[b][0],
+                               sg[1] / q[b][1], f32 / i8);
+    }
+    snprintf(js + jn, jcap - jn, "}");
+    printf("\n\n");
+}
+
 int main(int argc, char **argv) {
-    const char *model = "all";
+    const char *model = "all", *only = NULL;
     int json = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--model") && i + 1 < argc) model = argv[++i];
@@ -163,8 +267,9 @@ int main(int argc, char **argv) {
                 return 2;
             }
         } else if (!strcmp(argv[i], "--backend") && i + 1 < argc) {
-            if (qgemm_backend_set(argv[++i]) != 0) {
-                fprintf(stderr, "bench-qgemm: --backend '%s': not in this build or not supported by this CPU\n", argv[i]);
+            only = argv[++i];
+            if (qgemm_backend_set(only) != 0) {
+                fprintf(stderr, "bench-qgemm: --backend '%s': not in this build or not supported by this CPU\n", only);
                 return 2;
             }
         } else if (!strcmp(argv[i], "--json")) json = 1;
@@ -174,74 +279,36 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench-qgemm: --model '%s': expected resnet20, vgg11-standard or all\n", model);
         return 2;
     }
+    const char *in_use = qgemm_backend();
+    for (int b = 0; b < qgemm_n_backends && n_be < MAX_BE; b++) {
+        const QgemmBackend *be = qgemm_backends[b];
+        if (qgemm_backend_supported(be) && (!only || !strcmp(only, qgemm_backend_name(be)))) bes[n_be++] = be;
+    }
     openblas_set_num_threads(1);
     Rng r;
     rng_seed(&r, 13);
-    printf("## int8 products (%s) vs cblas_sgemm (OpenBLAS %s), batch 32, one thread\n\n", qgemm_backend(),
-           openblas_get_corename());
-    printf("| model | layer | product | M x N x K | count | sgemm ms | int8 ms | ratio sgemm/int8 |%s\n",
-#ifdef QGEMM_BENCH_DNNL
-           " oneDNN u8s8 ms | ratio sgemm/oneDNN |"
-#else
-           ""
-#endif
-    );
-    printf("|---|---|---|---|---:|---:|---:|---:|%s\n",
-#ifdef QGEMM_BENCH_DNNL
-           "---:|---:|"
-#else
-           ""
-#endif
-    );
+    char js[4096];
+    snprintf(js, sizeof js, "{\"backend\":\"%s\",\"coretype\":\"%s\",\"batch\":%d", in_use, openblas_get_corename(),
+             BATCH);
     const char *models[] = {"resnet20", "vgg11-standard"};
-    char js[2048];
-    int jn = snprintf(js, sizeof js, "{\"backend\":\"%s\",\"coretype\":\"%s\"", qgemm_backend(), openblas_get_corename());
     for (int mi = 0; mi < 2; mi++) {
         if (strcmp(model, "all") && strcmp(model, models[mi])) continue;
-        Times tot[2] = {{0}};   // [0] forward, [1] input gradient
-        double wgrad = 0.0;
-        for (int s = 0; s < N_SHAPES; s++) {
-            const Shape *sh = &shapes[s];
-            if (strcmp(sh->model, models[mi])) continue;
-            for (int kind = 0; kind < 2; kind++) {
-                if (kind == 1 && !sh->igrad) continue;
-                int M = kind ? sh->k : sh->oc, K = kind ? sh->oc : sh->k;
-                Prod p = prod_new(kind, M, sh->n, K, &r);
-                Times t = {0};
-                t.sgemm = time_median(run_sgemm, &p);
-                t.q = time_median(run_qgemm, &p);
-                spot_check(&p);
+        printf("### %s, batch %d, one thread: int8 product vs cblas_sgemm (OpenBLAS %s)\n\n", models[mi], BATCH,
+               openblas_get_corename());
+        printf("| layer | product | M x N x K (chunks) | count | sgemm ms |");
+        for (int b = 0; b < n_be; b++) printf(" %s ms (ratio) |", qgemm_backend_name(bes[b]));
 #ifdef QGEMM_BENCH_DNNL
-                t.dnnl = time_median(run_dnnl, &p);
+        printf(" int32-out ms | oneDNN u8s8s32 ms (ratio) |");
 #endif
-                if (kind == 0) wgrad += sh->count * time_median(run_wgrad, &p);
-                tot[kind].sgemm += sh->count * t.sgemm;
-                tot[kind].q += sh->count * t.q;
-                tot[kind].dnnl += sh->count * t.dnnl;
-                printf("| %s | %s | %s | %d x %d x %d | %d | %.3f | %.3f | %.2fx |", models[mi], sh->what,
-                       kind ? "input grad" : "forward", M, sh->n, K, sh->count, 1e3 * t.sgemm, 1e3 * t.q,
-                       t.sgemm / t.q);
+        printf("\n|---|---|---|---:|---:|");
+        for (int b = 0; b < n_be; b++) printf("---:|");
 #ifdef QGEMM_BENCH_DNNL
-                printf(" %.3f | %.2fx |", 1e3 * t.dnnl, t.sgemm / t.dnnl);
+        printf("---:|---:|");
 #endif
-                printf("\n");
-                fflush(stdout);
-                prod_free(&p);
-            }
-        }
-        double f32 = tot[0].sgemm + tot[1].sgemm + wgrad, i8 = tot[0].q + tot[1].q + wgrad;
-        printf("| %s | all (x count) | forward | | | %.2f | %.2f | %.2fx |\n", models[mi], 1e3 * tot[0].sgemm,
-               1e3 * tot[0].q, tot[0].sgemm / tot[0].q);
-        printf("| %s | all (x count) | input grad | | | %.2f | %.2f | %.2fx |\n", models[mi], 1e3 * tot[1].sgemm,
-               1e3 * tot[1].q, tot[1].sgemm / tot[1].q);
-        printf("| %s | all (x count) | fwd + igrad + fp32 wgrad (%.2f ms) | | | %.2f | %.2f | %.2fx |\n\n", models[mi],
-               1e3 * wgrad, 1e3 * f32, 1e3 * i8, f32 / i8);
-        jn += snprintf(js + jn, sizeof js - (size_t)jn,
-                       ",\"%s\":{\"forward_ratio\":%.3f,\"igrad_ratio\":%.3f,\"products_ratio\":%.3f,"
-                       "\"sgemm_ms\":%.3f,\"int8_ms\":%.3f,\"wgrad_ms\":%.3f}",
-                       models[mi], tot[0].sgemm / tot[0].q, tot[1].sgemm / tot[1].q, f32 / i8, 1e3 * f32, 1e3 * i8,
-                       1e3 * wgrad);
+        printf("\n");
+        bench_model(models[mi], &r, js, sizeof js);
     }
+    qgemm_backend_set(in_use);
     if (json) printf("%s}\n", js);
     return 0;
 }

@@ -198,10 +198,30 @@ __attribute__((target("avx2"))) static void vnni_pack_b(int K, int nb, const uin
 
 #define VNNI_TARGET __attribute__((target("avx512f,avx512bw,avx512vnni,fma")))
 
-// One output row of 32 sums (two vectors), columns masked to o->nv, in int32 or the float form.
-VNNI_TARGET static void vnni_store_row(const TileOut *o, int i, __m512i c0, __m512i c1) {
-    __mmask16 k0 = o->nv >= 16 ? 0xFFFF : (__mmask16)((1u << o->nv) - 1);
-    __mmask16 k1 = o->nv >= 32 ? 0xFFFF : o->nv <= 16 ? 0 : (__mmask16)((1u << (o->nv - 16)) - 1);
+// What every row of a tile shares: the column masks (o->nv valid) and, for the float form, alpha
+// and the column terms, loaded once per tile.
+typedef struct {
+    __mmask16 k0, k1;
+    __m512 alpha, col0, col1;
+} VnniEpi;
+
+#define VNNI_INLINE VNNI_TARGET static inline __attribute__((always_inline))
+
+VNNI_INLINE VnniEpi vnni_epi(const TileOut *o) {
+    VnniEpi e;
+    e.k0 = o->nv >= 16 ? 0xFFFF : (__mmask16)((1u << o->nv) - 1);
+    e.k1 = o->nv >= 32 ? 0xFFFF : o->nv <= 16 ? 0 : (__mmask16)((1u << (o->nv - 16)) - 1);
+    e.alpha = e.col0 = e.col1 = _mm512_setzero_ps();
+    if (o->f) {
+        e.alpha = _mm512_set1_ps(o->f->alpha);
+        e.col0 = _mm512_maskz_loadu_ps(e.k0, o->f->col + o->n0);
+        e.col1 = _mm512_maskz_loadu_ps(e.k1, o->f->col + o->n0 + 16);
+    }
+    return e;
+}
+
+// Row i of the tile (32 sums in two vectors) into C as int32, or into f->out in the float form.
+VNNI_INLINE void vnni_store_row(const TileOut *o, const VnniEpi *e, int i, __m512i c0, __m512i c1) {
     if (o->roff) {
         __m512i r = _mm512_set1_epi32(o->roff[i]);
         c0 = _mm512_add_epi32(c0, r);
@@ -210,27 +230,43 @@ VNNI_TARGET static void vnni_store_row(const TileOut *o, int i, __m512i c0, __m5
     size_t row = (size_t)(o->m0 + i);
     if (!o->f) {
         int32_t *c = o->C + row * o->ldc + o->n0;
-        _mm512_mask_storeu_epi32(c, k0, c0);
-        _mm512_mask_storeu_epi32(c + 16, k1, c1);
+        _mm512_mask_storeu_epi32(c, e->k0, c0);
+        _mm512_mask_storeu_epi32(c + 16, e->k1, c1);
         return;
     }
-    const QgemmFloatOut *f = o->f;
-    float *out = f->out + row * f->ldo + o->n0;
-    const float *col = f->col + o->n0;
-    __m512 a = _mm512_set1_ps(f->alpha), r = _mm512_set1_ps(f->row[o->m0 + i]);
-    __m512 v0 = _mm512_add_ps(_mm512_fmadd_ps(a, _mm512_cvtepi32_ps(c0), r), _mm512_maskz_loadu_ps(k0, col));
-    __m512 v1 = _mm512_add_ps(_mm512_fmadd_ps(a, _mm512_cvtepi32_ps(c1), r), _mm512_maskz_loadu_ps(k1, col + 16));
-    if (f->accumulate) {
-        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, out));
-        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, out + 16));
+    float *out = o->f->out + row * o->f->ldo + o->n0;
+    __m512 r = _mm512_set1_ps(o->f->row[o->m0 + i]);
+    __m512 v0 = _mm512_add_ps(_mm512_fmadd_ps(e->alpha, _mm512_cvtepi32_ps(c0), r), e->col0);
+    __m512 v1 = _mm512_add_ps(_mm512_fmadd_ps(e->alpha, _mm512_cvtepi32_ps(c1), r), e->col1);
+    if (o->f->accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(e->k0, out));
+        v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(e->k1, out + 16));
     }
-    _mm512_mask_storeu_ps(out, k0, v0);
-    _mm512_mask_storeu_ps(out + 16, k1, v1);
+    _mm512_mask_storeu_ps(out, e->k0, v0);
+    _mm512_mask_storeu_ps(out + 16, e->k1, v1);
 }
 
 VNNI_TARGET static void vnni_kernel(int groups, const void *apv, const void *bpv, const TileOut *o) {
     const uint8_t *a = apv;
     const int8_t *b = bpv;
+    if (o->nv <= 16) {   // a narrow last panel (small chunks of columns): half the work
+        __m512i c[VNNI_MR];
+        for (int i = 0; i < VNNI_MR; i++) c[i] = _mm512_setzero_si512();
+        for (int g = 0; g < groups; g++, a += VNNI_MR * 4, b += VNNI_NR * 4) {
+            __m512i b0 = _mm512_load_si512((const void *)b);
+#pragma GCC unroll 8
+            for (int i = 0; i < VNNI_MR; i++) {
+                int32_t w;
+                memcpy(&w, a + 4 * i, 4);
+                c[i] = _mm512_dpbusd_epi32(c[i], _mm512_set1_epi32(w), b0);
+            }
+        }
+        VnniEpi e = vnni_epi(o);
+#pragma GCC unroll 8
+        for (int i = 0; i < VNNI_MR; i++)
+            if (i < o->mv) vnni_store_row(o, &e, i, c[i], _mm512_setzero_si512());
+        return;
+    }
     __m512i c[VNNI_MR][2];
     for (int i = 0; i < VNNI_MR; i++) c[i][0] = c[i][1] = _mm512_setzero_si512();
     for (int g = 0; g < groups; g++, a += VNNI_MR * 4, b += VNNI_NR * 4) {
@@ -244,9 +280,10 @@ VNNI_TARGET static void vnni_kernel(int groups, const void *apv, const void *bpv
             c[i][1] = _mm512_dpbusd_epi32(c[i][1], av, b1);
         }
     }
+    VnniEpi e = vnni_epi(o);
 #pragma GCC unroll 8
     for (int i = 0; i < VNNI_MR; i++)
-        if (i < o->mv) vnni_store_row(o, i, c[i][0], c[i][1]);
+        if (i < o->mv) vnni_store_row(o, &e, i, c[i][0], c[i][1]);
 }
 
 static const KernelSpec vnni_spec = {.nr = VNNI_NR, .pack_b = vnni_pack_b, .kernel = vnni_kernel};
@@ -293,7 +330,7 @@ __attribute__((target("avx2"))) static void avx2_pack_b(int K, int nb, const uin
     }
 }
 
-__attribute__((target("avx2"))) static void avx2_kernel(int groups, const void *apv, const void *bpv,
+__attribute__((target("avx2,fma"))) static void avx2_kernel(int groups, const void *apv, const void *bpv,
                                                         const TileOut *o) {
     const int16_t *a = apv, *b = bpv;
     __m256i c[AVX2_MR][2];
@@ -309,13 +346,29 @@ __attribute__((target("avx2"))) static void avx2_kernel(int groups, const void *
             c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(av, b1));
         }
     }
-    if (!o->f && o->mv == AVX2_MR && o->nv == AVX2_NR) {   // a whole int32 tile: straight from the registers
+    if (o->nv == AVX2_NR) {   // whole-width tiles straight from the registers
+        const QgemmFloatOut *f = o->f;
+        __m256 alpha = _mm256_set1_ps(f ? f->alpha : 0.0f), col0 = _mm256_setzero_ps(), col1 = col0;
+        if (f) col0 = _mm256_loadu_ps(f->col + o->n0), col1 = _mm256_loadu_ps(f->col + o->n0 + 8);
 #pragma GCC unroll 6
         for (int i = 0; i < AVX2_MR; i++) {
-            __m256i r = _mm256_set1_epi32(o->roff ? o->roff[i] : 0);
-            int32_t *dst = o->C + (size_t)(o->m0 + i) * o->ldc + o->n0;
-            _mm256_storeu_si256((__m256i *)dst, _mm256_add_epi32(c[i][0], r));
-            _mm256_storeu_si256((__m256i *)(dst + 8), _mm256_add_epi32(c[i][1], r));
+            if (i >= o->mv) break;
+            if (!f) {   // no recentring on this path (b_offset 0)
+                int32_t *dst = o->C + (size_t)(o->m0 + i) * o->ldc + o->n0;
+                _mm256_storeu_si256((__m256i *)dst, c[i][0]);
+                _mm256_storeu_si256((__m256i *)(dst + 8), c[i][1]);
+                continue;
+            }
+            float *out = f->out + (size_t)(o->m0 + i) * f->ldo + o->n0;
+            __m256 r = _mm256_set1_ps(f->row[o->m0 + i]);
+            __m256 v0 = _mm256_add_ps(_mm256_fmadd_ps(alpha, _mm256_cvtepi32_ps(c[i][0]), r), col0);
+            __m256 v1 = _mm256_add_ps(_mm256_fmadd_ps(alpha, _mm256_cvtepi32_ps(c[i][1]), r), col1);
+            if (f->accumulate) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(out));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(out + 8));
+            }
+            _mm256_storeu_ps(out, v0);
+            _mm256_storeu_ps(out + 8, v1);
         }
         return;
     }
@@ -369,22 +422,63 @@ int qgemm_backend_set(const char *name) {
     return -1;
 }
 
-// op(A) into the backend's panels (see struct QgemmBackend), written in order.
+#ifdef QGEMM_X86
+// One 8-row, 4-k block of op(A) into dst[r][kk] (32 bytes) with SSE2: for trans_a, src points at
+// A[k][m0] (4 rows of 8 bytes); else at A[m0][k] (8 rows of 4 bytes).
+static void pack_a_block_8x4(int ta, const uint8_t *src, int lda, uint8_t *dst) {
+    if (ta) {
+        __m128i r0 = _mm_loadl_epi64((const __m128i *)src), r1 = _mm_loadl_epi64((const __m128i *)(src + lda));
+        __m128i r2 = _mm_loadl_epi64((const __m128i *)(src + 2 * (size_t)lda));
+        __m128i r3 = _mm_loadl_epi64((const __m128i *)(src + 3 * (size_t)lda));
+        __m128i a = _mm_unpacklo_epi8(r0, r1), b = _mm_unpacklo_epi8(r2, r3);   // (m, k0 k1), (m, k2 k3)
+        _mm_storeu_si128((__m128i *)dst, _mm_unpacklo_epi16(a, b));               // m 0-3
+        _mm_storeu_si128((__m128i *)(dst + 16), _mm_unpackhi_epi16(a, b));        // m 4-7
+        return;
+    }
+    for (int r = 0; r < 8; r++) memcpy(dst + 4 * r, src + (size_t)r * lda, 4);
+}
+#endif
+
+// op(A) into the backend's panels (see struct QgemmBackend), written in order; the loops read the
+// stored A along its rows (k for trans_a == 0, m for trans_a == 1).
 static void pack_a(const QgemmBackend *be, int ta, int M, int K, const uint8_t *A, int lda, int kp, void *ap) {
-    int mr = be->mr, kg = be->kg, panels = (M + mr - 1) / mr;
+    int mr = be->mr, kg = be->kg, panels = (M + mr - 1) / mr, groups = kp / kg;
+    size_t psz = (size_t)mr * kp;
+    memset(ap, 0, psz * panels * be->esz);
     uint8_t *p8 = ap;
     int16_t *p16 = ap;
-    size_t at = 0;
-    for (int p = 0; p < panels; p++)
-        for (int g = 0; g < kp / kg; g++)
-            for (int r = 0; r < mr; r++)
-                for (int kk = 0; kk < kg; kk++, at++) {
-                    int m = p * mr + r, k = g * kg + kk;
-                    uint8_t v = 0;
-                    if (m < M && k < K) v = ta ? A[(size_t)k * lda + m] : A[(size_t)m * lda + k];
-                    if (be->esz == 1) p8[at] = v;
-                    else p16[at] = v;
+    for (int p = 0; p < panels; p++) {
+        int rv = M - p * mr < mr ? M - p * mr : mr;   // valid rows of this panel
+        for (int g = 0; g < groups; g++) {
+            int kv = K - g * kg < kg ? K - g * kg : kg;   // valid k of this group
+            size_t at = (size_t)p * psz + (size_t)g * mr * kg;
+#ifdef QGEMM_X86
+            if (be->esz == 1 && kg == 4 && mr == 8 && rv == 8 && kv == 4) {   // the VNNI layout, whole blocks
+                pack_a_block_8x4(ta, A + (ta ? (size_t)g * 4 * lda + (size_t)p * 8 : (size_t)p * 8 * lda + g * 4), lda,
+                                 p8 + at);
+                continue;
+            }
+#endif
+            if (ta) {
+                for (int kk = 0; kk < kv; kk++) {
+                    const uint8_t *src = A + (size_t)(g * kg + kk) * lda + (size_t)p * mr;
+                    if (be->esz == 1)
+                        for (int r = 0; r < rv; r++) p8[at + (size_t)r * kg + kk] = src[r];
+                    else
+                        for (int r = 0; r < rv; r++) p16[at + (size_t)r * kg + kk] = src[r];
                 }
+                continue;
+            }
+            for (int r = 0; r < rv; r++) {
+                const uint8_t *src = A + (size_t)(p * mr + r) * lda + (size_t)g * kg;
+                if (be->esz == 1 && kv == 4) memcpy(p8 + at + (size_t)r * 4, src, 4);   // one 32-bit move
+                else if (be->esz == 1)
+                    for (int kk = 0; kk < kv; kk++) p8[at + (size_t)r * kg + kk] = src[kk];
+                else
+                    for (int kk = 0; kk < kv; kk++) p16[at + (size_t)r * kg + kk] = src[kk];
+            }
+        }
+    }
 }
 
 QgemmA *qgemm_a_new(const QgemmBackend *be, int trans_a, int M, int K, const uint8_t *A, int lda) {
@@ -395,7 +489,7 @@ QgemmA *qgemm_a_new(const QgemmBackend *be, int trans_a, int M, int K, const uin
     a->K = K > 0 ? K : 0;
     a->kp = (a->K + be->kg - 1) / be->kg * be->kg;
     int panels = (a->M + be->mr - 1) / be->mr;
-    a->panels = aligned_buf((size_t)panels * be->mr * a->kp * be->esz + 1);
+    a->panels = aligned_buf((size_t)panels * be->mr * a->kp * be->esz + 64);
     pack_a(be, trans_a, a->M, a->K, A, lda, a->kp, a->panels);
     a->rowsum = xmalloc(sizeof(int32_t) * (size_t)(a->M + 1));
     qgemm_row_sums(trans_a, a->M, a->K, A, lda, a->rowsum);
