@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "qgemm.h"
 #include "rng.h"
 #include "util.h"
@@ -119,6 +120,7 @@ static void run_wgrad(void *v) {
     }
 }
 
+#ifdef QGEMM_BENCH_DNNL
 // The same with int32 output (no float form): what oneDNN's column is comparable with.
 static void run_qgemm_int32(void *v) {
     Prod *p = v;
@@ -131,7 +133,6 @@ static void run_qgemm_int32(void *v) {
     qgemm_a_free(a);
 }
 
-#ifdef QGEMM_BENCH_DNNL
 // oneDNN multiplies u8 by s8: each B chunk is recentred (q - 128, timed with the product) and
 // bo = -128 undoes it; the int32 result (no float form) is what is timed.
 static void run_dnnl(void *v) {
@@ -290,6 +291,22 @@ int main(int argc, char **argv) {
     char js[4096];
     snprintf(js, sizeof js, "{\"backend\":\"%s\",\"coretype\":\"%s\",\"batch\":%d", in_use, openblas_get_corename(),
              BATCH);
+    char cpu[128] = "unknown", line[256];
+    FILE *ci = fopen("/proc/cpuinfo", "r");
+    while (ci && fgets(line, sizeof line, ci))
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(cpu, sizeof cpu, "%s", strchr(line, ':') + 2);
+            cpu[strcspn(cpu, "\n")] = 0;
+            break;
+        }
+    if (ci) fclose(ci);
+    time_t now = time(NULL);
+    char when[64];
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    printf("# int8 products (nn/qgemm.c) vs fp32 sgemm\n\n%s | CPU: %s | backend in use: %s | OpenBLAS core: %s | "
+           "median of repetitions for %.2f s per timing; ratio = sgemm time / int8 time (above 1: int8 faster). "
+           "int8 = op(A) prepared once + the float affine form per chunk. See docs/int8.md.\n\n",
+           when, cpu, in_use, openblas_get_corename(), budget);
     const char *models[] = {"resnet20", "vgg11-standard"};
     for (int mi = 0; mi < 2; mi++) {
         if (strcmp(model, "all") && strcmp(model, models[mi])) continue;
