@@ -99,7 +99,8 @@ static void run_sgemm(void *v) {
 static void run_qgemm(void *v) {
     Prod *p = v;
     QgemmQuant qw = {0.002f, -0.25f}, qx = {0.01f, 0.0f};
-    QgemmA *a = p->kind == 0 ? qgemm_a_new(NULL, 0, p->oc, p->k, p->wq, p->k) : qgemm_a_new(NULL, 1, p->k, p->oc, p->wq, p->k);
+    QgemmA *a =
+        p->kind == 0 ? qgemm_a_new(NULL, 0, p->oc, p->k, p->wq, p->k) : qgemm_a_new(NULL, 1, p->k, p->oc, p->wq, p->k);
     for (int b0 = 0; b0 < BATCH; b0 += p->nb) {
         int n = chunk_n(p, b0);
         if (p->kind == 0)
@@ -124,7 +125,8 @@ static void run_wgrad(void *v) {
 // The same with int32 output (no float form): what oneDNN's column is comparable with.
 static void run_qgemm_int32(void *v) {
     Prod *p = v;
-    QgemmA *a = p->kind == 0 ? qgemm_a_new(NULL, 0, p->oc, p->k, p->wq, p->k) : qgemm_a_new(NULL, 1, p->k, p->oc, p->wq, p->k);
+    QgemmA *a =
+        p->kind == 0 ? qgemm_a_new(NULL, 0, p->oc, p->k, p->wq, p->k) : qgemm_a_new(NULL, 1, p->k, p->oc, p->wq, p->k);
     for (int b0 = 0; b0 < BATCH; b0 += p->nb) {
         int n = chunk_n(p, b0);
         if (p->kind == 0) qgemm_a_mul(a, n, p->colq, n, p->cq, n);
@@ -140,7 +142,8 @@ static void run_dnnl(void *v) {
     for (int b0 = 0; b0 < BATCH; b0 += p->nb) {
         int n = chunk_n(p, b0), K = p->kind ? p->oc : p->k, M = p->kind ? p->k : p->oc;
         for (int kk = 0; kk < K; kk++) {
-            const uint8_t *src = p->kind ? p->yq + (size_t)kk * p->ntot + (size_t)b0 * p->ohw : p->colq + (size_t)kk * n;
+            const uint8_t *src =
+                p->kind ? p->yq + (size_t)kk * p->ntot + (size_t)b0 * p->ohw : p->colq + (size_t)kk * n;
             for (int j = 0; j < n; j++) p->bs[(size_t)kk * n + j] = (int8_t)(src[j] ^ 0x80);
         }
         int32_t co = 0;
@@ -235,8 +238,8 @@ static void bench_model(const char *model, Rng *r, char *js, size_t jcap) {
     }
     const char *what[2] = {"forward", "input grad"};
     size_t jn = strlen(js);
-    jn += (size_t)snprintf(js + jn, jcap - jn, ",\"%s\":{\"wgrad_ms\":%.3f,\"sgemm_ms\":[%.3f,%.3f]", model, 1e3 * wgrad,
-                           1e3 * sg[0], 1e3 * sg[1]);
+    jn += (size_t)snprintf(js + jn, jcap - jn, ",\"%s\":{\"wgrad_ms\":%.3f,\"sgemm_ms\":[%.3f,%.3f]", model,
+                           1e3 * wgrad, 1e3 * sg[0], 1e3 * sg[1]);
     for (int kind = 0; kind < 2; kind++) {
         printf("| **all, x count** | %s | | | %.2f |", what[kind], 1e3 * sg[kind]);
         for (int b = 0; b < n_be; b++) printf(" %.2f (**%.2fx**) |", 1e3 * q[b][kind], sg[kind] / q[b][kind]);

@@ -181,7 +181,8 @@ __attribute__((target("avx2"))) static void vnni_pack_b(int K, int nb, const uin
                 __m256i r3 = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(src + 3 * (size_t)ldb)), flip);
                 __m256i a = _mm256_unpacklo_epi8(r0, r1), b = _mm256_unpackhi_epi8(r0, r1);
                 __m256i c = _mm256_unpacklo_epi8(r2, r3), d = _mm256_unpackhi_epi8(r2, r3);
-                __m256i t0 = _mm256_unpacklo_epi16(a, c), t1 = _mm256_unpackhi_epi16(a, c);   // cols 0-3|16-19, 4-7|20-23
+                __m256i t0 = _mm256_unpacklo_epi16(a, c),
+                        t1 = _mm256_unpackhi_epi16(a, c);   // cols 0-3|16-19, 4-7|20-23
                 __m256i t2 = _mm256_unpacklo_epi16(b, d), t3 = _mm256_unpackhi_epi16(b, d);   // 8-11|24-27, 12-15|28-31
                 _mm256_store_si256((__m256i *)dst, _mm256_permute2x128_si256(t0, t1, 0x20));
                 _mm256_store_si256((__m256i *)(dst + 32), _mm256_permute2x128_si256(t2, t3, 0x20));

@@ -95,9 +95,11 @@ Test(qgemm, plain_matches_int64_loop) {
             for (int m = 0; m < c.M; m++)
                 for (int n = 0; n < c.N; n++) {
                     int64_t want = 0;
-                    for (int k = 0; k < c.K; k++) want += (int64_t)a_at(c.A, ta, c.lda, m, k) * c.B[(size_t)k * c.ldb + n];
-                    cr_assert_eq(C[(size_t)m * c.ldc + n], want, "plain M=%d N=%d K=%d trans_a=%d: C[%d][%d] = %d, want %lld",
-                                 c.M, c.N, c.K, ta, m, n, C[(size_t)m * c.ldc + n], (long long)want);
+                    for (int k = 0; k < c.K; k++)
+                        want += (int64_t)a_at(c.A, ta, c.lda, m, k) * c.B[(size_t)k * c.ldb + n];
+                    cr_assert_eq(C[(size_t)m * c.ldc + n], want,
+                                 "plain M=%d N=%d K=%d trans_a=%d: C[%d][%d] = %d, want %lld", c.M, c.N, c.K, ta, m, n,
+                                 C[(size_t)m * c.ldc + n], (long long)want);
                 }
             free(C);
             case_free(&c);
@@ -154,8 +156,8 @@ Test(qgemm, layer_shapes_and_largest_sums) {
             Case c3 = case_new(9, 40, 4608, ta, 0, FILL_MAX, FILL_MAX, &r);
             int32_t *C = run_backend(be, &c3);
             for (int i = 0; i < 9 * 40; i++)
-                cr_assert_eq(C[i], 4608 * 255 * 255, "%s trans_a=%d: C[%d] = %d, want %d", qgemm_backend_name(be), ta, i, C[i],
-                             4608 * 255 * 255);
+                cr_assert_eq(C[i], 4608 * 255 * 255, "%s trans_a=%d: C[%d] = %d, want %d", qgemm_backend_name(be), ta,
+                             i, C[i], 4608 * 255 * 255);
             free(C);
             case_free(&c3);
         }
@@ -245,8 +247,9 @@ static void check_affine(const Case *c, QgemmQuant qa, QgemmQuant qb, int accumu
             mag += fabs(qa.scale * qb.scale * p) + fabs(qa.scale * qb.min * ra) + fabs(qa.min * qb.scale * cb) +
                    fabs(c->K * qa.min * qb.min);
             double tol = 8.0 * FLT_EPSILON * mag;
-            cr_assert(fabs(C[i] - want) <= tol, "%s (%s) M=%d N=%d K=%d trans_a=%d: C[%d][%d] = %.9g, want %.9g (tol %.3g)",
-                      what, qgemm_backend(), c->M, c->N, c->K, c->ta, m, j, C[i], want, tol);
+            cr_assert(fabs(C[i] - want) <= tol,
+                      "%s (%s) M=%d N=%d K=%d trans_a=%d: C[%d][%d] = %.9g, want %.9g (tol %.3g)", what,
+                      qgemm_backend(), c->M, c->N, c->K, c->ta, m, j, C[i], want, tol);
         }
     free(C);
 }
@@ -259,7 +262,8 @@ Test(qgemm, affine_equals_dequantized_product) {
     for (int b = 0; b < qgemm_n_backends; b++) {
         const QgemmBackend *be = qgemm_backends[b];
         if (!qgemm_backend_supported(be)) continue;
-        cr_assert_eq(qgemm_backend_set(qgemm_backend_name(be)), 0, "backend %s is supported but cannot be set", qgemm_backend_name(be));
+        cr_assert_eq(qgemm_backend_set(qgemm_backend_name(be)), 0, "backend %s is supported but cannot be set",
+                     qgemm_backend_name(be));
         for (int ta = 0; ta < 2; ta++) {
             Case c = case_new(21, 67, 77, ta, 2, FILL_RANDOM, FILL_RANDOM, &r);
             check_affine(&c, w, x, 0, "weights x activations");
@@ -279,7 +283,8 @@ Test(qgemm, selection) {
     for (int b = 0; b < qgemm_n_backends && !first; b++)
         if (qgemm_backend_supported(qgemm_backends[b])) first = qgemm_backends[b];
     cr_assert_not_null(first, "no backend is supported, not even plain");
-    cr_assert_str_eq(qgemm_backend_name(qgemm_backends[qgemm_n_backends - 1]), "plain", "the last backend must be the plain one");
+    cr_assert_str_eq(qgemm_backend_name(qgemm_backends[qgemm_n_backends - 1]), "plain",
+                     "the last backend must be the plain one");
     cr_assert_eq(qgemm_backend_set("no-such-backend"), -1, "an unknown backend name was accepted");
     cr_assert_eq(qgemm_backend_set("plain"), 0);
     cr_assert_str_eq(qgemm_backend(), "plain");
@@ -287,5 +292,6 @@ Test(qgemm, selection) {
     cr_assert_str_eq(qgemm_backend(), qgemm_backend_name(first));
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw"))
-        cr_assert_str_eq(qgemm_backend_name(first), "avx512-vnni", "this CPU has AVX-512 VNNI but %s is chosen", qgemm_backend_name(first));
+        cr_assert_str_eq(qgemm_backend_name(first), "avx512-vnni", "this CPU has AVX-512 VNNI but %s is chosen",
+                         qgemm_backend_name(first));
 }
