@@ -228,6 +228,7 @@ static void bench_model(const char *model, Rng *r, char *js, size_t jcap) {
                 printf(" %.3f (%.2fx) |", 1e3 * tq, ts / tq);
             }
 #ifdef QGEMM_BENCH_DNNL
+            qgemm_backend_set(qgemm_backend_name(bes[0]));
             double td = time_median(run_dnnl, &p), t32 = time_median(run_qgemm_int32, &p);
             printf(" %.3f | %.3f (%.2fx) |", 1e3 * t32, 1e3 * td, ts / td);
 #endif
@@ -318,7 +319,7 @@ int main(int argc, char **argv) {
         printf("| layer | product | M x N x K (chunks) | count | sgemm ms |");
         for (int b = 0; b < n_be; b++) printf(" %s ms (ratio) |", qgemm_backend_name(bes[b]));
 #ifdef QGEMM_BENCH_DNNL
-        printf(" int32-out ms | oneDNN u8s8s32 ms (ratio) |");
+        printf(" %s int32-out ms | oneDNN u8s8s32 int32-out ms (ratio) |", qgemm_backend_name(bes[0]));
 #endif
         printf("\n|---|---|---|---:|---:|");
         for (int b = 0; b < n_be; b++) printf("---:|");

@@ -251,37 +251,58 @@ VNNI_TARGET static void vnni_kernel(int groups, const void *apv, const void *bpv
     const uint8_t *a = apv;
     const int8_t *b = bpv;
     if (o->nv <= 16) {   // a narrow last panel (small chunks of columns): half the work
-        __m512i c[VNNI_MR];
-        for (int i = 0; i < VNNI_MR; i++) c[i] = _mm512_setzero_si512();
+        __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         for (int g = 0; g < groups; g++, a += VNNI_MR * 4, b += VNNI_NR * 4) {
             __m512i b0 = _mm512_load_si512((const void *)b);
-#pragma GCC unroll 8
-            for (int i = 0; i < VNNI_MR; i++) {
-                int32_t w;
-                memcpy(&w, a + 4 * i, 4);
-                c[i] = _mm512_dpbusd_epi32(c[i], _mm512_set1_epi32(w), b0);
-            }
+#define VNNI_ROW1(i, x)                                                                                                \
+    do {                                                                                                               \
+        int32_t w;                                                                                                     \
+        memcpy(&w, a + 4 * (i), 4);                                                                                    \
+        x = _mm512_dpbusd_epi32(x, _mm512_set1_epi32(w), b0);                                                          \
+    } while (0)
+            VNNI_ROW1(0, c0);
+            VNNI_ROW1(1, c1);
+            VNNI_ROW1(2, c2);
+            VNNI_ROW1(3, c3);
+            VNNI_ROW1(4, c4);
+            VNNI_ROW1(5, c5);
+            VNNI_ROW1(6, c6);
+            VNNI_ROW1(7, c7);
+#undef VNNI_ROW1
         }
+        __m512i c[VNNI_MR] = {c0, c1, c2, c3, c4, c5, c6, c7};
         VnniEpi e = vnni_epi(o);
 #pragma GCC unroll 8
         for (int i = 0; i < VNNI_MR; i++)
             if (i < o->mv) vnni_store_row(o, &e, i, c[i], _mm512_setzero_si512());
         return;
     }
-    __m512i c[VNNI_MR][2];
-    for (int i = 0; i < VNNI_MR; i++) c[i][0] = c[i][1] = _mm512_setzero_si512();
+    // Named accumulators: with an array GCC 12 copies and spills them around every vpdpbusd.
+    __m512i c00 = _mm512_setzero_si512(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m512i c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int g = 0; g < groups; g++, a += VNNI_MR * 4, b += VNNI_NR * 4) {
         __m512i b0 = _mm512_load_si512((const void *)b), b1 = _mm512_load_si512((const void *)(b + 64));
-#pragma GCC unroll 8
-        for (int i = 0; i < VNNI_MR; i++) {
-            int32_t w;
-            memcpy(&w, a + 4 * i, 4);
-            __m512i av = _mm512_set1_epi32(w);
-            c[i][0] = _mm512_dpbusd_epi32(c[i][0], av, b0);
-            c[i][1] = _mm512_dpbusd_epi32(c[i][1], av, b1);
-        }
+#define VNNI_ROW(i, x0, x1)                                                                                            \
+    do {                                                                                                               \
+        int32_t w;                                                                                                     \
+        memcpy(&w, a + 4 * (i), 4);                                                                                    \
+        __m512i av = _mm512_set1_epi32(w);                                                                             \
+        x0 = _mm512_dpbusd_epi32(x0, av, b0);                                                                          \
+        x1 = _mm512_dpbusd_epi32(x1, av, b1);                                                                          \
+    } while (0)
+        VNNI_ROW(0, c00, c01);
+        VNNI_ROW(1, c10, c11);
+        VNNI_ROW(2, c20, c21);
+        VNNI_ROW(3, c30, c31);
+        VNNI_ROW(4, c40, c41);
+        VNNI_ROW(5, c50, c51);
+        VNNI_ROW(6, c60, c61);
+        VNNI_ROW(7, c70, c71);
+#undef VNNI_ROW
     }
     VnniEpi e = vnni_epi(o);
+    __m512i c[VNNI_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                             {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
 #pragma GCC unroll 8
     for (int i = 0; i < VNNI_MR; i++)
         if (i < o->mv) vnni_store_row(o, &e, i, c[i][0], c[i][1]);
@@ -334,19 +355,28 @@ __attribute__((target("avx2"))) static void avx2_pack_b(int K, int nb, const uin
 __attribute__((target("avx2,fma"))) static void avx2_kernel(int groups, const void *apv, const void *bpv,
                                                         const TileOut *o) {
     const int16_t *a = apv, *b = bpv;
-    __m256i c[AVX2_MR][2];
-    for (int i = 0; i < AVX2_MR; i++) c[i][0] = c[i][1] = _mm256_setzero_si256();
+    // Named accumulators, as in vnni_kernel (an array makes GCC 12 copy them on every step).
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     for (int g = 0; g < groups; g++, a += AVX2_MR * 2, b += AVX2_NR * 2) {
         __m256i b0 = _mm256_load_si256((const __m256i *)b), b1 = _mm256_load_si256((const __m256i *)(b + 16));
-#pragma GCC unroll 6
-        for (int i = 0; i < AVX2_MR; i++) {
-            int32_t w;
-            memcpy(&w, a + 2 * i, 4);
-            __m256i av = _mm256_set1_epi32(w);
-            c[i][0] = _mm256_add_epi32(c[i][0], _mm256_madd_epi16(av, b0));
-            c[i][1] = _mm256_add_epi32(c[i][1], _mm256_madd_epi16(av, b1));
-        }
+#define AVX2_ROW(i, x0, x1)                                                                                            \
+    do {                                                                                                               \
+        int32_t w;                                                                                                     \
+        memcpy(&w, a + 2 * (i), 4);                                                                                    \
+        __m256i av = _mm256_set1_epi32(w);                                                                             \
+        x0 = _mm256_add_epi32(x0, _mm256_madd_epi16(av, b0));                                                          \
+        x1 = _mm256_add_epi32(x1, _mm256_madd_epi16(av, b1));                                                          \
+    } while (0)
+        AVX2_ROW(0, c00, c01);
+        AVX2_ROW(1, c10, c11);
+        AVX2_ROW(2, c20, c21);
+        AVX2_ROW(3, c30, c31);
+        AVX2_ROW(4, c40, c41);
+        AVX2_ROW(5, c50, c51);
+#undef AVX2_ROW
     }
+    __m256i c[AVX2_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     if (o->nv == AVX2_NR) {   // whole-width tiles straight from the registers
         const QgemmFloatOut *f = o->f;
         __m256 alpha = _mm256_set1_ps(f ? f->alpha : 0.0f), col0 = _mm256_setzero_ps(), col1 = col0;
