@@ -235,9 +235,11 @@ static void check_affine(const Case *c, QgemmQuant qa, QgemmQuant qb, int accumu
                 continue;
             }
             double want = accumulate ? before : 0.0, mag = fabs(want), p = 0.0, ra = 0.0, cb = 0.0;
+            float fsum = accumulate ? before : 0.0f;   // dequantize, then sum in float as the float path does
             for (int k = 0; k < c->K; k++) {
                 int a = a_at(c->A, c->ta, c->lda, m, k), b = c->B[(size_t)k * c->ldb + j];
                 double x = ((double)qa.scale * a + qa.min) * ((double)qb.scale * b + qb.min);
+                fsum += (qa.scale * (float)a + qa.min) * (qb.scale * (float)b + qb.min);
                 want += x;
                 mag += fabs(x);
                 p += (double)a * b;
@@ -247,6 +249,11 @@ static void check_affine(const Case *c, QgemmQuant qa, QgemmQuant qb, int accumu
             mag += fabs(qa.scale * qb.scale * p) + fabs(qa.scale * qb.min * ra) + fabs(qa.min * qb.scale * cb) +
                    fabs(c->K * qa.min * qb.min);
             double tol = 8.0 * FLT_EPSILON * mag;
+            // Against the float sum: both differ from the exact value by at most their rounding
+            // (the float sum's grows with K: a summation-order difference, not a wrong term).
+            double ftol = tol + (c->K + 4) * FLT_EPSILON * mag;
+            cr_assert(fabs(C[i] - fsum) <= ftol, "%s (%s) K=%d: C[%d][%d] = %.9g, float sum %.9g (tol %.3g)", what,
+                      qgemm_backend(), c->K, m, j, C[i], fsum, ftol);
             cr_assert(fabs(C[i] - want) <= tol,
                       "%s (%s) M=%d N=%d K=%d trans_a=%d: C[%d][%d] = %.9g, want %.9g (tol %.3g)", what,
                       qgemm_backend(), c->M, c->N, c->K, c->ta, m, j, C[i], want, tol);
