@@ -598,3 +598,46 @@ void qgemm_affine(int trans_a, int M, int N, int K, const uint8_t *A, int lda, Q
     qgemm_a_mul_affine(a, qa, N, B, ldb, qb, C, ldc, accumulate);
     qgemm_a_free(a);
 }
+
+// op(A)[m][k] read back from the backend's panels.
+static int a_code(const QgemmA *a, int m, int k) {
+    const QgemmBackend *be = a->be;
+    size_t at = (size_t)(m / be->mr) * be->mr * a->kp + (size_t)(k / be->kg) * be->mr * be->kg +
+                (size_t)(m % be->mr) * be->kg + (size_t)(k % be->kg);
+    return be->esz == 1 ? ((const uint8_t *)a->panels)[at] : ((const int16_t *)a->panels)[at];
+}
+
+int qgemm_a_mul_affine_padded(const QgemmA *a, QgemmQuant qa, int N, const uint8_t *B, int ldb, QgemmQuant qb,
+                              const QgemmPadding *pad, float *C, int ldc, int accumulate) {
+    int M = a->M, K = a->K, nc = pad->n_classes;
+    if (M <= 0 || N <= 0) return 0;
+    if (nc < 1 || pad->zoff[0] != 0) return -1;
+    for (int c = 0; c < nc; c++) {
+        if (pad->zoff[c + 1] < pad->zoff[c]) return -1;
+        for (int z = pad->zoff[c]; z < pad->zoff[c + 1]; z++)
+            if (pad->zk[z] < 0 || pad->zk[z] >= K) return -1;
+    }
+    for (int n = 0; n < N; n++) {
+        int c = pad->cls[n];
+        if (c < 0 || c >= nc) return -1;
+        for (int z = pad->zoff[c]; z < pad->zoff[c + 1]; z++)
+            if (B[(size_t)pad->zk[z] * ldb + n] != 0) return -1;
+    }
+    // corr[m][c] = sa*mb*(sum of op(A)[m][k] over class c's padded k) + (their number)*ma*mb
+    float *corr = xmalloc(sizeof(float) * (size_t)M * nc);
+    for (int m = 0; m < M; m++)
+        for (int c = 0; c < nc; c++) {
+            int32_t s = 0;
+            for (int z = pad->zoff[c]; z < pad->zoff[c + 1]; z++) s += a_code(a, m, pad->zk[z]);
+            corr[(size_t)m * nc + c] =
+                qa.scale * qb.min * (float)s + (float)(pad->zoff[c + 1] - pad->zoff[c]) * qa.min * qb.min;
+        }
+    qgemm_a_mul_affine(a, qa, N, B, ldb, qb, C, ldc, accumulate);
+    for (int m = 0; m < M; m++) {
+        float *restrict row = C + (size_t)m * ldc;
+        const float *restrict cm = corr + (size_t)m * nc;
+        for (int n = 0; n < N; n++) row[n] -= cm[pad->cls[n]];
+    }
+    free(corr);
+    return 0;
+}

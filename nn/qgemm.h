@@ -61,9 +61,28 @@ void qgemm_col_sums(int K, int N, const uint8_t *B, int ldb, int32_t *sums);
 // in float, equal to the dequantize-then-sum product up to float rounding (summation order and
 // the int32 -> float conversion of P). accumulate == 0 overwrites C, 1 adds to it.
 // Every one of the K terms is included: a padded convolution, whose float path multiplies by
-// exact zeros at the padding, must hand B's padding entries some code q0 and then subtract, for
-// each output, sum over the padded k of (sa * op(A)[m][k] + ma) * (sb * q0 + mb) itself.
+// exact zeros at the padding (x^ = 0 is no code unless min is a multiple of scale), needs
+// qgemm_a_mul_affine_padded below, or must subtract the padded terms itself.
 void qgemm_affine(int trans_a, int M, int N, int K, const uint8_t *A, int lda, QgemmQuant qa, const uint8_t *B,
                   int ldb, QgemmQuant qb, float *C, int ldc, int accumulate);
+
+// Where B holds padding, entries that stand for exact zeros (im2col of a padded convolution). The
+// columns fall into classes with the same padded rows (for a k x k conv with padding p, one class
+// per border position, e.g. 9 for k = 3, p = 1, with class 0 the interior without padding):
+// column n is of class cls[n] in [0, n_classes), and class c's padded k are zk[zoff[c] .. zoff[c+1]).
+typedef struct {
+    int n_classes;
+    const int *cls;    // N entries
+    const int *zoff;   // n_classes + 1 offsets into zk
+    const int *zk;     // padded rows of B, each in [0, K)
+} QgemmPadding;
+
+// qgemm_a_mul_affine with the padded entries of B counted as exact zeros, as the float path does:
+//   C[m][n] (+)= sum over k not padded in column n of (sa * op(A)[m][k] + ma) * (sb * B[k][n] + mb).
+// The padded entries of B must hold code 0 (so they add nothing to P or to colsum(B)); the
+// correction -sa*mb*sum_{k padded} op(A)[m][k] - (number padded)*ma*mb is then applied per class.
+// Returns 0, or -1 (C untouched) if a padded entry of B is not code 0 or a class/row is out of range.
+int qgemm_a_mul_affine_padded(const QgemmA *a, QgemmQuant qa, int N, const uint8_t *B, int ldb, QgemmQuant qb,
+                              const QgemmPadding *pad, float *C, int ldc, int accumulate);
 
 #endif

@@ -285,6 +285,71 @@ Test(qgemm, affine_equals_dequantized_product) {
     qgemm_backend_set(qgemm_backend_name(qgemm_current()));
 }
 
+// A padded 3x3 convolution (stride 1, padding 1) on codes: im2col puts code 0 at the padding, the
+// columns fall into 9 classes by border position, and the result must equal the float path, which
+// multiplies the dequantized weights by exact zeros there.
+Test(qgemm, padded_conv_equals_float_path) {
+    enum { C = 3, NB = 2, H = 5, W = 4, OC = 5, KS = 3, KK = C * KS * KS, N = NB * H * W };
+    Rng r;
+    rng_seed(&r, 7);
+    uint8_t x[C][NB][H][W], w[OC][KK], col[KK][N];
+    fill(&x[0][0][0][0], sizeof x, FILL_RANDOM, &r);
+    fill(&w[0][0], sizeof w, FILL_RANDOM, &r);
+    int cls[N], zoff[10], zk[9 * KK], nz = 0;
+    int pad_at[9][KK];   // 1 where row k is padding for class c
+    memset(pad_at, 0, sizeof pad_at);
+    for (int n = 0; n < N; n++) {
+        int oh = n / W % H, ow = n % W, b = n / (H * W);
+        cls[n] = (oh == 0 ? 1 : oh == H - 1 ? 2 : 0) * 3 + (ow == 0 ? 1 : ow == W - 1 ? 2 : 0);
+        for (int c = 0; c < C; c++)
+            for (int ki = 0; ki < KS; ki++)
+                for (int kj = 0; kj < KS; kj++) {
+                    int k = (c * KS + ki) * KS + kj, ih = oh + ki - 1, iw = ow + kj - 1;
+                    int inside = ih >= 0 && ih < H && iw >= 0 && iw < W;
+                    col[k][n] = inside ? x[c][b][ih][iw] : 0;
+                    pad_at[cls[n]][k] = !inside;
+                }
+    }
+    for (int c = 0; c < 9; c++) {
+        zoff[c] = nz;
+        for (int k = 0; k < KK; k++)
+            if (pad_at[c][k]) zk[nz++] = k;
+    }
+    zoff[9] = nz;
+    QgemmPadding pad = {.n_classes = 9, .cls = cls, .zoff = zoff, .zk = zk};
+    QgemmQuant qw = {.scale = 0.0031f, .min = -0.41f}, qx = {.scale = 0.021f, .min = -1.3f};
+    for (int b = 0; b < qgemm_n_backends; b++) {
+        const QgemmBackend *be = qgemm_backends[b];
+        if (!qgemm_backend_supported(be)) continue;
+        QgemmA *a = qgemm_a_new(be, 0, OC, KK, &w[0][0], KK);
+        float y[OC][N];
+        cr_assert_eq(qgemm_a_mul_affine_padded(a, qw, N, &col[0][0], N, qx, &pad, &y[0][0], N, 0), 0);
+        for (int m = 0; m < OC; m++)
+            for (int n = 0; n < N; n++) {
+                double want = 0.0, mag = 0.0;
+                for (int k = 0; k < KK; k++) {
+                    if (pad_at[cls[n]][k]) continue;   // the float path's exact zero
+                    double t = ((double)qw.scale * w[m][k] + qw.min) * ((double)qx.scale * col[k][n] + qx.min);
+                    want += t;
+                    mag += fabs(t) + fabs(qw.scale * qx.scale * w[m][k] * col[k][n]) +
+                           fabs(qw.scale * qx.min * w[m][k]) + fabs(qw.min * qx.scale * col[k][n]) +
+                           fabs(qw.min * qx.min);
+                }
+                cr_assert(fabs(y[m][n] - want) <= 8.0 * FLT_EPSILON * mag,
+                          "%s padded conv: y[%d][%d] (class %d) = %.9g, float path %.9g", qgemm_backend_name(be), m,
+                          n, cls[n], y[m][n], want);
+            }
+        // A padded entry that is not code 0 is refused, and the output left alone.
+        col[zk[0]][0] = 9;
+        y[0][0] = 42.0f;
+        cr_assert_eq(qgemm_a_mul_affine_padded(a, qw, N, &col[0][0], N, qx, &pad, &y[0][0], N, 0), -1,
+                     "a nonzero code at the padding was accepted");
+        cr_assert_eq(y[0][0], 42.0f);
+        col[zk[0]][0] = 0;
+        qgemm_a_free(a);
+    }
+}
+
 Test(qgemm, selection) {
     const QgemmBackend *first = NULL;
     for (int b = 0; b < qgemm_n_backends && !first; b++)
