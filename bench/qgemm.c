@@ -200,7 +200,7 @@ static int n_be;
 
 static void usage(void) {
     fprintf(stderr, "usage: bin/bench-qgemm [--model resnet20|vgg11-standard|all] [--seconds S per timing] "
-                    "[--backend avx512-vnni|avx2|plain] [--json]\n");
+                    "[--backend avx512-vnni|avx-vnni|avx2|plain] [--json]\n");
     exit(2);
 }
 

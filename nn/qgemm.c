@@ -1,5 +1,5 @@
 // Integer products of u8 code matrices (nn/qgemm.h): a plain C reference, and packed, register-
-// blocked kernels for AVX-512 VNNI and AVX2 compiled with target attributes and chosen at run time.
+// blocked kernels for AVX-512 VNNI, AVX-VNNI and AVX2, compiled with target attributes, chosen at run time.
 // Why these kernels and not oneDNN's gemm_u8s8s32: docs/int8.md.
 #include "qgemm.h"
 #include <stdlib.h>
@@ -118,10 +118,6 @@ typedef struct {
     void (*pack_b)(int K, int nb, const uint8_t *B, int ldb, void *bp);
     void (*kernel)(int ngroups, const void *ap, const void *bp, const TileOut *o);
 } KernelSpec;
-
-static void tile_out(const int32_t *tile, int ts, const TileOut *o) {
-    tile_store(tile, ts, o->mv, o->nv, o->roff, o->m0, o->n0, o->C, o->ldc, o->f);
-}
 
 static void gemm_blocked(const KernelSpec *ks, const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C,
                          int ldc, const QgemmFloatOut *f) {
@@ -329,6 +325,50 @@ static int avx2_supported(void) {
     return __builtin_cpu_supports("avx2");
 }
 
+// A 6 x 16 tile of int32 sums (two ymm per row) into C or, in the float form, into f->out: whole-
+// width tiles from the registers, partial ones through tile_store. Shared by avx2 and avx-vnni.
+__attribute__((target("avx2,fma"))) static inline __attribute__((always_inline)) void
+ymm_store_tile(const TileOut *o, __m256i c[AVX2_MR][2]) {
+    if (o->roff)
+        for (int i = 0; i < AVX2_MR; i++) {
+            __m256i r = _mm256_set1_epi32(i < o->mv ? o->roff[i] : 0);
+            c[i][0] = _mm256_add_epi32(c[i][0], r);
+            c[i][1] = _mm256_add_epi32(c[i][1], r);
+        }
+    if (o->nv == AVX2_NR) {   // whole-width tiles straight from the registers
+        const QgemmFloatOut *f = o->f;
+        __m256 alpha = _mm256_set1_ps(f ? f->alpha : 0.0f), col0 = _mm256_setzero_ps(), col1 = col0;
+        if (f) col0 = _mm256_loadu_ps(f->col + o->n0), col1 = _mm256_loadu_ps(f->col + o->n0 + 8);
+#pragma GCC unroll 6
+        for (int i = 0; i < AVX2_MR; i++) {
+            if (i >= o->mv) break;
+            if (!f) {
+                int32_t *dst = o->C + (size_t)(o->m0 + i) * o->ldc + o->n0;
+                _mm256_storeu_si256((__m256i *)dst, c[i][0]);
+                _mm256_storeu_si256((__m256i *)(dst + 8), c[i][1]);
+                continue;
+            }
+            float *out = f->out + (size_t)(o->m0 + i) * f->ldo + o->n0;
+            __m256 r = _mm256_set1_ps(f->row[o->m0 + i]);
+            __m256 v0 = _mm256_add_ps(_mm256_fmadd_ps(alpha, _mm256_cvtepi32_ps(c[i][0]), r), col0);
+            __m256 v1 = _mm256_add_ps(_mm256_fmadd_ps(alpha, _mm256_cvtepi32_ps(c[i][1]), r), col1);
+            if (f->accumulate) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(out));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(out + 8));
+            }
+            _mm256_storeu_ps(out, v0);
+            _mm256_storeu_ps(out + 8, v1);
+        }
+        return;
+    }
+    int32_t tile[AVX2_MR * AVX2_NR] __attribute__((aligned(32)));
+    for (int i = 0; i < AVX2_MR; i++) {
+        _mm256_store_si256((__m256i *)(tile + i * AVX2_NR), c[i][0]);
+        _mm256_store_si256((__m256i *)(tile + i * AVX2_NR + 8), c[i][1]);
+    }
+    tile_store(tile, AVX2_NR, o->mv, o->nv, NULL, o->m0, o->n0, o->C, o->ldc, o->f);   // roff added above
+}
+
 // B columns [0, nb) into panels [panel][K/2][16][2] of int16, zero-padded.
 __attribute__((target("avx2"))) static void avx2_pack_b(int K, int nb, const uint8_t *B, int ldb, void *bpv) {
     int16_t *bp = bpv;
@@ -377,38 +417,7 @@ __attribute__((target("avx2,fma"))) static void avx2_kernel(int groups, const vo
 #undef AVX2_ROW
     }
     __m256i c[AVX2_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    if (o->nv == AVX2_NR) {   // whole-width tiles straight from the registers
-        const QgemmFloatOut *f = o->f;
-        __m256 alpha = _mm256_set1_ps(f ? f->alpha : 0.0f), col0 = _mm256_setzero_ps(), col1 = col0;
-        if (f) col0 = _mm256_loadu_ps(f->col + o->n0), col1 = _mm256_loadu_ps(f->col + o->n0 + 8);
-#pragma GCC unroll 6
-        for (int i = 0; i < AVX2_MR; i++) {
-            if (i >= o->mv) break;
-            if (!f) {   // no recentring on this path (b_offset 0)
-                int32_t *dst = o->C + (size_t)(o->m0 + i) * o->ldc + o->n0;
-                _mm256_storeu_si256((__m256i *)dst, c[i][0]);
-                _mm256_storeu_si256((__m256i *)(dst + 8), c[i][1]);
-                continue;
-            }
-            float *out = f->out + (size_t)(o->m0 + i) * f->ldo + o->n0;
-            __m256 r = _mm256_set1_ps(f->row[o->m0 + i]);
-            __m256 v0 = _mm256_add_ps(_mm256_fmadd_ps(alpha, _mm256_cvtepi32_ps(c[i][0]), r), col0);
-            __m256 v1 = _mm256_add_ps(_mm256_fmadd_ps(alpha, _mm256_cvtepi32_ps(c[i][1]), r), col1);
-            if (f->accumulate) {
-                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(out));
-                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(out + 8));
-            }
-            _mm256_storeu_ps(out, v0);
-            _mm256_storeu_ps(out + 8, v1);
-        }
-        return;
-    }
-    int32_t tile[AVX2_MR * AVX2_NR] __attribute__((aligned(32)));
-    for (int i = 0; i < AVX2_MR; i++) {
-        _mm256_store_si256((__m256i *)(tile + i * AVX2_NR), c[i][0]);
-        _mm256_store_si256((__m256i *)(tile + i * AVX2_NR + 8), c[i][1]);
-    }
-    tile_out(tile, AVX2_NR, o);
+    ymm_store_tile(o, c);
 }
 
 static const KernelSpec avx2_spec = {.nr = AVX2_NR, .pack_b = avx2_pack_b, .kernel = avx2_kernel};
@@ -419,13 +428,89 @@ static void avx2_mul(const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t 
 
 static const QgemmBackend avx2_backend = {.name = "avx2", .supported = avx2_supported, .mr = AVX2_MR, .kg = 2,
                                           .esz = 2, .b_offset = 0, .mul = avx2_mul};
+
+// ---- AVX-VNNI: the VEX form of vpdpbusd on ymm, for CPUs with it but without AVX-512 ----
+// Same recentring of B as avx512-vnni, the tile shape of avx2 (16 ymm registers): 6 x 16.
+
+static int avxvnni_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avxvnni");
+}
+
+// B columns [0, nb) into panels [panel][K/4][16][4] of s8 (q ^ 0x80), zero-padded (SSE2 interleave).
+static void avxvnni_pack_b(int K, int nb, const uint8_t *B, int ldb, void *bpv) {
+    int8_t *bp = bpv;
+    int groups = (K + 3) / 4, panels = (nb + AVX2_NR - 1) / AVX2_NR;
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    for (int p = 0; p < panels; p++) {
+        int c0 = p * AVX2_NR, cv = nb - c0 < AVX2_NR ? nb - c0 : AVX2_NR;
+        int8_t *dst = bp + (size_t)p * groups * AVX2_NR * 4;
+        for (int g = 0; g < groups; g++, dst += AVX2_NR * 4) {
+            const uint8_t *src = B + (size_t)g * 4 * ldb + c0;
+            if (cv == AVX2_NR && g * 4 + 4 <= K) {
+                __m128i r0 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)src), flip);
+                __m128i r1 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + ldb)), flip);
+                __m128i r2 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + 2 * (size_t)ldb)), flip);
+                __m128i r3 = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(src + 3 * (size_t)ldb)), flip);
+                __m128i a = _mm_unpacklo_epi8(r0, r1), b = _mm_unpackhi_epi8(r0, r1);
+                __m128i c = _mm_unpacklo_epi8(r2, r3), d = _mm_unpackhi_epi8(r2, r3);
+                _mm_storeu_si128((__m128i *)dst, _mm_unpacklo_epi16(a, c));          // cols 0-3
+                _mm_storeu_si128((__m128i *)(dst + 16), _mm_unpackhi_epi16(a, c));   // 4-7
+                _mm_storeu_si128((__m128i *)(dst + 32), _mm_unpacklo_epi16(b, d));   // 8-11
+                _mm_storeu_si128((__m128i *)(dst + 48), _mm_unpackhi_epi16(b, d));   // 12-15
+                continue;
+            }
+            memset(dst, 0, AVX2_NR * 4);
+            for (int kk = 0; kk < 4 && g * 4 + kk < K; kk++)
+                for (int j = 0; j < cv; j++) dst[j * 4 + kk] = (int8_t)(src[(size_t)kk * ldb + j] ^ 0x80);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma,avxvnni"))) static void avxvnni_kernel(int groups, const void *apv, const void *bpv,
+                                                                      const TileOut *o) {
+    const uint8_t *a = apv;
+    const int8_t *b = bpv;
+    __m256i c00 = _mm256_setzero_si256(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256i c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    for (int g = 0; g < groups; g++, a += AVX2_MR * 4, b += AVX2_NR * 4) {
+        __m256i b0 = _mm256_load_si256((const __m256i *)b), b1 = _mm256_load_si256((const __m256i *)(b + 32));
+#define AVXVNNI_ROW(i, x0, x1)                                                                                         \
+    do {                                                                                                               \
+        int32_t w;                                                                                                     \
+        memcpy(&w, a + 4 * (i), 4);                                                                                    \
+        __m256i av = _mm256_set1_epi32(w);                                                                             \
+        x0 = _mm256_dpbusd_avx_epi32(x0, av, b0);                                                                      \
+        x1 = _mm256_dpbusd_avx_epi32(x1, av, b1);                                                                      \
+    } while (0)
+        AVXVNNI_ROW(0, c00, c01);
+        AVXVNNI_ROW(1, c10, c11);
+        AVXVNNI_ROW(2, c20, c21);
+        AVXVNNI_ROW(3, c30, c31);
+        AVXVNNI_ROW(4, c40, c41);
+        AVXVNNI_ROW(5, c50, c51);
+#undef AVXVNNI_ROW
+    }
+    __m256i c[AVX2_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    ymm_store_tile(o, c);
+}
+
+static const KernelSpec avxvnni_spec = {.nr = AVX2_NR, .pack_b = avxvnni_pack_b, .kernel = avxvnni_kernel};
+
+static void avxvnni_mul(const QgemmA *a, int N, const uint8_t *B, int ldb, int32_t *C, int ldc,
+                        const QgemmFloatOut *f) {
+    gemm_blocked(&avxvnni_spec, a, N, B, ldb, C, ldc, f);
+}
+
+static const QgemmBackend avxvnni_backend = {.name = "avx-vnni", .supported = avxvnni_supported, .mr = AVX2_MR,
+                                             .kg = 4, .esz = 1, .b_offset = 128, .mul = avxvnni_mul};
 #endif
 
 // ---- selection and the public entry points ----
 
 const QgemmBackend *const qgemm_backends[] = {
 #ifdef QGEMM_X86
-    &vnni_backend, &avx2_backend,
+    &vnni_backend, &avxvnni_backend, &avx2_backend,
 #endif
     &plain_backend};
 const int qgemm_n_backends = (int)(sizeof qgemm_backends / sizeof qgemm_backends[0]);

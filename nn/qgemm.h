@@ -1,6 +1,6 @@
 // Integer matrix products of 8-bit codes for 8-bit training: the exact int32 product P = op(A) . B
 // of u8 code matrices, their row/column sums, and the float affine form the quantized layers need.
-// Backends (AVX-512 VNNI, AVX2, plain C) are chosen at run time; docs/int8.md has the measurements.
+// Backends (AVX-512 VNNI, AVX-VNNI, AVX2, plain C) are chosen at run time; docs/int8.md has the measurements.
 #ifndef MESHTRAIN_QGEMM_H
 #define MESHTRAIN_QGEMM_H
 #include <stdint.h>
@@ -17,7 +17,7 @@ typedef struct {
     float scale, min;
 } QgemmQuant;
 
-// A backend: "avx512-vnni", "avx2" or "plain" (its insides stay in qgemm.c).
+// A backend: "avx512-vnni", "avx-vnni", "avx2" or "plain" (its insides stay in qgemm.c).
 typedef struct QgemmBackend QgemmBackend;
 // Every backend this build has, fastest first; the last one is the plain reference.
 extern const QgemmBackend *const qgemm_backends[];
@@ -27,7 +27,7 @@ int qgemm_backend_supported(const QgemmBackend *be);   // 1 if this CPU can run 
 
 // The backend in use: the first supported one in qgemm_backends unless qgemm_backend_set chose another.
 const QgemmBackend *qgemm_current(void);
-// Its name, for runs to record ("avx512-vnni", "avx2" or "plain").
+// Its name, for runs to record ("avx512-vnni", "avx-vnni", "avx2" or "plain").
 const char *qgemm_backend(void);
 // Use the backend called NAME from now on: 0, or -1 if this build lacks it or this CPU cannot run it.
 int qgemm_backend_set(const char *name);
