@@ -2,6 +2,7 @@
 // blocked kernels for AVX-512 VNNI, AVX-VNNI and AVX2, compiled with target attributes, chosen at run time.
 // Why these kernels and not oneDNN's gemm_u8s8s32: docs/int8.md.
 #include "qgemm.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "util.h"
@@ -63,9 +64,13 @@ static void tile_store(const int32_t *tile, int ts, int mr, int nr, const int32_
     }
 }
 
+// 64-byte aligned scratch; out of memory is not a user error: report and abort, as xmalloc does.
 static void *aligned_buf(size_t bytes) {
     void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!p) return malloc_check((size_t)-1 / 2, __FILE__, __LINE__);   // reports and aborts
+    if (!p) {
+        fprintf(stderr, "qgemm: out of memory allocating %zu bytes (%s:%d)\n", bytes, __FILE__, __LINE__);
+        abort();
+    }
     return p;
 }
 
@@ -126,7 +131,7 @@ static void gemm_blocked(const KernelSpec *ks, const QgemmA *a, int N, const uin
     int groups = a->kp / a->be->kg, mpanels = (M + mr - 1) / mr;
     size_t apsz = (size_t)mr * a->kp * esz, bpsz = (size_t)nr * a->kp * esz;
     int npanels_all = (N + nr - 1) / nr;
-    int bpanels = (int)(B_BLOCK_BYTES / bpsz);
+    int bpanels = bpsz ? (int)(B_BLOCK_BYTES / bpsz) : npanels_all;   // K = 0: all sums are 0
     if (bpanels < 1) bpanels = 1;
     if (bpanels > npanels_all) bpanels = npanels_all;
     void *bp = aligned_buf(bpsz * bpanels);

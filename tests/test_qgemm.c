@@ -125,6 +125,15 @@ Test(qgemm, every_backend_equals_plain_exactly) {
                 check_against_plain(be, &c, "random codes");
                 case_free(&c);
             }
+        for (int ta = 0; ta < 2; ta++) {   // K = 0: empty sums
+            Case c = case_new(9, 40, 0, ta, 1, FILL_RANDOM, FILL_RANDOM, &r);
+            check_against_plain(be, &c, "K = 0");
+            int32_t *C = run_backend(be, &c);
+            for (int i = 0; i < 9 * c.ldc; i++)
+                if (i % c.ldc < 40) cr_assert_eq(C[i], 0, "%s K = 0: C[%d] = %d", qgemm_backend_name(be), i, C[i]);
+            free(C);
+            case_free(&c);
+        }
         Fill fills[][2] = {{FILL_ZERO, FILL_ZERO}, {FILL_MAX, FILL_MAX}, {FILL_MAX, FILL_ZERO},
                            {FILL_ZERO, FILL_MAX}, {FILL_EDGES, FILL_EDGES}};
         for (int f = 0; f < 5; f++)
