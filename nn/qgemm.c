@@ -558,6 +558,23 @@ static void pack_a_block_8x4(int ta, const uint8_t *src, int lda, uint8_t *dst) 
     }
     for (int r = 0; r < 8; r++) memcpy(dst + 4 * r, src + (size_t)r * lda, 4);
 }
+
+// Four such blocks at once for trans_a == 0 (src at A[m0][k], 16 bytes of 8 rows): two 4 x 4
+// transposes of 32-bit words, rows 0-3 and 4-7, so group g gets rows 0-7 of its 4 bytes.
+static void pack_a_blocks_8x16(const uint8_t *src, int lda, uint8_t *dst) {
+    for (int h = 0; h < 2; h++) {
+        const uint8_t *s = src + (size_t)4 * h * lda;
+        __m128 r0 = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)s));
+        __m128 r1 = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(s + lda)));
+        __m128 r2 = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(s + 2 * (size_t)lda)));
+        __m128 r3 = _mm_castsi128_ps(_mm_loadu_si128((const __m128i *)(s + 3 * (size_t)lda)));
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);   // only moves bits: r_g now holds group g of rows 0-3
+        _mm_storeu_ps((float *)(dst + 16 * h), r0);
+        _mm_storeu_ps((float *)(dst + 32 + 16 * h), r1);
+        _mm_storeu_ps((float *)(dst + 64 + 16 * h), r2);
+        _mm_storeu_ps((float *)(dst + 96 + 16 * h), r3);
+    }
+}
 #endif
 
 // op(A) into the backend's panels (see struct QgemmBackend), written in order; the loops read the
@@ -574,6 +591,11 @@ static void pack_a(const QgemmBackend *be, int ta, int M, int K, const uint8_t *
             int kv = K - g * kg < kg ? K - g * kg : kg;   // valid k of this group
             size_t at = (size_t)p * psz + (size_t)g * mr * kg;
 #ifdef QGEMM_X86
+            if (!ta && be->esz == 1 && kg == 4 && mr == 8 && rv == 8 && g + 4 <= K / 4) {   // 4 whole groups
+                pack_a_blocks_8x16(A + (size_t)p * 8 * lda + g * 4, lda, p8 + at);
+                g += 3;
+                continue;
+            }
             if (be->esz == 1 && kg == 4 && mr == 8 && rv == 8 && kv == 4) {   // the VNNI layout, whole blocks
                 pack_a_block_8x4(ta, A + (ta ? (size_t)g * 4 * lda + (size_t)p * 8 : (size_t)p * 8 * lda + g * 4), lda,
                                  p8 + at);
