@@ -66,10 +66,11 @@ void qgemm_col_sums(int K, int N, const uint8_t *B, int ldb, int32_t *sums);
 void qgemm_affine(int trans_a, int M, int N, int K, const uint8_t *A, int lda, QgemmQuant qa, const uint8_t *B,
                   int ldb, QgemmQuant qb, float *C, int ldc, int accumulate);
 
-// Where B holds padding, entries that stand for exact zeros (im2col of a padded convolution). The
-// columns fall into classes with the same padded rows (for a k x k conv with padding p, one class
-// per border position, e.g. 9 for k = 3, p = 1, with class 0 the interior without padding):
-// column n is of class cls[n] in [0, n_classes), and class c's padded k are zk[zoff[c] .. zoff[c+1]).
+// Where B holds padding, entries that stand for exact zeros (im2col of a padded convolution; the
+// input gradient needs none: col2im drops the padded rows of dcol). The columns fall into classes
+// with the same padded rows, one per distinct padding pattern (9 for a 3x3 conv with padding 1 on
+// planes of 3 x 3 or more, class 0 the interior without padding): column n is of class cls[n] in
+// [0, n_classes), and class c's padded k are zk[zoff[c] .. zoff[c+1]).
 typedef struct {
     int n_classes;
     const int *cls;    // N entries
