@@ -72,7 +72,7 @@ help:
 	@echo "make reproduce  the papers' experiments at full scale (CIFAR-10; prints the plan and time first)"
 	@echo "make check-regression  rerun the quick scenarios and compare with results/baseline"
 	@echo "make test       install what is missing, then unit tests, sanitized unit tests, CLI tests, accuracy check"
-	@echo "make bench      engine speed against CPU PyTorch, written to results/bench/train-step.md"
+	@echo "make bench      engine speed against CPU PyTorch, written to results/bench/train-step.md; int8 products: qgemm.md"
 	@echo "make data       download CIFAR-10/100 (needs internet) into ./data"
 
 build/rel/%.o: %.c $(HEADERS) $(wildcard tests/*.h)
@@ -217,8 +217,17 @@ accuracy: bin/meshtrain
 
 bench:
 	@tools/deps.sh bench
-	@$(MAKE) --no-print-directory bin/meshtrain
+	@$(MAKE) --no-print-directory bin/meshtrain bin/bench-qgemm
 	bench/train_step.sh bin/meshtrain
+	@mkdir -p results/bench
+	bin/bench-qgemm > results/bench/qgemm.md.tmp && mv -f results/bench/qgemm.md.tmp results/bench/qgemm.md
+	@cat results/bench/qgemm.md
+
+# The int8 products (nn/qgemm.c) against cblas_sgemm on the ResNet-20 and VGG-11 conv shapes (docs/int8.md).
+build/rel/bench/%.o: INC = -Ibase -Inn
+bin/bench-qgemm: build/rel/bench/qgemm.o build/rel/nn/qgemm.o build/rel/base/util.o build/rel/base/rng.o
+	@mkdir -p bin
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Coverage-guided fuzzing of the frame parser and every payload decoder (libFuzzer; not part of test).
 FUZZ_SECONDS ?= 120
