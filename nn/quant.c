@@ -42,15 +42,25 @@ void quant_measure(const float *x, int C, int B, int HW, float *mn, float *mx) {
     *mn = (float)(slo / B), *mx = (float)(shi / B);
 }
 
-// U(-1/2, 1/2) from the top 24 bits of one draw (exactly representable in a float).
-static inline float noise_half(Rng *rng) { return (float)(rng_u64(rng) >> 40) * 0x1p-24f - 0.5f; }
+// Blocks of values: the scaling and the rounding loops vectorize; the noise takes two 24-bit draws (exact
+// in a float) from each 64-bit output of the generator.
+#define QUANT_BLOCK 256
 
 void quant_encode(uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng) {
-    for (size_t i = 0; i < n; i++) {
-        float t = (x[i] - p.min) / p.scale;
-        if (r == QROUND_STOCHASTIC) t += noise_half(rng);
-        t = t < 0.0f ? 0.0f : (t > QUANT_LEVELS ? QUANT_LEVELS : t);
-        q[i] = (uint8_t)rintf(t);   // the default rounding mode: half to even, as torch.round
+    float t[QUANT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += QUANT_BLOCK) {
+        size_t nb = n - i0 < QUANT_BLOCK ? n - i0 : QUANT_BLOCK;
+        for (size_t i = 0; i < nb; i++) t[i] = (x[i0 + i] - p.min) / p.scale;
+        if (r == QROUND_STOCHASTIC)   // + U(-1/2, 1/2)
+            for (size_t i = 0; i < nb; i += 2) {
+                uint64_t u = rng_u64(rng);
+                t[i] += (float)(u >> 40) * 0x1p-24f - 0.5f;
+                if (i + 1 < nb) t[i + 1] += (float)((u >> 16) & 0xffffff) * 0x1p-24f - 0.5f;
+            }
+        for (size_t i = 0; i < nb; i++) {
+            float v = t[i] < 0.0f ? 0.0f : (t[i] > QUANT_LEVELS ? QUANT_LEVELS : t[i]);
+            q[i0 + i] = (uint8_t)(int)rintf(v);   // the default rounding mode: half to even, as torch.round
+        }
     }
 }
 
@@ -62,10 +72,11 @@ QParam quant_fake_minmax(float *out, const float *x, size_t n, QRound r, Rng *rn
     float mn, mx;
     quant_minmax(x, n, &mn, &mx);
     QParam p = quant_param(mn, mx);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t q;
-        quant_encode(&q, x + i, 1, p, r, rng);
-        out[i] = (float)q * p.scale + p.min;
+    uint8_t q[QUANT_BLOCK];
+    for (size_t i0 = 0; i0 < n; i0 += QUANT_BLOCK) {
+        size_t nb = n - i0 < QUANT_BLOCK ? n - i0 : QUANT_BLOCK;
+        quant_encode(q, x + i0, nb, p, r, rng);
+        quant_decode(out + i0, q, nb, p);
     }
     return p;
 }

@@ -77,7 +77,8 @@ static void fd_check(int C, int H, int B, int want_groups, int want_chunks) {
     memcpy(ga, m->grads, m->n_params * sizeof(float));
     for (int t = 0; t < m->n_tensors; t++) {
         const Tensor *T = &m->tensors[t];
-        for (size_t i = 0; i < T->count && i < 40; i++) fd_entry(&f, T->name, i, m->params + T->offset + i, ga[T->offset + i]);
+        for (size_t i = 0; i < T->count && i < 40; i++)
+            fd_entry(&f, T->name, i, m->params + T->offset + i, ga[T->offset + i]);
     }
     for (size_t i = 0; i < n_in; i += n_in / 120 + 1) fd_entry(&f, "input", i, f.x0 + i, f.dx[i]);
     cr_log_info("range-evonorm C=%d %dx%d B=%d: %d entries match, %d at kinks, %d wrong", C, H, H, B, f.checked,
@@ -151,7 +152,8 @@ Test(range_evonorm, reference_initializations) {
         int zero = g[0] == 0.0f;
         n_zero += zero;
         for (size_t c = 0; c < m->tensors[l->w].count; c++) {
-            cr_assert(g[c] == (zero ? 0.0f : 1.0f) && v[c] == 1.0f, "layer %d channel %zu: gamma %g v %g", i, c, g[c], v[c]);
+            cr_assert(g[c] == (zero ? 0.0f : 1.0f) && v[c] == 1.0f, "layer %d channel %zu: gamma %g v %g", i, c, g[c],
+                      v[c]);
             cr_assert_eq(m->params[m->tensors[l->b].offset + c], 0.0f);
         }
     }
