@@ -26,7 +26,8 @@ static Model *one_layer(int conv, int bits) {
 }
 
 static void assert_same(const float *a, const float *b, size_t n, const char *what) {
-    for (size_t i = 0; i < n; i++) cr_assert(a[i] == b[i], "%s[%zu]: 8-bit %.9g, fp32 on its operands %.9g", what, i, a[i], b[i]);
+    for (size_t i = 0; i < n; i++)
+        cr_assert(a[i] == b[i], "%s[%zu]: 8-bit %.9g, fp32 on its operands %.9g", what, i, a[i], b[i]);
 }
 
 // 8-bit forward = fp32 forward on (W^, b^, x^); weight and bias gradients = fp32 ones from x^ and the
@@ -51,7 +52,8 @@ static void exact_check(int conv) {
     // The fp32 model on the 8-bit operands.
     quant_decode(model_input(f), l->qx, n_in, l->px);
     quant_decode(f->params + f->tensors[l->w].offset, l->qw, nw, l->pw);
-    quant_fake_minmax(f->params + f->tensors[l->b].offset, q->params + q->tensors[l->b].offset, K, QROUND_NEAREST, NULL);
+    quant_fake_minmax(f->params + f->tensors[l->b].offset, q->params + q->tensors[l->b].offset, K, QROUND_NEAREST,
+                      NULL);
     model_forward(f, B, 1, NULL);
     assert_same(q->slots[q->logits].val, f->slots[f->logits].val, (size_t)K * B, "logits");
     model_loss(f, y, NULL);
@@ -117,7 +119,8 @@ Test(precision, bits_32_changes_nothing) {
     cr_assert_eq(m[1]->n_state, ns);
     Rng data = rng_derive(4, 4);
     uint8_t y[4] = {1, 2, 3, 4};
-    for (size_t i = 0; i < (size_t)3 * 32 * 32 * 4; i++) model_input(m[0])[i] = model_input(m[1])[i] = (float)rng_normal(&data);
+    for (size_t i = 0; i < (size_t)3 * 32 * 32 * 4; i++)
+        model_input(m[0])[i] = model_input(m[1])[i] = (float)rng_normal(&data);
     for (int k = 0; k < 2; k++) {
         model_forward(m[k], 4, 1, NULL);
         model_loss(m[k], y, NULL);
@@ -139,7 +142,8 @@ static void train_once(int bits, uint64_t seed, TrainReport *r, float **params, 
     cr_assert_eq(model_set_precision(m, bits, QROUND_STOCHASTIC, rng_derive(seed, 4), &e), 0, "%s", e.msg);
     *first_loss = 0;
     model_evaluate(m, &tr, 256, first_loss);
-    TrainConfig cfg = {.epochs = fast_mode() ? 1 : 3, .seed = seed, .sgd = {.lr = 0.05f, .momentum = 0.9f, .nesterov = 1}};
+    TrainConfig cfg = {
+        .epochs = fast_mode() ? 1 : 3, .seed = seed, .sgd = {.lr = 0.05f, .momentum = 0.9f, .nesterov = 1}};
     cr_assert_eq(train_run(m, &tr, &te, &cfg, NULL, r, &e), 0, "%s", e.msg);
     *n = m->n_params + m->n_state;
     *params = xfloats(*n);
