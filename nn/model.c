@@ -262,6 +262,7 @@ uint64_t model_macs(const Model *m) {
 
 int model_set_precision(Model *m, int bits, QRound act_round, Rng rng, Err *e) {
     if (bits != 8 && bits != 32) { err_set(e, "precision %d bits: expected 8 or 32", bits); return -1; }
+    if (m->q8_codes) { err_set(e, "model %s: its precision is already set", m->name); return -1; }
     m->bits = bits;
     m->act_round = act_round;
     m->qrng = rng;
