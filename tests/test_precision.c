@@ -210,3 +210,25 @@ Test(precision, energy_charges_the_weight_gradient_at_fp32) {
     cr_assert_eq(e8.macs, e32.macs);
     cr_log_info("fp32 / 8-bit compute energy: %.2f", e32.compute_j / e8.compute_j);
 }
+
+// Activation rounding: stochastic (the reference's) draws anew on every forward, nearest does not.
+Test(precision, activation_rounding_option) {
+    for (int k = 0; k < 2; k++) {
+        Model *m = model_new("one", 16, 1, 1, K, B);
+        model_linear(m, 0, K, 1);
+        Rng init = rng_derive(5, 1), data = rng_derive(6, 6);
+        Err e = {{0}};
+        cr_assert_eq(model_finalize(m, &init, &e), 0, "%s", e.msg);
+        cr_assert_eq(model_set_precision(m, 8, k ? QROUND_NEAREST : QROUND_STOCHASTIC, rng_derive(1, 2), &e), 0);
+        for (int i = 0; i < 16 * B; i++) model_input(m)[i] = (float)rng_normal(&data);
+        model_forward(m, B, 1, NULL);   // sets the running range
+        float first[K * B];
+        model_forward(m, B, 0, NULL);
+        memcpy(first, m->slots[m->logits].val, sizeof first);
+        model_forward(m, B, 0, NULL);
+        int same = !memcmp(first, m->slots[m->logits].val, sizeof first);
+        cr_assert_eq(same, k, "%s rounding: two evaluations %s", k ? "nearest" : "stochastic",
+                     same ? "agree" : "differ");
+        model_free(m);
+    }
+}
