@@ -232,3 +232,51 @@ Test(precision, activation_rounding_option) {
         model_free(m);
     }
 }
+
+// The residual add at 8 bits (the reference's Qsum): a^ + b^, each operand on its own QuantMeasure range
+// (nearest rounding here, so the expected value is computable), and both operands receive the same
+// 8-bit error.
+Test(precision, add_quantizes_both_operands) {
+    Model *m = model_new("add", 8, 1, 1, K, B);
+    int a = model_linear(m, 0, 8, 0), b = model_linear(m, 0, 8, 0);
+    int s = model_add(m, a, b);
+    model_linear(m, s, K, 1);
+    Rng init = rng_derive(5, 1), data = rng_derive(6, 6);
+    Err e = {{0}};
+    cr_assert_eq(model_finalize(m, &init, &e), 0, "%s", e.msg);
+    cr_assert_eq(model_set_precision(m, 8, QROUND_NEAREST, rng_derive(1, 2), &e), 0);
+    for (int i = 0; i < 8 * B; i++) model_input(m)[i] = (float)rng_normal(&data);
+    m->cur = B, m->train = 1;
+    for (int i = 0; i < 2; i++) m->layers[i].ops->forward(m, &m->layers[i], 1, NULL);   // the two operands
+    float va[8 * B], vb[8 * B];
+    memcpy(va, m->slots[a].val, sizeof va);
+    memcpy(vb, m->slots[b].val, sizeof vb);
+    m->layers[2].ops->forward(m, &m->layers[2], 1, NULL);
+    float mn, mx;
+    QParam p[2];
+    const float *v[2] = {va, vb};
+    for (int k = 0; k < 2; k++) quant_measure(v[k], 8, B, 1, &mn, &mx), p[k] = quant_param(mn, mx);
+    for (int i = 0; i < 8 * B; i++) {
+        uint8_t qa, qb;
+        quant_encode(&qa, va + i, 1, p[0], QROUND_NEAREST, NULL);
+        quant_encode(&qb, vb + i, 1, p[1], QROUND_NEAREST, NULL);
+        float want = ((float)qa * p[0].scale + p[0].min) + ((float)qb * p[1].scale + p[1].min);
+        cr_assert(m->slots[s].val[i] == want, "[%d]: %.9g, expected %.9g", i, m->slots[s].val[i], want);
+    }
+    // Backward of the add alone: the error in place becomes its 8-bit version, and b's error receives it.
+    float *g = m->slots[s].grad, g0[8 * B];
+    for (int i = 0; i < 8 * B; i++) g[i] = g0[i] = (float)rng_normal(&data);
+    memset(m->slots[b].grad, 0, sizeof g0);
+    Rng before = m->qrng;
+    m->layers[2].ops->backward(m, &m->layers[2]);
+    quant_minmax(g0, 8 * B, &mn, &mx);
+    QParam pg = quant_param(mn, mx);
+    uint8_t gq[8 * B];
+    quant_encode(gq, g0, 8 * B, pg, QROUND_STOCHASTIC, &before);
+    for (int i = 0; i < 8 * B; i++) {
+        float want = (float)gq[i] * pg.scale + pg.min;
+        cr_assert(g[i] == want && m->slots[b].grad[i] == want, "error[%d]: %g and %g, expected %g", i, g[i],
+                  m->slots[b].grad[i], want);
+    }
+    model_free(m);
+}
