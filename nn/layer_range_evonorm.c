@@ -71,18 +71,23 @@ static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
     float cm = revo_cm(r.M);
     for (int b = 0; b < r.B; b++)
         for (int g = 0; g < r.G; g++) {
+            // One pass over the group in the reference's order (channels, then positions), chunk by chunk.
+            int32_t *imax = r.imax + ((size_t)b * r.G + g) * r.nch, *imin = r.imin + ((size_t)b * r.G + g) * r.nch;
+            float hi = 0.0f, lo = 0.0f;
             double smax = 0.0, smin = 0.0;
-            for (int k = 0; k < r.nch; k++) {
-                int jmax = k * r.M, jmin = jmax;
-                float hi = x[revo_at(&r, b, g, jmax)], lo = hi;
-                for (int j = k * r.M + 1; j < (k + 1) * r.M; j++) {
-                    float xv = x[revo_at(&r, b, g, j)];
-                    if (xv > hi) hi = xv, jmax = j;   // the first extreme takes the gradient
-                    if (xv < lo) lo = xv, jmin = j;
+            int j = 0, k = 0, left = 0;
+            for (int c = g * r.cg; c < (g + 1) * r.cg; c++) {
+                const float *xr = x + ((size_t)c * r.B + b) * r.HW;
+                for (int i = 0; i < r.HW; i++, j++) {
+                    float xv = xr[i];
+                    if (left == 0) {   // a chunk starts
+                        hi = lo = xv, imax[k] = imin[k] = j, left = r.M;
+                    } else {
+                        if (xv > hi) hi = xv, imax[k] = j;   // the first extreme takes the gradient
+                        if (xv < lo) lo = xv, imin[k] = j;
+                    }
+                    if (--left == 0) smax += hi, smin += lo, k++;
                 }
-                size_t at = ((size_t)b * r.G + g) * r.nch + k;
-                r.imax[at] = jmax, r.imin[at] = jmin;
-                smax += hi, smin += lo;
             }
             float range = (float)(smax / r.nch) - (float)(smin / r.nch);
             r.sraw[b * r.G + g] = 1.0f / (range * cm + l->eps);
