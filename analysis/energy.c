@@ -151,7 +151,12 @@ double energy_rx_j(const EnergyModel *m, double bits) { return bits * m->e_elec_
 void energy_agent(const EnergyModel *m, const EnergyAgentUse *u, EnergyEstimate *out) {
     memset(out, 0, sizeof *out);
     out->macs = u->samples * u->macs_per_sample * (1 + m->backward_factor);
-    out->compute_j = out->macs * energy_pj_per_mac(m, u->precision_bits) * PJ;
+    // With wgrad_fp32 the weight gradient (one forward's worth of MACs, at most backward_factor of them)
+    // multiplies 8-bit activations by fp32 errors: charged at the fp32 energy, the rest at the precision's.
+    double wg = u->wgrad_fp32 ? fmin(1.0, m->backward_factor) : 0.0;
+    double low = u->samples * u->macs_per_sample * (1 + m->backward_factor - wg);
+    out->compute_j = (low * energy_pj_per_mac(m, u->precision_bits) +
+                      (out->macs - low) * energy_pj_per_mac(m, 32)) * PJ;
     for (int j = 0; j < u->n; j++) {
         if (j == u->self) continue;
         out->bits_sent += u->bits_sent[j];

@@ -36,6 +36,8 @@ typedef struct {
     double samples;               // training samples it processed (each one forward and one backward pass)
     double macs_per_sample;       // forward multiply-accumulates of one sample (the engine's model_macs)
     int precision_bits;           // arithmetic precision of training: 8, 16 or 32
+    int wgrad_fp32;               // the weight gradient's MACs take an fp32 operand (8-bit training's biprecision,
+                                  // docs/precision.md): one forward's worth of them is charged at fp32
     const double *bits_sent;      // [n] bits it wrote on the link to each destination, frame headers included
     const double *bits_received;  // [n] bits it read from the link from each source, frame headers included
     const double *distance_m;     // [n * n] row-major, distance_m[from * n + to], metres (energy_distances_*)

@@ -5,13 +5,14 @@ set -eu
 
 die() { echo "bench/train_step.sh: $*" >&2; exit 1; }
 
-[ $# -eq 1 ] || { echo "usage: bench/train_step.sh bin/meshtrain   (env: MODELS, BATCH, THREADS, PEAK_GFLOPS, PYTHON, OUT)" >&2; exit 1; }
+[ $# -eq 1 ] || { echo "usage: bench/train_step.sh bin/meshtrain   (env: MODELS, Q8_MODELS, BATCH, THREADS, PEAK_GFLOPS, PYTHON, OUT)" >&2; exit 1; }
 BIN=$1
 [ -x "$BIN" ] || die "'$BIN' is not an executable; build it with: make bin/meshtrain"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 MODELS=${MODELS:-"lenet5 resnet20 vgg11"}
+Q8_MODELS=${Q8_MODELS-"resnet20 vgg11-standard"}   # 8-bit vs fp32 rows (docs/precision.md); empty: none
 BATCH=${BATCH:-32}
 THREADS=${THREADS:-1}
 PEAK_GFLOPS=${PEAK_GFLOPS:-260}
@@ -60,11 +61,22 @@ for m in $MODELS; do
 done
 [ "$i" -gt 0 ] || die "MODELS is empty"
 
+# 8-bit training against fp32 on the same model (Range-EvoNorm, the paper's norm), in this invocation.
+j=0
+for m in $Q8_MODELS; do
+  j=$((j + 1))
+  for b in 32 8; do
+    run "meshtrain $m $b-bit" "$TMP/q$b.$j.json" \
+      "$BIN" bench train-step --model "$m" --norm range-evonorm --bits "$b" --batch "$BATCH" --threads "$THREADS" --json
+  done
+done
+
 mkdir -p "$(dirname "$OUT")"
 REPORT="$TMP/train-step.md"
-"$PY" - "$TMP" "$i" "$BATCH" "$THREADS" "$PEAK_GFLOPS" "$MODELS" >"$REPORT" <<'EOF'
+"$PY" - "$TMP" "$i" "$BATCH" "$THREADS" "$PEAK_GFLOPS" "$MODELS" "$Q8_MODELS" >"$REPORT" <<'EOF'
 import json, sys, time
 tmp, n, batch, threads, peak, models = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6].split()
+q8_models = sys.argv[7].split()
 GOALS = {"lenet5": 2.0, "resnet20": 1.0, "vgg11": 1.0}
 NEED = ("images_per_s", "gflops", "step_ms", "params", "macs_per_sample", "rss_peak_mb")
 
@@ -119,6 +131,18 @@ for s in notes:
     print(f"- {s}")
 print()
 print("Median step time after warm-up, random inputs and labels; GFLOP/s = 6 x MACs x batch / step time. See bench/README.md.")
+if q8_models:
+    print()
+    print("## 8-bit training against fp32 (meshtrain, norm range-evonorm; docs/precision.md)")
+    print()
+    print("| model | fp32 step ms | 8-bit step ms | speed-up (fp32 / 8-bit) | weights B (fp32 / 8-bit) | activations kept B | errors B |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for j, m in enumerate(q8_models, 1):
+        a, b = (json.load(open(f"{tmp}/q{bits}.{j}.json")) for bits in (32, 8))
+        ma, mb = a["memory"], b["memory"]
+        print(f"| {m} | {a['step_ms']:.1f} | {b['step_ms']:.1f} | {a['step_ms'] / b['step_ms']:.2f}x | "
+              f"{ma['weights']:,} / {mb['weights']:,} | {ma['activations']:,} / {mb['activations']:,} | "
+              f"{ma['gradients']:,} / {mb['gradients']:,} |")
 EOF
 # Copy next to the target first so the final mv is an atomic rename on one filesystem.
 cp "$REPORT" "$OUT.tmp.$$"

@@ -9,7 +9,8 @@
 #include "model.h"
 #include "optim.h"
 
-static const char *USAGE = "meshtrain bench train-step --model M [--batch B] [--threads T] [--seconds S] [--json]";
+static const char *USAGE =
+    "meshtrain bench train-step --model M [--bits 8|32] [--batch B] [--threads T] [--seconds S] [--json]";
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -20,14 +21,15 @@ static int bench_train_step(int argc, char **argv) {
     Args a;
     args_init(&a, "bench train-step", USAGE, argc, argv);
     const char *model = "lenet5", *dataset = NULL, *norm_s = NULL;
-    int batch = 32, threads = 1, json = 0, warmup = 5;
+    int batch = 32, threads = 1, json = 0, warmup = 5, bits = 32;
     double seconds = 3.0;
     while (args_next(&a)) {
         if (is_help(a.flag)) {
             printf("usage: %s\n\nTime training steps of one model on a fixed random batch (data loading not timed).\n"
                    "  --model M      %s\n  --dataset D    input shape to use (default: fashion-mnist for "
                    "lenet5/mlp/linear, else cifar10)\n"
-                   "  --norm N       %s\n  --batch B      batch size (default 32)\n  --threads T    BLAS threads "
+                   "  --norm N       %s\n  --bits N       precision: 32 or 8 (docs/precision.md; default 32)\n"
+                   "  --batch B      batch size (default 32)\n  --threads T    BLAS threads "
                    "(default 1)\n"
                    "  --seconds S    time to spend timing after 5 warm-up steps (default 3)\n  --json         result "
                    "as one JSON object\n",
@@ -38,6 +40,10 @@ static int bench_train_step(int argc, char **argv) {
         else if (args_is(&a, "--dataset")) dataset = args_str(&a);
         else if (args_is(&a, "--norm")) norm_s = args_str(&a);
         else if (args_is(&a, "--batch")) batch = (int)args_int(&a, 1, 4096);
+        else if (args_is(&a, "--bits")) {
+            bits = (int)args_int(&a, 1, 64);
+            if (bits != 8 && bits != 32) args_fail(&a, "--bits: %d (expected 8 or 32)", bits);
+        }
         else if (args_is(&a, "--threads")) threads = (int)args_int(&a, 1, 256);
         else if (args_is(&a, "--seconds")) seconds = args_float(&a, 0.01, 3600);
         else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
@@ -55,10 +61,14 @@ static int bench_train_step(int argc, char **argv) {
     a.flag = "--norm";
     if (norm_s && norm_parse(norm_s, &norm))
         args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
+    if (!model_takes_norm(model, norm))
+        args_fail(&a, "--norm: %s needs a convolutional model (lenet5, cnn5, resnet20, vgg11, vgg11-standard), not "
+                  "%s", norm_name(norm), model);
     blas_threads_set(threads);
     Rng rng = rng_derive(1, 1);
     Err e = {{0}};
     Model *m = model_build(model, norm, c, h, w, k, batch, &rng, &e);
+    if (m && model_set_precision(m, bits, QROUND_STOCHASTIC, rng_derive(1, 4), &e)) model_free(m), m = NULL;
     if (!m) { fprintf(stderr, "meshtrain bench train-step: %s\n", e.msg); return 2; }
     float *x = model_input(m);
     for (size_t i = 0; i < (size_t)c * h * w * batch; i++) x[i] = (float)rng_normal(&rng);
@@ -93,6 +103,8 @@ static int bench_train_step(int argc, char **argv) {
                               (json_int_t)model_macs(m), "steps", n, "step_ms", med * 1e3, "step_ms_min", t[0] * 1e3,
                               "images_per_s", ips, "gflops", gflops, "rss_peak_mb", rss, "coretype", blas_core_name(),
                               "git", meshtrain_git);
+        json_object_set_new(o, "bits", json_integer(bits));
+        json_object_set_new(o, "memory", model_memory_json(m));
         char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("%s\n", s);
         free(s);
@@ -102,6 +114,11 @@ static int bench_train_step(int argc, char **argv) {
                "  %.0f images/s, %.1f GFLOP/s, peak RSS %.1f MB, BLAS core %s\n",
                model, norm_name(norm), m->n_params, macs / 1e6, batch, threads, med * 1e3, n, ips, gflops, rss,
                blas_core_name());
+        ModelMemory mm;
+        model_memory(m, &mm);
+        printf("  %d-bit bytes: weights %zu, activations kept for backward %zu, errors %zu; fp32 master weights and "
+               "gradients %zu\n",
+               bits, mm.weights, mm.activations, mm.gradients, mm.master);
     }
     free(t); free(y);
     sgd_free(&sgd);

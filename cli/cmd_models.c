@@ -44,7 +44,7 @@ int cmd_models(int argc, char **argv) {
         args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
     json_t *list = json_array();
     if (!json)
-        printf("%-15s %-10s %-14s %12s %14s  %s\n", "model", "norm", "dataset", "params", "MACs/sample", "input");
+        printf("%-15s %-13s %-14s %12s %14s  %s\n", "model", "norm", "dataset", "params", "MACs/sample", "input");
     for (size_t i = 0; i < sizeof ARCHES / sizeof ARCHES[0]; i++) {
         const char *ds = dataset ? dataset : usual_dataset(ARCHES[i]);
         dataset_shape(ds, &c, &h, &w, &k);
@@ -53,7 +53,7 @@ int cmd_models(int argc, char **argv) {
         Err e = {{0}};
         Model *m = model_build(ARCHES[i], norm, c, h, w, k, 1, &r, &e);
         if (!m) {
-            if (!json) printf("%-15s %-10s %-14s %12s %14s  (%s)\n", ARCHES[i], norm_name(norm), ds, "-", "-", e.msg);
+            if (!json) printf("%-15s %-13s %-14s %12s %14s  (%s)\n", ARCHES[i], norm_name(norm), ds, "-", "-", e.msg);
             continue;
         }
         if (json)
@@ -63,7 +63,7 @@ int cmd_models(int argc, char **argv) {
                                             "macs_per_sample", (json_int_t)model_macs(m), "input", c, h, w, "classes",
                                             k));
         else
-            printf("%-15s %-10s %-14s %12zu %14llu  %dx%dx%d\n", ARCHES[i], norm_name(norm), ds, m->n_params,
+            printf("%-15s %-13s %-14s %12zu %14llu  %dx%dx%d\n", ARCHES[i], norm_name(norm), ds, m->n_params,
                    (unsigned long long)model_macs(m), c, h, w);
         model_free(m);
     }

@@ -30,6 +30,8 @@ static void help(void) {
            "  --gamma X           multistep factor (default 0.1)\n"
            "  --warmup E          epochs of linear warm-up from lr/10 (default 0)\n"
            "  --seed S            seed of initialization, data order, augmentation, dropout (default 1)\n"
+           "  --bits N            training precision: 32, or 8 (the 8-bit scheme of docs/precision.md; default 32)\n"
+           "  --activation-rounding R   8 bits: stochastic (the reference's, default) or nearest\n"
            "  --threads T         BLAS threads (default 1)\n"
            "  --data-dir DIR      look for the dataset here first\n"
            "  --limit-train N     train on the first N samples only (for quick checks)\n"
@@ -81,7 +83,8 @@ int cmd_train(int argc, char **argv) {
     Args a;
     args_init(&a, "train", USAGE, argc, argv);
     const char *model = "lenet5", *dataset = "fashion-mnist", *norm_s = NULL, *data_dir = NULL;
-    int batch = 32, json = 0, threads = 1;
+    int batch = 32, json = 0, threads = 1, bits = 32;
+    QRound act_round = QROUND_STOCHASTIC;
     TrainConfig cfg = {.epochs = 10, .seed = 1};
     cfg.sgd = (SgdConfig){.lr = 0.05f, .momentum = 0.9f, .weight_decay = 5e-4f, .nesterov = 1};
     cfg.sched = (Schedule){.kind = SCHED_COSINE, .milestones = {0.5f, 0.75f}, .n_milestones = 2, .gamma = 0.1f};
@@ -108,6 +111,14 @@ int cmd_train(int argc, char **argv) {
         else if (args_is(&a, "--warmup")) cfg.sched.warmup_epochs = (float)args_float(&a, 0, 1e5);
         else if (args_is(&a, "--seed")) cfg.seed = (uint64_t)args_int(&a, 0, 0x7fffffffL);
         else if (args_is(&a, "--threads")) threads = (int)args_int(&a, 1, 256);
+        else if (args_is(&a, "--bits")) {
+            bits = (int)args_int(&a, 1, 64);
+            if (bits != 8 && bits != 32) args_fail(&a, "--bits: %d (expected 8 or 32)", bits);
+        } else if (args_is(&a, "--activation-rounding")) {
+            const char *v = args_str(&a);
+            if (quant_round_parse(v, &act_round))
+                args_fail(&a, "--activation-rounding: unknown '%s' (expected stochastic or nearest)", v);
+        }
         else if (args_is(&a, "--data-dir")) data_dir = args_str(&a);
         else if (args_is(&a, "--limit-train")) cfg.limit_train = (int)args_int(&a, 1, 1 << 30);
         else if (args_is(&a, "--limit-test")) cfg.limit_test = (int)args_int(&a, 1, 1 << 30);
@@ -123,6 +134,9 @@ int cmd_train(int argc, char **argv) {
     a.flag = "--norm";
     if (norm_s && norm_parse(norm_s, &norm))
         args_fail(&a, "--norm: unknown '%s' (expected one of: %s)", norm_s, norm_names());
+    if (!model_takes_norm(model, norm))
+        args_fail(&a, "--norm: %s needs a convolutional model (lenet5, cnn5, resnet20, vgg11, vgg11-standard), not "
+                  "%s", norm_name(norm), model);
     if (cfg.epochs > 1 && cfg.sched.warmup_epochs >= cfg.epochs)
         args_fail(&a, "--warmup: %g epochs is not less than --epochs %d", cfg.sched.warmup_epochs, cfg.epochs);
     blas_threads_set(threads);
@@ -135,6 +149,7 @@ int cmd_train(int argc, char **argv) {
     }
     Rng init = rng_derive(cfg.seed, 1);
     Model *m = model_build(model, norm, train.c, train.h, train.w, train.classes, batch, &init, &e);
+    if (m && model_set_precision(m, bits, act_round, rng_derive(cfg.seed, 4), &e)) model_free(m), m = NULL;
     if (!m) {
         fprintf(stderr, "meshtrain train: %s\n", e.msg);
         dataset_free(&train); dataset_free(&test);
@@ -143,8 +158,9 @@ int cmd_train(int argc, char **argv) {
     Progress p = {.out = json ? stderr : stdout};
     p.tty = stream_is_tty(p.out);
     fprintf(p.out,
-            "training %s (%s, %zu parameters) on %s: %d train / %d test images, batch %d, %d epochs, BLAS %s x%d\n",
-            model, norm_name(norm), m->n_params, dataset, cfg.limit_train ? cfg.limit_train : train.n,
+            "training %s (%s, %zu parameters, %d-bit) on %s: %d train / %d test images, batch %d, %d epochs, BLAS "
+            "%s x%d\n",
+            model, norm_name(norm), m->n_params, bits, dataset, cfg.limit_train ? cfg.limit_train : train.n,
             cfg.limit_test ? cfg.limit_test : test.n, batch, cfg.epochs, blas_core_name(), threads);
     TrainHooks hooks = {on_step, on_epoch, &p};
     TrainReport r;
@@ -158,6 +174,8 @@ int cmd_train(int argc, char **argv) {
                               "images_per_s", r.images_per_s, "params", (json_int_t)m->n_params,
                               "macs_per_sample", (json_int_t)model_macs(m), "batch", (json_int_t)batch,
                               "seed", (json_int_t)cfg.seed, "git", meshtrain_git, "blas_core", blas_core_name());
+        json_object_set_new(o, "bits", json_integer(bits));
+        json_object_set_new(o, "memory", model_memory_json(m));
         char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("%s\n", s);
         free(s);

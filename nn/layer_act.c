@@ -37,25 +37,41 @@ static void dropout_backward(Model *m, Layer *l) {
     for (size_t i = 0; i < n; i++) g[i] *= l->save[i];
 }
 
+// At 8 bits both operands are quantized (QuantMeasure ranges, the activation rounding) before the sum,
+// as the reference's Qsum.
 static void add_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
     float *a = m->slots[l->out].val;
     const float *b = m->slots[l->in2].val;
     size_t n = slot_size(m, l->out);
+    if (m->bits == 8) {
+        QParam pa = model_act_range(m, l, 0), pb = model_act_range(m, l, 1);
+        uint8_t *q = m->q8gc;   // scratch: the codes are not kept (backward needs neither operand)
+        quant_encode(q, a, n, pa, m->act_round, &m->qrng);
+        quant_decode(a, q, n, pa);
+        quant_encode(q, b, n, pb, m->act_round, &m->qrng);
+        for (size_t i = 0; i < n; i++) a[i] += (float)q[i] * pb.scale + pb.min;
+        return;
+    }
     for (size_t i = 0; i < n; i++) a[i] += b[i];
 }
 
+// Both operands receive the error; at 8 bits the error rounded stochastically to 8 bits (quantize_grad).
 static void add_backward(Model *m, Layer *l) {
-    const float *g = m->slots[l->out].grad;
+    float *g = m->slots[l->out].grad;
     float *gb = m->slots[l->in2].grad;
-    if (!gb) return;
     size_t n = slot_size(m, l->out);
+    if (m->bits == 8 && g) {
+        QParam pg = model_error_q8(m, g, n);
+        quant_decode(g, m->q8gc, n, pg);   // in place: the first operand's error is the output's
+    }
+    if (!gb) return;
     for (size_t i = 0; i < n; i++) gb[i] += g[i];
 }
 
-static const LayerOps relu_ops = {"relu", relu_forward, relu_backward};
-static const LayerOps dropout_ops = {"dropout", dropout_forward, dropout_backward};
-static const LayerOps add_ops = {"add", add_forward, add_backward};
+static const LayerOps relu_ops = {"relu", relu_forward, relu_backward, READS_OUT};
+static const LayerOps dropout_ops = {"dropout", dropout_forward, dropout_backward, 0};
+static const LayerOps add_ops = {"add", add_forward, add_backward, 0};
 
 int model_relu(Model *m, int in) {
     model_layer_new(m, &relu_ops, in, -1, in);
@@ -71,6 +87,7 @@ int model_dropout(Model *m, int in, float p) {
 }
 
 int model_add(Model *m, int a, int b) {
-    model_layer_new(m, &add_ops, a, b, a);
+    Layer *l = model_layer_new(m, &add_ops, a, b, a);
+    l->q8 = Q8_IN2;
     return a;
 }

@@ -176,28 +176,60 @@ static int conv_chunk(const Model *m, const Layer *l) {
     return nb < m->cur ? nb : m->cur;
 }
 
-static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
-    (void)train; (void)rng;
+// y (OC, B*ohw) = W (OC, K) x columns of x (K, B*ohw), chunk by chunk; a training forward keeps the
+// columns of small layers in l->save when `keep` (the fp32 path).
+static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float *y, int keep) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k;
     int ohw = ys->h * ys->w;
-    const float *W = m->params + m->tensors[l->w].offset;   // (OC, C, k, k)
     if (conv_is_pointwise(l)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, B * ohw, K, 1.0f, W, K,
-                    xs->val, B * ohw, 0.0f, ys->val, B * ohw);
-    } else {
-        int nb = conv_chunk(m, l);
-        for (int b0 = 0; b0 < B; b0 += nb) {
-            int n = B - b0 < nb ? B - b0 : nb;
-            // Small layers keep each chunk's columns from a training forward for backward (l->save).
-            float *col = (train && l->save) ? l->save + (size_t)K * b0 * ohw : m->work;
-            im2col(xs->val, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, col);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, n * ohw, K, 1.0f, W, K,
-                        col, n * ohw, 0.0f, ys->val + (size_t)b0 * ohw, B * ohw);
-        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, B * ohw, K, 1.0f, W, K, x, B * ohw, 0.0f, y,
+                    B * ohw);
+        return;
     }
-    if (l->b >= 0) {
-        const float *bias = m->params + m->tensors[l->b].offset;
+    int nb = conv_chunk(m, l);
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb;
+        // Small layers keep each chunk's columns from a training forward for backward (l->save).
+        float *col = keep ? l->save + (size_t)K * b0 * ohw : m->work;
+        im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, col);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, n * ohw, K, 1.0f, W, K, col, n * ohw, 0.0f,
+                    y + (size_t)b0 * ohw, B * ohw);
+    }
+}
+
+// The 8-bit forward product from the codes of both operands, W^ (OC, K) and x^ (C, B, H, W): the one place
+// an integer kernel takes over (nn/qgemm). Here: decode both, then the fp32 product.
+static void conv_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *xq, QParam px,
+                                    float *y) {
+    quant_decode(m->q8w, wq, m->tensors[l->w].count, pw);
+    quant_decode(m->q8x, xq, slot_size(m, l->in), px);
+    conv_gemm(m, l, m->q8w, m->q8x, y, 0);
+}
+
+static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
+    (void)rng;
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, OC = ys->c, ohw = ys->h * ys->w;
+    const float *W = m->params + m->tensors[l->w].offset;   // (OC, C, k, k)
+    const float *bias = l->b >= 0 ? m->params + m->tensors[l->b].offset : NULL;
+    if (m->bits == 8) {
+        // Input by QuantMeasure (stochastic by default), weights and bias to nearest over their own range.
+        l->px = model_act_range(m, l, 0);
+        quant_encode(l->qx, xs->val, slot_size(m, l->in), l->px, m->act_round, &m->qrng);
+        float mn, mx;
+        quant_minmax(W, m->tensors[l->w].count, &mn, &mx);
+        l->pw = quant_param(mn, mx);
+        quant_encode(l->qw, W, m->tensors[l->w].count, l->pw, QROUND_NEAREST, NULL);
+        conv_product_q8_forward(m, l, l->qw, l->pw, l->qx, l->px, ys->val);
+        if (bias) {   // the product is done with m->q8w: it now holds the 8-bit bias
+            quant_fake_minmax(m->q8w, bias, (size_t)OC, QROUND_NEAREST, NULL);
+            bias = m->q8w;
+        }
+    } else {
+        conv_gemm(m, l, W, xs->val, ys->val, train && l->save);
+    }
+    if (bias) {
         for (int o = 0; o < OC; o++) {
             float *row = ys->val + (size_t)o * B * ohw;
             for (size_t i = 0; i < (size_t)B * ohw; i++) row[i] += bias[o];
@@ -205,46 +237,76 @@ static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
     }
 }
 
-static void conv_backward(Model *m, Layer *l) {
+// dW (OC, K) += dy (OC, B*ohw) x columns of x, transposed; the columns from the forward when `kept`.
+static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy, int kept) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
-    int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k;
-    int ohw = ys->h * ys->w;
-    const float *W = m->params + m->tensors[l->w].offset;
+    int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
     float *dW = m->grads + m->tensors[l->w].offset;
-    const float *dy = ys->grad;   // (OC, B*ohw)
-    if (l->b >= 0) {
-        float *db = m->grads + m->tensors[l->b].offset;
-        for (int o = 0; o < OC; o++) {
-            db[o] += (float)vec_sum(dy + (size_t)o * B * ohw, (size_t)B * ohw);
-        }
-    }
     if (conv_is_pointwise(l)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, B * ohw, 1.0f, dy, B * ohw,
-                    xs->val, B * ohw, 1.0f, dW, K);
-        if (xs->grad)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, B * ohw, OC, 1.0f, W, K, dy, B * ohw,
-                        1.0f, xs->grad, B * ohw);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, B * ohw, 1.0f, dy, B * ohw, x, B * ohw, 1.0f, dW,
+                    K);
         return;
     }
     int nb = conv_chunk(m, l);
     for (int b0 = 0; b0 < B; b0 += nb) {
         int n = B - b0 < nb ? B - b0 : nb;
-        const float *dyc = dy + (size_t)b0 * ohw;
-        const float *col = (l->save && m->train) ? l->save + (size_t)K * b0 * ohw : NULL;
-        if (!col) {
-            im2col(xs->val, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
-            col = m->work;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, n * ohw, 1.0f, dyc, B * ohw,
-                    col, n * ohw, 1.0f, dW, K);
-        if (!xs->grad) continue;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n * ohw, OC, 1.0f, W, K, dyc, B * ohw,
-                    0.0f, m->work, n * ohw);
-        col2im(m->work, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, xs->grad);
+        const float *col = kept ? l->save + (size_t)K * b0 * ohw : m->work;
+        if (!kept) im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, n * ohw, 1.0f, dy + (size_t)b0 * ohw, B * ohw, col,
+                    n * ohw, 1.0f, dW, K);
     }
 }
 
-static const LayerOps conv_ops = {"conv2d", conv_forward, conv_backward};
+// dx (C, B, H, W) += the adjoint of the convolution applied to dy: W^T dy, scattered back by col2im.
+static void conv_input_grad(Model *m, Layer *l, const float *W, const float *dy, float *dx) {
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
+    if (conv_is_pointwise(l)) {
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, B * ohw, OC, 1.0f, W, K, dy, B * ohw, 1.0f, dx,
+                    B * ohw);
+        return;
+    }
+    int nb = conv_chunk(m, l);
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb;
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n * ohw, OC, 1.0f, W, K, dy + (size_t)b0 * ohw,
+                    B * ohw, 0.0f, m->work, n * ohw);
+        col2im(m->work, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, dx);
+    }
+}
+
+// The 8-bit input-gradient product from the codes of W^ and of the quantized error: the second place an
+// integer kernel takes over. Here: decode both, then the fp32 product.
+static void conv_product_q8_input_grad(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *gq,
+                                       QParam pg, float *dx) {
+    quant_decode(m->q8w, wq, m->tensors[l->w].count, pw);
+    quant_decode(m->q8g, gq, slot_size(m, l->out), pg);
+    conv_input_grad(m, l, m->q8w, m->q8g, dx);
+}
+
+static void conv_backward(Model *m, Layer *l) {
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, OC = ys->c, ohw = ys->h * ys->w;
+    const float *dy = ys->grad;   // (OC, B*ohw)
+    if (l->b >= 0) {
+        float *db = m->grads + m->tensors[l->b].offset;
+        for (int o = 0; o < OC; o++) db[o] += (float)vec_sum(dy + (size_t)o * B * ohw, (size_t)B * ohw);
+    }
+    if (m->bits == 8) {
+        // The weight gradient from the 8-bit input and the unquantized error ("biprecision"); the input
+        // gradient from the 8-bit weights and the error rounded stochastically to 8 bits.
+        quant_decode(m->q8x, l->qx, slot_size(m, l->in), l->px);
+        conv_weight_grad(m, l, m->q8x, dy, 0);
+        if (!xs->grad) return;
+        QParam pg = model_error_q8(m, dy, slot_size(m, l->out));
+        conv_product_q8_input_grad(m, l, l->qw, l->pw, m->q8gc, pg, xs->grad);
+        return;
+    }
+    conv_weight_grad(m, l, xs->val, dy, l->save && m->train && !conv_is_pointwise(l));
+    if (xs->grad) conv_input_grad(m, l, m->params + m->tensors[l->w].offset, dy, xs->grad);
+}
+
+static const LayerOps conv_ops = {"conv2d", conv_forward, conv_backward, READS_IN};
 
 // Column chunks are sized to stay in a core's L2 cache (measured: 512 KB chunks beat 4 MB ones by
 // about 1.5x on ResNet-20 and LeNet-5); a chunk always holds at least one whole sample.
@@ -270,6 +332,7 @@ int model_conv(Model *m, int in, int oc, int k, int stride, int pad, int bias) {
     Layer *l = model_layer_new(m, &conv_ops, in, -1, out);
     l->k = k; l->stride = stride; l->pad = pad;
     l->w = w; l->b = b;
+    l->q8 = Q8_IN | Q8_W;
     l->macs = (uint64_t)oc * oh * ow * x.c * k * k;
     if (!conv_is_pointwise(l)) {
         size_t per = (size_t)x.c * k * k * oh * ow;

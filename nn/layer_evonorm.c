@@ -64,7 +64,7 @@ static void evonorm_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps evonorm_ops = {"evonorm-s0", evonorm_forward, evonorm_backward};
+static const LayerOps evonorm_ops = {"evonorm-s0", evonorm_forward, evonorm_backward, READS_IN};
 
 // The reference asserts C % groups == 0; we take the largest group count <= groups dividing C
 // (LeNet-5's 6 channels get 6 groups) and say so in docs/models.md.
@@ -82,6 +82,7 @@ int model_evonorm(Model *m, int in, int groups) {
 int model_norm_act(Model *m, int in, NormKind kind, int act) {
     switch (kind) {
     case NORM_EVO: return model_evonorm(m, in, 8);   // EvoNorm-S0 carries its own activation
+    case NORM_REVO: return model_range_evonorm(m, in, 8, INIT_UNIFORM_POS);   // gamma ~ U(0, 1) as RangeEN
     case NORM_BATCH: in = model_batchnorm(m, in); break;
     case NORM_GROUP: in = model_groupnorm(m, in, 2); break;   // 2 groups, as the reference repos
     case NORM_NONE: break;

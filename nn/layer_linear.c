@@ -5,25 +5,64 @@
 #include <string.h>
 #include "model.h"
 
+// The 8-bit forward product y (O, B) = W^ (O, F) x^ (F, B) from the codes of both operands: the one place
+// an integer kernel takes over (nn/qgemm). Here: decode both, then cblas_sgemm.
+static void linear_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *xq, QParam px,
+                                      float *y) {
+    int B = m->cur, F = m->slots[l->in].c, O = m->slots[l->out].c;
+    quant_decode(m->q8w, wq, (size_t)O * F, pw);
+    quant_decode(m->q8x, xq, (size_t)F * B, px);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, B, F, 1.0f, m->q8w, F, m->q8x, B, 0.0f, y, B);
+}
+
+// The 8-bit input-gradient product dx (F, B) += W^T (F, O) x Q(dy) (O, B) from the codes of both operands:
+// the second place an integer kernel takes over. Here: decode both, then cblas_sgemm.
+static void linear_product_q8_input_grad(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *gq,
+                                         QParam pg, float *dx) {
+    int B = m->cur, F = m->slots[l->in].c, O = m->slots[l->out].c;
+    quant_decode(m->q8w, wq, (size_t)O * F, pw);
+    quant_decode(m->q8g, gq, (size_t)O * B, pg);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, B, O, 1.0f, m->q8w, F, m->q8g, B, 1.0f, dx, B);
+}
+
 static void linear_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, F = xs->c, O = ys->c;
     const float *W = m->params + m->tensors[l->w].offset;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, B, F, 1.0f, W, F, xs->val, B, 0.0f, ys->val, B);
-    if (l->b >= 0) {
-        const float *bias = m->params + m->tensors[l->b].offset;
+    const float *bias = l->b >= 0 ? m->params + m->tensors[l->b].offset : NULL;
+    if (m->bits == 8) {
+        // Input by QuantMeasure (stochastic by default), weights and bias to nearest over their own range.
+        l->px = model_act_range(m, l, 0);
+        quant_encode(l->qx, xs->val, (size_t)F * B, l->px, m->act_round, &m->qrng);
+        float mn, mx;
+        quant_minmax(W, (size_t)O * F, &mn, &mx);
+        l->pw = quant_param(mn, mx);
+        quant_encode(l->qw, W, (size_t)O * F, l->pw, QROUND_NEAREST, NULL);
+        linear_product_q8_forward(m, l, l->qw, l->pw, l->qx, l->px, ys->val);
+        if (bias) {   // the product is done with m->q8w: it now holds the 8-bit bias
+            quant_fake_minmax(m->q8w, bias, (size_t)O, QROUND_NEAREST, NULL);
+            bias = m->q8w;
+        }
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, B, F, 1.0f, W, F, xs->val, B, 0.0f, ys->val, B);
+    }
+    if (bias)
         for (int o = 0; o < O; o++)
             for (int b = 0; b < B; b++) ys->val[(size_t)o * B + b] += bias[o];
-    }
 }
 
 static void linear_backward(Model *m, Layer *l) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, F = xs->c, O = ys->c;
-    const float *W = m->params + m->tensors[l->w].offset;
     float *dW = m->grads + m->tensors[l->w].offset;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, F, B, 1.0f, ys->grad, B, xs->val, B, 1.0f, dW, F);
+    // At 8 bits the weight gradient takes the 8-bit input and the unquantized error ("biprecision").
+    const float *x = xs->val;
+    if (m->bits == 8) {
+        quant_decode(m->q8x, l->qx, (size_t)F * B, l->px);
+        x = m->q8x;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, O, F, B, 1.0f, ys->grad, B, x, B, 1.0f, dW, F);
     if (l->b >= 0) {
         float *db = m->grads + m->tensors[l->b].offset;
         for (int o = 0; o < O; o++) {
@@ -32,11 +71,17 @@ static void linear_backward(Model *m, Layer *l) {
             db[o] += s;
         }
     }
-    if (xs->grad)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, B, O, 1.0f, W, F, ys->grad, B, 1.0f, xs->grad, B);
+    if (!xs->grad) return;
+    if (m->bits == 8) {
+        QParam pg = model_error_q8(m, ys->grad, (size_t)O * B);
+        linear_product_q8_input_grad(m, l, l->qw, l->pw, m->q8gc, pg, xs->grad);
+        return;
+    }
+    const float *W = m->params + m->tensors[l->w].offset;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, B, O, 1.0f, W, F, ys->grad, B, 1.0f, xs->grad, B);
 }
 
-static const LayerOps linear_ops = {"linear", linear_forward, linear_backward};
+static const LayerOps linear_ops = {"linear", linear_forward, linear_backward, READS_IN};
 
 // (C, B, HW) -> (C*HW, B): out[(c*HW + i)*B + b] = in[(c*B + b)*HW + i].
 static void flatten_forward(Model *m, Layer *l, int train, Rng *rng) {
@@ -63,7 +108,7 @@ static void flatten_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps flatten_ops = {"flatten", flatten_forward, flatten_backward};
+static const LayerOps flatten_ops = {"flatten", flatten_forward, flatten_backward, 0};
 
 int model_flatten(Model *m, int in) {
     Slot x = m->slots[in];
@@ -90,6 +135,7 @@ int model_linear(Model *m, int in, int o, int bias) {
     }
     Layer *l = model_layer_new(m, &linear_ops, in, -1, out);
     l->w = w; l->b = b;
+    l->q8 = Q8_IN | Q8_W;
     l->macs = (uint64_t)o * F;
     return out;
 }

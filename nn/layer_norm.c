@@ -129,8 +129,8 @@ static void groupnorm_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps batchnorm_ops = {"batchnorm", batchnorm_forward, batchnorm_backward};
-static const LayerOps groupnorm_ops = {"groupnorm", groupnorm_forward, groupnorm_backward};
+static const LayerOps batchnorm_ops = {"batchnorm", batchnorm_forward, batchnorm_backward, READS_IN};
+static const LayerOps groupnorm_ops = {"groupnorm", groupnorm_forward, groupnorm_backward, READS_IN};
 
 // Scale (init 1) and shift (init 0) per channel, both marked as norm parameters.
 void norm_affine_new(Model *m, Layer *l, const char *kind, int C) {

@@ -21,6 +21,7 @@ Model *model_new(const char *name, int c, int h, int w, int classes, int batch) 
     m->batch = m->cur = batch;
     m->classes = classes;
     m->logits = -1;
+    m->bits = 32;
     model_slot_new(m, c, h, w);   // slot 0: the input
     return m;
 }
@@ -126,6 +127,7 @@ static void params_init(Model *m, Rng *rng) {
             case INIT_ONE: p[i] = 1.0f; break;
             case INIT_NORMAL: p[i] = (float)(rng_normal(rng) * T->init_a); break;
             case INIT_UNIFORM: p[i] = (float)((2.0 * rng_uniform(rng) - 1.0) * T->init_a); break;
+            case INIT_UNIFORM_POS: p[i] = (float)(rng_uniform(rng) * T->init_a); break;
             }
         }
     }
@@ -200,6 +202,7 @@ void model_free(Model *m) {
     if (!m) return;
     free(m->params); free(m->grads); free(m->state); free(m->work);
     free(m->act_mem); free(m->grad_mem);
+    free(m->q8x); free(m->q8w); free(m->q8g); free(m->q8gc); free(m->q8_codes);
     free(m->tensors); free(m->layers); free(m->slots);
     free(m);
 }
@@ -255,4 +258,96 @@ uint64_t model_macs(const Model *m) {
     uint64_t s = 0;
     for (int i = 0; i < m->n_layers; i++) s += m->layers[i].macs;
     return s;
+}
+
+int model_set_precision(Model *m, int bits, QRound act_round, Rng rng, Err *e) {
+    if (bits != 8 && bits != 32) { err_set(e, "precision %d bits: expected 8 or 32", bits); return -1; }
+    if (m->q8_codes) { err_set(e, "model %s: its precision is already set", m->name); return -1; }
+    m->bits = bits;
+    m->act_round = act_round;
+    m->qrng = rng;
+    if (bits == 32) return 0;
+    size_t n_state = m->n_state, codes = 0, nx = 1, nw = 1, ng = 1;
+    for (int i = 0; i < m->n_layers; i++) {
+        Layer *l = &m->layers[i];
+        if (!l->q8) continue;
+        size_t in = (size_t)m->slots[l->in].c * m->slots[l->in].h * m->slots[l->in].w * m->batch;
+        size_t out = (size_t)m->slots[l->out].c * m->slots[l->out].h * m->slots[l->out].w * m->batch;
+        l->qst = n_state;
+        n_state += (l->q8 & Q8_IN2) ? 4 : 2;   // running (min, max) per quantized operand, from 0 as the reference
+        if (l->q8 & Q8_IN) codes += (in + 15) / 16 * 16;
+        if (l->q8 & Q8_W) codes += (m->tensors[l->w].count + 15) / 16 * 16;
+        nx = in > nx ? in : nx;
+        ng = out > ng ? out : ng;
+        if (l->w >= 0) nw = m->tensors[l->w].count * 3 > nw ? m->tensors[l->w].count * 3 : nw;
+        if (l->b >= 0) nw = m->tensors[l->b].count > nw ? m->tensors[l->b].count : nw;
+    }
+    float *st = realloc(m->state, (n_state ? n_state : 1) * sizeof(float));
+    if (!st) { err_set(e, "out of memory for the 8-bit ranges"); return -1; }
+    m->state = st;
+    memset(m->state + m->n_state, 0, (n_state - m->n_state) * sizeof(float));
+    m->n_state = n_state;
+    m->q8x = xfloats(nx); m->q8w = xfloats(nw); m->q8g = xfloats(ng);
+    m->q8gc = xmalloc(ng);
+    m->n_q8_codes = codes;
+    m->q8_codes = xmalloc(codes ? codes : 1);
+    uint8_t *p = m->q8_codes;
+    for (int i = 0; i < m->n_layers; i++) {
+        Layer *l = &m->layers[i];
+        if (l->q8 & Q8_IN) {
+            l->qx = p;
+            p += ((size_t)m->slots[l->in].c * m->slots[l->in].h * m->slots[l->in].w * m->batch + 15) / 16 * 16;
+        }
+        if (l->q8 & Q8_W) { l->qw = p; p += (m->tensors[l->w].count + 15) / 16 * 16; }
+    }
+    return 0;
+}
+
+QParam model_act_range(Model *m, Layer *l, int k) {
+    const Slot *s = &m->slots[k ? l->in2 : l->in];
+    float *run = m->state + l->qst + 2 * k;
+    if (m->train) {
+        float mn, mx;
+        quant_measure(s->val, s->c, m->cur, s->h * s->w, &mn, &mx);
+        run[0] = quant_running(run[0], mn);
+        run[1] = quant_running(run[1], mx);
+        return quant_param(mn, mx);
+    }
+    return quant_param(run[0], run[1]);
+}
+
+QParam model_error_q8(Model *m, const float *g, size_t n) {
+    float mn, mx;
+    quant_minmax(g, n, &mn, &mx);
+    QParam p = quant_param(mn, mx);
+    quant_encode(m->q8gc, g, n, p, QROUND_STOCHASTIC, &m->qrng);
+    return p;
+}
+
+static size_t slot_bytes(const Model *m, int s, size_t per) {
+    return (size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->batch * per;
+}
+
+// Activations kept for backward: every slot some backward reads in fp32 (counted once), the codes of the
+// 8-bit layers' inputs, and what layers save (statistics, masks, max-pool winners; not the convolution's
+// column cache, a copy kept only for speed).
+void model_memory(const Model *m, ModelMemory *out) {
+    int q = m->bits == 8;
+    size_t wb = q ? 1 : 4;
+    out->bits = m->bits;
+    out->weights = m->n_params * wb;
+    out->gradients = m->n_grad * wb;
+    out->master = 2 * m->n_params * sizeof(float);
+    out->activations = 0;
+    char *kept = xcalloc((size_t)m->n_slots, 1);
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        if (q && (l->q8 & Q8_IN)) out->activations += slot_bytes(m, l->in, 1);
+        else if (l->ops->reads & READS_IN) kept[l->in] = 1;
+        if (l->ops->reads & READS_OUT) kept[l->out] = 1;
+        if (strcmp(l->ops->kind, "conv2d") != 0) out->activations += l->save_n * sizeof(float);
+    }
+    for (int s = 0; s < m->n_slots; s++)
+        if (kept[s]) out->activations += slot_bytes(m, s, sizeof(float));
+    free(kept);
 }

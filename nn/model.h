@@ -6,11 +6,13 @@
 #define MESHTRAIN_MODEL_H
 #include <stddef.h>
 #include <stdint.h>
+#include "quant.h"
 #include "rng.h"
 #include "util.h"
 
-typedef enum { NORM_NONE, NORM_BATCH, NORM_GROUP, NORM_EVO } NormKind;
-typedef enum { INIT_ZERO, INIT_ONE, INIT_NORMAL, INIT_UNIFORM } InitKind;
+typedef enum { NORM_NONE, NORM_BATCH, NORM_GROUP, NORM_EVO, NORM_REVO } NormKind;
+// INIT_UNIFORM is U(-a, a), INIT_UNIFORM_POS is U(0, a).
+typedef enum { INIT_ZERO, INIT_ONE, INIT_NORMAL, INIT_UNIFORM, INIT_UNIFORM_POS } InitKind;
 
 typedef struct {
     char name[48];
@@ -35,7 +37,12 @@ typedef struct {
     const char *kind;
     void (*forward)(Model *m, Layer *l, int train, Rng *rng);
     void (*backward)(Model *m, Layer *l);   // accumulates into grads and into the input slots' grads
+    int reads;   // what backward reads of the forward's slots: READS_IN, READS_OUT (memory accounting)
 } LayerOps;
+enum { READS_IN = 1, READS_OUT = 2 };
+// What a layer quantizes at 8 bits: its input activation (codes kept for backward), both operands of a
+// residual add (not kept), its weight tensor (codes kept for the input-gradient product).
+enum { Q8_IN = 1, Q8_IN2 = 2, Q8_W = 4 };
 
 struct Layer {
     const LayerOps *ops;
@@ -47,6 +54,10 @@ struct Layer {
     float *save;                // values kept from forward for backward, save_n floats
     size_t save_n;
     uint64_t macs;              // multiply-accumulates per sample in forward
+    int q8;                     // Q8_* flags: what the layer quantizes when the model runs at 8 bits
+    size_t qst;                 // 8 bits: running (min, max) of each quantized input in Model.state
+    uint8_t *qx, *qw;           // 8 bits: codes of the input (slot size) and of the weight tensor
+    QParam px, pw;              // their ranges
 };
 
 struct Model {
@@ -68,7 +79,24 @@ struct Model {
     size_t n_work;
     float *act_mem, *grad_mem;  // backing memory of all slot values and all pooled grads
     size_t n_act, n_grad;
+    // Precision (model_set_precision): 32, or 8 with the activation rounding and the generator of every
+    // stochastic rounding (activations in forward, errors in backward). 8-bit scratch: dequantized
+    // input, weights and error (floats) and the error's codes, each as large as the largest need.
+    int bits;
+    QRound act_round;
+    Rng qrng;
+    float *q8x, *q8w, *q8g;
+    uint8_t *q8gc, *q8_codes;   // q8_codes: backing memory of every layer's qx and qw
+    size_t n_q8_codes;
 };
+
+// Bytes of a model at its precision (docs/precision.md): weights and back-propagated errors as the
+// arithmetic uses them (1 byte each at 8 bits), the activations that backward reads (8-bit codes for the
+// quantized layers' inputs), and the fp32 master weights plus weight gradients kept at any precision.
+typedef struct {
+    int bits;
+    size_t weights, activations, gradients, master;
+} ModelMemory;
 
 // Build: create, add layers (each returns its output slot), then finalize (allocates, initializes).
 Model *model_new(const char *name, int c, int h, int w, int classes, int batch);
@@ -86,7 +114,13 @@ int model_groupnorm(Model *m, int in, int groups);
 int model_evonorm(Model *m, int in, int groups);         // EvoNorm-S0 with hard-swish; includes the activation
 // Normalization by kind followed by its activation (ReLU, except EvoNorm which has its own).
 int model_norm_act(Model *m, int in, NormKind kind, int act);
+int model_range_evonorm(Model *m, int in, int groups, InitKind gamma_init);   // Range-EvoNorm (8-bit paper)
 int model_finalize(Model *m, Rng *init, Err *e);
+// Run m at `bits` (32: nothing changes; 8: the reference's 8-bit training, docs/precision.md) with the
+// activations rounded as act_round and every stochastic rounding drawn from rng. Call once, after
+// building and before the first forward; adds 8-bit running ranges to m->state. 0, or -1 and e.
+int model_set_precision(Model *m, int bits, QRound act_round, Rng rng, Err *e);
+void model_memory(const Model *m, ModelMemory *out);
 void model_free(Model *m);
 
 // Run: fill model_input() with (c, b, h, w) floats, then forward, loss, backward.
@@ -110,6 +144,12 @@ int model_slot_new(Model *m, int c, int h, int w);
 Layer *model_layer_new(Model *m, const LayerOps *ops, int in, int in2, int out);
 int model_tensor_new(Model *m, const char *name, int ndim, const int *shape, InitKind init, float a, int is_norm);
 size_t model_state_new(Model *m, size_t n);
+// 8 bits: the range of operand k (0: l->in, 1: l->in2) of l, by QuantMeasure: in training the batch mean
+// of per-sample extremes (updating the running range), in evaluation the running range.
+QParam model_act_range(Model *m, Layer *l, int k);
+// 8 bits: the codes of the back-propagated error g[0..n) in m->q8gc, over its own min and max, stochastic
+// rounding (the reference's quantize_grad). Returns their range; g is left as it is.
+QParam model_error_q8(Model *m, const float *g, size_t n);
 void model_work_need(Model *m, size_t n);
 // Shared by the normalization layers (layer_norm.c): per-channel scale and shift tensors, and the
 // mean and 1/sqrt(var + eps) of sample b over channels [c0, c1) of a (C, B, HW) tensor.
@@ -124,6 +164,8 @@ const char *model_names(void);            // "mlp, linear, lenet5, ..."
 int model_known(const char *arch);
 const char *norm_names(void);
 int norm_parse(const char *s, NormKind *out);
+// Whether arch can take norm (range-evonorm needs convolutional feature layers); 1 or 0.
+int model_takes_norm(const char *arch, NormKind norm);
 const char *norm_name(NormKind k);
 NormKind model_default_norm(const char *arch);
 Model *model_build(const char *arch, NormKind norm, int c, int h, int w, int classes, int batch,

@@ -328,6 +328,9 @@ static int setup(Agent *a, Err *e) {
     Rng init = rng_derive(s->seed, 1);   // the same for every agent: all models start identical
     a->m = model_build(s->model, s->norm, a->train.c, a->train.h, a->train.w, a->train.classes, s->batch, &init, e);
     if (!a->m) return -1;
+    // Each agent's own stream for the 8-bit stochastic roundings (no draw at 32 bits).
+    if (model_set_precision(a->m, s->bits, s->act_round, rng_derive(s->seed, 3000 + (uint64_t)a->args->id), e))
+        return -1;
     AlgEnv env;
     if (agent_env_init(&env, a->m, s, a->args->id, e)) return -1;
     if (links_open(a, &env, e)) return -1;

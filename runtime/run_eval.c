@@ -14,7 +14,9 @@ int run_eval_load(RunEval *ev, const Scenario *s, Err *e) {
     Rng init = rng_derive(s->seed, 1);
     ev->m = model_build(s->model, s->norm, ev->test.c, ev->test.h, ev->test.w, ev->test.classes, 256, &init, e);
     ev->limit_test = s->limit_test;
-    return ev->m ? 0 : -1;
+    if (!ev->m) return -1;
+    // At the agents' precision, so their state (8-bit running ranges) has the same length.
+    return model_set_precision(ev->m, s->bits, s->act_round, rng_derive(s->seed, 2999), e);
 }
 
 int run_eval_open(RunEval *ev, int n, const char *run_dir, Err *e) {

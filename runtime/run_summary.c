@@ -11,6 +11,7 @@
 #include "run.h"
 #include "energy.h"
 #include "mobility.h"
+#include "train.h"
 
 // First-order radio model (Heinzelman et al. 2000) and Horowitz (ISSCC 2014) fp32 MAC energy;
 // see docs/metrics.md. Training costs 3x the forward MACs per sample.
@@ -110,7 +111,8 @@ static json_t *energy_of(const Run *r, json_t *const *done, EnergyEstimate *tota
             sent[j] = 8.0 * (double)json_integer_value(json_object_get(json_object_get(s, k), "socket"));
             recv[j] = 8.0 * (double)json_integer_value(json_object_get(json_object_get(rv, k), "socket"));
         }
-        EnergyAgentUse u = {.n = n, .self = i, .precision_bits = 32, .bits_sent = sent, .bits_received = recv,
+        EnergyAgentUse u = {.n = n, .self = i, .precision_bits = r->s.bits, .wgrad_fp32 = r->s.bits == 8,
+                            .bits_sent = sent, .bits_received = recv,
                             .distance_m = dist,
                             .samples = (double)json_integer_value(json_object_get(done[i], "samples")),
                             .macs_per_sample = (double)json_integer_value(json_object_get(done[i], "macs_per_sample"))};
@@ -231,6 +233,20 @@ static json_t *summary_announce(const Run *r, const json_t *o, const RunTotals *
     return h ? h : json_pack("{s:n}", "summary");   // cannot fail with a UTF-8 run folder; never NULL
 }
 
+// Bytes of one agent's model at the run's precision and batch (model_memory): weights, activations kept for
+// backward, errors, fp32 master weights and gradients. A model is built for it (no data is read).
+static json_t *memory_of(const Run *r) {
+    int c, h, w, k;
+    Err e = {{0}};
+    Rng init = rng_derive(r->s.seed, 1);
+    Model *m = dataset_shape(r->s.dataset, &c, &h, &w, &k) ? NULL
+                                                           : model_build(r->s.model, r->s.norm, c, h, w, k, r->s.batch,
+                                                                         &init, &e);
+    json_t *o = m && !model_set_precision(m, r->s.bits, r->s.act_round, init, &e) ? model_memory_json(m) : json_null();
+    model_free(m);
+    return o;
+}
+
 int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
     RunTotals t;
     json_t **done = xcalloc((size_t)r->n, sizeof(json_t *));
@@ -254,6 +270,7 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
     json_object_set_new(o, "pss_mb_max", json_real(t.pss_max));
     json_object_set_new(o, "pss_mb_mean", json_real(t.pss_sum / r->n));
     json_object_set_new(o, "per_agent", agents);
+    json_object_set_new(o, "memory", memory_of(r));
     json_t *fp = fingerprint(r);
     if (summary_network(r, o) || !fp) {
         snprintf(r->fail, sizeof r->fail, "%.500s/summary.json: cannot encode the network or fingerprint as JSON",

@@ -335,6 +335,9 @@ static void parse_root(JsonR *c, json_t *root, Scenario *s) {
     char norm[16];
     jsonr_str(c, root, "", "norm", norm_names(), norm_name(model_default_norm(s->model)), norm, sizeof norm);
     norm_parse(norm, &s->norm);
+    if (!c->failed && !model_takes_norm(s->model, s->norm))
+        jsonr_fail(c, "norm", "'%s' needs a convolutional model (lenet5, cnn5, resnet20, vgg11, vgg11-standard), "
+                   "not model '%s'", norm, s->model);
     const json_t *p = jsonr_obj(c, root, "", "partition");
     if (p) jsonr_keys(c, p, "partition", KP, NULL);
     jsonr_str(c, p, "partition", "kind", "iid, dirichlet, skew", "iid", s->partition.kind, sizeof s->partition.kind);
@@ -345,12 +348,17 @@ static void parse_root(JsonR *c, json_t *root, Scenario *s) {
     parse_optimizer(c, root, s);
     parse_topology(c, root, s);
     parse_algorithm(c, root, s);
+    s->bits = 32;
+    s->act_round = QROUND_STOCHASTIC;
     const json_t *pr = jsonr_obj(c, root, "", "precision");
     if (pr) {
-        static const char *const KR[] = {"bits", NULL};
+        static const char *const KR[] = {"bits", "activation_rounding", NULL};
         jsonr_keys(c, pr, "precision", KR, NULL);
-        if (jsonr_int(c, pr, "precision", "bits", 8, 32, 32) != 32)
-            jsonr_fail(c, "precision.bits", "8-bit training is not in this build yet (expected 32)");
+        s->bits = (int)jsonr_int(c, pr, "precision", "bits", 8, 32, 32);
+        if (s->bits != 8 && s->bits != 32) jsonr_fail(c, "precision.bits", "%d (expected 8 or 32)", s->bits);
+        char round[16];
+        jsonr_str(c, pr, "precision", "activation_rounding", "stochastic, nearest", "stochastic", round, sizeof round);
+        quant_round_parse(round, &s->act_round);
     }
     parse_network(c, root, s);
     const json_t *en = jsonr_obj(c, root, "", "energy");
@@ -568,6 +576,9 @@ char *scenario_dump(const Scenario *s) {
         "limit_train", s->limit_train, "limit_test", s->limit_test);
     if (!o) return NULL;   // jansson has released the "o" arguments already
     alg_keys_dump(s, json_object_get(o, "algorithm"));
+    if (s->bits != 32)   // only when set: fp32 scenarios dump as before
+        json_object_set_new(o, "precision", json_pack("{s:i, s:s}", "bits", s->bits, "activation_rounding",
+                                                      quant_round_name(s->act_round)));
     if (s->sgd.quasi_global)   // only when set: scenarios without it dump as before
         json_object_set_new(json_object_get(o, "optimizer"), "quasi_global", json_true());
     if (s->topo.kind != TOPO_FILE && !(s->topo.kind == TOPO_SPANNING_TREE && s->topo.base == TOPO_FILE))

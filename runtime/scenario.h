@@ -22,6 +22,8 @@ typedef struct {
     int agents;
     char dataset[32], model[32];
     NormKind norm;
+    int bits;                   // precision.bits: 32, or 8 (the 8-bit training of docs/precision.md)
+    QRound act_round;           // precision.activation_rounding (8 bits): stochastic (default) or nearest
     struct { char kind[16]; double alpha, skew; } partition;
     int epochs, batch;
     SgdConfig sgd;

@@ -95,3 +95,11 @@ void sgd_init_model(Sgd *s, const SgdConfig *cfg, const Model *m) {
     sgd_init(s, cfg, m->n_params, norm, model_norm_spans(m, norm));
     free(norm);
 }
+
+json_t *model_memory_json(const Model *m) {
+    ModelMemory mm;
+    model_memory(m, &mm);
+    return json_pack("{s:i, s:I, s:I, s:I, s:I}", "bits", mm.bits, "weights", (json_int_t)mm.weights, "activations",
+                     (json_int_t)mm.activations, "gradients", (json_int_t)mm.gradients, "master",
+                     (json_int_t)mm.master);
+}

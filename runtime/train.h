@@ -3,6 +3,7 @@
 #ifndef MESHTRAIN_TRAIN_H
 #define MESHTRAIN_TRAIN_H
 #include <stdint.h>
+#include <jansson.h>
 #include "data.h"
 #include "model.h"
 #include "optim.h"
@@ -41,5 +42,8 @@ double model_evaluate_tick(Model *m, const Dataset *d, int n, double *loss, void
 // The optimizer over m's flat parameters, with no weight decay on its norm and bias tensors (unless
 // cfg->decay_norm): sgd_init with m's spans.
 void sgd_init_model(Sgd *s, const SgdConfig *cfg, const Model *m);
+
+// The bytes of m at its precision (model_memory) as {"bits", "weights", "activations", "gradients", "master"}.
+json_t *model_memory_json(const Model *m);
 
 #endif

@@ -25,6 +25,7 @@ try() {
 try algo/alg_dpsgd.c model.h      # algorithms see flat vectors, not the model
 try algo/alg_dpsgd.c scenario.h   # nor the scenario
 try nn/model.c net.h              # the numeric core knows nothing of the network
+try nn/layer_range_evonorm.c scenario.h   # nor of scenarios (precision reaches it as model_set_precision)
 try comm/net.c model.h            # nor the network of the model
 try netem/link.c scenario.h       # links see only base
 

@@ -1,0 +1,183 @@
+// Range-EvoNorm (Aketi, Kodge, Roy 2022; the reference's RangeEN): per sample and group of channels,
+// y = x * hardsigmoid(v x) * s * gamma + beta with s = 1 / (C(M) * mean-over-chunks range of x + eps).
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+#include "model.h"
+
+// Layer fields: groups G, k = chunks per group, eps; w = gamma, b = beta, and v is the tensor after beta.
+#define REVO_V(l) ((l)->b + 1)
+#define REVO_CHUNKS 16
+
+static inline float hsig(float u) { float h = u / 6.0f + 0.5f; return h < 0.0f ? 0.0f : (h > 1.0f ? 1.0f : h); }
+// torch.clamp passes the gradient on the closed interval, so the slope is 1/6 for u in [-3, 3].
+static inline float hsig_grad(float u) { return (u >= -3.0f && u <= 3.0f) ? 1.0f / 6.0f : 0.0f; }
+
+// C(M) = 0.5 * 0.35 * (1 + sqrt(pi ln 4)) / sqrt(2 ln M): the expected range of M Gaussian samples in
+// units of their standard deviation, as Banner et al.'s range batch-norm scales it.
+static float revo_cm(int M) {
+    double mm = M < 2 ? 2.0 : (double)M;   // one value per chunk has no range (never in the model zoo)
+    return (float)(0.5 * 0.35 * (1.0 + sqrt(M_PI * log(4.0))) / sqrt(2.0 * log(mm)));
+}
+
+typedef struct {
+    int B, C, G, cg, HW, nch, M;
+    float *sq, *sraw;     // [B*G] the scale used (8-bit at 8 bits) and the unquantized one
+    int32_t *imax, *imin; // [B*G*nch] position (within the group) of each chunk's max and min
+} Revo;
+
+static Revo revo_view(Model *m, Layer *l) {
+    const Slot *xs = &m->slots[l->in];
+    Revo r = {.B = m->cur, .C = xs->c, .G = l->groups, .HW = xs->h * xs->w, .nch = l->k};
+    r.cg = r.C / r.G;
+    r.M = r.cg * r.HW / r.nch;
+    size_t bg = (size_t)m->batch * r.G;
+    r.sq = l->save; r.sraw = l->save + bg;
+    r.imax = (int32_t *)(l->save + 2 * bg);
+    r.imin = r.imax + bg * r.nch;
+    return r;
+}
+
+// v, gamma, beta as the arithmetic uses them: at 8 bits each rounded to nearest over its own range
+// (into m->q8w as [v | gamma | beta]), else the parameters themselves.
+static void revo_params(Model *m, Layer *l, int C, const float **v, const float **gamma, const float **beta) {
+    const float *pv = m->params + m->tensors[REVO_V(l)].offset, *pg = m->params + m->tensors[l->w].offset;
+    const float *pb = m->params + m->tensors[l->b].offset;
+    if (m->bits != 8) { *v = pv, *gamma = pg, *beta = pb; return; }
+    quant_fake_minmax(m->q8w, pv, (size_t)C, QROUND_NEAREST, NULL);
+    quant_fake_minmax(m->q8w + C, pg, (size_t)C, QROUND_NEAREST, NULL);
+    quant_fake_minmax(m->q8w + 2 * C, pb, (size_t)C, QROUND_NEAREST, NULL);
+    *v = m->q8w, *gamma = m->q8w + C, *beta = m->q8w + 2 * C;
+}
+
+// Element j of group (b, g) in the channel-major (C, B, HW) layout: the reference's reshape of a sample's
+// (C, H, W) values into (G, chunks, M) walks channels, then positions.
+static inline size_t revo_at(const Revo *r, int b, int g, int j) {
+    return ((size_t)(g * r->cg + j / r->HW) * r->B + b) * r->HW + (size_t)(j % r->HW);
+}
+
+static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
+    (void)train; (void)rng;
+    Revo r = revo_view(m, l);
+    const Slot *xs = &m->slots[l->in];
+    const float *x = xs->val;
+    if (m->bits == 8) {   // the input by QuantMeasure; its codes are what backward reads
+        size_t n = slot_size(m, l->in);
+        l->px = model_act_range(m, l, 0);
+        quant_encode(l->qx, x, n, l->px, m->act_round, &m->qrng);
+        quant_decode(m->q8x, l->qx, n, l->px);
+        x = m->q8x;
+    }
+    float cm = revo_cm(r.M);
+    for (int b = 0; b < r.B; b++)
+        for (int g = 0; g < r.G; g++) {
+            // One pass over the group in the reference's order (channels, then positions), chunk by chunk.
+            int32_t *imax = r.imax + ((size_t)b * r.G + g) * r.nch, *imin = r.imin + ((size_t)b * r.G + g) * r.nch;
+            float hi = 0.0f, lo = 0.0f;
+            double smax = 0.0, smin = 0.0;
+            int j = 0, k = 0, left = 0;
+            for (int c = g * r.cg; c < (g + 1) * r.cg; c++) {
+                const float *xr = x + ((size_t)c * r.B + b) * r.HW;
+                for (int i = 0; i < r.HW; i++, j++) {
+                    float xv = xr[i];
+                    if (left == 0) {   // a chunk starts
+                        hi = lo = xv, imax[k] = imin[k] = j, left = r.M;
+                    } else {
+                        if (xv > hi) hi = xv, imax[k] = j;   // the first extreme takes the gradient
+                        if (xv < lo) lo = xv, imin[k] = j;
+                    }
+                    if (--left == 0) smax += hi, smin += lo, k++;
+                }
+            }
+            float range = (float)(smax / r.nch) - (float)(smin / r.nch);
+            r.sraw[b * r.G + g] = 1.0f / (range * cm + l->eps);
+        }
+    size_t bg = (size_t)r.B * r.G;
+    if (m->bits == 8) quant_fake_minmax(r.sq, r.sraw, bg, QROUND_NEAREST, NULL);
+    else memcpy(r.sq, r.sraw, bg * sizeof(float));
+    const float *v, *gamma, *beta;
+    revo_params(m, l, r.C, &v, &gamma, &beta);
+    for (int c = 0; c < r.C; c++)
+        for (int b = 0; b < r.B; b++) {
+            const float *xr = x + ((size_t)c * r.B + b) * r.HW;
+            float *y = m->slots[l->out].val + ((size_t)c * r.B + b) * r.HW;
+            float a = r.sq[b * r.G + c / r.cg] * gamma[c];
+            for (int i = 0; i < r.HW; i++) y[i] = xr[i] * hsig(v[c] * xr[i]) * a + beta[c];
+        }
+}
+
+// At 8 bits the error is rounded stochastically to 8 bits first and every gradient of the layer comes from
+// it (the reference puts quantize_grad on the layer's output); the quantizers pass gradients straight through.
+static void revo_backward(Model *m, Layer *l) {
+    Revo r = revo_view(m, l);
+    const Slot *xs = &m->slots[l->in];
+    const float *x = xs->val, *dy = m->slots[l->out].grad;
+    size_t n = slot_size(m, l->in);
+    if (m->bits == 8) {
+        QParam pg = model_error_q8(m, dy, n);
+        quant_decode(m->q8g, m->q8gc, n, pg);
+        dy = m->q8g;
+        quant_decode(m->q8x, l->qx, n, l->px);
+        x = m->q8x;
+    }
+    const float *v, *gamma, *beta;
+    revo_params(m, l, r.C, &v, &gamma, &beta);
+    float *dv = m->grads + m->tensors[REVO_V(l)].offset, *dgamma = m->grads + m->tensors[l->w].offset;
+    float *dbeta = m->grads + m->tensors[l->b].offset, *dx = xs->grad;
+    float cm = revo_cm(r.M);
+    for (int b = 0; b < r.B; b++)
+        for (int g = 0; g < r.G; g++) {
+            float sq = r.sq[b * r.G + g], sraw = r.sraw[b * r.G + g];
+            double ds = 0.0;   // d loss / d s
+            for (int c = g * r.cg; c < (g + 1) * r.cg; c++) {
+                size_t o = ((size_t)c * r.B + b) * r.HW;
+                double sb = 0.0, sgn = 0.0, sdv = 0.0;
+                for (int i = 0; i < r.HW; i++) {
+                    float xi = x[o + i], d = dy[o + i], u = v[c] * xi, h = hsig(u), nv = xi * h;
+                    float dn = d * gamma[c] * sq, hg = hsig_grad(u);
+                    sb += d, sgn += d * nv;
+                    sdv += dn * xi * xi * hg;
+                    if (dx) dx[o + i] += dn * (h + xi * v[c] * hg);
+                }
+                dbeta[c] += (float)sb;
+                dgamma[c] += (float)(sgn * sq);
+                dv[c] += (float)sdv;
+                ds += sgn * gamma[c];
+            }
+            if (!dx) continue;
+            // s = 1 / (R C(M) + eps): ds/dR = -C(M) s^2; R's gradient goes to each chunk's max and min.
+            float dr = (float)(ds * -cm * sraw * sraw) / (float)r.nch;
+            for (int k = 0; k < r.nch; k++) {
+                size_t at = ((size_t)b * r.G + g) * r.nch + k;
+                dx[revo_at(&r, b, g, r.imax[at])] += dr;
+                dx[revo_at(&r, b, g, r.imin[at])] -= dr;
+            }
+        }
+}
+
+static const LayerOps revo_ops = {"range-evonorm", revo_forward, revo_backward, READS_IN};
+
+// G as asked, reduced to the largest count that divides C (the reference asserts C % 8 == 0; LeNet-5's 6
+// channels get 6 groups); chunks: 16, or the largest count below that divides a group's C/G*H*W values
+// into chunks of at least 2 (the reference's reshape needs 16 to divide them).
+int model_range_evonorm(Model *m, int in, int groups, InitKind gamma_init) {
+    Slot x = m->slots[in];
+    while (groups > 1 && x.c % groups) groups--;
+    int L = x.c / groups * x.h * x.w, nch = REVO_CHUNKS;
+    while (nch > 1 && (L % nch || L / nch < 2)) nch--;
+    int out = model_slot_new(m, x.c, x.h, x.w);
+    Layer *l = model_layer_new(m, &revo_ops, in, -1, out);
+    l->eps = 1e-5f; l->groups = groups; l->k = nch;
+    l->q8 = Q8_IN;
+    char name[48];
+    int idx = m->n_layers - 1;
+    snprintf(name, sizeof name, "ren%d.weight", idx);
+    l->w = model_tensor_new(m, name, 1, &x.c, gamma_init, 1.0f, 1);
+    snprintf(name, sizeof name, "ren%d.bias", idx);
+    l->b = model_tensor_new(m, name, 1, &x.c, INIT_ZERO, 0.0f, 1);
+    snprintf(name, sizeof name, "ren%d.v", idx);
+    model_tensor_new(m, name, 1, &x.c, INIT_ONE, 0.0f, 1);   // REVO_V(l)
+    size_t bg = (size_t)m->batch * groups;
+    l->save_n = 2 * bg + 2 * bg * nch;   // sq, sraw, then the chunks' int32 max and min positions
+    return out;
+}
