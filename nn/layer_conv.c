@@ -4,7 +4,10 @@
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include "model.h"
+#include "qgemm.h"
 #include "vec.h"
 
 // "Same" stride-1 convolution (OH == H, OW == W): for a fixed (c, ki, kj, sample) the column row
@@ -198,13 +201,135 @@ static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float 
     }
 }
 
+// Code columns for samples [b0, b0+nb) of the codes xq (C, B, H, W): col (C*k*k, nb*OH*OW), code 0 at
+// the padding (the padding plan below tells qgemm those entries are exact zeros).
+static void im2col_q8(const uint8_t *xq, int C, int B, int H, int W, int b0, int nb, int k, int s, int p, int OH,
+                      int OW, uint8_t *col) {
+    size_t ncol = (size_t)nb * OH * OW;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                uint8_t *row = col + ((size_t)(c * k + ki) * k + kj) * ncol;
+                int lo = 0, hi = OW;   // stride 1: output columns [lo, hi) read the plane
+                if (s == 1) {
+                    lo = p - kj > 0 ? p - kj : 0;
+                    hi = W + p - kj < OW ? W + p - kj : OW;
+                    if (hi < lo) hi = lo;
+                }
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t *plane = xq + ((size_t)c * B + b0 + b) * H * W;
+                    for (int oh = 0; oh < OH; oh++) {
+                        int ih = oh * s - p + ki;
+                        uint8_t *restrict r = row + ((size_t)b * OH + oh) * OW;
+                        if (ih < 0 || ih >= H) { memset(r, 0, (size_t)OW); continue; }
+                        const uint8_t *restrict src = plane + (size_t)ih * W;
+                        if (s == 1) {
+                            const uint8_t *sp = src - p + kj;
+                            for (int ow = 0; ow < lo; ow++) r[ow] = 0;
+                            memcpy(r + lo, sp + lo, (size_t)(hi - lo));
+                            for (int ow = hi; ow < OW; ow++) r[ow] = 0;
+                        } else {
+                            for (int ow = 0; ow < OW; ow++) {
+                                int iw = ow * s - p + kj;
+                                r[ow] = (iw >= 0 && iw < W) ? src[iw] : 0;
+                            }
+                        }
+                    }
+                }
+            }
+}
+
+// The padding plan of a padded conv for qgemm_a_mul_affine_padded: output positions with the same set of
+// kernel taps in the padding form a class; cls covers the columns of the largest chunk (the pattern of
+// one sample's OH*OW positions, repeated). One allocation (freed with the layer).
+typedef struct {
+    QgemmPadding pad;
+    int ncol;   // columns cls covers
+} ConvPad;
+
+static ConvPad *conv_pad_new(const Model *m, const Layer *l) {
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int k = l->k, kk = k * k, C = xs->c, OH = ys->h, OW = ys->w, ohw = OH * OW;
+    size_t per = (size_t)C * kk * ohw;   // conv_chunk at the largest batch
+    int nb = (int)(m->n_work / per);
+    nb = nb < 1 ? 1 : (nb > m->batch ? m->batch : nb);
+    int ncol = nb * ohw;
+    // masks[c]: the taps (ki*k + kj) in the padding for class c; at most ohw classes.
+    uint64_t *masks = xmalloc(sizeof(uint64_t) * (size_t)ohw);
+    int *pos_cls = xmalloc(sizeof(int) * (size_t)ohw), nc = 0;
+    for (int oh = 0; oh < OH; oh++)
+        for (int ow = 0; ow < OW; ow++) {
+            uint64_t mask = 0;
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++) {
+                    int ih = oh * l->stride - l->pad + ki, iw = ow * l->stride - l->pad + kj;
+                    if (ih < 0 || ih >= xs->h || iw < 0 || iw >= xs->w) mask |= (uint64_t)1 << (ki * k + kj);
+                }
+            int c = 0;
+            while (c < nc && masks[c] != mask) c++;
+            if (c == nc) masks[nc++] = mask;
+            pos_cls[oh * OW + ow] = c;
+        }
+    size_t nz = 0;
+    for (int c = 0; c < nc; c++) nz += (size_t)__builtin_popcountll(masks[c]) * C;
+    ConvPad *cp = xmalloc(sizeof *cp + sizeof(int) * ((size_t)ncol + nc + 1 + nz));
+    int *cls = (int *)(cp + 1), *zoff = cls + ncol, *zk = zoff + nc + 1;
+    for (int i = 0; i < ncol; i++) cls[i] = pos_cls[i % ohw];
+    int z = 0;
+    for (int c = 0; c < nc; c++) {
+        zoff[c] = z;
+        for (int ch = 0; ch < C; ch++)
+            for (int t = 0; t < kk; t++)
+                if (masks[c] >> t & 1) zk[z++] = ch * kk + t;
+    }
+    zoff[nc] = z;
+    cp->pad = (QgemmPadding){.n_classes = nc, .cls = cls, .zoff = zoff, .zk = zk};
+    cp->ncol = ncol;
+    free(masks), free(pos_cls);
+    return cp;
+}
+
+static QgemmQuant qq(QParam p) { return (QgemmQuant){.scale = p.scale, .min = p.min}; }
+
 // The 8-bit forward product from the codes of both operands, W^ (OC, K) and x^ (C, B, H, W): the one place
-// an integer kernel takes over (nn/qgemm). Here: decode both, then the fp32 product.
+// an integer kernel takes over. Int8: im2col of the codes, qgemm with the padding as exact zeros.
+// Simulated: decode both, then the fp32 product.
 static void conv_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *xq, QParam px,
                                     float *y) {
-    quant_decode(m->q8w, wq, m->tensors[l->w].count, pw);
-    quant_decode(m->q8x, xq, slot_size(m, l->in), px);
-    conv_gemm(m, l, m->q8w, m->q8x, y, 0);
+    if (m->q8_arith == Q8_ARITH_SIMULATED) {
+        quant_decode(m->q8w, wq, m->tensors[l->w].count, pw);
+        quant_decode(m->q8x, xq, slot_size(m, l->in), px);
+        conv_gemm(m, l, m->q8w, m->q8x, y, 0);
+        return;
+    }
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
+    QgemmA *a = qgemm_a_new(NULL, 0, OC, K, wq, K);
+    if (conv_is_pointwise(l)) {
+        qgemm_a_mul_affine(a, qq(pw), B * ohw, xq, B * ohw, qq(px), y, B * ohw, 0);
+        qgemm_a_free(a);
+        return;
+    }
+    if (l->pad && !l->q8plan) l->q8plan = conv_pad_new(m, l);
+    int nb = conv_chunk(m, l);
+    uint8_t *col = (uint8_t *)m->work;   // K * n * ohw codes fit in the float columns' space
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb;
+        im2col_q8(xq, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, col);
+        float *yc = y + (size_t)b0 * ohw;
+        if (!l->pad) {
+            qgemm_a_mul_affine(a, qq(pw), n * ohw, col, n * ohw, qq(px), yc, B * ohw, 0);
+            continue;
+        }
+        ConvPad *cp = l->q8plan;
+        if (n * ohw > cp->ncol ||
+            qgemm_a_mul_affine_padded(a, qq(pw), n * ohw, col, n * ohw, qq(px), &cp->pad, yc, B * ohw, 0)) {
+            fprintf(stderr, "meshtrain: conv layer %d: the int8 padding plan does not match its columns\n",
+                    (int)(l - m->layers));
+            abort();
+        }
+    }
+    qgemm_a_free(a);
 }
 
 static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
@@ -276,12 +401,31 @@ static void conv_input_grad(Model *m, Layer *l, const float *W, const float *dy,
 }
 
 // The 8-bit input-gradient product from the codes of W^ and of the quantized error: the second place an
-// integer kernel takes over. Here: decode both, then the fp32 product.
+// integer kernel takes over. Int8: dcol = W^T . Q(dy) by qgemm, chunk by chunk, then col2im (which drops
+// the padded rows, as the float path). Simulated: decode both, then the fp32 product.
 static void conv_product_q8_input_grad(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *gq,
                                        QParam pg, float *dx) {
-    quant_decode(m->q8w, wq, m->tensors[l->w].count, pw);
-    quant_decode(m->q8g, gq, slot_size(m, l->out), pg);
-    conv_input_grad(m, l, m->q8w, m->q8g, dx);
+    if (m->q8_arith == Q8_ARITH_SIMULATED) {
+        quant_decode(m->q8w, wq, m->tensors[l->w].count, pw);
+        quant_decode(m->q8g, gq, slot_size(m, l->out), pg);
+        conv_input_grad(m, l, m->q8w, m->q8g, dx);
+        return;
+    }
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
+    QgemmA *a = qgemm_a_new(NULL, 1, K, OC, wq, K);
+    if (conv_is_pointwise(l)) {
+        qgemm_a_mul_affine(a, qq(pw), B * ohw, gq, B * ohw, qq(pg), dx, B * ohw, 1);
+        qgemm_a_free(a);
+        return;
+    }
+    int nb = conv_chunk(m, l);
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb;
+        qgemm_a_mul_affine(a, qq(pw), n * ohw, gq + (size_t)b0 * ohw, B * ohw, qq(pg), m->work, n * ohw, 0);
+        col2im(m->work, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, dx);
+    }
+    qgemm_a_free(a);
 }
 
 static void conv_backward(Model *m, Layer *l) {

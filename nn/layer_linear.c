@@ -4,22 +4,37 @@
 #include <math.h>
 #include <string.h>
 #include "model.h"
+#include "qgemm.h"
+
+static QgemmQuant qq(QParam p) { return (QgemmQuant){.scale = p.scale, .min = p.min}; }
 
 // The 8-bit forward product y (O, B) = W^ (O, F) x^ (F, B) from the codes of both operands: the one place
-// an integer kernel takes over (nn/qgemm). Here: decode both, then cblas_sgemm.
+// an integer kernel takes over. Int8: qgemm on the codes. Simulated: decode both, then cblas_sgemm.
 static void linear_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *xq, QParam px,
                                       float *y) {
     int B = m->cur, F = m->slots[l->in].c, O = m->slots[l->out].c;
+    if (m->q8_arith == Q8_ARITH_INT8) {
+        QgemmA *a = qgemm_a_new(NULL, 0, O, F, wq, F);
+        qgemm_a_mul_affine(a, qq(pw), B, xq, B, qq(px), y, B, 0);
+        qgemm_a_free(a);
+        return;
+    }
     quant_decode(m->q8w, wq, (size_t)O * F, pw);
     quant_decode(m->q8x, xq, (size_t)F * B, px);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, B, F, 1.0f, m->q8w, F, m->q8x, B, 0.0f, y, B);
 }
 
 // The 8-bit input-gradient product dx (F, B) += W^T (F, O) x Q(dy) (O, B) from the codes of both operands:
-// the second place an integer kernel takes over. Here: decode both, then cblas_sgemm.
+// the second place an integer kernel takes over. Int8: qgemm on the codes. Simulated: decode, cblas_sgemm.
 static void linear_product_q8_input_grad(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *gq,
                                          QParam pg, float *dx) {
     int B = m->cur, F = m->slots[l->in].c, O = m->slots[l->out].c;
+    if (m->q8_arith == Q8_ARITH_INT8) {
+        QgemmA *a = qgemm_a_new(NULL, 1, F, O, wq, F);
+        qgemm_a_mul_affine(a, qq(pw), B, gq, B, qq(pg), dx, B, 1);
+        qgemm_a_free(a);
+        return;
+    }
     quant_decode(m->q8w, wq, (size_t)O * F, pw);
     quant_decode(m->q8g, gq, (size_t)O * B, pg);
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, B, O, 1.0f, m->q8w, F, m->q8g, B, 1.0f, dx, B);

@@ -2,6 +2,7 @@
 // slot, gradients pooled by liveness), seeded initialization, and the forward/backward passes.
 #include "model.h"
 #include <math.h>
+#include "qgemm.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -203,6 +204,7 @@ void model_free(Model *m) {
     free(m->params); free(m->grads); free(m->state); free(m->work);
     free(m->act_mem); free(m->grad_mem);
     free(m->q8x); free(m->q8w); free(m->q8g); free(m->q8gc); free(m->q8_codes);
+    for (int i = 0; i < m->n_layers; i++) free(m->layers[i].q8plan);
     free(m->tensors); free(m->layers); free(m->slots);
     free(m);
 }
@@ -267,6 +269,8 @@ int model_set_precision(Model *m, int bits, QRound act_round, Rng rng, Err *e) {
     m->act_round = act_round;
     m->qrng = rng;
     if (bits == 32) return 0;
+    // The integer products where qgemm has a SIMD backend; its plain loop would be slower than sgemm.
+    m->q8_arith = strcmp(qgemm_backend(), "plain") ? Q8_ARITH_INT8 : Q8_ARITH_SIMULATED;
     size_t n_state = m->n_state, codes = 0, nx = 1, nw = 1, ng = 1;
     for (int i = 0; i < m->n_layers; i++) {
         Layer *l = &m->layers[i];
@@ -301,6 +305,26 @@ int model_set_precision(Model *m, int bits, QRound act_round, Rng rng, Err *e) {
         if (l->q8 & Q8_W) { l->qw = p; p += (m->tensors[l->w].count + 15) / 16 * 16; }
     }
     return 0;
+}
+
+int model_set_q8_arith(Model *m, Q8Arith a, int allow_plain, Err *e) {
+    if (a == Q8_ARITH_INT8) {
+        if (m->bits != 8) { err_set(e, "model %s: int8 products need 8-bit precision", m->name); return -1; }
+        if (!allow_plain && !strcmp(qgemm_backend(), "plain")) {
+            err_set(e, "int8 products: this CPU has only qgemm's plain backend (slower than sgemm)");
+            return -1;
+        }
+    }
+    m->q8_arith = a;
+    return 0;
+}
+
+const char *model_arith_name(const Model *m) {
+    static char name[48];
+    if (m->bits != 8) return "fp32";
+    if (m->q8_arith == Q8_ARITH_SIMULATED) return "simulated";
+    snprintf(name, sizeof name, "int8 %s", qgemm_backend());
+    return name;
 }
 
 QParam model_act_range(Model *m, Layer *l, int k) {

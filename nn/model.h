@@ -58,7 +58,14 @@ struct Layer {
     size_t qst;                 // 8 bits: running (min, max) of each quantized input in Model.state
     uint8_t *qx, *qw;           // 8 bits: codes of the input (slot size) and of the weight tensor
     QParam px, pw;              // their ranges
+    void *q8plan;               // 8 bits, int8 products: the layer's own plan (conv: padding classes), one block
 };
+
+// 8 bits: how the conv and linear products run. Q8_ARITH_INT8: integer products of the codes (nn/qgemm,
+// its backend in use), equal to the simulated ones up to float summation order; Q8_ARITH_SIMULATED: the
+// codes decoded to floats and multiplied by sgemm (the reference, and the choice where qgemm has only
+// its plain backend, slower than sgemm).
+typedef enum { Q8_ARITH_SIMULATED, Q8_ARITH_INT8 } Q8Arith;
 
 struct Model {
     char name[32];
@@ -88,6 +95,7 @@ struct Model {
     float *q8x, *q8w, *q8g;
     uint8_t *q8gc, *q8_codes;   // q8_codes: backing memory of every layer's qx and qw
     size_t n_q8_codes;
+    Q8Arith q8_arith;           // chosen by model_set_precision (qgemm_backend), changed by model_set_q8_arith
 };
 
 // Bytes of a model at its precision (docs/precision.md): weights and back-propagated errors as the
@@ -120,6 +128,11 @@ int model_finalize(Model *m, Rng *init, Err *e);
 // activations rounded as act_round and every stochastic rounding drawn from rng. Call once, after
 // building and before the first forward; adds 8-bit running ranges to m->state. 0, or -1 and e.
 int model_set_precision(Model *m, int bits, QRound act_round, Rng rng, Err *e);
+// The 8-bit products from now on: Q8_ARITH_SIMULATED, or Q8_ARITH_INT8 (needs bits 8 and a SIMD qgemm
+// backend unless allow_plain: the plain one is for tests). 0, or -1 and e.
+int model_set_q8_arith(Model *m, Q8Arith a, int allow_plain, Err *e);
+// What the products run on, for runs to record: "fp32", "int8 avx512-vnni" (the qgemm backend), "simulated".
+const char *model_arith_name(const Model *m);
 void model_memory(const Model *m, ModelMemory *out);
 void model_free(Model *m);
 

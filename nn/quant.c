@@ -17,13 +17,29 @@ QParam quant_param(float mn, float mx) {
     return (QParam){.scale = scale > 1e-8f ? scale : 1e-8f, .min = mn};
 }
 
+// Sixteen running extremes (elementwise selects, which vectorize; a scalar min reduction over floats does
+// not without -ffast-math), folded at the end. The result is the same as a sequential scan.
+#define QUANT_LANES 16
+
 void quant_minmax(const float *x, size_t n, float *mn, float *mx) {
-    float lo = x[0], hi = x[0];
-    for (size_t i = 1; i < n; i++) {
-        lo = x[i] < lo ? x[i] : lo;
-        hi = x[i] > hi ? x[i] : hi;
+    float lo[QUANT_LANES], hi[QUANT_LANES];
+    for (int j = 0; j < QUANT_LANES; j++) lo[j] = hi[j] = x[0];
+    size_t i = 0;
+    for (; i + QUANT_LANES <= n; i += QUANT_LANES)
+        for (int j = 0; j < QUANT_LANES; j++) {
+            float v = x[i + j];
+            lo[j] = v < lo[j] ? v : lo[j];
+            hi[j] = v > hi[j] ? v : hi[j];
+        }
+    for (; i < n; i++) {
+        lo[0] = x[i] < lo[0] ? x[i] : lo[0];
+        hi[0] = x[i] > hi[0] ? x[i] : hi[0];
     }
-    *mn = lo, *mx = hi;
+    for (int j = 1; j < QUANT_LANES; j++) {
+        lo[0] = lo[j] < lo[0] ? lo[j] : lo[0];
+        hi[0] = hi[j] > hi[0] ? hi[j] : hi[0];
+    }
+    *mn = lo[0], *mx = hi[0];
 }
 
 void quant_measure(const float *x, int C, int B, int HW, float *mn, float *mx) {
@@ -31,35 +47,55 @@ void quant_measure(const float *x, int C, int B, int HW, float *mn, float *mx) {
     for (int b = 0; b < B; b++) {
         float lo = x[(size_t)b * HW], hi = lo;
         for (int c = 0; c < C; c++) {
-            const float *p = x + ((size_t)c * B + b) * HW;
-            for (int i = 0; i < HW; i++) {
-                lo = p[i] < lo ? p[i] : lo;
-                hi = p[i] > hi ? p[i] : hi;
-            }
+            float l, h;
+            quant_minmax(x + ((size_t)c * B + b) * HW, (size_t)HW, &l, &h);
+            lo = l < lo ? l : lo;
+            hi = h > hi ? h : hi;
         }
         slo += lo, shi += hi;
     }
     *mn = (float)(slo / B), *mx = (float)(shi / B);
 }
 
-// Blocks of values: the scaling and the rounding loops vectorize; the noise takes two 24-bit draws (exact
-// in a float) from each 64-bit output of the generator.
+// The stochastic rounding noise is counter-based: one 64-bit draw from the caller's generator keys the
+// call, and value i gets U(-1/2, 1/2) from a hash of (key, i) (two rounds of the "lowbias32" integer
+// mixer, 32-bit multiplies and shifts, which vectorize), its top 24 bits exact in a float. Seeded and
+// deterministic: the same generator state gives the same codes, whatever the blocking.
+static inline uint32_t quant_mix(uint32_t h) {
+    h ^= h >> 16;
+    h *= 0x7feb352du;
+    h ^= h >> 15;
+    h *= 0x846ca68bu;
+    h ^= h >> 16;
+    return h;
+}
+
+static inline float quant_noise(uint32_t k0, uint32_t k1, uint32_t i) {
+    uint32_t h = quant_mix(quant_mix(i * 0x9e3779b9u + k0) ^ k1);
+    return (float)(h >> 8) * 0x1p-24f - 0.5f;
+}
+
+// Blocks of values, each loop simple enough to vectorize.
 #define QUANT_BLOCK 256
 
 void quant_encode(uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng) {
-    float t[QUANT_BLOCK];
+    uint32_t k0 = 0, k1 = 0;
+    if (r == QROUND_STOCHASTIC) {
+        uint64_t key = rng_u64(rng);
+        k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    }
+    const float mn = p.min, sc = p.scale;
     for (size_t i0 = 0; i0 < n; i0 += QUANT_BLOCK) {
         size_t nb = n - i0 < QUANT_BLOCK ? n - i0 : QUANT_BLOCK;
-        for (size_t i = 0; i < nb; i++) t[i] = (x[i0 + i] - p.min) / p.scale;
+        const float *xb = x + i0;
+        uint8_t *qb = q + i0;
+        float t[QUANT_BLOCK];
+        for (size_t i = 0; i < nb; i++) t[i] = (xb[i] - mn) / sc;
         if (r == QROUND_STOCHASTIC)   // + U(-1/2, 1/2)
-            for (size_t i = 0; i < nb; i += 2) {
-                uint64_t u = rng_u64(rng);
-                t[i] += (float)(u >> 40) * 0x1p-24f - 0.5f;
-                if (i + 1 < nb) t[i + 1] += (float)((u >> 16) & 0xffffff) * 0x1p-24f - 0.5f;
-            }
+            for (size_t i = 0; i < nb; i++) t[i] += quant_noise(k0, k1, (uint32_t)(i0 + i));
         for (size_t i = 0; i < nb; i++) {
             float v = t[i] < 0.0f ? 0.0f : (t[i] > QUANT_LEVELS ? QUANT_LEVELS : t[i]);
-            q[i0 + i] = (uint8_t)(int)rintf(v);   // the default rounding mode: half to even, as torch.round
+            qb[i] = (uint8_t)(int32_t)rintf(v);   // the default rounding mode: half to even, as torch.round
         }
     }
 }

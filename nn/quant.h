@@ -30,7 +30,8 @@ void quant_measure(const float *x, int C, int B, int HW, float *mn, float *mx);
 static inline float quant_running(float run, float v) { return QUANT_MOMENTUM * run + (1.0f - QUANT_MOMENTUM) * v; }
 
 // Codes of x[0..n) in p: q = clamp(round((x - min) / scale [+ U(-1/2, 1/2)]), 0, 255), the noise only
-// when r is QROUND_STOCHASTIC (drawn from rng, which may then not be NULL); round half to even.
+// when r is QROUND_STOCHASTIC; round half to even. The noise is counter-based: one rng_u64 from rng
+// (which may then not be NULL) keys the call, value i's noise is a hash of (key, i) (n < 2^32).
 void quant_encode(uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng);
 // x^[i] = q[i] * scale + min.
 void quant_decode(float *x, const uint8_t *q, size_t n, QParam p);
