@@ -3,6 +3,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "train.h"
 #include "args.h"
 #include "common.h"
@@ -10,17 +11,24 @@
 #include "optim.h"
 
 static const char *USAGE =
-    "meshtrain bench train-step --model M [--bits 8|32] [--batch B] [--threads T] [--seconds S] [--json]";
+    "meshtrain bench train-step --model M [--bits 8|32] [--arith int8|simulated] [--batch B] [--threads T] [--seconds S] [--json]";
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
+// CPU seconds of this process (steadier than wall time on a loaded host; one BLAS thread runs in ours).
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int bench_train_step(int argc, char **argv) {
     Args a;
     args_init(&a, "bench train-step", USAGE, argc, argv);
-    const char *model = "lenet5", *dataset = NULL, *norm_s = NULL;
+    const char *model = "lenet5", *dataset = NULL, *norm_s = NULL, *arith_s = NULL;
     int batch = 32, threads = 1, json = 0, warmup = 5, bits = 32;
     double seconds = 3.0;
     while (args_next(&a)) {
@@ -29,6 +37,8 @@ static int bench_train_step(int argc, char **argv) {
                    "  --model M      %s\n  --dataset D    input shape to use (default: fashion-mnist for "
                    "lenet5/mlp/linear, else cifar10)\n"
                    "  --norm N       %s\n  --bits N       precision: 32 or 8 (docs/precision.md; default 32)\n"
+                   "  --arith A      8 bits: int8 (qgemm's integer products; the default where it has a SIMD "
+                   "backend) or simulated (decoded codes, sgemm; docs/int8.md)\n"
                    "  --batch B      batch size (default 32)\n  --threads T    BLAS threads "
                    "(default 1)\n"
                    "  --seconds S    time to spend timing after 5 warm-up steps (default 3)\n  --json         result "
@@ -44,10 +54,20 @@ static int bench_train_step(int argc, char **argv) {
             bits = (int)args_int(&a, 1, 64);
             if (bits != 8 && bits != 32) args_fail(&a, "--bits: %d (expected 8 or 32)", bits);
         }
+        else if (args_is(&a, "--arith")) {
+            arith_s = args_str(&a);
+            if (strcmp(arith_s, "int8") && strcmp(arith_s, "simulated"))
+                args_fail(&a, "--arith: '%s' (expected int8 or simulated)", arith_s);
+        }
         else if (args_is(&a, "--threads")) threads = (int)args_int(&a, 1, 256);
         else if (args_is(&a, "--seconds")) seconds = args_float(&a, 0.01, 3600);
         else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
         else args_unknown(&a);
+    }
+    a.flag = "--model";
+    if (arith_s && bits != 8) {
+        a.flag = "--arith";
+        args_fail(&a, "--arith: %s needs --bits 8", arith_s);
     }
     a.flag = "--model";
     if (!model_known(model)) args_fail(&a, "--model: unknown model '%s' (expected one of: %s)", model, model_names());
@@ -69,6 +89,9 @@ static int bench_train_step(int argc, char **argv) {
     Err e = {{0}};
     Model *m = model_build(model, norm, c, h, w, k, batch, &rng, &e);
     if (m && model_set_precision(m, bits, QROUND_STOCHASTIC, rng_derive(1, 4), &e)) model_free(m), m = NULL;
+    if (m && arith_s &&
+        model_set_q8_arith(m, strcmp(arith_s, "int8") ? Q8_ARITH_SIMULATED : Q8_ARITH_INT8, 0, &e))
+        model_free(m), m = NULL;
     if (!m) { fprintf(stderr, "meshtrain bench train-step: %s\n", e.msg); return 2; }
     float *x = model_input(m);
     for (size_t i = 0; i < (size_t)c * h * w * batch; i++) x[i] = (float)rng_normal(&rng);
@@ -78,9 +101,9 @@ static int bench_train_step(int argc, char **argv) {
     SgdConfig sc = {.lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-4f, .nesterov = 1};
     sgd_init_model(&sgd, &sc, m);
     int cap = 1 << 16, n = 0;
-    double *t = xmalloc(sizeof(double) * (size_t)cap), start = 0;
+    double *t = xmalloc(sizeof(double) * (size_t)cap), *tc = xmalloc(sizeof(double) * (size_t)cap), start = 0;
     for (int s = 0; n < cap; s++) {
-        double t0 = time_now();
+        double t0 = time_now(), c0 = cpu_now();
         if (s == warmup) start = t0;
         model_forward(m, batch, 1, &rng);
         model_loss(m, y, NULL);
@@ -88,12 +111,14 @@ static int bench_train_step(int argc, char **argv) {
         sgd_step(&sgd, m->params, m->grads, 0.01f);
         double dt = time_now() - t0;
         if (s >= warmup) {
+            tc[n] = cpu_now() - c0;
             t[n++] = dt;
             if (time_now() - start >= seconds && n >= 5) break;
         }
     }
     qsort(t, (size_t)n, sizeof(double), cmp_double);
-    double med = t[n / 2];
+    qsort(tc, (size_t)n, sizeof(double), cmp_double);
+    double med = t[n / 2], cpu_med = tc[n / 2];
     double macs = (double)model_macs(m), ips = batch / med, gflops = 6.0 * macs * batch / med / 1e9;
     double rss = rss_peak_kb() / 1024.0;
     if (json) {
@@ -104,6 +129,8 @@ static int bench_train_step(int argc, char **argv) {
                               "images_per_s", ips, "gflops", gflops, "rss_peak_mb", rss, "coretype", blas_core_name(),
                               "git", meshtrain_git);
         json_object_set_new(o, "bits", json_integer(bits));
+        json_object_set_new(o, "arith", json_string(model_arith_name(m)));
+        json_object_set_new(o, "cpu_ms", json_real(cpu_med * 1e3));
         json_object_set_new(o, "memory", model_memory_json(m));
         char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("%s\n", s);
@@ -111,16 +138,17 @@ static int bench_train_step(int argc, char **argv) {
         json_decref(o);
     } else {
         printf("%s (%s, %zu params, %.1f MMACs/sample): batch %d, %d threads, median step %.2f ms over %d steps\n"
-               "  %.0f images/s, %.1f GFLOP/s, peak RSS %.1f MB, BLAS core %s\n",
+               "  %.0f images/s, %.1f GFLOP/s, peak RSS %.1f MB, BLAS core %s; median CPU time %.2f ms/step; "
+               "products: %s\n",
                model, norm_name(norm), m->n_params, macs / 1e6, batch, threads, med * 1e3, n, ips, gflops, rss,
-               blas_core_name());
+               blas_core_name(), cpu_med * 1e3, model_arith_name(m));
         ModelMemory mm;
         model_memory(m, &mm);
         printf("  %d-bit bytes: weights %zu, activations kept for backward %zu, errors %zu; fp32 master weights and "
                "gradients %zu\n",
                bits, mm.weights, mm.activations, mm.gradients, mm.master);
     }
-    free(t); free(y);
+    free(t); free(tc); free(y);
     sgd_free(&sgd);
     model_free(m);
     return 0;
