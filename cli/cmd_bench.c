@@ -10,8 +10,8 @@
 #include "model.h"
 #include "optim.h"
 
-static const char *USAGE =
-    "meshtrain bench train-step --model M [--bits 8|32] [--arith int8|simulated] [--batch B] [--threads T] [--seconds S] [--json]";
+static const char *USAGE = "meshtrain bench train-step --model M [--bits 8|32] [--arith int8|simulated] [--batch B] "
+                           "[--threads T] [--seconds S] [--json]";
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
