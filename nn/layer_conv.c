@@ -239,24 +239,23 @@ static void im2col_q8(const uint8_t *xq, int C, int B, int H, int W, int b0, int
             }
 }
 
-// The padding plan of a padded conv for qgemm_a_mul_affine_padded: output positions with the same set of
-// kernel taps in the padding form a class; cls covers the columns of the largest chunk (the pattern of
-// one sample's OH*OW positions, repeated). One allocation (freed with the layer).
+// The padding plan of a padded conv (the description qgemm_a_mul_affine_padded takes, kept per layer):
+// output positions with the same set of kernel taps in the padding form a class (class 0: none, the
+// interior); class c's padded rows of the columns are zk[zoff[c] .. zoff[c+1]). The positions of one
+// sample's OH*OW outputs that are not interior are listed with their class (pos, pcls; n_border of them).
+// One allocation, freed with the layer.
 typedef struct {
-    QgemmPadding pad;
-    int ncol;   // columns cls covers
+    int n_classes, n_border;
+    int *zoff, *zk, *pos, *pcls;
 } ConvPad;
 
 static ConvPad *conv_pad_new(const Model *m, const Layer *l) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int k = l->k, kk = k * k, C = xs->c, OH = ys->h, OW = ys->w, ohw = OH * OW;
-    size_t per = (size_t)C * kk * ohw;   // conv_chunk at the largest batch
-    int nb = (int)(m->n_work / per);
-    nb = nb < 1 ? 1 : (nb > m->batch ? m->batch : nb);
-    int ncol = nb * ohw;
-    // masks[c]: the taps (ki*k + kj) in the padding for class c; at most ohw classes.
-    uint64_t *masks = xmalloc(sizeof(uint64_t) * (size_t)ohw);
-    int *pos_cls = xmalloc(sizeof(int) * (size_t)ohw), nc = 0;
+    // masks[c]: the taps (ki*k + kj) in the padding for class c; at most ohw + 1 classes.
+    uint64_t *masks = xmalloc(sizeof(uint64_t) * ((size_t)ohw + 1));
+    int *pos_cls = xmalloc(sizeof(int) * (size_t)ohw), nc = 1, nbord = 0;
+    masks[0] = 0;
     for (int oh = 0; oh < OH; oh++)
         for (int ow = 0; ow < OW; ow++) {
             uint64_t mask = 0;
@@ -269,22 +268,24 @@ static ConvPad *conv_pad_new(const Model *m, const Layer *l) {
             while (c < nc && masks[c] != mask) c++;
             if (c == nc) masks[nc++] = mask;
             pos_cls[oh * OW + ow] = c;
+            nbord += c != 0;
         }
     size_t nz = 0;
     for (int c = 0; c < nc; c++) nz += (size_t)__builtin_popcountll(masks[c]) * C;
-    ConvPad *cp = xmalloc(sizeof *cp + sizeof(int) * ((size_t)ncol + nc + 1 + nz));
-    int *cls = (int *)(cp + 1), *zoff = cls + ncol, *zk = zoff + nc + 1;
-    for (int i = 0; i < ncol; i++) cls[i] = pos_cls[i % ohw];
+    ConvPad *cp = xmalloc(sizeof *cp + sizeof(int) * ((size_t)nc + 1 + nz + 2 * (size_t)nbord));
+    cp->zoff = (int *)(cp + 1), cp->zk = cp->zoff + nc + 1, cp->pos = cp->zk + nz, cp->pcls = cp->pos + nbord;
     int z = 0;
     for (int c = 0; c < nc; c++) {
-        zoff[c] = z;
+        cp->zoff[c] = z;
         for (int ch = 0; ch < C; ch++)
             for (int t = 0; t < kk; t++)
-                if (masks[c] >> t & 1) zk[z++] = ch * kk + t;
+                if (masks[c] >> t & 1) cp->zk[z++] = ch * kk + t;
     }
-    zoff[nc] = z;
-    cp->pad = (QgemmPadding){.n_classes = nc, .cls = cls, .zoff = zoff, .zk = zk};
-    cp->ncol = ncol;
+    cp->zoff[nc] = z;
+    int j = 0;
+    for (int i = 0; i < ohw; i++)
+        if (pos_cls[i]) cp->pos[j] = i, cp->pcls[j++] = pos_cls[i];
+    cp->n_classes = nc, cp->n_border = nbord;
     free(masks), free(pos_cls);
     return cp;
 }
@@ -318,14 +319,13 @@ static void conv_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QPara
     if (l->pad) {
         if (!l->q8plan) l->q8plan = conv_pad_new(m, l);
         cp = l->q8plan;
-        const QgemmPadding *pd = &cp->pad;
-        corr = xmalloc(sizeof(float) * (size_t)OC * pd->n_classes);
+        corr = xmalloc(sizeof(float) * (size_t)OC * cp->n_classes);
         for (int o = 0; o < OC; o++)
-            for (int c = 0; c < pd->n_classes; c++) {
+            for (int c = 0; c < cp->n_classes; c++) {
                 int32_t sum = 0;
-                for (int z = pd->zoff[c]; z < pd->zoff[c + 1]; z++) sum += wq[(size_t)o * K + pd->zk[z]];
-                corr[(size_t)o * pd->n_classes + c] =
-                    pw.scale * px.min * (float)sum + (float)(pd->zoff[c + 1] - pd->zoff[c]) * pw.min * px.min;
+                for (int z = cp->zoff[c]; z < cp->zoff[c + 1]; z++) sum += wq[(size_t)o * K + cp->zk[z]];
+                corr[(size_t)o * cp->n_classes + c] =
+                    pw.scale * px.min * (float)sum + (float)(cp->zoff[c + 1] - cp->zoff[c]) * pw.min * px.min;
             }
     }
     int nb = conv_chunk(m, l);
@@ -336,17 +336,12 @@ static void conv_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QPara
         float *yc = y + (size_t)b0 * ohw;
         qgemm_a_mul_affine(a, qq(pw), n * ohw, col, n * ohw, qq(px), yc, B * ohw, 0);
         if (!cp) continue;
-        if (n * ohw > cp->ncol) {
-            fprintf(stderr, "meshtrain: conv layer %d: the int8 padding plan covers %d columns, not %d\n",
-                    (int)(l - m->layers), cp->ncol, n * ohw);
-            abort();
-        }
-        int nc = cp->pad.n_classes;
-        for (int o = 0; o < OC; o++) {
-            float *restrict row = yc + (size_t)o * B * ohw;
-            const float *restrict co = corr + (size_t)o * nc;
-            const int *restrict cls = cp->pad.cls;
-            for (int i = 0; i < n * ohw; i++) row[i] -= co[cls[i]];
+        for (int o = 0; o < OC; o++) {   // only the border positions: the interior class has nothing padded
+            const float *restrict co = corr + (size_t)o * cp->n_classes;
+            for (int b = 0; b < n; b++) {
+                float *restrict row = yc + (size_t)o * B * ohw + (size_t)b * ohw;
+                for (int j = 0; j < cp->n_border; j++) row[cp->pos[j]] -= co[cp->pcls[j]];
+            }
         }
     }
     free(corr);

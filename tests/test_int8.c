@@ -76,7 +76,8 @@ static void layer_check(const Geo *g) {
         cr_assert(mi->grads[i] == ms->grads[i], "gradient %zu of %zu: int8 path %.9g, simulated %.9g (fp32 both)", i,
                   mi->n_params, mi->grads[i], ms->grads[i]);
     double gmax = 0.0;
-    for (size_t i = 0; i < n_out; i++) gmax = fabs(mi->slots[li->out].grad[i]) > gmax ? fabs(mi->slots[li->out].grad[i]) : gmax;
+    for (size_t i = 0; i < n_out; i++)
+        gmax = fabs(mi->slots[li->out].grad[i]) > gmax ? fabs(mi->slots[li->out].grad[i]) : gmax;
     double tolg = 1e-5 * g->oc * g->k * g->k * wmax * 2 * gmax + 1e-12;
     double d_in = assert_close(dxi, dxs, n_in, tolg, "input gradient");
     cr_assert_gt(max_abs(dxs, n_in), 100 * tolg, "the input gradients are large against the tolerance");
