@@ -10,8 +10,9 @@
 #include "model.h"
 #include "optim.h"
 
-static const char *USAGE = "meshtrain bench train-step --model M [--bits 8|32] [--arith int8|simulated] [--batch B] "
-                           "[--threads T] [--seconds S] [--json]";
+static const char *USAGE =
+    "meshtrain bench train-step --model M [--bits 8|32] [--arith int8|simulated] [--paired] [--batch B] "
+    "[--threads T] [--seconds S] [--json]";
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -25,11 +26,26 @@ static double cpu_now(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+// One timed training step: wall and CPU seconds.
+static void step_timed(Model *m, Sgd *sgd, const uint8_t *y, int batch, Rng *rng, double *wall, double *cpu) {
+    double t0 = time_now(), c0 = cpu_now();
+    model_forward(m, batch, 1, rng);
+    model_loss(m, y, NULL);
+    model_backward(m);
+    sgd_step(sgd, m->params, m->grads, 0.01f);
+    *wall = time_now() - t0, *cpu = cpu_now() - c0;
+}
+
+static double quantile(double *v, int n, double q) {
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return v[(int)(q * (n - 1) + 0.5)];
+}
+
 static int bench_train_step(int argc, char **argv) {
     Args a;
     args_init(&a, "bench train-step", USAGE, argc, argv);
     const char *model = "lenet5", *dataset = NULL, *norm_s = NULL, *arith_s = NULL;
-    int batch = 32, threads = 1, json = 0, warmup = 5, bits = 32;
+    int batch = 32, threads = 1, json = 0, warmup = 5, bits = 32, paired = 0;
     double seconds = 3.0;
     while (args_next(&a)) {
         if (is_help(a.flag)) {
@@ -39,6 +55,9 @@ static int bench_train_step(int argc, char **argv) {
                    "  --norm N       %s\n  --bits N       precision: 32 or 8 (docs/precision.md; default 32)\n"
                    "  --arith A      8 bits: int8 (qgemm's integer products; the default where it has a SIMD "
                    "backend) or simulated (decoded codes, sgemm; docs/int8.md)\n"
+                   "  --paired       8 bits: alternate each step with a step of the same model at fp32 and report "
+                   "the\n                 median of the per-pair CPU-time ratios fp32 / 8-bit (steady on a loaded "
+                   "host)\n"
                    "  --batch B      batch size (default 32)\n  --threads T    BLAS threads "
                    "(default 1)\n"
                    "  --seconds S    time to spend timing after 5 warm-up steps (default 3)\n  --json         result "
@@ -62,9 +81,14 @@ static int bench_train_step(int argc, char **argv) {
         else if (args_is(&a, "--threads")) threads = (int)args_int(&a, 1, 256);
         else if (args_is(&a, "--seconds")) seconds = args_float(&a, 0.01, 3600);
         else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
+        else if (args_is(&a, "--paired")) { args_no_value(&a); paired = 1; }
         else args_unknown(&a);
     }
     a.flag = "--model";
+    if (paired && bits != 8) {
+        a.flag = "--paired";
+        args_fail(&a, "--paired: compares 8 bits with fp32, needs --bits 8");
+    }
     if (arith_s && bits != 8) {
         a.flag = "--arith";
         args_fail(&a, "--arith: %s needs --bits 8", arith_s);
@@ -97,21 +121,31 @@ static int bench_train_step(int argc, char **argv) {
     for (size_t i = 0; i < (size_t)c * h * w * batch; i++) x[i] = (float)rng_normal(&rng);
     uint8_t *y = xmalloc((size_t)batch);
     for (int i = 0; i < batch; i++) y[i] = (uint8_t)rng_below(&rng, (uint32_t)k);
-    Sgd sgd;
+    Sgd sgd, sgd32;
     SgdConfig sc = {.lr = 0.01f, .momentum = 0.9f, .weight_decay = 1e-4f, .nesterov = 1};
     sgd_init_model(&sgd, &sc, m);
+    // --paired: the same model at fp32 (same initialization and batch), stepped alternately with m.
+    Model *m32 = NULL;
+    Rng rng32 = rng_derive(1, 1);
+    if (paired) {
+        m32 = model_build(model, norm, c, h, w, k, batch, &rng32, &e);
+        if (!m32) { fprintf(stderr, "meshtrain bench train-step: %s\n", e.msg); return 2; }
+        memcpy(model_input(m32), x, sizeof(float) * (size_t)c * h * w * batch);
+        sgd_init_model(&sgd32, &sc, m32);
+    }
     int cap = 1 << 16, n = 0;
     double *t = xmalloc(sizeof(double) * (size_t)cap), *tc = xmalloc(sizeof(double) * (size_t)cap), start = 0;
+    double *t32 = xmalloc(sizeof(double) * (size_t)cap), *tc32 = xmalloc(sizeof(double) * (size_t)cap);
+    double *rc = xmalloc(sizeof(double) * (size_t)cap), *rw = xmalloc(sizeof(double) * (size_t)cap);
     for (int s = 0; n < cap; s++) {
-        double t0 = time_now(), c0 = cpu_now();
-        if (s == warmup) start = t0;
-        model_forward(m, batch, 1, &rng);
-        model_loss(m, y, NULL);
-        model_backward(m);
-        sgd_step(&sgd, m->params, m->grads, 0.01f);
-        double dt = time_now() - t0;
+        if (s == warmup) start = time_now();
+        double dt, dc, dt32 = 0, dc32 = 0;
+        if (m32 && s % 2) step_timed(m32, &sgd32, y, batch, &rng32, &dt32, &dc32);   // alternate who goes first
+        step_timed(m, &sgd, y, batch, &rng, &dt, &dc);
+        if (m32 && !(s % 2)) step_timed(m32, &sgd32, y, batch, &rng32, &dt32, &dc32);
         if (s >= warmup) {
-            tc[n] = cpu_now() - c0;
+            t32[n] = dt32, tc32[n] = dc32, rc[n] = dc32 / dc, rw[n] = dt32 / dt;
+            tc[n] = dc;
             t[n++] = dt;
             if (time_now() - start >= seconds && n >= 5) break;
         }
@@ -119,6 +153,9 @@ static int bench_train_step(int argc, char **argv) {
     qsort(t, (size_t)n, sizeof(double), cmp_double);
     qsort(tc, (size_t)n, sizeof(double), cmp_double);
     double med = t[n / 2], cpu_med = tc[n / 2];
+    // Paired: medians of fp32's times, and quartiles of the per-pair speed-ups of 8 bits over fp32.
+    double p_wall = quantile(t32, n, 0.5), p_cpu = quantile(tc32, n, 0.5), r_q1 = quantile(rc, n, 0.25);
+    double r_med = quantile(rc, n, 0.5), r_q3 = quantile(rc, n, 0.75), rw_med = quantile(rw, n, 0.5);
     double macs = (double)model_macs(m), ips = batch / med, gflops = 6.0 * macs * batch / med / 1e9;
     double rss = rss_peak_kb() / 1024.0;
     if (json) {
@@ -132,6 +169,11 @@ static int bench_train_step(int argc, char **argv) {
         json_object_set_new(o, "arith", json_string(model_arith_name(m)));
         json_object_set_new(o, "cpu_ms", json_real(cpu_med * 1e3));
         json_object_set_new(o, "memory", model_memory_json(m));
+        if (m32)
+            json_object_set_new(o, "paired",
+                                json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "fp32_step_ms", p_wall * 1e3, "fp32_cpu_ms",
+                                          p_cpu * 1e3, "speedup_cpu_median", r_med, "speedup_cpu_q1", r_q1,
+                                          "speedup_cpu_q3", r_q3, "speedup_wall_median", rw_med));
         char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
         printf("%s\n", s);
         free(s);
@@ -147,9 +189,14 @@ static int bench_train_step(int argc, char **argv) {
         printf("  %d-bit bytes: weights %zu, activations kept for backward %zu, errors %zu; fp32 master weights and "
                "gradients %zu\n",
                bits, mm.weights, mm.activations, mm.gradients, mm.master);
+        if (m32)
+            printf("  paired with fp32 (%d pairs): fp32 median %.2f ms wall, %.2f ms CPU; 8-bit speed-up over fp32 "
+                   "(CPU time, per pair): median %.3fx, quartiles %.3f-%.3fx; wall: median %.3fx\n",
+                   n, p_wall * 1e3, p_cpu * 1e3, r_med, r_q1, r_q3, rw_med);
     }
-    free(t); free(tc); free(y);
+    free(t); free(tc); free(t32); free(tc32); free(rc); free(rw); free(y);
     sgd_free(&sgd);
+    if (m32) sgd_free(&sgd32), model_free(m32);
     model_free(m);
     return 0;
 }
