@@ -246,7 +246,49 @@ static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float 
                 }                                                                                              \
     }
 #define CODE_SELF(q) (q)
-IM2COL_FROM_CODES(im2col_q8, uint8_t, CODE_SELF, 0)
+IM2COL_FROM_CODES(im2col_q8_any, uint8_t, CODE_SELF, 0)
+
+// im2col_same on codes: each column row is the plane shifted by (ki - p, kj - p), one long copy, with code 0
+// at the rows and columns that fall in the padding (short rows make a per-row copy slow).
+static void im2col_q8_same(const uint8_t *xq, int C, int B, int H, int W, int b0, int nb, int k, int p,
+                           uint8_t *col) {
+    size_t hw = (size_t)H * W, ncol = (size_t)nb * hw;
+    for (int c = 0; c < C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                int dy = ki - p, dx = kj - p;
+                uint8_t *row = col + ((size_t)(c * k + ki) * k + kj) * ncol;
+                int oh0 = dy < 0 ? -dy : 0, oh1 = dy > 0 ? H - dy : H;   // rows with a source row
+                if (oh1 < oh0) oh1 = oh0;
+                ptrdiff_t shift = (ptrdiff_t)dy * W + dx;   // r[i] = plane[i + shift]
+                size_t first = (size_t)oh0 * W, last = (size_t)oh1 * W;
+                // [lo, hi): the part of [first, last) whose source lies inside the plane
+                ptrdiff_t lo = (ptrdiff_t)first, hi = (ptrdiff_t)last;
+                if (lo + shift < 0) lo = -shift;
+                if (hi + shift > (ptrdiff_t)hw) hi = (ptrdiff_t)hw - shift;
+                if (hi < lo) hi = lo;
+                for (int b = 0; b < nb; b++) {
+                    const uint8_t *plane = xq + ((size_t)c * B + b0 + b) * hw;
+                    uint8_t *r = row + (size_t)b * hw;
+                    memset(r, 0, (size_t)lo);
+                    memcpy(r + lo, plane + lo + shift, (size_t)(hi - lo));
+                    memset(r + hi, 0, hw - (size_t)hi);
+                    // Columns that wrapped into the neighbouring row are padding.
+                    if (dx < 0)
+                        for (int oh = oh0; oh < oh1; oh++)
+                            for (int j = 0; j < -dx; j++) r[(size_t)oh * W + j] = 0;
+                    if (dx > 0)
+                        for (int oh = oh0; oh < oh1; oh++)
+                            for (int j = W - dx; j < W; j++) r[(size_t)oh * W + j] = 0;
+                }
+            }
+}
+
+static void im2col_q8(const uint8_t *xq, QParam px, int C, int B, int H, int W, int b0, int nb, int k, int s, int p,
+                      int OH, int OW, uint8_t *col) {
+    if (s == 1 && OH == H && OW == W) im2col_q8_same(xq, C, B, H, W, b0, nb, k, p, col);
+    else im2col_q8_any(xq, px, C, B, H, W, b0, nb, k, s, p, OH, OW, col);
+}
 
 // The padding plan of a padded conv (the description qgemm_a_mul_affine_padded takes, kept per layer):
 // output positions with the same set of kernel taps in the padding form a class (class 0: none, the
