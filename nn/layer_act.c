@@ -47,8 +47,7 @@ static void add_forward(Model *m, Layer *l, int train, Rng *rng) {
     if (m->bits == 8) {
         QParam pa = model_act_range(m, l, 0), pb = model_act_range(m, l, 1);
         uint8_t *q = m->q8gc;   // scratch: the codes are not kept (backward needs neither operand)
-        quant_encode(q, a, n, pa, m->act_round, &m->qrng);
-        quant_decode(a, q, n, pa);
+        quant_fake(a, NULL, a, n, pa, m->act_round, &m->qrng);
         quant_encode(q, b, n, pb, m->act_round, &m->qrng);
         for (size_t i = 0; i < n; i++) a[i] += (float)q[i] * pb.scale + pb.min;
         return;
@@ -62,8 +61,7 @@ static void add_backward(Model *m, Layer *l) {
     float *gb = m->slots[l->in2].grad;
     size_t n = slot_size(m, l->out);
     if (m->bits == 8 && g) {
-        QParam pg = model_error_q8(m, g, n);
-        quant_decode(g, m->q8gc, n, pg);   // in place: the first operand's error is the output's
+        model_error_fake(m, g, g, n);   // in place: the first operand's error is the output's
     }
     if (!gb) return;
     for (size_t i = 0; i < n; i++) gb[i] += g[i];

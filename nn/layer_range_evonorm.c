@@ -64,8 +64,7 @@ static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
     if (m->bits == 8) {   // the input by QuantMeasure; its codes are what backward reads
         size_t n = slot_size(m, l->in);
         l->px = model_act_range(m, l, 0);
-        quant_encode(l->qx, x, n, l->px, m->act_round, &m->qrng);
-        quant_decode(m->q8x, l->qx, n, l->px);
+        quant_fake(m->q8x, l->qx, x, n, l->px, m->act_round, &m->qrng);
         x = m->q8x;
     }
     float cm = revo_cm(r.M);
@@ -114,8 +113,7 @@ static void revo_backward(Model *m, Layer *l) {
     const float *x = xs->val, *dy = m->slots[l->out].grad;
     size_t n = slot_size(m, l->in);
     if (m->bits == 8) {
-        QParam pg = model_error_q8(m, dy, n);
-        quant_decode(m->q8g, m->q8gc, n, pg);
+        model_error_fake(m, m->q8g, dy, n);
         dy = m->q8g;
         quant_decode(m->q8x, l->qx, n, l->px);
         x = m->q8x;

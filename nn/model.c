@@ -348,6 +348,14 @@ QParam model_error_q8(Model *m, const float *g, size_t n) {
     return p;
 }
 
+QParam model_error_fake(Model *m, float *out, const float *g, size_t n) {
+    float mn, mx;
+    quant_minmax(g, n, &mn, &mx);
+    QParam p = quant_param(mn, mx);
+    quant_fake(out, NULL, g, n, p, QROUND_STOCHASTIC, &m->qrng);
+    return p;
+}
+
 static size_t slot_bytes(const Model *m, int s, size_t per) {
     return (size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->batch * per;
 }

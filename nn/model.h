@@ -163,6 +163,8 @@ QParam model_act_range(Model *m, Layer *l, int k);
 // 8 bits: the codes of the back-propagated error g[0..n) in m->q8gc, over its own min and max, stochastic
 // rounding (the reference's quantize_grad). Returns their range; g is left as it is.
 QParam model_error_q8(Model *m, const float *g, size_t n);
+// The same rounding, decoded into out (may be g) in the same pass, without keeping the codes.
+QParam model_error_fake(Model *m, float *out, const float *g, size_t n);
 void model_work_need(Model *m, size_t n);
 // Shared by the normalization layers (layer_norm.c): per-channel scale and shift tensors, and the
 // mean and 1/sqrt(var + eps) of sample b over channels [c0, c1) of a (C, B, HW) tensor.

@@ -94,6 +94,29 @@ void quant_encode(uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng 
     for (size_t i = 0; i < n; i++) q[i] = quant_code((x[i] - mn) * inv + quant_noise(k0, k1, (uint32_t)i));
 }
 
+void quant_fake(float *out, uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng) {
+    const float mn = p.min, sc = p.scale;
+    uint32_t k0 = 0, k1 = 0;
+    if (r == QROUND_STOCHASTIC) {
+        uint64_t key = rng_u64(rng);
+        k0 = (uint32_t)key, k1 = (uint32_t)(key >> 32);
+    }
+    const float inv = 1.0f / sc;
+    // The same codes as quant_encode (same expressions, same key), so the same values as encode + decode.
+    if (r == QROUND_NEAREST && q)
+        for (size_t i = 0; i < n; i++) q[i] = quant_code((x[i] - mn) / sc), out[i] = (float)q[i] * sc + mn;
+    else if (r == QROUND_NEAREST)
+        for (size_t i = 0; i < n; i++) out[i] = (float)quant_code((x[i] - mn) / sc) * sc + mn;
+    else if (q)
+        for (size_t i = 0; i < n; i++) {
+            q[i] = quant_code((x[i] - mn) * inv + quant_noise(k0, k1, (uint32_t)i));
+            out[i] = (float)q[i] * sc + mn;
+        }
+    else
+        for (size_t i = 0; i < n; i++)
+            out[i] = (float)quant_code((x[i] - mn) * inv + quant_noise(k0, k1, (uint32_t)i)) * sc + mn;
+}
+
 void quant_decode(float *x, const uint8_t *q, size_t n, QParam p) {
     for (size_t i = 0; i < n; i++) x[i] = (float)q[i] * p.scale + p.min;
 }

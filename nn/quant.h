@@ -33,6 +33,9 @@ static inline float quant_running(float run, float v) { return QUANT_MOMENTUM * 
 // when r is QROUND_STOCHASTIC; round half to even. The noise is counter-based: one rng_u64 from rng
 // (which may then not be NULL) keys the call, value i's noise is a hash of (key, i) (n < 2^32).
 void quant_encode(uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng);
+// quant_encode then quant_decode in one pass: out[i] = x^[i] (out may be x), the codes in q unless q is NULL.
+// The same draws and results as the two calls.
+void quant_fake(float *out, uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng);
 // x^[i] = q[i] * scale + min.
 void quant_decode(float *x, const uint8_t *q, size_t n, QParam p);
 // Quantize-dequantize ("fake quantization") of x[0..n) into out (may be x), over x's own min and max.
