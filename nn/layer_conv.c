@@ -290,20 +290,20 @@ static void im2col_q8(const uint8_t *xq, QParam px, int C, int B, int H, int W, 
     else im2col_q8_any(xq, px, C, B, H, W, b0, nb, k, s, p, OH, OW, col);
 }
 
-// The padding plan of a padded conv (the description qgemm_a_mul_affine_padded takes, kept per layer):
-// output positions with the same set of kernel taps in the padding form a class (class 0: none, the
-// interior); class c's padded rows of the columns are zk[zoff[c] .. zoff[c+1]). The positions of one
-// sample's OH*OW outputs that are not interior are listed with their class (pos, pcls; n_border of them).
-// One allocation, freed with the layer.
+// The padding plan of a padded conv: output positions with the same set of kernel taps in the padding
+// form a class (class 0: none, the interior); class c's padded taps (ki*k + kj) are ztap[zoff[c] ..
+// zoff[c+1]), in every input channel. The positions of one sample's OH*OW outputs that are not interior are
+// listed with their class (pos, pcls; n_border of them). One allocation, freed with the layer. A "same"
+// conv's input gradient, computed as a conv of the error (below), has the same plan.
 typedef struct {
     int n_classes, n_border;
-    int *zoff, *zk, *pos, *pcls;
+    int *zoff, *ztap, *pos, *pcls;
 } ConvPad;
 
 static ConvPad *conv_pad_new(const Model *m, const Layer *l) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
-    int k = l->k, kk = k * k, C = xs->c, OH = ys->h, OW = ys->w, ohw = OH * OW;
-    // masks[c]: the taps (ki*k + kj) in the padding for class c; at most ohw + 1 classes.
+    int k = l->k, kk = k * k, OH = ys->h, OW = ys->w, ohw = OH * OW;
+    // masks[c]: the taps in the padding for class c; at most ohw + 1 classes.
     uint64_t *masks = xmalloc(sizeof(uint64_t) * ((size_t)ohw + 1));
     int *pos_cls = xmalloc(sizeof(int) * (size_t)ohw), nc = 1, nbord = 0;
     masks[0] = 0;
@@ -322,15 +322,14 @@ static ConvPad *conv_pad_new(const Model *m, const Layer *l) {
             nbord += c != 0;
         }
     size_t nz = 0;
-    for (int c = 0; c < nc; c++) nz += (size_t)__builtin_popcountll(masks[c]) * C;
+    for (int c = 0; c < nc; c++) nz += (size_t)__builtin_popcountll(masks[c]);
     ConvPad *cp = xmalloc(sizeof *cp + sizeof(int) * ((size_t)nc + 1 + nz + 2 * (size_t)nbord));
-    cp->zoff = (int *)(cp + 1), cp->zk = cp->zoff + nc + 1, cp->pos = cp->zk + nz, cp->pcls = cp->pos + nbord;
+    cp->zoff = (int *)(cp + 1), cp->ztap = cp->zoff + nc + 1, cp->pos = cp->ztap + nz, cp->pcls = cp->pos + nbord;
     int z = 0;
     for (int c = 0; c < nc; c++) {
         cp->zoff[c] = z;
-        for (int ch = 0; ch < C; ch++)
-            for (int t = 0; t < kk; t++)
-                if (masks[c] >> t & 1) cp->zk[z++] = ch * kk + t;
+        for (int t = 0; t < kk; t++)
+            if (masks[c] >> t & 1) cp->ztap[z++] = t;
     }
     cp->zoff[nc] = z;
     int j = 0;
@@ -339,6 +338,36 @@ static ConvPad *conv_pad_new(const Model *m, const Layer *l) {
     cp->n_classes = nc, cp->n_border = nbord;
     free(masks), free(pos_cls);
     return cp;
+}
+
+// The columns hold code 0 at the padding, so the affine product counts x^ = pb.min for each padded tap;
+// corr (M, n_classes) holds those terms for op(A) = A (M, Cx*kk) row-major (codes in pa):
+// corr[m][c] = pa.scale * pb.min * sum over padded k of A[m][k] + (number padded) * pa.min * pb.min
+// (what qgemm_a_mul_affine_padded subtracts; here the sums are done once per product, not per chunk).
+static float *conv_pad_corr(const ConvPad *cp, const uint8_t *A, int M, int Cx, int kk, QParam pa, QParam pb) {
+    float *corr = xmalloc(sizeof(float) * (size_t)M * cp->n_classes);
+    for (int mm = 0; mm < M; mm++)
+        for (int c = 0; c < cp->n_classes; c++) {
+            int32_t sum = 0;
+            const uint8_t *row = A + (size_t)mm * Cx * kk;
+            for (int ch = 0; ch < Cx; ch++)
+                for (int z = cp->zoff[c]; z < cp->zoff[c + 1]; z++) sum += row[ch * kk + cp->ztap[z]];
+            corr[(size_t)mm * cp->n_classes + c] =
+                pa.scale * pb.min * (float)sum + (float)((cp->zoff[c + 1] - cp->zoff[c]) * Cx) * pa.min * pb.min;
+        }
+    return corr;
+}
+
+// y (M, ld) holding n samples of ohw columns: subtract corr at the border positions (the interior class
+// has nothing padded).
+static void conv_pad_subtract(const ConvPad *cp, const float *corr, int M, float *y, size_t ld, int n, int ohw) {
+    for (int mm = 0; mm < M; mm++) {
+        const float *restrict co = corr + (size_t)mm * cp->n_classes;
+        for (int b = 0; b < n; b++) {
+            float *restrict row = y + (size_t)mm * ld + (size_t)b * ohw;
+            for (int j = 0; j < cp->n_border; j++) row[cp->pos[j]] -= co[cp->pcls[j]];
+        }
+    }
 }
 
 static QgemmQuant qq(QParam p) { return (QgemmQuant){.scale = p.scale, .min = p.min}; }
@@ -362,22 +391,13 @@ static void conv_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QPara
         qgemm_a_free(a);
         return;
     }
-    // Padding: the columns hold code 0 there, so the affine product counts x^ = px.min for each padded
-    // tap; corr[o][c] takes those terms off again for the columns of class c (what
-    // qgemm_a_mul_affine_padded does, with the sums over W's codes done once per forward, not per chunk).
+    // Padding: code 0 in the columns, its affine terms taken off again at the border positions.
     ConvPad *cp = NULL;
     float *corr = NULL;
     if (l->pad) {
         if (!l->q8plan) l->q8plan = conv_pad_new(m, l);
         cp = l->q8plan;
-        corr = xmalloc(sizeof(float) * (size_t)OC * cp->n_classes);
-        for (int o = 0; o < OC; o++)
-            for (int c = 0; c < cp->n_classes; c++) {
-                int32_t sum = 0;
-                for (int z = cp->zoff[c]; z < cp->zoff[c + 1]; z++) sum += wq[(size_t)o * K + cp->zk[z]];
-                corr[(size_t)o * cp->n_classes + c] =
-                    pw.scale * px.min * (float)sum + (float)(cp->zoff[c + 1] - cp->zoff[c]) * pw.min * px.min;
-            }
+        corr = conv_pad_corr(cp, wq, OC, C, l->k * l->k, pw, px);
     }
     int nb = conv_chunk(m, l);
     uint8_t *col = (uint8_t *)m->work;   // K * n * ohw codes fit in the float columns' space
@@ -386,14 +406,7 @@ static void conv_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QPara
         im2col_q8(xq, px, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, col);
         float *yc = y + (size_t)b0 * ohw;
         qgemm_a_mul_affine(a, qq(pw), n * ohw, col, n * ohw, qq(px), yc, B * ohw, 0);
-        if (!cp) continue;
-        for (int o = 0; o < OC; o++) {   // only the border positions: the interior class has nothing padded
-            const float *restrict co = corr + (size_t)o * cp->n_classes;
-            for (int b = 0; b < n; b++) {
-                float *restrict row = yc + (size_t)o * B * ohw + (size_t)b * ohw;
-                for (int j = 0; j < cp->n_border; j++) row[cp->pos[j]] -= co[cp->pcls[j]];
-            }
-        }
+        if (cp) conv_pad_subtract(cp, corr, OC, yc, (size_t)B * ohw, n, ohw);
     }
     free(corr);
     qgemm_a_free(a);
@@ -467,6 +480,39 @@ static void conv_input_grad(Model *m, Layer *l, const float *W, const float *dy,
     }
 }
 
+// The input gradient of a "same" conv (stride 1, k = 2p + 1) is itself a "same" conv, of the error with the
+// weights transposed and flipped: dx (C, B*hw) += W' (C, OC*k*k) . columns of Q(dy), W'[c][o][t] =
+// W[o][c][k*k-1-t]. On codes: im2col of the error's codes (4x fewer bytes than the float columns), qgemm
+// straight into dx, the padding plan of the forward (the same geometry). This replaces the float columns
+// (k*k times dx's size) and col2im; the sum has the same terms in another order.
+static void conv_input_grad_same_q8(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *gq, QParam pg,
+                                    float *dx) {
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, C = xs->c, OC = ys->c, kk = l->k * l->k, hw = ys->h * ys->w;
+    uint8_t *wt = xmalloc((size_t)C * OC * kk);
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < kk; t++)
+                wt[((size_t)c * OC + o) * kk + (kk - 1 - t)] = wq[((size_t)o * C + c) * kk + t];
+    QgemmA *a = qgemm_a_new(NULL, 0, C, OC * kk, wt, OC * kk);
+    if (!l->q8plan) l->q8plan = conv_pad_new(m, l);
+    ConvPad *cp = l->q8plan;
+    float *corr = conv_pad_corr(cp, wt, C, OC, kk, pw, pg);
+    size_t per = (size_t)OC * kk * hw;   // column codes per sample
+    int nb = (int)(m->n_work * sizeof(float) / per);
+    nb = nb < 1 ? 1 : (nb > B ? B : nb);
+    uint8_t *col = (uint8_t *)m->work;
+    for (int b0 = 0; b0 < B; b0 += nb) {
+        int n = B - b0 < nb ? B - b0 : nb;
+        im2col_q8(gq, pg, OC, B, ys->h, ys->w, b0, n, l->k, 1, l->pad, ys->h, ys->w, col);
+        float *dxc = dx + (size_t)b0 * hw;
+        qgemm_a_mul_affine(a, qq(pw), n * hw, col, n * hw, qq(pg), dxc, B * hw, 1);
+        conv_pad_subtract(cp, corr, C, dxc, (size_t)B * hw, n, hw);
+    }
+    free(corr), free(wt);
+    qgemm_a_free(a);
+}
+
 // The 8-bit input-gradient product from the codes of W^ and of the quantized error: the second place an
 // integer kernel takes over. Int8: dcol = W^T . Q(dy) by qgemm, chunk by chunk, then col2im (which drops
 // the padded rows, as the float path). Simulated: decode both, then the fp32 product.
@@ -484,6 +530,11 @@ static void conv_product_q8_input_grad(Model *m, Layer *l, const uint8_t *wq, QP
     if (conv_is_pointwise(l)) {
         qgemm_a_mul_affine(a, qq(pw), B * ohw, gq, B * ohw, qq(pg), dx, B * ohw, 1);
         qgemm_a_free(a);
+        return;
+    }
+    if (l->stride == 1 && ys->h == xs->h && ys->w == xs->w && l->k == 2 * l->pad + 1) {
+        qgemm_a_free(a);
+        conv_input_grad_same_q8(m, l, wq, pw, gq, pg, dx);
         return;
     }
     int nb = conv_chunk(m, l);
