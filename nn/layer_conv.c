@@ -399,7 +399,8 @@ static void conv_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QPara
         cp = l->q8plan;
         corr = conv_pad_corr(cp, wq, OC, C, l->k * l->k, pw, px);
     }
-    int nb = conv_chunk(m, l);
+    int nb = (int)(m->n_work * sizeof(float) / ((size_t)K * ohw));   // codes: 4x the samples of the float chunk
+    nb = nb < 1 ? 1 : (nb > B ? B : nb);
     uint8_t *col = (uint8_t *)m->work;   // K * n * ohw codes fit in the float columns' space
     for (int b0 = 0; b0 < B; b0 += nb) {
         int n = B - b0 < nb ? B - b0 : nb;
