@@ -65,10 +65,17 @@ done
 j=0
 for m in $Q8_MODELS; do
   j=$((j + 1))
-  for b in 32 8; do
-    run "meshtrain $m $b-bit" "$TMP/q$b.$j.json" \
-      "$BIN" bench train-step --model "$m" --norm range-evonorm --bits "$b" --batch "$BATCH" --threads "$THREADS" --json
-  done
+  run "meshtrain $m 32-bit" "$TMP/q32.$j.json" \
+    "$BIN" bench train-step --model "$m" --norm range-evonorm --bits 32 --batch "$BATCH" --threads "$THREADS" --json
+  # --paired: each 8-bit step alternates with an fp32 step of the same model in the same process; the
+  # speed-up is the median of the per-pair CPU-time ratios (steady on a loaded host). Int8 products (the
+  # default where qgemm has a SIMD backend), then the simulated ones for reference.
+  run "meshtrain $m 8-bit" "$TMP/q8.$j.json" \
+    "$BIN" bench train-step --model "$m" --norm range-evonorm --bits 8 --paired --seconds 10 --batch "$BATCH" \
+    --threads "$THREADS" --json
+  run "meshtrain $m 8-bit simulated" "$TMP/q8s.$j.json" \
+    "$BIN" bench train-step --model "$m" --norm range-evonorm --bits 8 --arith simulated --paired --batch "$BATCH" \
+    --threads "$THREADS" --json
 done
 
 mkdir -p "$(dirname "$OUT")"
@@ -135,12 +142,16 @@ if q8_models:
     print()
     print("## 8-bit training against fp32 (meshtrain, norm range-evonorm; docs/precision.md)")
     print()
-    print("| model | fp32 step ms | 8-bit step ms | speed-up (fp32 / 8-bit) | weights B (fp32 / 8-bit) | activations kept B | errors B |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("Speed-up: fp32 / 8-bit CPU time per step, median [quartiles] over pairs of steps alternated in one process "
+          "(`bench train-step --paired`); the 8-bit products named in `products`.")
+    print()
+    print("| model | products | fp32 CPU ms | 8-bit CPU ms | speed-up | simulated 8-bit: speed-up | weights B (fp32 / 8-bit) | activations kept B | errors B |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for j, m in enumerate(q8_models, 1):
-        a, b = (json.load(open(f"{tmp}/q{bits}.{j}.json")) for bits in (32, 8))
-        ma, mb = a["memory"], b["memory"]
-        print(f"| {m} | {a['step_ms']:.1f} | {b['step_ms']:.1f} | {a['step_ms'] / b['step_ms']:.2f}x | "
+        a, b, c = (json.load(open(f"{tmp}/q{t}.{j}.json")) for t in ("32", "8", "8s"))
+        ma, mb, p, ps = a["memory"], b["memory"], b["paired"], c["paired"]
+        print(f"| {m} | {b['arith']} | {p['fp32_cpu_ms']:.1f} | {b['cpu_ms']:.1f} | **{p['speedup_cpu_median']:.2f}x** "
+              f"[{p['speedup_cpu_q1']:.2f}-{p['speedup_cpu_q3']:.2f}] | {ps['speedup_cpu_median']:.2f}x | "
               f"{ma['weights']:,} / {mb['weights']:,} | {ma['activations']:,} / {mb['activations']:,} | "
               f"{ma['gradients']:,} / {mb['gradients']:,} |")
 EOF
