@@ -243,6 +243,7 @@ static json_t *memory_of(const Run *r) {
                                                            : model_build(r->s.model, r->s.norm, c, h, w, k, r->s.batch,
                                                                          &init, &e);
     json_t *o = m && !model_set_precision(m, r->s.bits, r->s.act_round, init, &e) ? model_memory_json(m) : json_null();
+    if (json_is_object(o)) json_object_set_new(o, "arith", json_string(model_arith_name(m)));   // docs/int8.md
     model_free(m);
     return o;
 }
