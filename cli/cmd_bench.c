@@ -41,6 +41,85 @@ static double quantile(double *v, int n, double q) {
     return v[(int)(q * (n - 1) + 0.5)];
 }
 
+// Medians over the timed steps: wall and CPU time of m's steps, the fastest wall step; with a paired fp32
+// model, its medians and the quartiles of the per-pair speed-ups (fp32 time / m's time).
+typedef struct {
+    int n;
+    double wall, cpu, wall_min, p_wall, p_cpu, r_q1, r_med, r_q3, rw_med;
+} StepStats;
+
+static void steps_time(Model *m, Sgd *sgd, Rng *rng, Model *m32, Sgd *sgd32, Rng *rng32, const uint8_t *y, int batch,
+                       int warmup, double seconds, StepStats *st) {
+    int cap = 1 << 16, n = 0;
+    double *t = xmalloc(sizeof(double) * (size_t)cap), *tc = xmalloc(sizeof(double) * (size_t)cap), start = 0;
+    double *t32 = xmalloc(sizeof(double) * (size_t)cap), *tc32 = xmalloc(sizeof(double) * (size_t)cap);
+    double *rc = xmalloc(sizeof(double) * (size_t)cap), *rw = xmalloc(sizeof(double) * (size_t)cap);
+    for (int s = 0; n < cap; s++) {
+        if (s == warmup) start = time_now();
+        double dt, dc, dt32 = 0, dc32 = 0;
+        if (m32 && s % 2) step_timed(m32, sgd32, y, batch, rng32, &dt32, &dc32);   // alternate who goes first
+        step_timed(m, sgd, y, batch, rng, &dt, &dc);
+        if (m32 && !(s % 2)) step_timed(m32, sgd32, y, batch, rng32, &dt32, &dc32);
+        if (s >= warmup) {
+            t32[n] = dt32, tc32[n] = dc32, rc[n] = dc32 / dc, rw[n] = dt32 / dt;
+            tc[n] = dc;
+            t[n++] = dt;
+            if (time_now() - start >= seconds && n >= 5) break;
+        }
+    }
+    st->n = n;
+    st->wall = quantile(t, n, 0.5), st->wall_min = t[0], st->cpu = quantile(tc, n, 0.5);
+    st->p_wall = quantile(t32, n, 0.5), st->p_cpu = quantile(tc32, n, 0.5), st->r_q1 = quantile(rc, n, 0.25);
+    st->r_med = quantile(rc, n, 0.5), st->r_q3 = quantile(rc, n, 0.75), st->rw_med = quantile(rw, n, 0.5);
+    free(t), free(tc), free(t32), free(tc32), free(rc), free(rw);
+}
+
+// The results: one JSON object, or text.
+static void steps_report(const char *model, NormKind norm, int batch, int threads, int bits, int json, Model *m,
+                         int paired, const StepStats *st) {
+    int n = st->n;
+    double med = st->wall, cpu_med = st->cpu, p_wall = st->p_wall, p_cpu = st->p_cpu;
+    double r_q1 = st->r_q1, r_med = st->r_med, r_q3 = st->r_q3, rw_med = st->rw_med, t0_min = st->wall_min;
+    double macs = (double)model_macs(m), ips = batch / med, gflops = 6.0 * macs * batch / med / 1e9;
+    double rss = rss_peak_kb() / 1024.0;
+    if (json) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:f, s:f, s:f, s:f, s:f, s:s, s:s}",
+                              "impl", "meshtrain", "model", model, "norm", norm_name(norm), "batch", batch,
+                              "threads", threads, "params", (json_int_t)m->n_params, "macs_per_sample",
+                              (json_int_t)model_macs(m), "steps", n, "step_ms", med * 1e3, "step_ms_min", t0_min * 1e3,
+                              "images_per_s", ips, "gflops", gflops, "rss_peak_mb", rss, "coretype", blas_core_name(),
+                              "git", meshtrain_git);
+        json_object_set_new(o, "bits", json_integer(bits));
+        json_object_set_new(o, "arith", json_string(model_arith_name(m)));
+        json_object_set_new(o, "cpu_ms", json_real(cpu_med * 1e3));
+        json_object_set_new(o, "memory", model_memory_json(m));
+        if (paired)
+            json_object_set_new(o, "paired",
+                                json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "fp32_step_ms", p_wall * 1e3, "fp32_cpu_ms",
+                                          p_cpu * 1e3, "speedup_cpu_median", r_med, "speedup_cpu_q1", r_q1,
+                                          "speedup_cpu_q3", r_q3, "speedup_wall_median", rw_med));
+        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+        printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        printf("%s (%s, %zu params, %.1f MMACs/sample): batch %d, %d threads, median step %.2f ms over %d steps\n"
+               "  %.0f images/s, %.1f GFLOP/s, peak RSS %.1f MB, BLAS core %s; median CPU time %.2f ms/step; "
+               "products: %s\n",
+               model, norm_name(norm), m->n_params, macs / 1e6, batch, threads, med * 1e3, n, ips, gflops, rss,
+               blas_core_name(), cpu_med * 1e3, model_arith_name(m));
+        ModelMemory mm;
+        model_memory(m, &mm);
+        printf("  %d-bit bytes: weights %zu, activations kept for backward %zu, errors %zu; fp32 master weights and "
+               "gradients %zu\n",
+               bits, mm.weights, mm.activations, mm.gradients, mm.master);
+        if (paired)
+            printf("  paired with fp32 (%d pairs): fp32 median %.2f ms wall, %.2f ms CPU; 8-bit speed-up over fp32 "
+                   "(CPU time, per pair): median %.3fx, quartiles %.3f-%.3fx; wall: median %.3fx\n",
+                   n, p_wall * 1e3, p_cpu * 1e3, r_med, r_q1, r_q3, rw_med);
+    }
+}
+
 static int bench_train_step(int argc, char **argv) {
     Args a;
     args_init(&a, "bench train-step", USAGE, argc, argv);
@@ -133,68 +212,10 @@ static int bench_train_step(int argc, char **argv) {
         memcpy(model_input(m32), x, sizeof(float) * (size_t)c * h * w * batch);
         sgd_init_model(&sgd32, &sc, m32);
     }
-    int cap = 1 << 16, n = 0;
-    double *t = xmalloc(sizeof(double) * (size_t)cap), *tc = xmalloc(sizeof(double) * (size_t)cap), start = 0;
-    double *t32 = xmalloc(sizeof(double) * (size_t)cap), *tc32 = xmalloc(sizeof(double) * (size_t)cap);
-    double *rc = xmalloc(sizeof(double) * (size_t)cap), *rw = xmalloc(sizeof(double) * (size_t)cap);
-    for (int s = 0; n < cap; s++) {
-        if (s == warmup) start = time_now();
-        double dt, dc, dt32 = 0, dc32 = 0;
-        if (m32 && s % 2) step_timed(m32, &sgd32, y, batch, &rng32, &dt32, &dc32);   // alternate who goes first
-        step_timed(m, &sgd, y, batch, &rng, &dt, &dc);
-        if (m32 && !(s % 2)) step_timed(m32, &sgd32, y, batch, &rng32, &dt32, &dc32);
-        if (s >= warmup) {
-            t32[n] = dt32, tc32[n] = dc32, rc[n] = dc32 / dc, rw[n] = dt32 / dt;
-            tc[n] = dc;
-            t[n++] = dt;
-            if (time_now() - start >= seconds && n >= 5) break;
-        }
-    }
-    qsort(t, (size_t)n, sizeof(double), cmp_double);
-    qsort(tc, (size_t)n, sizeof(double), cmp_double);
-    double med = t[n / 2], cpu_med = tc[n / 2];
-    // Paired: medians of fp32's times, and quartiles of the per-pair speed-ups of 8 bits over fp32.
-    double p_wall = quantile(t32, n, 0.5), p_cpu = quantile(tc32, n, 0.5), r_q1 = quantile(rc, n, 0.25);
-    double r_med = quantile(rc, n, 0.5), r_q3 = quantile(rc, n, 0.75), rw_med = quantile(rw, n, 0.5);
-    double macs = (double)model_macs(m), ips = batch / med, gflops = 6.0 * macs * batch / med / 1e9;
-    double rss = rss_peak_kb() / 1024.0;
-    if (json) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:i, s:i, s:I, s:I, s:i, s:f, s:f, s:f, s:f, s:f, s:s, s:s}",
-                              "impl", "meshtrain", "model", model, "norm", norm_name(norm), "batch", batch,
-                              "threads", threads, "params", (json_int_t)m->n_params, "macs_per_sample",
-                              (json_int_t)model_macs(m), "steps", n, "step_ms", med * 1e3, "step_ms_min", t[0] * 1e3,
-                              "images_per_s", ips, "gflops", gflops, "rss_peak_mb", rss, "coretype", blas_core_name(),
-                              "git", meshtrain_git);
-        json_object_set_new(o, "bits", json_integer(bits));
-        json_object_set_new(o, "arith", json_string(model_arith_name(m)));
-        json_object_set_new(o, "cpu_ms", json_real(cpu_med * 1e3));
-        json_object_set_new(o, "memory", model_memory_json(m));
-        if (m32)
-            json_object_set_new(o, "paired",
-                                json_pack("{s:f, s:f, s:f, s:f, s:f, s:f}", "fp32_step_ms", p_wall * 1e3, "fp32_cpu_ms",
-                                          p_cpu * 1e3, "speedup_cpu_median", r_med, "speedup_cpu_q1", r_q1,
-                                          "speedup_cpu_q3", r_q3, "speedup_wall_median", rw_med));
-        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-        printf("%s\n", s);
-        free(s);
-        json_decref(o);
-    } else {
-        printf("%s (%s, %zu params, %.1f MMACs/sample): batch %d, %d threads, median step %.2f ms over %d steps\n"
-               "  %.0f images/s, %.1f GFLOP/s, peak RSS %.1f MB, BLAS core %s; median CPU time %.2f ms/step; "
-               "products: %s\n",
-               model, norm_name(norm), m->n_params, macs / 1e6, batch, threads, med * 1e3, n, ips, gflops, rss,
-               blas_core_name(), cpu_med * 1e3, model_arith_name(m));
-        ModelMemory mm;
-        model_memory(m, &mm);
-        printf("  %d-bit bytes: weights %zu, activations kept for backward %zu, errors %zu; fp32 master weights and "
-               "gradients %zu\n",
-               bits, mm.weights, mm.activations, mm.gradients, mm.master);
-        if (m32)
-            printf("  paired with fp32 (%d pairs): fp32 median %.2f ms wall, %.2f ms CPU; 8-bit speed-up over fp32 "
-                   "(CPU time, per pair): median %.3fx, quartiles %.3f-%.3fx; wall: median %.3fx\n",
-                   n, p_wall * 1e3, p_cpu * 1e3, r_med, r_q1, r_q3, rw_med);
-    }
-    free(t); free(tc); free(t32); free(tc32); free(rc); free(rw); free(y);
+    StepStats st;
+    steps_time(m, &sgd, &rng, m32, &sgd32, &rng32, y, batch, warmup, seconds, &st);
+    steps_report(model, norm, batch, threads, bits, json, m, m32 != NULL, &st);
+    free(y);
     sgd_free(&sgd);
     if (m32) sgd_free(&sgd32), model_free(m32);
     model_free(m);
