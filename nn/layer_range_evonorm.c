@@ -56,6 +56,50 @@ static inline size_t revo_at(const Revo *r, int b, int g, int j) {
     return ((size_t)(g * r->cg + j / r->HW) * r->B + b) * r->HW + (size_t)(j % r->HW);
 }
 
+// First position of the largest and of the smallest code in q[0..n) (n >= 1): vectorizable passes over
+// bytes instead of a branchy scan over floats.
+static void codes_extremes(const uint8_t *q, int n, int *imax, int *imin) {
+    uint8_t hi = 0, lo = 255;
+    for (int i = 0; i < n; i++) {
+        hi = q[i] > hi ? q[i] : hi;
+        lo = q[i] < lo ? q[i] : lo;
+    }
+    int a = 0, z = 0;
+    while (q[a] != hi) a++;
+    while (q[z] != lo) z++;
+    *imax = a, *imin = z;
+}
+
+// 8 bits: the chunk scan of revo_forward on the input's codes. x^ = q * scale + min is increasing in q, so
+// the largest code is at the largest x^ (its first position, as the float scan), and the extremes are
+// decoded as quant_fake decoded x^. Same results, unless two codes decode to one float (a scale below
+// the float spacing of min: a constant tensor), where the float scan may pick an earlier position.
+static void revo_scan_codes(Revo *r, const Layer *l, float cm) {
+    const QParam p = l->px;
+    for (int b = 0; b < r->B; b++)
+        for (int g = 0; g < r->G; g++) {
+            int32_t *imax = r->imax + ((size_t)b * r->G + g) * r->nch,
+                    *imin = r->imin + ((size_t)b * r->G + g) * r->nch;
+            double smax = 0.0, smin = 0.0;
+            for (int k = 0; k < r->nch; k++) {
+                int qhi = -1, qlo = 256;
+                for (int j = k * r->M; j < (k + 1) * r->M;) {   // the chunk's pieces, one per channel it covers
+                    int c = g * r->cg + j / r->HW, i = j % r->HW;
+                    int len = r->HW - i < (k + 1) * r->M - j ? r->HW - i : (k + 1) * r->M - j;
+                    const uint8_t *q = l->qx + ((size_t)c * r->B + b) * r->HW + i;
+                    int a, z;
+                    codes_extremes(q, len, &a, &z);
+                    if (q[a] > qhi) qhi = q[a], imax[k] = j + a;   // strictly: the first extreme takes the gradient
+                    if (q[z] < qlo) qlo = q[z], imin[k] = j + z;
+                    j += len;
+                }
+                smax += (float)qhi * p.scale + p.min, smin += (float)qlo * p.scale + p.min;
+            }
+            float range = (float)(smax / r->nch) - (float)(smin / r->nch);
+            r->sraw[b * r->G + g] = 1.0f / (range * cm + l->eps);
+        }
+}
+
 static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
     Revo r = revo_view(m, l);
@@ -68,7 +112,9 @@ static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
         x = m->q8x;
     }
     float cm = revo_cm(r.M);
-    for (int b = 0; b < r.B; b++)
+    int on_codes = m->bits == 8 && m->q8_arith == Q8_ARITH_INT8;   // simulated: the float scan, the reference
+    if (on_codes) revo_scan_codes(&r, l, cm);
+    for (int b = 0; b < r.B && !on_codes; b++)
         for (int g = 0; g < r.G; g++) {
             // One pass over the group in the reference's order (channels, then positions), chunk by chunk.
             int32_t *imax = r.imax + ((size_t)b * r.G + g) * r.nch, *imin = r.imin + ((size_t)b * r.G + g) * r.nch;

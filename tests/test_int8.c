@@ -165,6 +165,31 @@ Test(int8, resnet20_step, .timeout = 60) {
     model_free(mi), model_free(ms), model_free(mo);
 }
 
+// Range-EvoNorm at 8 bits finds its chunk extremes on the codes when the products are int8 (the float scan
+// when simulated): the same positions, scales and outputs, bit for bit, with chunks that span channels.
+Test(int8, range_evonorm_scan_on_codes) {
+    Model *mm[2];
+    for (int k = 0; k < 2; k++) {
+        Model *m = mm[k] = model_new("revo", 16, 3, 3, 16, NB);   // G 8: 2 channels of 9 = 18 values, 9 chunks of 2
+        model_gap(m, model_range_evonorm(m, 0, 8, INIT_UNIFORM_POS));
+        Rng init = rng_derive(2, 1);
+        Err e = {{0}};
+        cr_assert_eq(model_finalize(m, &init, &e), 0, "%s", e.msg);
+        cr_assert_eq(model_set_precision(m, 8, QROUND_STOCHASTIC, rng_derive(2, 9), &e), 0, "%s", e.msg);
+        cr_assert_eq(model_set_q8_arith(m, k ? Q8_ARITH_SIMULATED : Q8_ARITH_INT8, 1, &e), 0, "%s", e.msg);
+        Rng data = rng_derive(3, 3);
+        for (size_t i = 0; i < (size_t)16 * 9 * NB; i++) model_input(m)[i] = (float)rng_normal(&data);
+        model_forward(m, NB, 1, NULL);
+    }
+    Layer *a = &mm[0]->layers[0], *b = &mm[1]->layers[0];
+    cr_assert_gt(a->k, 1, "several chunks");
+    cr_assert_neq(9 % (18 / a->k), 0, "a chunk spans two channels (%d chunks)", a->k);
+    cr_assert(!memcmp(a->save, b->save, a->save_n * sizeof(float)), "scales or extreme positions differ");
+    size_t n = slot_size(mm[0], a->out);
+    cr_assert(!memcmp(mm[0]->slots[a->out].val, mm[1]->slots[b->out].val, n * sizeof(float)), "outputs differ");
+    model_free(mm[0]), model_free(mm[1]);
+}
+
 // The choice is explicit: int8 needs 8 bits; names say what runs.
 Test(int8, arith_names) {
     Model *m = model_new("one", 4, 1, 1, 2, 2);
