@@ -170,7 +170,7 @@ Test(int8, resnet20_step, .timeout = 60) {
 Test(int8, range_evonorm_scan_on_codes) {
     Model *mm[2];
     for (int k = 0; k < 2; k++) {
-        Model *m = mm[k] = model_new("revo", 16, 3, 3, 16, NB);   // G 8: 2 channels of 9 = 18 values, 9 chunks of 2
+        Model *m = mm[k] = model_new("revo", 16, 3, 11, 16, NB);   // G 8: 2 channels of 33 = 66 values, 11 chunks of 6
         model_gap(m, model_range_evonorm(m, 0, 8, INIT_UNIFORM_POS));
         Rng init = rng_derive(2, 1);
         Err e = {{0}};
@@ -178,15 +178,33 @@ Test(int8, range_evonorm_scan_on_codes) {
         cr_assert_eq(model_set_precision(m, 8, QROUND_STOCHASTIC, rng_derive(2, 9), &e), 0, "%s", e.msg);
         cr_assert_eq(model_set_q8_arith(m, k ? Q8_ARITH_SIMULATED : Q8_ARITH_INT8, 1, &e), 0, "%s", e.msg);
         Rng data = rng_derive(3, 3);
-        for (size_t i = 0; i < (size_t)16 * 9 * NB; i++) model_input(m)[i] = (float)rng_normal(&data);
+        for (size_t i = 0; i < (size_t)16 * 33 * NB; i++) model_input(m)[i] = (float)rng_normal(&data);
         model_forward(m, NB, 1, NULL);
     }
     Layer *a = &mm[0]->layers[0], *b = &mm[1]->layers[0];
     cr_assert_gt(a->k, 1, "several chunks");
-    cr_assert_neq(9 % (18 / a->k), 0, "a chunk spans two channels (%d chunks)", a->k);
+    cr_assert_neq(33 % (66 / a->k), 0, "a chunk spans two channels (%d chunks)", a->k);
     cr_assert(!memcmp(a->save, b->save, a->save_n * sizeof(float)), "scales or extreme positions differ");
     size_t n = slot_size(mm[0], a->out);
     cr_assert(!memcmp(mm[0]->slots[a->out].val, mm[1]->slots[b->out].val, n * sizeof(float)), "outputs differ");
+    // Backward from one fixed error: the same gradients up to the order of the per-channel sums.
+    size_t nin = (size_t)16 * 33 * NB;
+    float *dx[2] = {xfloats(nin), xfloats(nin)};
+    Rng gr = rng_derive(4, 4);
+    float *g = xfloats(n);
+    for (size_t i = 0; i < n; i++) g[i] = (float)rng_normal(&gr);
+    for (int k = 0; k < 2; k++) {
+        Layer *l = &mm[k]->layers[0];
+        mm[k]->slots[0].grad = dx[k];
+        memset(dx[k], 0, nin * sizeof(float)), memset(mm[k]->grads, 0, mm[k]->n_params * sizeof(float));
+        memcpy(mm[k]->slots[l->out].grad, g, n * sizeof(float));
+        l->ops->backward(mm[k], l);
+        mm[k]->slots[0].grad = NULL;
+    }
+    double gmax = max_abs(mm[1]->grads, mm[1]->n_params), xmax = max_abs(dx[1], nin);
+    assert_close(mm[0]->grads, mm[1]->grads, mm[1]->n_params, 1e-5 * gmax, "parameter gradient");
+    assert_close(dx[0], dx[1], nin, 1e-5 * xmax, "input gradient");
+    free(dx[0]), free(dx[1]), free(g);
     model_free(mm[0]), model_free(mm[1]);
 }
 
