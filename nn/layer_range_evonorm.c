@@ -203,7 +203,8 @@ static void revo_backward(Model *m, Layer *l) {
             for (int c = g * r.cg; c < (g + 1) * r.cg; c++) {
                 size_t o = ((size_t)c * r.B + b) * r.HW;
                 double sb = 0.0, sgn = 0.0, sdv = 0.0;
-                if (lanes) revo_sums_lanes(x + o, dy + o, dx ? dx + o : NULL, r.HW, v[c], gamma[c] * sq, &sb, &sgn, &sdv);
+                if (lanes)
+                    revo_sums_lanes(x + o, dy + o, dx ? dx + o : NULL, r.HW, v[c], gamma[c] * sq, &sb, &sgn, &sdv);
                 for (int i = 0; i < r.HW && !lanes; i++) {
                     float xi = x[o + i], d = dy[o + i], u = v[c] * xi, h = hsig(u), nv = xi * h;
                     float dn = d * gamma[c] * sq, hg = hsig_grad(u);

@@ -145,8 +145,11 @@ static void train_once(int bits, uint64_t seed, TrainReport *r, float **params, 
     cr_assert_eq(model_set_precision(m, bits, QROUND_STOCHASTIC, rng_derive(seed, 4), &e), 0, "%s", e.msg);
     *first_loss = 0;
     model_evaluate(m, &tr, 256, first_loss);
+    // lr 0.03: at 0.05 this 8-bit LeNet-5 / Range-EvoNorm run is unstable (a conv output's range jumps 6x and
+    // the model falls back to chance, or the loss overflows, around step 400-500), with either product path;
+    // the draws of the first quantizer (before the counter-based noise) happened to avoid it. docs/int8.md.
     TrainConfig cfg = {
-        .epochs = fast_mode() ? 1 : 3, .seed = seed, .sgd = {.lr = 0.05f, .momentum = 0.9f, .nesterov = 1}};
+        .epochs = fast_mode() ? 1 : 3, .seed = seed, .sgd = {.lr = 0.03f, .momentum = 0.9f, .nesterov = 1}};
     cr_assert_eq(train_run(m, &tr, &te, &cfg, NULL, r, &e), 0, "%s", e.msg);
     *n = m->n_params + m->n_state;
     *params = xfloats(*n);
