@@ -533,7 +533,9 @@ static void conv_product_q8_input_grad(Model *m, Layer *l, const uint8_t *wq, QP
         qgemm_a_free(a);
         return;
     }
-    if (l->stride == 1 && ys->h == xs->h && ys->w == xs->w && l->k == 2 * l->pad + 1) {
+    // A "same" conv whose error columns (OC*k*k*hw codes per sample) fit the work buffer (OC <= 4C).
+    if (l->stride == 1 && ys->h == xs->h && ys->w == xs->w && l->k == 2 * l->pad + 1 &&
+        (size_t)OC * l->k * l->k * ohw <= m->n_work * sizeof(float)) {
         qgemm_a_free(a);
         conv_input_grad_same_q8(m, l, wq, pw, gq, pg, dx);
         return;
