@@ -90,7 +90,7 @@ static void layer_check(const Geo *g) {
 }
 
 Test(int8, conv_3x3_padded) { layer_check(&(Geo){1, 16, 12, 24, 3, 1, 1}); }
-Test(int8, conv_3x3_padded_wide) { layer_check(&(Geo){1, 2, 8, 16, 3, 1, 1}); }   // OC > 4C: col2im for dx
+Test(int8, conv_3x3_padded_wide) { layer_check(&(Geo){1, 2, 8, 16, 3, 1, 1}); }   // OC = 8C: wide error columns
 Test(int8, conv_3x3_padded_strided) { layer_check(&(Geo){1, 16, 11, 32, 3, 2, 1}); }
 Test(int8, conv_5x5_padded_lenet) { layer_check(&(Geo){1, 3, 14, 6, 5, 1, 2}); }
 Test(int8, conv_1x1_strided) { layer_check(&(Geo){1, 16, 8, 32, 1, 2, 0}); }
