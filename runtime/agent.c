@@ -548,11 +548,11 @@ static int done_report(Agent *a, Err *e) {
     const ModelFns *f = a->alg->env.model.ctx;
     json_int_t samples = (json_int_t)a->n_mine * a->s.epochs + (f ? f->extra_samples : 0);
     json_t *o =
-        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:f, s:s}", "type", "done",
-                  "rounds", (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire,
-                  "messages", (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
-                  "missing", (json_int_t)a->alg->env.missing, "samples", samples, "train_s",
-                  a->train_s, "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary",
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:f, s:s}", "type",
+                  "done", "rounds", (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire",
+                  (json_int_t)wire, "messages", (json_int_t)msgs, "compute_s", a->compute_s, "wait_s",
+                  net_wait_seconds(a->alg->env.net), "missing", (json_int_t)a->alg->env.missing, "samples", samples,
+                  "train_s", a->train_s, "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary",
                   (json_int_t)a->csw_invol, "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb",
                   rss_peak_kb() / 1024.0, "pss_mb", pss_kb() / 1024.0, "on_missing", a->alg->ops->on_missing);
     json_object_set_new(o, "sent", links_json(a, 1));   // per peer, for the energy model (bits over each link)
