@@ -377,6 +377,7 @@ void alg_label_codec(const AlgConfig *cfg, char *out, size_t n) {
     const char *kind = cfg->codec;
     alg_label_name(cfg, out, n);
     if (!strcmp(kind, "topk")) label_cat(out, n, " top-k %.3g%%", 100 * cfg->keep);
+    else if (!strcmp(kind, "topk8")) label_cat(out, n, " top-k %.3g%% 8-bit", 100 * cfg->keep);
     else if (!strcmp(kind, "randk")) label_cat(out, n, " rand-k %.3g%%", 100 * cfg->keep);
     else if (!strcmp(kind, "q8")) label_cat(out, n, " 8-bit");
     else if (strcmp(kind, "dense")) label_cat(out, n, " %s", kind);
