@@ -60,6 +60,14 @@ long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, 
     return len;
 }
 
+uint64_t codec_authors_bytes(const Codec *c, size_t n, const Span *t, int nt) {
+    CodecId id = c->ops->id;
+    if (id != CODEC_TOPK && id != CODEC_TOPK8 && id != CODEC_RANDK) return 4 * ((uint64_t)n + 1);
+    uint64_t k = 0;
+    for (int i = 0; i < nt; i++) k += codec_keep_count(t[i].count, c->keep);
+    return 6 * k + 3;
+}
+
 int codec_spans_check(const char *codec, const Span *t, int nt, size_t n, Err *e) {
     if (nt < 0 || (nt > 0 && !t)) { err_set(e, "%s: bad tensor table (%d tensors)", codec, nt); return -1; }
     for (int i = 0; i < nt; i++)

@@ -60,6 +60,11 @@ int codec_dense_mix(const uint8_t *buf, size_t len, size_t n, float keep, float 
 long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, const Span *t, int nt,
                      uint64_t seed, uint8_t *buf, size_t cap, float *q);
 
+// One message of x (n floats, tensors t) in the byte counter of the low-precision paper's code
+// (Aketi et al., gossip_*/gossiper.py `data_amt`): 6K+3 for a sparse codec keeping K entries in all
+// (4 B per value, ~2 B per index, the push-sum weight), 4(n+1) for any other (fp32 values and the weight).
+uint64_t codec_authors_bytes(const Codec *c, size_t n, const Span *t, int nt);
+
 // For codec implementations: the tensor table lies inside [0, n). 0, or -1 and e naming the codec.
 int codec_spans_check(const char *codec, const Span *t, int nt, size_t n, Err *e);
 // Top-k's k for a tensor of `count` entries: max(1, floor(count*keep)), at most count (0 for an empty one).

@@ -124,7 +124,8 @@ Test(topk8, exact_index_sets) {
         cr_assert_eq(c8.ops->decode(&c8, b8, (size_t)len, tb.n, tb.t, tb.nt, 0, 1.0f, out, &e), 0, "%s", e.msg);
         size_t kept = 0;
         for (size_t i = 0; i < tb.n; i++) {
-            cr_assert_eq(out[i] != 0.0f, qt[i] != 0.0f, "entry %zu: topk8 %g, topk %g", i, (double)out[i], (double)qt[i]);
+            cr_assert_eq(out[i] != 0.0f, qt[i] != 0.0f, "entry %zu: topk8 %g, topk %g", i, (double)out[i],
+                         (double)qt[i]);
             kept += qt[i] != 0.0f;
         }
         cr_assert_gt(kept, 2600);
@@ -151,8 +152,8 @@ Test(topk8, sizes_near_the_entropy_bound) {
         size_t k = codec_keep_count(tb.n, keeps[ki]);
         long head = k < 128 ? 1 : k < 16384 ? 2 : 3;   // varint k
         double ibits = (double)(len - (long)k - 8 - head) * 8 / (double)k, h = entropy_bits(tb.n, k);
-        cr_assert(ibits <= 1.03 * h + 8.0 / (double)k && ibits >= 0.97 * h, "density %g: %.3f bits per index, entropy %.3f",
-                  keeps[ki], ibits, h);
+        cr_assert(ibits <= 1.03 * h + 8.0 / (double)k && ibits >= 0.97 * h,
+                  "density %g: %.3f bits per index, entropy %.3f", keeps[ki], ibits, h);
         fprintf(stderr, "topk8 one tensor of 100000, density %g: %.3f bits per index (entropy bound %.3f)\n", keeps[ki],
                 ibits, h);
         free(x); free(buf);
@@ -175,9 +176,11 @@ Test(topk8, sizes_near_the_entropy_bound) {
         cr_assert_geq((double)lt / (double)len, 1.8, "%s: topk8 only %.2fx smaller than fp32 top-k", tbs[w].name,
                       (double)lt / (double)len);
         double dense = 4.0 * (double)tbs[w].n, authors = 6.0 * (double)K + 3;
-        fprintf(stderr, "topk8 %s keep 1%%: K = %zu, %ld bytes = %.3f bytes per index (headers included) + 1 per "
-                "value; dense %.0fx; fp32 top-k %ld bytes (%.2fx); authors' counter 6K+3 = %.0f (%.2fx ours)\n", tbs[w].name, K,
-                len, per_index, dense / (double)len, lt, (double)lt / (double)len, authors, authors / (double)len);
+        fprintf(stderr,
+                "topk8 %s keep 1%%: K = %zu, %ld bytes = %.3f bytes per index (headers included) + 1 per "
+                "value; dense %.0fx; fp32 top-k %ld bytes (%.2fx); authors' counter 6K+3 = %.0f (%.2fx ours)\n",
+                tbs[w].name, K, len, per_index, dense / (double)len, lt, (double)lt / (double)len, authors,
+                authors / (double)len);
         free(x); free(buf);
     }
 }
@@ -202,9 +205,13 @@ Test(topk8, minmax_levels_beat_e4m3_on_topk_values) {
     for (int heavy = 0; heavy < 2; heavy++) {
         float *x = normal_vec(tb.n, 21, 0), *q = malloc(tb.n * 4), *qt = malloc(tb.n * 4);
         if (heavy)   // Student-t-like tails: a normal over the square root of a chi-square with 3 degrees
-            for (size_t i = 0; i < tb.n; i++) x[i] = x[i] / sqrtf((x[(i * 7919) % tb.n] * x[(i * 7919) % tb.n] +
-                                                                   x[(i * 104729) % tb.n] * x[(i * 104729) % tb.n] +
-                                                                   x[(i * 1299709) % tb.n] * x[(i * 1299709) % tb.n]) / 3 + 1e-3f);
+            for (size_t i = 0; i < tb.n; i++)
+                x[i] = x[i] /
+                    sqrtf((x[(i * 7919) % tb.n] * x[(i * 7919) % tb.n] +
+                           x[(i * 104729) % tb.n] * x[(i * 104729) % tb.n] +
+                           x[(i * 1299709) % tb.n] * x[(i * 1299709) % tb.n]) /
+                              3 +
+                          1e-3f);
         uint8_t *b, *bt;
         encode(&c, &tb, x, &b, q);
         encode(&ct, &tb, x, &bt, qt);
@@ -308,7 +315,8 @@ Test(topk8, corrupted_payloads) {
         uint8_t *p = malloc(cut + 1);
         memcpy(p, buf, cut);
         if (how == 2) p[cut++] = (uint8_t)rng_below(&g, 256);
-        for (int f = 0; f < 1 + (int)rng_below(&g, 4) && cut; f++) p[rng_below(&g, cut)] ^= (uint8_t)(1 + rng_below(&g, 255));
+        for (int f = 0; f < 1 + (int)rng_below(&g, 4) && cut; f++)
+            p[rng_below(&g, cut)] ^= (uint8_t)(1 + rng_below(&g, 255));
         memcpy(snap, out, tb.n * 4);
         Err e = {{0}};
         if (c.ops->decode(&c, p, cut, tb.n, tb.t, tb.nt, 0, 1e-3f, out, &e) != 0) {
