@@ -46,6 +46,8 @@ def message_bytes(alg, params):
         per = params + 64
     elif kind in ("topk", "randk"):
         per = 6 * max(1, comp.get("keep", 0.01) * params)
+    elif kind == "topk8":   # ~1.2 B per index (Rice-coded gaps) + 1 B per value at 1% (docs/algorithms.md)
+        per = 2.3 * max(1, comp.get("keep", 0.01) * params)
     else:  # sign
         per = params / 8
     if alg["name"] == "allreduce":
