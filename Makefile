@@ -61,7 +61,7 @@ ASAN_OBJ   := $(ENGINE_SRC:%.c=build/asan/%.o) $(TEST_SRC:%.c=build/asan/%.o)
 
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all deps demo reproduce reproduce-quick test format format-check identical-tests identical-reference layers-tests unit asan cli-tests runtime-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
+.PHONY: all deps demo reproduce reproduce-quick test format format-check identical-tests identical-reference layers-tests unit asan cli-tests runtime-tests security-tests cluster-tests netem-tests fidelity-tests report-tests check-tests accuracy bench fuzz data clean help
 
 all: bin/meshtrain
 
@@ -137,7 +137,7 @@ reproduce:
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory bin/meshtrain bin/unit-tests bin/unit-tests-asan
-	@$(MAKE) --no-print-directory format-check layers-tests unit asan cli-tests runtime-tests identical-tests security-tests netem-tests fidelity-tests report-tests check-tests accuracy
+	@$(MAKE) --no-print-directory format-check layers-tests unit asan cli-tests runtime-tests identical-tests security-tests cluster-tests netem-tests fidelity-tests report-tests check-tests accuracy
 
 unit: bin/unit-tests
 	@echo "== unit tests (Criterion)"
@@ -170,6 +170,13 @@ layers-tests:
 security-tests: bin/meshtrain
 	@echo "== security: an intruder races a run (wrong proofs, forged frames, silent hellos); late deaths and full disks are named"
 	tests/security.sh bin/meshtrain
+
+cluster-tests: bin/meshtrain
+	@tools/deps.sh cluster
+	@echo "== launchers: bad input; mpirun, a one-node and a two-host (namespaces) Slurm cluster give the native run's accuracy and bytes; a killed host or a partition is named"
+	tests/cluster_cli.sh bin/meshtrain
+	tests/cluster.sh bin/meshtrain
+	tests/cluster_hosts.sh bin/meshtrain
 
 netem-tests: bin/meshtrain
 	@echo "== link emulation: one link measured, a run over netem, no leftovers (through User-Mode Linux when the kernel lacks netem)"

@@ -74,6 +74,17 @@ double time_now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+long pss_kb(void) {
+    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+    if (!f) return -1;
+    char line[256];
+    long kb = -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Pss:", 4) == 0) { kb = strtol(line + 4, NULL, 10); break; }
+    fclose(f);
+    return kb;
+}
+
 long rss_peak_kb(void) {
     FILE *f = fopen("/proc/self/status", "r");
     if (!f) return -1;

@@ -29,6 +29,9 @@ int utf8_valid(const char *s);
 
 double time_now(void);              // monotonic seconds
 long rss_peak_kb(void);             // peak resident set size of this process (VmHWM), -1 if unknown
+// Proportional set size now (/proc/self/smaps_rollup Pss): pages shared with n processes count 1/n.
+// -1 if unknown.
+long pss_kb(void);
 
 // mkdir -p: create PATH and any missing parents (0755). 0, or -1 with errno.
 int dir_make(const char *path);

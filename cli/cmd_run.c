@@ -16,7 +16,9 @@
 #include "uml.h"
 
 static const char *USAGE =
-    "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--jobs N] [--dry-run] [--json]";
+    "meshtrain run SCENARIO.json [--set KEY=VALUE]... [--out DIR] [--jobs N] [--dry-run] [--json]\n"
+    "                     [--launcher native|mpi|slurm] [--hostfile FILE] [--oversubscribe] [--print-batch]\n"
+    "                     [--rendezvous ADDR]";
 
 static void help(void) {
     printf("usage: %s\n\n"
@@ -27,7 +29,15 @@ static void help(void) {
            "                    sweep, its folder, default results/sweeps/<name>); locked while in use\n"
            "  --jobs N          a sweep runs N runs at a time (default 1; each User-Mode Linux guest uses one core)\n"
            "  --dry-run         check everything and say what would run; create nothing\n"
-           "  --json            print the result as one JSON object, last line on stdout\n\n"
+           "  --json            print the result as one JSON object, last line on stdout\n"
+           "  --launcher L      who starts the agents: native (forked here), mpi (Open MPI's mpirun), slurm\n"
+           "                    (srun in the current allocation). Default: slurm inside an allocation\n"
+           "                    (SLURM_JOB_ID set), else native; refused under mpirun (docs/cluster.md)\n"
+           "  --hostfile FILE   mpi: mpirun's hostfile (HOST slots=N per line)\n"
+           "  --oversubscribe   mpi: more agents than slots\n"
+           "  --print-batch     slurm: print the sbatch script that runs this command, start nothing\n"
+           "  --rendezvous ADDR mpi, slurm: the address agents reach this host at (default: 127.0.0.1\n"
+           "                    without a hostfile, else this host's name's first non-loopback address)\n\n"
            "Scenario keys: scenarios/README.md. Exit status: 0 done, 1 the run failed (an agent died,\n"
            "hung or reported an error; the run folder is marked FAILED), 2 bad input (nothing created).\n", USAGE);
 }
@@ -268,22 +278,61 @@ static int run_execute(Run *r) {
     return 0;
 }
 
+// The launcher (launch.h): NULL for native. Its own checks, and links across hosts are not shaped yet.
+static int launcher_resolve(Run *r, const LaunchOpts *o, const char *chosen, char *why, size_t wn, Err *e) {
+    const LaunchOps *ops;
+    if (launch_resolve(o, &ops, why, wn, e)) return -1;
+    if (!ops) {
+        if (o->hostfile || o->oversubscribe || o->print_batch || o->rendezvous) {
+            err_set(e, "%s needs --launcher mpi or slurm (the agents run here: %s)",
+                    o->hostfile ? "--hostfile" : o->oversubscribe ? "--oversubscribe" : o->print_batch ? "--print-batch"
+                                                                                                      : "--rendezvous",
+                    why);
+            return -1;
+        }
+        return 0;
+    }
+    if (strcmp(chosen, "none")) {
+        err_set(e, "--launcher %s: network backend %s shapes links between namespaces of this host; links across "
+                   "hosts are not shaped yet (docs/cluster.md): use --set network.backend=none (if the scenario "
+                   "allows unshaped links) or --launcher native", ops->name, chosen);
+        return -1;
+    }
+    if (ops->check(o, r->n, e)) return -1;
+    r->launch = xcalloc(1, sizeof *r->launch);
+    r->launch->ops = ops;
+    r->launch->o = *o;
+    r->launch->listen_fd = -1;
+    return 0;
+}
+
 // One run (not a sweep): check, create its folder, run it here or inside User-Mode Linux. The exit status.
-static int run_one(Run *r, const char *scen, char **sets, int n_sets, const char *out, int dry_run) {
+static int run_one(Run *r, const char *scen, char **sets, int n_sets, const char *out, int dry_run,
+                   const LaunchOpts *lo, int argc, char **argv) {
     Err e = {{0}};
-    char chosen[16] = "none";
+    char chosen[16] = "none", lwhy[200] = "";
     if (run_prepare(r, scen, sets, n_sets, &e) || backend_resolve(r, chosen, sizeof chosen, &e) ||
-        (dry_run && out && run_dir_check(out, &e)) || (!dry_run && run_dir_make(r, out, &e))) {
+        launcher_resolve(r, lo, chosen, lwhy, sizeof lwhy, &e) ||
+        (dry_run && out && run_dir_check(out, &e)) || (!dry_run && !lo->print_batch && run_dir_make(r, out, &e))) {
         fprintf(stderr, "meshtrain run: %s\n", e.msg);
         return 2;
     }
-    if (dry_run) {   // everything is checked and nothing created: say what would run
-        printf("run %s: %d agents, %s on %s (%s), %s, %s topology, %d epochs, backend %s (%s): valid\n",
-               r->s.name, r->n,
-               r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind), r->s.epochs,
-               r->net.backend_name, r->net.backend_why);
+    if (lo->print_batch) {   // argv without --print-batch and --launcher: the script adds --launcher slurm
+        launch_batch_print(stdout, r->s.name, r->n, self_exe(), argc, argv);
         return 0;
     }
+    if (dry_run) {   // everything is checked and nothing created: say what would run
+        printf("run %s: %d agents, %s on %s (%s), %s, %s topology, %d epochs, backend %s (%s), launcher %s (%s): "
+               "valid\n",
+               r->s.name, r->n, r->s.model, r->s.dataset, r->s.partition.kind, r->s.alg.name, topo_name(r->s.topo.kind),
+               r->s.epochs, r->net.backend_name, r->net.backend_why, r->launch ? r->launch->ops->name : "native", lwhy);
+        return 0;
+    }
+    if (r->launch)
+        fprintf(r->json ? stderr : stdout, "launcher: %s (%s)%s\n", r->launch->ops->name, lwhy,
+                !strcmp(r->launch->ops->name, "mpi") && geteuid() == 0
+                    ? "; running as root, so mpirun gets OMPI_ALLOW_RUN_AS_ROOT=1 and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"
+                    : "");
     fprintf(r->json ? stderr : stdout, "network: %s (%s)\n", r->net.backend_name, r->net.backend_why);
     if (!strcmp(chosen, "uml")) return run_in_uml(r, scen, sets, n_sets);
     if (run_net_plan(&r->net, &r->s, r->n, &e)) {
@@ -300,9 +349,19 @@ int cmd_run(int argc, char **argv) {
     const char *scen = NULL, *out = NULL;
     char **sets = xcalloc((size_t)argc + 1, sizeof(char *));
     int n_sets = 0, jobs = 1, dry_run = 0, json = 0;
+    LaunchOpts lo = {0};
+    // The command again for --print-batch: the same arguments less --print-batch and --launcher.
+    char **again = xcalloc((size_t)argc + 1, sizeof(char *));
+    int n_again = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--print-batch")) continue;
+        if (!strcmp(argv[i], "--launcher")) { i++; continue; }
+        again[n_again++] = argv[i];
+    }
     for (int i = 0; i < argc; i++) {   // the scenario path is the one positional argument
         const char *prev = i ? argv[i - 1] : "";
-        if (argv[i][0] != '-' && strcmp(prev, "--set") && strcmp(prev, "--out") && strcmp(prev, "--jobs")) {
+        if (argv[i][0] != '-' && strcmp(prev, "--set") && strcmp(prev, "--out") && strcmp(prev, "--jobs") &&
+            strcmp(prev, "--launcher") && strcmp(prev, "--hostfile") && strcmp(prev, "--rendezvous")) {
             if (scen) { a.flag = argv[i]; args_fail(&a, "unexpected argument '%s' (one scenario per run)", argv[i]); }
             scen = argv[i];
             memmove(argv + i, argv + i + 1, sizeof(char *) * (size_t)(argc - i - 1));
@@ -317,8 +376,14 @@ int cmd_run(int argc, char **argv) {
         else if (args_is(&a, "--jobs")) jobs = (int)args_int(&a, 1, 64);
         else if (args_is(&a, "--dry-run")) { args_no_value(&a); dry_run = 1; }
         else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
+        else if (args_is(&a, "--launcher")) lo.name = args_str(&a);
+        else if (args_is(&a, "--hostfile")) lo.hostfile = args_str(&a);
+        else if (args_is(&a, "--oversubscribe")) { args_no_value(&a); lo.oversubscribe = 1; }
+        else if (args_is(&a, "--print-batch")) { args_no_value(&a); lo.print_batch = 1; }
+        else if (args_is(&a, "--rendezvous")) lo.rendezvous = args_str(&a);
         else args_unknown(&a);
     }
+    if (lo.print_batch && !lo.name) lo.name = "slurm";   // the script is Slurm's
     if (!scen) { a.flag = "SCENARIO.json"; args_fail(&a, "missing the scenario file"); }
     if (out && !utf8_valid(out)) {   // summary.json records the folder: JSON holds UTF-8 only
         char shown[600];
@@ -327,14 +392,17 @@ int cmd_run(int argc, char **argv) {
         args_fail(&a, "--out '%s' is not valid UTF-8 (expected a folder path in UTF-8, which summary.json can record)",
                   shown);
     }
-    int handled = 0, st = run_sweep(scen, sets, n_sets, out, json, jobs, dry_run, &handled);
+    // A sweep's runs are `meshtrain run` processes of their own: they get the launcher through the environment.
+    launch_opts_env(&lo);
+    int handled = 0, st = lo.print_batch ? 0 : run_sweep(scen, sets, n_sets, out, json, jobs, dry_run, &handled);
     if (!handled) {
         Run r;
         run_init(&r);
         r.json = json;
-        st = run_one(&r, scen, sets, n_sets, out, dry_run);
+        st = run_one(&r, scen, sets, n_sets, out, dry_run, &lo, n_again, again);
         run_free(&r);
     }
     free(sets);
+    free(again);
     return st;
 }

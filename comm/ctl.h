@@ -1,5 +1,6 @@
 // The control channel between the runner and each agent: an AF_UNIX stream carrying wire frames
 // (start barrier, progress, evaluations with the model, completion, errors, stop). Never shaped.
+// For agents on other hosts it is relayed over sealed TCP (ctl_tcp.h).
 #ifndef MESHTRAIN_CTL_H
 #define MESHTRAIN_CTL_H
 #include <stddef.h>
@@ -19,11 +20,14 @@ enum {
     CTL_CONNECTED,     // agent -> runner: every peer connection is up (lossy links may now take effect), and
                        // {"rejected": [{"from", "claimed", "why"}], "rejected_total": N}: connections it refused
     CTL_REJECTED,      // agent -> runner: the same list when setting up its links failed
+    CTL_LOG,           // agent -> runner: bytes of its metrics file (agent-I.jsonl), for agents on other hosts
+    CTL_SCENARIO,      // runner -> agent: {"scenario": resolved JSON text, "run_dir": ...}, for agents on other hosts
 };
 
 // A report from an agent (CTL_PROGRESS, CTL_EVAL, CTL_DONE) is: u32 length of the JSON text, the JSON,
 // then optionally floats in the host's representation (the model: parameters, then running statistics;
-// both ends are the same machine, so no conversion). One encoder and one decoder for both sides.
+// both ends are the same machine, or hosts of one architecture under a launcher, so no conversion).
+// One encoder and one decoder for both sides.
 typedef struct { const float *v; size_t n; } CtlFloats;
 typedef struct {
     const char *json;        // not NUL-terminated: json_len bytes

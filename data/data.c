@@ -3,6 +3,7 @@
 #include "data.h"
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 enum { KIND_IDX, KIND_CIFAR10, KIND_CIFAR100, KIND_SYNTHETIC };
@@ -43,8 +44,11 @@ int dataset_known(const char *name) { return dataset_info(name) != NULL; }
 
 void dataset_free(Dataset *d) {
     if (!d) return;
-    free(d->x);
-    free(d->y);
+    if (d->map) munmap(d->map, d->map_len);
+    else if (!d->mapped) {
+        free(d->x);
+        free(d->y);
+    }
     memset(d, 0, sizeof *d);
 }
 

@@ -13,6 +13,9 @@ typedef struct {
     uint8_t *y;            // (n) labels in [0, classes)
     float mean[3], std[3]; // per-channel normalization, in units of pixel/255
     int augment;           // 1: pad-4 random crop + horizontal flip on training batches (CIFAR)
+    void *map;             // a read-only shared mapping that x and y point into (dataset_map), or NULL
+    size_t map_len;
+    int mapped;            // x and y point into another Dataset's mapping: dataset_free frees nothing
 } Dataset;
 
 // The names `--dataset` accepts, as one comma-separated line for messages.
@@ -24,6 +27,13 @@ int dataset_known(const char *name);
 // matters for `synthetic`. On failure: -1 and an Err that says where it looked and how to get it.
 int dataset_load(const char *name, const char *dir, uint64_t seed, Dataset *train, Dataset *test, Err *e);
 void dataset_free(Dataset *d);
+
+// One decoded copy for every agent of a run (data_share.c). dataset_share writes train and test into
+// a sealed memory file (no one can change it afterwards) and returns its descriptor (close-on-exec:
+// clear it for a child that should inherit it). dataset_map maps such a descriptor read-only and
+// refuses one that is not sealed against writing, growing and shrinking, or whose header does not fit.
+int dataset_share(const Dataset *train, const Dataset *test, int *fd, Err *e);
+int dataset_map(int fd, Dataset *train, Dataset *test, Err *e);
 
 // Loaders, exposed for tests. Paths may be plain or gzip (.gz) idx files.
 int idx_load(const char *images_path, const char *labels_path, Dataset *d, Err *e);

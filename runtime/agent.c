@@ -320,7 +320,10 @@ void agent_env_free(AlgEnv *env) {
 
 static int setup(Agent *a, Err *e) {
     const Scenario *s = &a->s;
-    if (dataset_load(s->dataset, NULL, s->seed, &a->train, &a->test, e)) return -1;
+    // The runner's one decoded copy, mapped read-only, when it gave one (native launcher); else the files.
+    if (a->args->data_fd >= 0 ? dataset_map(a->args->data_fd, &a->train, &a->test, e)
+                              : dataset_load(s->dataset, NULL, s->seed, &a->train, &a->test, e))
+        return -1;
     if (partition_make(a, e)) return -1;
     Rng init = rng_derive(s->seed, 1);   // the same for every agent: all models start identical
     a->m = model_build(s->model, s->norm, a->train.c, a->train.h, a->train.w, a->train.classes, s->batch, &init, e);
@@ -546,19 +549,19 @@ static int done_report(Agent *a, Err *e) {
     const ModelFns *f = a->alg->env.model.ctx;
     json_int_t samples = (json_int_t)a->n_mine * a->s.epochs + (f ? f->extra_samples : 0);
     json_t *o =
-        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:s}", "type", "done",
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:f, s:s}", "type", "done",
                   "rounds", (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire,
                   "messages", (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
                   "missing", (json_int_t)a->alg->env.missing, "samples", samples, "train_s",
                   a->train_s, "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary",
                   (json_int_t)a->csw_invol, "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb",
-                  rss_peak_kb() / 1024.0, "on_missing", a->alg->ops->on_missing);
+                  rss_peak_kb() / 1024.0, "pss_mb", pss_kb() / 1024.0, "on_missing", a->alg->ops->on_missing);
     json_object_set_new(o, "bytes_authors", json_integer((json_int_t)authors));   // the paper's counter
     json_object_set_new(o, "sent", links_json(a, 1));   // per peer, for the energy model (bits over each link)
     json_object_set_new(o, "recv", links_json(a, 0));
     json_t *copy = json_deep_copy(o);
     log_line(a, o);
-    if (fsync(fileno(a->log)) && errno != EINVAL && !a->log_errno)
+    if (fileno(a->log) >= 0 && fsync(fileno(a->log)) && errno != EINVAL && !a->log_errno)
         a->log_errno = errno;   // a result is on disk before it is reported
     if (log_check(a, e)) { json_decref(copy); return -1; }
     return report(a, CTL_DONE, copy, NULL, e);
@@ -574,7 +577,7 @@ int agent_run(const AgentArgs *args) {
     a.args = args;
     frame_reader_init(&a.rd, 1 << 20);
     Err e = {{0}};
-    if (scenario_load(&a.s, args->scenario_path, NULL, &e)) { fail_report(&a, &e); return 2; }
+    if (scenario_load(&a.s, args->scenario_path, args->scenario_text, &e)) { fail_report(&a, &e); return 2; }
     if (args->id < 0 || args->id >= a.s.agents) {
         err_set(&e, "agent id %d outside 0..%d", args->id, a.s.agents - 1);
         fail_report(&a, &e);
@@ -582,7 +585,7 @@ int agent_run(const AgentArgs *args) {
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/agent-%d.jsonl", args->run_dir, args->id);
-    a.log = fopen(path, "w");
+    a.log = args->log ? args->log : fopen(path, "w");
     if (!a.log) { err_set(&e, "%s: cannot create", path); return fail_report(&a, &e); }
     setvbuf(a.log, NULL, _IOLBF, 0);
     int rc = 0;

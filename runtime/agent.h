@@ -5,6 +5,7 @@
 #include "alg.h"
 #include "model.h"
 #include "scenario.h"
+#include <stdio.h>
 #include "util.h"
 
 typedef struct {
@@ -13,6 +14,9 @@ typedef struct {
     int id;
     int ctl_fd;                  // control channel to the runner
     const char *bind_ip;         // address this agent listens on
+    const char *scenario_text;   // the scenario itself (NULL: read scenario_path), for agents on other hosts
+    FILE *log;                   // where its metrics go (NULL: run_dir/agent-ID.jsonl); agent_run closes it
+    int data_fd;                 // the runner's sealed decoded dataset (dataset_map), or -1: load it from disk
 } AgentArgs;
 
 // The algorithm's view of agent `id`: m's flat parameters and gradient, its tensors as spans, the

@@ -12,6 +12,7 @@
 #include "wire.h"
 #include "backend.h"
 #include "plan.h"
+#include "launch.h"
 
 typedef struct EvalItem { uint8_t *data; size_t len; int index; struct EvalItem *next; } EvalItem;
 
@@ -88,6 +89,8 @@ typedef struct {
     double last_print;
     int made_dir;           // the runner created run_dir (a refused run removes it again)
     int locked;             // the runner holds run_dir/.lock
+    Launch *launch;         // agents started by a launcher (mpirun, srun) that dial back; NULL: forked here
+    int data_fd;            // the decoded dataset, sealed, that forked agents map (dataset_share); -1: none
 } Run;
 
 // Lifecycles. run_init before anything else; run_free releases every part (safe on a partly built run).

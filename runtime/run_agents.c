@@ -37,6 +37,39 @@ static void fail_set(Run *r, const char *fmt, ...) {
     va_end(ap);
 }
 
+// Where agent i runs, for messages: its pid here, or its host and pid there.
+static const char *where(const Run *r, int i, char *buf, size_t n) {
+    if (r->launch) return launch_where(r->launch, i, buf, n);
+    snprintf(buf, n, "pid %d", (int)r->ag[i].pid);
+    return buf;
+}
+
+// Agents started by a launcher: they connect, authenticate and get the scenario (launch_rdv.c).
+static int agents_launch(Run *r) {
+    Err e = {{0}};
+    char *text = scenario_dump(&r->s);
+    int *fds = xcalloc((size_t)r->n, sizeof(int));
+    double t0 = time_now();
+    int rc = launch_start(r->launch, r->n, r->self, r->run_dir, text, fds, &interrupted, r->net.log, &e);
+    free(text);
+    for (int i = 0; i < r->n; i++) {
+        r->ag[i].fd = fds[i];
+        r->ag[i].last_seen = time_now();
+        frame_reader_init(&r->ag[i].rd, WIRE_MAX_PAYLOAD);
+    }
+    free(fds);
+    r->net.setup_s = time_now() - t0;
+    if (rc) { fail_set(r, "launcher %s: %s", r->launch->ops->name, e.msg); return -1; }
+    json_t *hosts = json_array();
+    for (int i = 0; i < r->n; i++) json_array_append_new(hosts, json_string(r->launch->host[i]));
+    char *h = json_dumps(hosts, JSON_COMPACT);
+    run_net_log(&r->net, "{\"event\":\"launch\",\"launcher\":\"%s\",\"agents\":%d,\"hosts\":%s,\"connect_s\":%.4f,"
+                "\"rejected\":%d}", r->launch->ops->name, r->n, h ? h : "[]", r->net.setup_s, r->launch->rejected);
+    free(h);
+    json_decref(hosts);
+    return 0;
+}
+
 static int agent_spawn(Run *r, int i) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) return -1;
@@ -60,15 +93,16 @@ static int agent_spawn(Run *r, int i) {
         if (r->net.gate[1] >= 0) close(r->net.gate[1]);
         char c;
         while (r->net.gate[0] >= 0 && read(r->net.gate[0], &c, 1) < 0 && errno == EINTR) {}
-        int fd = dup(sv[1]);
-        char id[16], fds[16], ip[32], path[1100];
+        int fd = dup(sv[1]), dfd = r->data_fd >= 0 ? dup(r->data_fd) : -1;   // dup: not close-on-exec
+        char id[16], fds[16], dfds[16], ip[32], path[1100];
+        snprintf(dfds, sizeof dfds, "%d", dfd);
         snprintf(id, sizeof id, "%d", i);
         snprintf(fds, sizeof fds, "%d", fd);
         backend_addr(r->net.backend, i, ip, sizeof ip);
         snprintf(path, sizeof path, "%s/scenario.json", r->run_dir);
         setenv("OPENBLAS_NUM_THREADS", "1", 1);
         char *argv[] = {(char *)r->self, "agent", "--scenario", path, "--run-dir", r->run_dir, "--id", id,
-                        "--ctl-fd", fds, "--bind", ip, NULL};
+                        "--ctl-fd", fds, "--bind", ip, dfd >= 0 ? "--data-fd" : NULL, dfds, NULL};
         execv(r->self, argv);
         _exit(127);
     }
@@ -95,6 +129,9 @@ static int agents_start(Run *r) {
         fail_set(r, "pipe: %s", strerror(errno));
         return -1;
     }
+    if (r->launch) return agents_launch(r);
+    // One decoded copy of the dataset for every agent here (agents elsewhere load their own).
+    if (dataset_share(&r->ev.train, &r->ev.test, &r->data_fd, &e)) { fail_set(r, "%s", e.msg); return -1; }
     for (int i = 0; i < r->n; i++)
         if (agent_spawn(r, i)) { fail_set(r, "cannot start agent %d: %s", i, strerror(errno)); return -1; }
     if (r->net.backend == &backend_none) return 0;
@@ -137,6 +174,15 @@ static int agents_start(Run *r) {
 }
 
 void run_kill_all(Run *r) {
+    if (r->launch) {   // a finished run's agents exit by themselves; the launcher then does too
+        int all = 1;
+        for (int i = 0; i < r->n; i++) all &= r->ag[i].done;
+        for (int i = 0; i < r->n; i++)   // nothing more is read: the relay must not wait to deliver it
+            if (r->ag[i].fd >= 0) close(r->ag[i].fd), r->ag[i].fd = -1;
+        launch_stop(r->launch, all && !r->fail[0] ? DONE_EXIT_S : 0.0);
+        for (int i = 0; i < r->n; i++) r->ag[i].exited = 1;
+        return;
+    }
     for (int i = 0; i < r->n; i++) if (r->ag[i].pid > 0 && !r->ag[i].exited) kill(r->ag[i].pid, SIGTERM);
     double end = time_now() + 1.0;
     for (int i = 0; i < r->n; i++) {
@@ -163,8 +209,9 @@ static void go_send(Run *r) {
     auth_random(run_key, sizeof run_key);
     json_t *ips = json_array(), *ports = json_array();
     for (int i = 0; i < r->n; i++) {
-        char ip[32];
-        backend_addr(r->net.backend, i, ip, sizeof ip);
+        char ip[64];
+        if (r->launch) str_copy(ip, sizeof ip, r->launch->ip[i]);
+        else backend_addr(r->net.backend, i, ip, sizeof ip);
         json_array_append_new(ips, json_string(ip));
         json_array_append_new(ports, json_integer(r->ag[i].port));
     }
@@ -192,9 +239,9 @@ static void go_send(Run *r) {
     json_decref(ips);
     json_decref(ports);
     r->t_go = time_now();
-    run_net_log(&r->net, "{\"event\":\"start\",\"t_s\":0,\"auth\":%s,\"frame_mac\":%s}",
-                r->s.net.auth ? "true" : "false",
-                 r->s.net.frame_mac ? "true" : "false");
+    // ready_s: from the runner's start until every agent had loaded its data and was listening.
+    run_net_log(&r->net, "{\"event\":\"start\",\"t_s\":0,\"ready_s\":%.4f,\"auth\":%s,\"frame_mac\":%s}",
+                r->t_go - r->t0, r->s.net.auth ? "true" : "false", r->s.net.frame_mac ? "true" : "false");
 }
 
 // An error that only says a peer's link closed or broke ("link from agent 2 closed ...", "link to
@@ -226,6 +273,7 @@ static void consequence_note(Run *r, int i, const char *msg) {
 #define CONSEQUENCE_WAIT_S 15.0
 static int consequence_due(const Run *r, double now) {
     int x = r->secondary_peer;
+    if (r->launch && x >= 0 && x < r->n && r->launch->lost[x]) return 0;   // its host's loss is being named
     if (x >= 0 && x < r->n && !r->ag[x].exited) return now - r->secondary_at > CONSEQUENCE_WAIT_S;
     return now - r->secondary_at > 0.5;
 }
@@ -299,6 +347,13 @@ static void on_frame(Run *r, int i) {
         if (o) a->bytes_wire = (uint64_t)json_integer_value(json_object_get(o, "bytes_wire"));
         break;
     case CTL_ERROR: on_error(r, i, o); break;
+    case CTL_LOG: {
+        Err e = {{0}};
+        if (!r->launch) fail_set(r, "agent %d sent its metrics over the control channel, but it runs here", i);
+        else if (launch_metrics_write(r->launch, i, r->run_dir, a->rd.payload, h->payload_len, &e))
+            fail_set(r, "%s", e.msg);
+        break;
+    }
     default: fail_set(r, "agent %d sent an unknown control message (kind %u)", i, h->kind);
     }
     json_decref(o);
@@ -328,8 +383,42 @@ static void agent_read(Run *r, int i) {
     }
 }
 
+// Agents on other hosts: the end of the control connection is their exit. Connections lost before
+// finishing are gathered for LOST_GATHER_S (a host's agents go together) and named by host. The
+// launcher's exit before every agent finished is a failure too.
+#define LOST_GATHER_S 1.0
+#define LAUNCHER_GONE_S 5.0
+static void remote_reap(Run *r) {
+    Launch *l = r->launch;
+    for (int i = 0; i < r->n; i++) {
+        AgentProc *a = &r->ag[i];
+        if (a->exited || a->fd >= 0) continue;
+        a->exited = 1;
+        if (a->done || a->error[0]) continue;   // an error was reported (on_error) when it came
+        l->lost[i] = 1;
+        if (!l->lost_at) l->lost_at = time_now();
+    }
+    int gone = 1;   // every agent gone: nothing more to gather
+    for (int i = 0; i < r->n; i++) gone &= r->ag[i].exited;
+    if (l->lost_at && (gone || time_now() - l->lost_at >= LOST_GATHER_S)) {
+        char msg[sizeof r->fail];
+        launch_lost_describe(l, msg, sizeof msg);
+        fail_set(r, "%s", msg);
+    }
+    int all = 1;
+    for (int i = 0; i < r->n; i++) all &= r->ag[i].done;
+    // The launcher ends once its agents have: what they sent last may still be on its way (relay, sockets).
+    if (!all && !l->lost_at && launch_poll(l) && !l->exited_at) l->exited_at = time_now();
+    if (!all && !l->lost_at && l->exited_at && time_now() - l->exited_at > LAUNCHER_GONE_S) {
+        int st = l->status;
+        fail_set(r, "%s exited (status %d) %.0f s ago and not every agent finished; its output: %s", l->ops->program,
+                 WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), LAUNCHER_GONE_S, l->log_path);
+    }
+}
+
 // Reap exited agents: an exit before CTL_DONE, a non-zero status or a signal is a failure.
 static void agents_reap(Run *r) {
+    if (r->launch) { remote_reap(r); return; }
     for (int i = 0; i < r->n; i++) {
         AgentProc *a = &r->ag[i];
         if (a->exited) continue;
@@ -382,21 +471,23 @@ static void progress_print(Run *r, int force) {
 // and an agent that finished but is still there (its results are in, so it is ended).
 static void agents_watch(Run *r) {
     double now = time_now();
+    char w[128];
     for (int i = 0; i < r->n; i++) {
         AgentProc *a = &r->ag[i];
         // Its exit status says more: wait for it a while.
         if (a->fd < 0 && !a->done && !a->exited && now - a->eof_at > CONSEQUENCE_WAIT_S)
-            fail_set(r, "agent %d (pid %d) closed its control channel before finishing", i, (int)a->pid);
+            fail_set(r, "agent %d (%s) closed its control channel before finishing", i, where(r, i, w, sizeof w));
     }
     for (int i = 0; i < r->n; i++) {
         AgentProc *a = &r->ag[i];
         if (!a->done && !a->exited && now - a->last_seen > (a->ready ? r->s.hang_timeout_s : STARTUP_TIMEOUT_S))
-            fail_set(r, "agent %d (pid %d) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i, (int)a->pid,
-                     now - a->last_seen, r->s.hang_timeout_s);
+            fail_set(r, "agent %d (%s) sent nothing for %.1f s: hung (hang_timeout_s = %g)", i,
+                     where(r, i, w, sizeof w), now - a->last_seen, r->s.hang_timeout_s);
     }
     if (r->secondary[0] && consequence_due(r, now)) fail_set(r, "%s", r->secondary);
     for (int i = 0; i < r->n; i++)
-        if (r->ag[i].done && !r->ag[i].exited && now - r->ag[i].done_at > DONE_EXIT_S) kill(r->ag[i].pid, SIGKILL);
+        if (r->ag[i].done && !r->ag[i].exited && now - r->ag[i].done_at > DONE_EXIT_S && r->ag[i].pid > 0)
+            kill(r->ag[i].pid, SIGKILL);
 }
 
 int run_agents(Run *r) {
@@ -450,6 +541,7 @@ void run_init(Run *r) {
     memset(r, 0, sizeof *r);
     run_net_init(&r->net);
     r->secondary_peer = -1;
+    r->data_fd = -1;
 }
 
 void run_agents_alloc(Run *r) {
@@ -458,6 +550,8 @@ void run_agents_alloc(Run *r) {
 }
 
 void run_free(Run *r) {
+    if (r->data_fd >= 0) close(r->data_fd);
+    r->data_fd = -1;
     for (int i = 0; r->ag && i < r->n; i++) {
         if (r->ag[i].fd >= 0) close(r->ag[i].fd);
         frame_reader_free(&r->ag[i].rd);
@@ -467,5 +561,8 @@ void run_free(Run *r) {
     r->ag = NULL;
     run_eval_free(&r->ev);
     run_net_free(&r->net);
+    if (r->launch) launch_free(r->launch);
+    free(r->launch);
+    r->launch = NULL;
     scenario_free(&r->s);
 }

@@ -124,7 +124,7 @@ static json_t *energy_of(const Run *r, json_t *const *done, EnergyEstimate *tota
 
 // The agents' totals summed over the run.
 typedef struct {
-    double acc_sum, acc_min, compute, wait, rss_max;
+    double acc_sum, acc_min, compute, wait, rss_max, pss_max, pss_sum;
     json_int_t pay, wire, msgs, missing, authors;
 } RunTotals;
 
@@ -152,6 +152,9 @@ static json_t *per_agent_gather(Run *r, json_t **done, RunTotals *t) {
         t->wait += json_number_value(json_object_get(d, "wait_s"));
         double rss = json_number_value(json_object_get(d, "rss_peak_mb"));
         if (rss > t->rss_max) t->rss_max = rss;
+        double pss = json_number_value(json_object_get(d, "pss_mb"));   // shared pages count 1/n
+        if (pss > t->pss_max) t->pss_max = pss;
+        t->pss_sum += pss;
         t->acc_sum += r->ev.acc[i];
         if (r->ev.acc[i] < t->acc_min) t->acc_min = r->ev.acc[i];
         json_object_set_new(d, "agent", json_integer(i));
@@ -255,6 +258,9 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
     json_object_set_new(o, "bytes_authors", json_integer(t.authors));   // docs/metrics.md
     json_object_set_new(o, "final_consensus", json_pack("{s:i, s:s}", "rounds", r->s.eval.final_consensus_rounds,
                                                         "protocol", r->s.eval.final_consensus_protocol));
+    // Memory per agent now: proportional set size, the dataset they share counted once over all.
+    json_object_set_new(o, "pss_mb_max", json_real(t.pss_max));
+    json_object_set_new(o, "pss_mb_mean", json_real(t.pss_sum / r->n));
     json_object_set_new(o, "per_agent", agents);
     json_t *fp = fingerprint(r);
     if (summary_network(r, o) || !fp) {

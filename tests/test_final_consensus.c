@@ -35,7 +35,8 @@ Test(final_consensus, protocols_and_the_old_key) {
     cr_assert_str_eq(s.eval.final_consensus_protocol, "exact");
     scenario_free(&s);
     // CHOCO: its own compressed consensus is allowed, dense exact rounds are not.
-    const char *choco = "\"algorithm\": {\"name\": \"choco\"}, \"topology\": {\"kind\": \"ring\", \"directed\": true}, ";
+    const char *choco = "\"algorithm\": {\"name\": \"choco\"}, "
+                        "\"topology\": {\"kind\": \"ring\", \"directed\": true}, ";
     char t[512];
     snprintf(t, sizeof t, "%s\"eval\": {\"final_consensus\": {\"rounds\": 5, \"protocol\": \"training\"}}", choco);
     cr_assert_eq(load(t, &s, &e), 0, "%s", e.msg);

@@ -6,6 +6,8 @@ group=${1:-build}
 base="gcc make pkg-config libopenblas-dev libjansson-dev zlib1g-dev libsodium-dev"
 # Link emulation: iproute2 (ip, tc), and User-Mode Linux with kmod's insmod for kernels without netem.
 net="iproute2 user-mode-linux kmod"
+# Launchers across hosts: Slurm (daemons and client, with munge) and Open MPI's mpirun.
+cluster="slurm-wlm munge openmpi-bin"
 case "$group" in
   build) want="$base" ;;
   demo)  want="$base $net dataset-fashion-mnist gnuplot-nox" ;;
@@ -14,8 +16,9 @@ case "$group" in
   bench) want="$base python3-torch python3-numpy" ;;
   plots) want="$base gnuplot-nox" ;;
   fuzz)  want="$base clang libclang-rt-14-dev" ;;
+  cluster) want="$base $cluster dataset-fashion-mnist python3" ;;
   format) want="clang-format" ;;
-  *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, net, bench, plots, fuzz, format)" >&2; exit 2 ;;
+  *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, net, bench, plots, fuzz, format, cluster)" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

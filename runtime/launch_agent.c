@@ -1,0 +1,120 @@
+// `meshtrain agent --connect`: an agent started by a launcher (mpirun, srun), possibly on another
+// host: its id from the launcher, the runner's address and launch key from its environment, the
+// control channel over sealed TCP, and its metrics file streamed to the runner (see launch.h).
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "agent.h"
+#include "ctl.h"
+#include "launch.h"
+
+static volatile int finished;   // set once agent_run returned: the runner's end is then expected
+
+// The runner is gone (or cut off) while this agent still works: nothing of the run may be left behind.
+static void on_runner_end(const CtlRelayPair *p) {
+    if (finished) return;
+    dprintf(2, "meshtrain agent %d: lost the runner (%s): exiting\n", p->id, p->why);
+    _exit(1);
+}
+
+// The id the launcher gave this process, and which variable it came from.
+static int id_from_launcher(const char **var) {
+    const char *vars[] = {"SLURM_PROCID", "OMPI_COMM_WORLD_RANK", "PMIX_RANK"};
+    for (int k = 0; k < 3; k++) {
+        const char *v = getenv(vars[k]);
+        char *end;
+        long id = v ? strtol(v, &end, 10) : -1;
+        if (v && *v && !*end && id >= 0 && id < 1 << 20) { *var = vars[k]; return (int)id; }
+    }
+    return -1;
+}
+
+// The key, then wiped from this process's environment block (what /proc/PID/environ shows).
+static int key_take(uint8_t key[AUTH_KEY_BYTES]) {
+    char *hex = getenv(LAUNCH_ENV_KEY);
+    int rc = hex ? auth_key_from_hex(key, hex) : -1;
+    if (hex) explicit_bzero(hex, strlen(hex));
+    unsetenv(LAUNCH_ENV_KEY);
+    return rc;
+}
+
+// Metrics lines go to the runner as CTL_LOG messages over the control socket.
+static ssize_t log_write(void *cookie, const char *buf, size_t n) {
+    Err e = {{0}};
+    return ctl_send(*(int *)cookie, CTL_LOG, 0, buf, n, &e) ? -1 : (ssize_t)n;
+}
+
+// The address this host reaches the runner from: peers on other hosts reach this agent there too.
+static void local_addr(int fd, char *out, size_t n) {
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    str_copy(out, n, "127.0.0.1");
+    if (!getsockname(fd, (struct sockaddr *)&ss, &sl))
+        getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
+}
+
+static int fail(const char *fmt, const char *a, const char *b) {
+    fprintf(stderr, "meshtrain agent --connect: ");
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    return 2;
+}
+
+int launch_agent_main(void) {
+    const char *var = NULL, *rdv = getenv(LAUNCH_ENV_RENDEZVOUS);
+    int id = id_from_launcher(&var);
+    uint8_t key[AUTH_KEY_BYTES];
+    if (id < 0)
+        return fail("no agent id from a launcher (SLURM_PROCID, OMPI_COMM_WORLD_RANK or PMIX_RANK)%s%s", "", "");
+    if (key_take(key)) return fail("%s is missing or not 64 hex digits%s (meshtrain run sets it)", LAUNCH_ENV_KEY, "");
+    char host[256];
+    const char *colon = rdv ? strrchr(rdv, ':') : NULL;
+    if (!colon || colon == rdv) return fail("%s '%s' is not HOST:PORT", LAUNCH_ENV_RENDEZVOUS, rdv ? rdv : "");
+    snprintf(host, sizeof host, "%.*s", (int)(colon - rdv), rdv);
+    Err e = {{0}};
+    CtlSeal seal;
+    int fd = ctl_tcp_connect(host, atoi(colon + 1), key, id, &seal, 60, &e);
+    explicit_bzero(key, sizeof key);
+    if (fd < 0) return fail("agent %s: %s", var, e.msg);
+    char me[256] = "", info[400], bind_ip[64];
+    gethostname(me, sizeof me);
+    json_t *o = json_pack("{s:s, s:i, s:s}", "host", me, "pid", (int)getpid(), "id_from", var);
+    char *t = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    snprintf(info, sizeof info, "%s", t);
+    free(t);
+    int sv[2];
+    if (ctl_tcp_write(fd, &seal, info, strlen(info), &e) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+        return fail("cannot reach the runner: %s%s", e.msg[0] ? e.msg : "socketpair", "");
+    local_addr(fd, bind_ip, sizeof bind_ip);
+    CtlRelayPair pair = {.plain = sv[1], .tcp = fd, .seal = seal, .id = id, .on_end = on_runner_end};
+    CtlRelay *relay = ctl_relay_start(&pair, 1, &e);
+    if (!relay) return fail("%s%s", e.msg, "");
+    FrameReader rd;
+    frame_reader_init(&rd, WIRE_MAX_PAYLOAD);
+    if (ctl_recv(sv[0], &rd, 60, &e) != 1 || rd.h.kind != CTL_SCENARIO)
+        return fail("no scenario from the runner: %s%s", e.msg[0] ? e.msg : "another message first", "");
+    json_t *sc = json_loadb((const char *)rd.payload, rd.h.payload_len, 0, NULL);
+    const char *text = json_string_value(json_object_get(sc, "scenario"));
+    const char *run_dir = json_string_value(json_object_get(sc, "run_dir"));
+    if (!text || !run_dir) return fail("a malformed scenario message from the runner%s%s", "", "");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/scenario.json", run_dir);
+    FILE *log = fopencookie(&sv[0], "w", (cookie_io_functions_t){.write = log_write});
+    AgentArgs g = {.scenario_path = path, .scenario_text = text, .run_dir = run_dir, .id = id, .ctl_fd = sv[0],
+                   .bind_ip = bind_ip, .log = log, .data_fd = -1};
+    int rc = agent_run(&g);   // closes log
+    finished = 1;
+    shutdown(sv[0], SHUT_WR);   // the relay ends the sealed stream; the runner then closes its side
+    ctl_relay_wait(relay, 10.0);
+    ctl_relay_stop(relay);
+    close(sv[0]);
+    json_decref(sc);
+    frame_reader_free(&rd);
+    return rc;
+}
