@@ -549,7 +549,8 @@ static int done_report(Agent *a, Err *e) {
     const ModelFns *f = a->alg->env.model.ctx;
     json_int_t samples = (json_int_t)a->n_mine * a->s.epochs + (f ? f->extra_samples : 0);
     json_t *o =
-        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:f, s:s}", "type", "done",
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f,"
+                  " s:I, s:I, s:I, s:f, s:f, s:s}", "type", "done",
                   "rounds", (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire,
                   "messages", (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
                   "missing", (json_int_t)a->alg->env.missing, "samples", samples, "train_s",
