@@ -3,8 +3,9 @@
 # through the emulated network with 8 agents (IID algorithms, non-IID with SC-Sparse-Push, link
 # conditions), one with 16 agents on Dirichlet-heterogeneous data without link emulation (RelaySGD, D2,
 # gradient tracking, quasi-global momentum, SGP, D-PSGD, all-reduce; message drops), one with the thesis's
-# methods (NGM, GUT, QG-GUTm, CCL against D-PSGD, QG-DSGDm-N and RelaySGD; 16-agent ring, 2 seeds), their reports, and
-# results/quick/REPORT.md with each checked claim beside the paper's.
+# methods (NGM, GUT, QG-GUTm, CCL against D-PSGD, QG-DSGDm-N and RelaySGD; 16-agent ring, 2 seeds), the low-precision
+# paper's grid (fp32: lowprec, with Sparse-Push's 8-bit values; 8-bit training: lowprec8, run only when this build
+# has 8-bit training), their reports, and results/quick/REPORT.md with each checked claim beside the paper's.
 # Usage: analysis/scripts/reproduce_quick.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
 set -u
 BIN=${1:-bin/meshtrain}
@@ -12,8 +13,14 @@ OUT=${OUT:-results/quick}
 JOBS=${JOBS:-2}
 HERE=$(dirname "$0")
 PY=$(command -v python3 || echo /usr/bin/python3)
-SWEEPS="iid noniid links heterogeneous thesis"
+SWEEPS="iid noniid links heterogeneous thesis lowprec"
 start=$(date +%s)
+# The 8-bit half needs 8-bit training (precision.bits 8, norm range-evonorm): without it, say so and go on.
+if why=$("$BIN" run scenarios/quick/lowprec8.json --out "$OUT/runs/lowprec8" --dry-run 2>&1 >/dev/null); then
+  SWEEPS="$SWEEPS lowprec8"
+else
+  echo "== lowprec8 skipped: this build cannot run it ($why); its claims will say n/a"
+fi
 
 echo "== reproduce-quick: what will run"
 for s in $SWEEPS; do
@@ -28,7 +35,7 @@ for s in $SWEEPS; do
 done
 for s in $SWEEPS; do
   echo "== report $s"
-  base=sgp; [ "$s" = thesis ] && base=dpsgd
+  base=sgp; [ "$s" = thesis ] && base=dpsgd; [ "$s" = lowprec8 ] && base=lp8-iid-choco-dense
   "$BIN" report "$OUT/runs/$s" --out "$OUT/$s" --baseline "$base" --title "reproduce-quick: $s" || status=1
 done
 echo "== claims"
