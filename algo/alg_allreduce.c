@@ -25,6 +25,7 @@ static int ar_exchange(AlgEnv *env, long round, int step, float *g, int c_send, 
     int N = env->n, next = (env->id + 1) % N, prev = (env->id + N - 1) % N;
     size_t n = env->n_params, lo, len;
     chunk(n, N, c_send, &lo, &len);
+    net_count_authors(env->net, next, 4 * ((uint64_t)len + 1));
     if (net_send(env->net, next, KIND_ALLREDUCE + step, (uint64_t)round, CODEC_DENSE, (const uint8_t *)(g + lo),
                  (uint32_t)(len * sizeof(float)), e)) return -1;
     int missing = 0;

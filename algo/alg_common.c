@@ -37,6 +37,7 @@ int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const f
         uint8_t prefix[PUSH_PREFIX];
         push_prefix(prefix, mass, scale, scale);
         struct iovec parts[2] = {{prefix, PUSH_PREFIX}, {(void *)raw, 4 * n}};
+        net_count_authors(env->net, to, codec_authors_bytes(c, n, env->spans, env->nt));
         return net_sendv(env->net, to, kind, (uint64_t)round, c->ops->id, parts, 2, e);
     }
     size_t cap = PUSH_PREFIX + c->ops->bound(c, n, env->nt);
@@ -45,6 +46,7 @@ int push_send(AlgEnv *env, int to, int kind, long round, const Codec *c, const f
     long len = c->ops->encode(c, v, n, env->spans, env->nt, codec_seed(env, env->id, round), buf + PUSH_PREFIX,
                               cap - PUSH_PREFIX, NULL);
     if (len < 0) { err_set(e, "agent %d: %s encoding failed", env->id, c->ops->name); net_alloc_free(buf); return -1; }
+    net_count_authors(env->net, to, codec_authors_bytes(c, n, env->spans, env->nt));
     return net_send_owned(env->net, to, kind, (uint64_t)round, c->ops->id, buf, (uint32_t)(PUSH_PREFIX + len), e);
 }
 
@@ -68,6 +70,7 @@ int push_send_encoded(AlgEnv *env, int to, int kind, long round, const Codec *c,
 int push_send_encoded_w(AlgEnv *env, int to, int kind, long round, const Codec *c, long len, double mass, float scale,
                         float weight, Err *e) {
     push_prefix(env->buf, mass, scale, weight);
+    net_count_authors(env->net, to, codec_authors_bytes(c, env->n_params, env->spans, env->nt));
     return net_send(env->net, to, kind, (uint64_t)round, c->ops->id, env->buf, (uint32_t)(PUSH_PREFIX + len), e);
 }
 
@@ -223,6 +226,7 @@ static int mix_diff_send(AlgEnv *env, int to, int kind, long round, float *const
     const Codec *dense = codec_for_id(CODEC_DENSE);
     struct iovec parts[GOSSIP_DIFF_MAX];
     int views = 1;
+    net_count_authors(env->net, to, 4 * ((uint64_t)n * (uint64_t)nv + 1));
     for (int k = 0; k < nv; k++) {
         const uint8_t *raw = codec_dense_view(dense, v[k], n);
         parts[k] = (struct iovec){(void *)raw, 4 * n};
@@ -377,6 +381,7 @@ void alg_label_codec(const AlgConfig *cfg, char *out, size_t n) {
     const char *kind = cfg->codec;
     alg_label_name(cfg, out, n);
     if (!strcmp(kind, "topk")) label_cat(out, n, " top-k %.3g%%", 100 * cfg->keep);
+    else if (!strcmp(kind, "topk8")) label_cat(out, n, " top-k %.3g%% 8-bit", 100 * cfg->keep);
     else if (!strcmp(kind, "randk")) label_cat(out, n, " rand-k %.3g%%", 100 * cfg->keep);
     else if (!strcmp(kind, "q8")) label_cat(out, n, " 8-bit");
     else if (strcmp(kind, "dense")) label_cat(out, n, " %s", kind);

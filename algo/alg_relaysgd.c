@@ -84,6 +84,7 @@ static int relay_send(AlgEnv *env, Relay *r, int kind, long round, Err *e) {
         uint8_t *p = net_alloc(len);
         put_u32(p, count);
         memcpy(p + RELAY_HEAD, r->out, 4 * r->len);
+        net_count_authors(env->net, r->nbr[j], 4 * ((uint64_t)r->len + 1));
         if (net_send_owned(env->net, r->nbr[j], kind, (uint64_t)round, CODEC_DENSE, p, len, e)) return -1;
     }
     return 0;

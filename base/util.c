@@ -74,27 +74,21 @@ double time_now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-long pss_kb(void) {
-    FILE *f = fopen("/proc/self/smaps_rollup", "r");
+// The value in kB of the line starting with key in a /proc file, -1 if absent.
+static long proc_kb(const char *path, const char *key) {
+    FILE *f = fopen(path, "r");
     if (!f) return -1;
     char line[256];
     long kb = -1;
+    size_t n = strlen(key);
     while (fgets(line, sizeof line, f))
-        if (strncmp(line, "Pss:", 4) == 0) { kb = strtol(line + 4, NULL, 10); break; }
+        if (strncmp(line, key, n) == 0) { kb = strtol(line + n, NULL, 10); break; }
     fclose(f);
     return kb;
 }
 
-long rss_peak_kb(void) {
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f) return -1;
-    char line[256];
-    long kb = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, "VmHWM:", 6) == 0) { kb = strtol(line + 6, NULL, 10); break; }
-    fclose(f);
-    return kb;
-}
+long pss_kb(void) { return proc_kb("/proc/self/smaps_rollup", "Pss:"); }
+long rss_peak_kb(void) { return proc_kb("/proc/self/status", "VmHWM:"); }
 
 int file_write_atomic(const char *path, const void *buf, size_t n, Err *e) {
     char tmp[4096];

@@ -15,7 +15,7 @@ static const char *USAGE =
     "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--overlap] [--auth-cost] [--json]";
 
 typedef struct {
-    double round_ms, compute_ms, wait_ms, cpu_ms, csw_vol, csw_invol, rss_mb;
+    double round_ms, compute_ms, wait_ms, cpu_ms, csw_vol, csw_invol, rss_mb, pss_mb;
     long rounds;
     json_int_t bytes;
 } HarnessRun;
@@ -72,6 +72,8 @@ static int harness_once(const char *self, const char *dir, const char *alg, int 
         out->csw_invol += (double)json_integer_value(json_object_get(v, "csw_involuntary")) / r / agents;
         double rss = json_number_value(json_object_get(v, "rss_peak_mb"));
         if (rss > out->rss_mb) out->rss_mb = rss;
+        double pss = json_number_value(json_object_get(v, "pss_mb"));
+        if (pss > out->pss_mb) out->pss_mb = pss;
     }
     out->bytes = json_integer_value(json_object_get(o, "bytes_wire"));
     json_decref(o);
@@ -159,25 +161,26 @@ int bench_harness(int argc, char **argv) {
     double overhead = with.round_ms / base.round_ms - 1.0;
     if (json) {
         json_t *o = json_pack(
-            "{s:s, s:s, s:b, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:[f, f], s:[f, f], s:I}", "model",
-            model, "algorithm", alg, "overlap", overlap, "agents", agents, "rounds", (json_int_t)with.rounds,
+            "{s:s, s:s, s:b, s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:f, s:[f, f], s:[f, f], s:I}",
+            "model", model, "algorithm", alg, "overlap", overlap, "agents", agents, "rounds", (json_int_t)with.rounds,
             "round_ms_compute_only", base.round_ms, "round_ms", with.round_ms, "overhead_pct", 100 * overhead,
             "compute_ms_per_round", with.compute_ms, "wait_ms_per_round", with.wait_ms, "rss_peak_mb_per_agent",
-            with.rss_mb, "cpu_ms_per_round_compute_only", base.cpu_ms, "cpu_ms_per_round", with.cpu_ms,
-            "cpu_overhead_pct", 100 * (with.cpu_ms / base.cpu_ms - 1.0), "switches_per_round_compute_only",
-            base.csw_vol, base.csw_invol, "switches_per_round", with.csw_vol, with.csw_invol, "bytes_wire", with.bytes);
+            with.rss_mb, "pss_mb_per_agent", with.pss_mb, "cpu_ms_per_round_compute_only", base.cpu_ms,
+            "cpu_ms_per_round", with.cpu_ms, "cpu_overhead_pct", 100 * (with.cpu_ms / base.cpu_ms - 1.0),
+            "switches_per_round_compute_only", base.csw_vol, base.csw_invol, "switches_per_round", with.csw_vol,
+            with.csw_invol, "bytes_wire", with.bytes);
         char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(5));
         printf("%s\n", t);
         free(t);
         json_decref(o);
     } else {
-        printf(
-            "%d agents, %s, %ld rounds: %.2f ms per round with %s, %.2f ms computing alone: overhead %.1f%%\n"
-            "  (per agent and round: compute %.2f ms, waiting %.2f ms, CPU %.2f ms against %.2f ms alone,\n"
-            "  %.2f blocked and %.2f preempted context switches against %.2f and %.2f; peak RSS per agent %.1f MB)\n",
-            agents, model, with.rounds, with.round_ms, alg, base.round_ms, 100 * overhead, with.compute_ms,
-            with.wait_ms, with.cpu_ms, base.cpu_ms, with.csw_vol, with.csw_invol, base.csw_vol, base.csw_invol,
-            with.rss_mb);
+        printf("%d agents, %s, %ld rounds: %.2f ms per round with %s, %.2f ms computing alone: overhead %.1f%%\n"
+               "  (per agent and round: compute %.2f ms, waiting %.2f ms, CPU %.2f ms against %.2f ms alone,\n"
+               "  %.2f blocked and %.2f preempted context switches against %.2f and %.2f; peak RSS per agent %.1f MB, "
+               "PSS %.1f MB)\n",
+               agents, model, with.rounds, with.round_ms, alg, base.round_ms, 100 * overhead, with.compute_ms,
+               with.wait_ms, with.cpu_ms, base.cpu_ms, with.csw_vol, with.csw_invol, base.csw_vol, base.csw_invol,
+               with.rss_mb, with.pss_mb);
     }
     return 0;
 }

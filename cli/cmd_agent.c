@@ -7,8 +7,9 @@
 #include "common.h"
 #include "launch.h"
 
-static const char *USAGE = "meshtrain agent --scenario RUN/scenario.json --run-dir RUN --id I --ctl-fd FD --bind IP [--data-fd FD]\n"
-                           "       meshtrain agent --connect";
+static const char *USAGE =
+    "meshtrain agent --scenario RUN/scenario.json --run-dir RUN --id I --ctl-fd FD --bind IP [--data-fd FD]\n"
+    "       meshtrain agent --connect";
 
 int cmd_agent(int argc, char **argv) {
     Args a;

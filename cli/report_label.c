@@ -97,6 +97,14 @@ static void extra_label(RepRun *r) {
         cat(r->extra, sizeof r->extra, "label skew %.3g", rep_num(r->scen, "partition.skew", 0));
     else if (strcmp(part, "iid")) cat(r->extra, sizeof r->extra, "%s", part);
     if (drop > 0) cat(r->extra, sizeof r->extra, "%s%.3g%% messages dropped", r->extra[0] ? ", " : "", 100 * drop);
+    if (rep_num(r->scen, "precision.bits", 32) == 8)
+        cat(r->extra, sizeof r->extra, "%s8-bit training", r->extra[0] ? ", " : "");
+    // Which final consensus the run ended with: exact (dense, γ 1) or the training codec and γ.
+    double fc = rep_num(r->scen, "eval.final_consensus_rounds", rep_num(r->scen, "eval.final_consensus.rounds", 0));
+    const char *proto = rep_str(r->scen, "eval.final_consensus.protocol", "exact");
+    if (fc > 0)
+        cat(r->extra, sizeof r->extra, "%s+%.0f %s consensus rounds", r->extra[0] ? ", " : "", fc,
+            strcmp(proto, "training") ? "exact" : "training-codec");
 }
 
 static const char *base_name(const char *dir) {

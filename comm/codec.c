@@ -5,19 +5,20 @@
 #include <string.h>
 
 // One file per codec (codec_dense.c, codec_topk.c, ...) defines one of these.
-extern const CodecOps codec_dense_ops, codec_topk_ops, codec_randk_ops, codec_sign_ops, codec_q8_ops;
+extern const CodecOps codec_dense_ops, codec_topk_ops, codec_randk_ops, codec_sign_ops, codec_q8_ops,
+    codec_topk8_ops;
 
 static const CodecOps *const ALL[] = {&codec_dense_ops, &codec_topk_ops, &codec_randk_ops, &codec_sign_ops,
-                                      &codec_q8_ops};
+                                      &codec_q8_ops,    &codec_topk8_ops};
 #define N_CODECS ((int)(sizeof ALL / sizeof ALL[0]))
 
 // keep = 1 so that bound() of a decoding instance is an upper bound for any sender's keep.
 static const Codec BY_ID[] = {
     {&codec_dense_ops, 1.0, 0}, {&codec_topk_ops, 1.0, 0}, {&codec_randk_ops, 1.0, 0},
-    {&codec_sign_ops, 1.0, 0},  {&codec_q8_ops, 1.0, 0},
+    {&codec_sign_ops, 1.0, 0},  {&codec_q8_ops, 1.0, 0},    {&codec_topk8_ops, 1.0, 0},
 };
 
-const char *codec_names(void) { return "dense, topk, randk, sign, q8"; }
+const char *codec_names(void) { return "dense, topk, randk, sign, q8, topk8"; }
 
 int codec_init(Codec *c, const char *name, double keep, Err *e) {
     const CodecOps *ops = NULL;
@@ -57,6 +58,14 @@ long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, 
     if (qq != q) free(qq);
     free(v);
     return len;
+}
+
+uint64_t codec_authors_bytes(const Codec *c, size_t n, const Span *t, int nt) {
+    CodecId id = c->ops->id;
+    if (id != CODEC_TOPK && id != CODEC_TOPK8 && id != CODEC_RANDK) return 4 * ((uint64_t)n + 1);
+    uint64_t k = 0;
+    for (int i = 0; i < nt; i++) k += codec_keep_count(t[i].count, c->keep);
+    return 6 * k + 3;
 }
 
 int codec_spans_check(const char *codec, const Span *t, int nt, size_t n, Err *e) {

@@ -1,5 +1,5 @@
-// Payload codecs for model vectors: dense fp32, per-tensor top-k, random-k, scaled sign and 8-bit
-// quantization, behind one small interface; plus error feedback around any of them.
+// Payload codecs for model vectors: dense fp32, per-tensor top-k (fp32 or 8-bit values), random-k,
+// scaled sign and 8-bit quantization, behind one small interface; plus error feedback around any of them.
 #ifndef MESHTRAIN_CODEC_H
 #define MESHTRAIN_CODEC_H
 #include <stddef.h>
@@ -8,7 +8,14 @@
 
 // A tensor inside the flat vector (codecs compress per tensor; they know nothing else of layers).
 
-typedef enum { CODEC_DENSE = 0, CODEC_TOPK = 1, CODEC_RANDK = 2, CODEC_SIGN = 3, CODEC_Q8 = 4 } CodecId;
+typedef enum {
+    CODEC_DENSE = 0,
+    CODEC_TOPK = 1,
+    CODEC_RANDK = 2,
+    CODEC_SIGN = 3,
+    CODEC_Q8 = 4,
+    CODEC_TOPK8 = 5
+} CodecId;
 
 typedef struct Codec Codec;
 typedef struct {
@@ -29,11 +36,11 @@ typedef struct {
 
 struct Codec {
     const CodecOps *ops;
-    double keep;      // top-k / random-k: fraction of each tensor's entries kept (k = max(1, floor(count*keep)))
+    double keep;   // top-k / top-k8 / random-k: fraction of each tensor's entries kept (k = max(1, floor(count*keep)))
     int stochastic;   // q8: stochastic rounding from the seed (else nearest)
 };
 
-const char *codec_names(void);   // "dense, topk, randk, sign, q8"
+const char *codec_names(void);   // "dense, topk, randk, sign, q8, topk8"
 // Set up codec `name` with its parameter; -1 and e for an unknown name or keep outside (0, 1].
 int codec_init(Codec *c, const char *name, double keep, Err *e);
 const Codec *codec_for_id(CodecId id);   // static instances for decoding by id (keep ignored)
@@ -53,7 +60,17 @@ int codec_dense_mix(const uint8_t *buf, size_t len, size_t n, float keep, float 
 long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, const Span *t, int nt,
                      uint64_t seed, uint8_t *buf, size_t cap, float *q);
 
+// One message of x (n floats, tensors t) in the byte counter of the low-precision paper's code
+// (Aketi et al., gossip_*/gossiper.py `data_amt`): 6K+3 for a sparse codec keeping K entries in all
+// (4 B per value, ~2 B per index, the push-sum weight), 4(n+1) for any other (fp32 values and the weight).
+uint64_t codec_authors_bytes(const Codec *c, size_t n, const Span *t, int nt);
+
 // For codec implementations: the tensor table lies inside [0, n). 0, or -1 and e naming the codec.
 int codec_spans_check(const char *codec, const Span *t, int nt, size_t n, Err *e);
+// Top-k's k for a tensor of `count` entries: max(1, floor(count*keep)), at most count (0 for an empty one).
+size_t codec_keep_count(size_t count, double keep);
+// The k largest-magnitude entries of x[0..count) (ties to the lower index) into idx[0..k), ascending;
+// cand is scratch for `count` keys (codec_topk.c).
+void codec_topk_pick(const float *x, size_t count, size_t k, uint32_t *cand, size_t *idx);
 
 #endif

@@ -25,7 +25,7 @@ static int fixed_width(size_t count) {
     return count <= 0x100 ? 1 : count <= 0x10000 ? 2 : (uint64_t)count <= 0x100000000ull ? 4 : 0;
 }
 
-static size_t keep_count(size_t count, double keep) {
+size_t codec_keep_count(size_t count, double keep) {
     if (count == 0) return 0;
     double k = (double)count * keep;
     return !(k >= 1.0) ? 1 : k >= (double)count ? count : (size_t)k;
@@ -88,7 +88,7 @@ static inline int block_has(const float *x, size_t len, uint32_t lo) {
     return any;
 }
 
-static void topk_pick(const float *x, size_t count, size_t k, uint32_t *cand, size_t *idx) {
+void codec_topk_pick(const float *x, size_t count, size_t k, uint32_t *cand, size_t *idx) {
     if (k == count) {
         for (size_t i = 0; i < count; i++) idx[i] = i;
         return;
@@ -133,7 +133,7 @@ static long topk_tensor(const float *x, size_t count, size_t k, uint32_t *cand, 
         if (cap < head) return -1;
         return (long)put_varint(buf, 0);
     }
-    topk_pick(x, count, k, cand, idx);
+    codec_topk_pick(x, count, k, cand, idx);
     size_t vbytes = varint_size(idx[0]);
     for (size_t i = 1; i < k; i++) vbytes += varint_size(idx[i] - idx[i - 1]);
     int w = fixed_width(count);
@@ -161,7 +161,7 @@ static long topk_encode(const Codec *c, const float *x, size_t n, const Span *t,
     if (codec_spans_check("topk", t, nt, n, NULL) != 0) return -1;
     size_t maxc = 0, maxk = 0;
     for (int i = 0; i < nt; i++) {
-        size_t k = keep_count(t[i].count, c->keep);
+        size_t k = codec_keep_count(t[i].count, c->keep);
         if (t[i].count > maxc) maxc = t[i].count;
         if (k > maxk) maxk = k;
     }
@@ -173,7 +173,7 @@ static long topk_encode(const Codec *c, const float *x, size_t n, const Span *t,
     long rc = 0;
     for (int i = 0; i < nt && rc >= 0; i++) {
         const Span *s = &t[i];
-        rc = topk_tensor(x + s->offset, s->count, keep_count(s->count, c->keep), cand, idx, buf + pos, cap - pos,
+        rc = topk_tensor(x + s->offset, s->count, codec_keep_count(s->count, c->keep), cand, idx, buf + pos, cap - pos,
                          q ? q + s->offset : NULL);
         if (rc >= 0) pos += (size_t)rc;
     }

@@ -519,6 +519,9 @@ int net_peer_fd(const Net *net, int peer, int out) {
 }
 
 const LinkCount *net_sent(const Net *net, int peer) { return &net->peers[peer].sent; }
+void net_count_authors(Net *net, int to, uint64_t bytes) {
+    if (to >= 0 && to < net->n && to != net->id) net->peers[to].sent.authors += bytes;
+}
 const LinkCount *net_recv(const Net *net, int peer) { return &net->peers[peer].recv; }
 double net_wait_seconds(const Net *net) { return net->waited; }
 

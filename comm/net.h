@@ -14,6 +14,7 @@
 typedef struct {
     uint64_t payload, framing, socket;   // bytes: message payloads, frame headers, what crossed the socket
     uint64_t messages, dropped, late;    // late: arrived after the receiver had moved past its round
+    uint64_t authors;   // sent only: the same messages in the low-precision paper's counter (net_count_authors)
 } LinkCount;
 
 typedef struct {
@@ -94,6 +95,9 @@ void net_set_idle(Net *net, void (*fn)(void *ctx, int waiting_for), void *ctx);
 // for reading the kernel's view of the link (TCP_INFO), never for reading or writing.
 int net_peer_fd(const Net *net, int peer, int out);
 const LinkCount *net_sent(const Net *net, int peer);
+// Add `bytes` to the authors'-convention count of what went to `to` (codec_authors_bytes; the caller
+// knows what a message holds, the transport does not). Out-of-range peers are ignored.
+void net_count_authors(Net *net, int to, uint64_t bytes);
 const LinkCount *net_recv(const Net *net, int peer);
 double net_wait_seconds(const Net *net);    // total time spent blocked in net_wait and net_flush
 void net_free(Net *net);

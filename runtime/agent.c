@@ -355,21 +355,21 @@ static json_t *links_json(Agent *a, int sent) {
         if (!c->messages) continue;
         char k[16];
         snprintf(k, sizeof k, "%d", j);
-        json_object_set_new(o, k,
-                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "payload", (json_int_t)c->payload, "framing",
-                                      (json_int_t)c->framing, "socket", (json_int_t)c->socket, "messages",
-                                      (json_int_t)c->messages, "dropped", (json_int_t)c->dropped, "late",
-                                      (json_int_t)c->late));
+        json_t *l = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "payload", (json_int_t)c->payload, "framing",
+                              (json_int_t)c->framing, "socket", (json_int_t)c->socket, "messages",
+                              (json_int_t)c->messages, "dropped", (json_int_t)c->dropped, "late", (json_int_t)c->late);
+        if (sent) json_object_set_new(l, "authors", json_integer((json_int_t)c->authors));   // docs/metrics.md
+        json_object_set_new(o, k, l);
     }
     return o;
 }
 
-static void totals(Agent *a, uint64_t *payload, uint64_t *wire, uint64_t *msgs) {
-    *payload = *wire = *msgs = 0;
+static void totals(Agent *a, uint64_t *payload, uint64_t *wire, uint64_t *msgs, uint64_t *authors) {
+    *payload = *wire = *msgs = *authors = 0;
     for (int j = 0; j < a->s.agents; j++) {
         if (j == a->args->id) continue;
         const LinkCount *c = net_sent(a->alg->env.net, j);
-        *payload += c->payload; *wire += c->payload + c->framing; *msgs += c->messages;
+        *payload += c->payload; *wire += c->payload + c->framing; *msgs += c->messages; *authors += c->authors;
     }
 }
 
@@ -404,8 +404,8 @@ static void progress_send(Agent *a, int force) {
     double now = time_now();
     if (!force && now - a->last_report < 0.25) return;
     a->last_report = now;
-    uint64_t pay, wire, msgs;
-    totals(a, &pay, &wire, &msgs);
+    uint64_t pay, wire, msgs, authors;
+    totals(a, &pay, &wire, &msgs, &authors);
     json_t *o = json_pack("{s:I, s:I, s:f, s:f, s:I}", "round", (json_int_t)a->round, "rounds",
                           (json_int_t)a->total_rounds, "loss", a->loss_n ? a->loss_sum / a->loss_n : 0.0, "epoch",
                           (double)a->round / a->rounds_per_epoch, "bytes_wire", (json_int_t)wire);
@@ -535,26 +535,31 @@ static int train(Agent *a, Err *e) {
     a->csw_vol = ru1.ru_nvcsw - ru0.ru_nvcsw;
     a->csw_invol = ru1.ru_nivcsw - ru0.ru_nivcsw;
     if (ops->extra_rounds && consensus_rounds(a, xr.rounds, &xc, xr.gamma, &extra, e)) return -1;
-    if (consensus_rounds(a, s->eval.final_consensus_rounds, codec_for_id(CODEC_DENSE), 1.0, &extra, e)) return -1;
+    // The final consensus: exact (dense, gamma 1) or as in training (the algorithm's codec and gamma).
+    int training = !strcmp(s->eval.final_consensus_protocol, "training");
+    if (consensus_rounds(a, s->eval.final_consensus_rounds, training ? &a->alg->env.codec : codec_for_id(CODEC_DENSE),
+                         training ? s->alg.gamma : 1.0, &extra, e))
+        return -1;
     if (ops->finish && ops->finish(a->alg, e)) return -1;
     if (net_flush(a->alg->env.net, s->net.round_timeout_s, e)) return -1;
     return evaluate(a, "final", e);
 }
 
 static int done_report(Agent *a, Err *e) {
-    uint64_t pay, wire, msgs;
-    totals(a, &pay, &wire, &msgs);
+    uint64_t pay, wire, msgs, authors;
+    totals(a, &pay, &wire, &msgs, &authors);
     // samples: forward+backward passes over one sample, the rounds' own and the algorithm's grad_at calls
     const ModelFns *f = a->alg->env.model.ctx;
     json_int_t samples = (json_int_t)a->n_mine * a->s.epochs + (f ? f->extra_samples : 0);
     json_t *o =
-        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:f, s:s}", "type", "done",
-                  "rounds", (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire", (json_int_t)wire,
-                  "messages", (json_int_t)msgs, "compute_s", a->compute_s, "wait_s", net_wait_seconds(a->alg->env.net),
-                  "missing", (json_int_t)a->alg->env.missing, "samples", samples, "train_s",
-                  a->train_s, "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary",
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:I, s:I, s:f, s:f, s:I, s:I, s:I, s:f, s:f, s:s}", "type",
+                  "done", "rounds", (json_int_t)a->round, "bytes_payload", (json_int_t)pay, "bytes_wire",
+                  (json_int_t)wire, "messages", (json_int_t)msgs, "compute_s", a->compute_s, "wait_s",
+                  net_wait_seconds(a->alg->env.net), "missing", (json_int_t)a->alg->env.missing, "samples", samples,
+                  "train_s", a->train_s, "cpu_s", a->cpu_s, "csw_voluntary", (json_int_t)a->csw_vol, "csw_involuntary",
                   (json_int_t)a->csw_invol, "macs_per_sample", (json_int_t)model_macs(a->m), "rss_peak_mb",
                   rss_peak_kb() / 1024.0, "pss_mb", pss_kb() / 1024.0, "on_missing", a->alg->ops->on_missing);
+    json_object_set_new(o, "bytes_authors", json_integer((json_int_t)authors));   // the paper's counter
     json_object_set_new(o, "sent", links_json(a, 1));   // per peer, for the energy model (bits over each link)
     json_object_set_new(o, "recv", links_json(a, 0));
     json_t *copy = json_deep_copy(o);

@@ -127,7 +127,7 @@ static json_t *energy_of(const Run *r, json_t *const *done, EnergyEstimate *tota
 // The agents' totals summed over the run.
 typedef struct {
     double acc_sum, acc_min, compute, wait, rss_max, pss_max, pss_sum;
-    json_int_t pay, wire, msgs, missing;
+    json_int_t pay, wire, msgs, missing, authors;
 } RunTotals;
 
 // Each agent's CTL_DONE totals with its final accuracy, into per_agent (returned), done[i] and t.
@@ -147,6 +147,7 @@ static json_t *per_agent_gather(Run *r, json_t **done, RunTotals *t) {
         done[i] = json_incref(d);
         t->pay += json_integer_value(json_object_get(d, "bytes_payload"));
         t->wire += json_integer_value(json_object_get(d, "bytes_wire"));
+        t->authors += json_integer_value(json_object_get(d, "bytes_authors"));
         t->msgs += json_integer_value(json_object_get(d, "messages"));
         t->missing += json_integer_value(json_object_get(d, "missing"));
         t->compute += json_number_value(json_object_get(d, "compute_s"));
@@ -199,7 +200,8 @@ static int summary_network(Run *r, json_t *o) {
 }
 
 // The communication reduction against the scenario's baseline run (bytes on the wire), or why there is none.
-static void summary_baseline(const Run *r, json_t *o, json_t *fp, json_int_t wire) {
+// Also the same ratio in the low-precision paper's counter (comm_reduction_authors), when both have it.
+static void summary_baseline(const Run *r, json_t *o, json_t *fp, json_int_t wire, json_int_t authors) {
     char where[1100] = "", note[1400] = "";
     json_t *b = baseline_load(r, fp, where, sizeof where, note, sizeof note);
     json_int_t bw = b ? json_integer_value(json_object_get(b, "bytes_wire")) : 0;
@@ -207,6 +209,9 @@ static void summary_baseline(const Run *r, json_t *o, json_t *fp, json_int_t wir
     if (bw > 0 && wire > 0) {
         json_object_set_new(o, "comm_reduction", json_real((double)bw / (double)wire));
         json_object_set_new(o, "baseline_summary", json_string(where));
+        json_int_t ba = json_integer_value(json_object_get(b, "bytes_authors"));
+        json_object_set_new(o, "comm_reduction_authors",
+                            ba > 0 && authors > 0 ? json_real((double)ba / (double)authors) : json_null());
     } else {
         json_object_set_new(o, "comm_reduction", json_null());
         json_object_set_new(o, "baseline_note", json_string(note[0] ? note : "the baseline sent no bytes"));
@@ -267,6 +272,9 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
         json_decref(agents);
         return -1;
     }
+    json_object_set_new(o, "bytes_authors", json_integer(t.authors));   // docs/metrics.md
+    json_object_set_new(o, "final_consensus", json_pack("{s:i, s:s}", "rounds", r->s.eval.final_consensus_rounds,
+                                                        "protocol", r->s.eval.final_consensus_protocol));
     // Memory per agent now: proportional set size, the dataset they share counted once over all.
     json_object_set_new(o, "pss_mb_max", json_real(t.pss_max));
     json_object_set_new(o, "pss_mb_mean", json_real(t.pss_sum / r->n));
@@ -280,7 +288,7 @@ int summary_write(Run *r, char *out_path, size_t out_n, json_t **headline) {
         return -1;
     }
     json_object_set_new(o, "finished_at", json_real((double)time(NULL)));
-    if (r->s.baseline[0]) summary_baseline(r, o, fp, t.wire);
+    if (r->s.baseline[0]) summary_baseline(r, o, fp, t.wire, t.authors);
     json_object_set_new(o, "fingerprint", fp);
     snprintf(out_path, out_n, "%s/summary.json", r->run_dir);
     char *text = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(8));

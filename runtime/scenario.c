@@ -310,13 +310,31 @@ static void parse_seeds(JsonR *c, json_t *root, Scenario *s) {
     }
 }
 
+// eval.final_consensus: {"rounds": N, "protocol": "exact" | "training"}; eval.final_consensus_rounds N is
+// {"rounds": N, "protocol": "exact"} (the two may not both be given).
+static void parse_final_consensus(JsonR *c, const json_t *ev, Scenario *s) {
+    static const char *const KF[] = {"rounds", "protocol", NULL};
+    snprintf(s->eval.final_consensus_protocol, sizeof s->eval.final_consensus_protocol, "exact");
+    const json_t *fc = ev ? jsonr_obj(c, ev, "eval", "final_consensus") : NULL;
+    if (!fc) return;
+    if (json_object_get(ev, "final_consensus_rounds")) {
+        jsonr_fail(c, "eval.final_consensus", "given with eval.final_consensus_rounds: give one of them "
+                   "(final_consensus_rounds N is final_consensus {\"rounds\": N, \"protocol\": \"exact\"})");
+        return;
+    }
+    jsonr_keys(c, fc, "eval.final_consensus", KF, NULL);
+    s->eval.final_consensus_rounds = (int)jsonr_int(c, fc, "eval.final_consensus", "rounds", 0, 100000, 0);
+    jsonr_str(c, fc, "eval.final_consensus", "protocol", "exact, training", "exact", s->eval.final_consensus_protocol,
+              sizeof s->eval.final_consensus_protocol);
+}
+
 static void parse_root(JsonR *c, json_t *root, Scenario *s) {
     static const char *const K[] = {"name", "seeds", "agents", "dataset", "model", "norm", "partition", "epochs",
                                     "batch_size", "optimizer", "topology", "algorithm", "precision", "network",
                                     "energy", "eval", "baseline", "metrics_every", "hang_timeout_s", "limit_train",
                                     "limit_test", NULL};
     static const char *const KP[] = {"kind", "alpha", "skew", NULL};
-    static const char *const KE[] = {"every_epochs", "final_consensus_rounds", NULL};
+    static const char *const KE[] = {"every_epochs", "final_consensus_rounds", "final_consensus", NULL};
     jsonr_keys(c, root, "", K, NULL);
     jsonr_str(c, root, "", "name", NULL, "", s->name, sizeof s->name);
     if (!s->name[0] && !c->failed) jsonr_fail(c, "name", "missing: every scenario needs a name");
@@ -368,6 +386,7 @@ static void parse_root(JsonR *c, json_t *root, Scenario *s) {
     if (ev) jsonr_keys(c, ev, "eval", KE, NULL);
     s->eval.every_epochs = jsonr_num(c, ev, "eval", "every_epochs", 0.01, 1e4, 1);
     s->eval.final_consensus_rounds = (int)jsonr_int(c, ev, "eval", "final_consensus_rounds", 0, 100000, 0);
+    parse_final_consensus(c, ev, s);
     jsonr_str(c, root, "", "baseline", NULL, "", s->baseline, sizeof s->baseline);
     s->metrics_every = (int)jsonr_int(c, root, "", "metrics_every", 1, 1000000, 10);
     s->hang_timeout_s = jsonr_num(c, root, "", "hang_timeout_s", 0.2, 86400, 60);
@@ -414,8 +433,11 @@ static void check_combinations(Ctx *c, Scenario *s) {
         fail(c, "topology.directed", "%s %s and needs an undirected topology", a, ops->needs.undirected);
     if (ops && ops->needs.fixed && s->topo.time_varying)
         fail(c, "topology.time_varying", "%s %s, so it needs a static topology", a, ops->needs.fixed);
-    if (ops && ops->needs.no_final_consensus && s->eval.final_consensus_rounds > 0)
-        fail(c, "eval.final_consensus_rounds", "%s %s; use 0", a, ops->needs.no_final_consensus);
+    // The training protocol is the algorithm's own compressed consensus, which keeps the copies in step.
+    if (ops && ops->needs.no_final_consensus && s->eval.final_consensus_rounds > 0 &&
+        !strcmp(s->eval.final_consensus_protocol, "exact"))
+        fail(c, "eval.final_consensus_rounds", "%s %s; use 0, or eval.final_consensus {\"protocol\": \"training\"} "
+             "(its own compressed consensus with its gamma)", a, ops->needs.no_final_consensus);
     if (ops && ops->needs.tree && !topo_kind_is_tree(s->topo.kind))
         fail(c, "topology.kind", "'%s': %s %s, so it needs a spanning tree: chain, binary-tree, double-binary-trees "
              "or spanning-tree (with topology.base naming the graph it spans)", topo_name(s->topo.kind), a,
@@ -579,6 +601,12 @@ char *scenario_dump(const Scenario *s) {
     if (s->bits != 32)   // only when set: fp32 scenarios dump as before
         json_object_set_new(o, "precision", json_pack("{s:i, s:s}", "bits", s->bits, "activation_rounding",
                                                       quant_round_name(s->act_round)));
+    if (strcmp(s->eval.final_consensus_protocol, "exact")) {   // the exact protocol dumps as before
+        json_t *ev = json_object_get(o, "eval");
+        json_object_del(ev, "final_consensus_rounds");
+        json_object_set_new(ev, "final_consensus", json_pack("{s:i, s:s}", "rounds", s->eval.final_consensus_rounds,
+                                                             "protocol", s->eval.final_consensus_protocol));
+    }
     if (s->sgd.quasi_global)   // only when set: scenarios without it dump as before
         json_object_set_new(json_object_get(o, "optimizer"), "quasi_global", json_true());
     if (s->topo.kind != TOPO_FILE && !(s->topo.kind == TOPO_SPANNING_TREE && s->topo.base == TOPO_FILE))

@@ -41,7 +41,9 @@ typedef struct {
         double duration_s;       // the emulated network timeline
         char *links_json;        // those keys as given (NULL: none), compiled by scenario_netplan
     } net;
-    struct { double every_epochs; int final_consensus_rounds; } eval;
+    // Averaging rounds without a gradient after training: "exact" (dense, gamma 1) or "training" (the
+    // algorithm's own codec and gamma, as the low-precision paper's code ends its runs).
+    struct { double every_epochs; int final_consensus_rounds; char final_consensus_protocol[12]; } eval;
     int metrics_every;           // rounds between metrics lines
     double hang_timeout_s;       // an agent silent this long is declared hung
     int limit_train, limit_test; // use only the first N samples (quick runs); 0 = all

@@ -13,7 +13,7 @@ static const Span TABLE[] = {{0, 3}, {3, 0}, {3, 1}, {4, 17}, {21, 40}, {61, 0},
 
 // Decode with every codec; a rejected payload must leave out untouched.
 static void decode_all(const uint8_t *payload, size_t len, uint64_t seed) {
-    for (int id = 0; id <= CODEC_Q8; id++) {
+    for (int id = 0; id <= CODEC_TOPK8; id++) {
         const Codec *c = codec_for_id((CodecId)id);
         float out[N], snap[N];
         for (int i = 0; i < N; i++) out[i] = snap[i] = (float)i;
@@ -60,9 +60,9 @@ static int feed_chunks(const uint8_t *stream, size_t len, uint32_t salt, const u
 static void encode_all(const uint8_t *bytes, size_t len, uint32_t salt) {
     float x[N] = {0}, q[N], out[N];
     memcpy(x, bytes, len < sizeof x ? len : sizeof x);
-    static const char *const names[] = {"dense", "topk", "randk", "sign", "q8"};
+    static const char *const names[] = {"dense", "topk", "randk", "sign", "q8", "topk8"};
     uint8_t buf[1024];
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         Codec c;
         Err e = {{0}};
         if (codec_init(&c, names[i], (double)(salt % 100 + 1) / 100.0, &e) != 0) abort();

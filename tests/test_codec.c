@@ -61,6 +61,7 @@ typedef struct { const char *name; double keep; int stochastic; int exact_ef; } 
 static const Config CONFIGS[] = {
     {"dense", 1.0, 0, 1}, {"topk", 0.1, 0, 1},  {"topk", 0.001, 0, 1}, {"topk", 1.0, 0, 1}, {"randk", 0.1, 0, 1},
     {"randk", 1.0, 0, 1}, {"sign", 1.0, 0, 0},  {"q8", 1.0, 0, 0},     {"q8", 1.0, 1, 0},
+    {"topk8", 0.01, 0, 0}, {"topk8", 0.3, 0, 0}, {"topk8", 1.0, 0, 0},
 };
 #define N_CONFIGS ((int)(sizeof CONFIGS / sizeof CONFIGS[0]))
 
@@ -106,16 +107,16 @@ static void round_trip(const Codec *c, const Table *tb, const float *x, uint64_t
 Test(codec, registry) {
     Err e = {{0}};
     Codec c;
-    cr_assert_str_eq(codec_names(), "dense, topk, randk, sign, q8");
-    const char *names[] = {"dense", "topk", "randk", "sign", "q8"};
-    for (int i = 0; i < 5; i++) {
+    cr_assert_str_eq(codec_names(), "dense, topk, randk, sign, q8, topk8");
+    const char *names[] = {"dense", "topk", "randk", "sign", "q8", "topk8"};
+    for (int i = 0; i < 6; i++) {
         cr_assert_eq(codec_init(&c, names[i], 0.5, &e), 0, "%s: %s", names[i], e.msg);
         cr_assert_eq((int)c.ops->id, i);
         cr_assert_str_eq(c.ops->name, names[i]);
         const Codec *d = codec_for_id((CodecId)i);
         cr_assert(d && d->ops == c.ops, "codec_for_id(%d)", i);
     }
-    cr_assert_null(codec_for_id((CodecId)5));
+    cr_assert_null(codec_for_id((CodecId)6));
     cr_assert_eq(codec_init(&c, "gzip", 0.5, &e), -1);
     cr_assert(strstr(e.msg, "gzip") && strstr(e.msg, "topk"), "message: %s", e.msg);
     double bad[] = {0.0, -0.1, 1.5, NAN};
@@ -446,10 +447,10 @@ Test(codec, bound_is_an_upper_bound) {
     // Worst cases: long varint indices (k = count, all deltas 1 are cheap, so use spread ones), all tensors.
     double keeps[] = {0.001, 0.3, 1.0};
     for (int w = 0; w < N_TABLES; w++)
-        for (int ci = 0; ci < 5; ci++)
+        for (int ci = 0; ci < 6; ci++)
             for (int ki = 0; ki < 3; ki++) {
                 Table tb = table_get(w);
-                const char *names[] = {"dense", "topk", "randk", "sign", "q8"};
+                const char *names[] = {"dense", "topk", "randk", "sign", "q8", "topk8"};
                 Codec c = make(names[ci], keeps[ki], 0);
                 float *x = random_vec(&tb, 77);
                 size_t cap = c.ops->bound(&c, tb.n, tb.nt);
@@ -592,7 +593,7 @@ Test(codec, garbage_payloads) {
         uint8_t *buf = malloc(len ? len : 1);
         for (size_t i = 0; i < len; i++) buf[i] = (uint8_t)rng_below(&g, 256);
         if (len && rng_below(&g, 2)) buf[0] = (uint8_t)rng_below(&g, 4);   // small k: get further in
-        const Codec *c = codec_for_id((CodecId)rng_below(&g, 5));
+        const Codec *c = codec_for_id((CodecId)rng_below(&g, 6));
         memcpy(snap, out, tb.n * sizeof *out);
         Err e = {{0}};
         if (c->ops->decode(c, buf, len, tb.n, tb.t, tb.nt, (uint64_t)iter, 1e-3f, out, &e) != 0) {
@@ -628,7 +629,7 @@ Test(codec, bad_tables) {
     Span t[2] = {{0, 10}, {10, 11}};
     float x[20] = {0}, q[20];
     uint8_t buf[1024];
-    for (int ci = 1; ci < 5; ci++) {
+    for (int ci = 1; ci < 6; ci++) {
         const Codec *c = codec_for_id((CodecId)ci);
         cr_assert_eq(c->ops->encode(c, x, 20, t, 2, 0, buf, sizeof buf, q), -1, "%s", c->ops->name);
         Err e = {{0}};

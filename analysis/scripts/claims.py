@@ -10,6 +10,7 @@ import glob, json, os, shutil, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import thesis_claims
+import lowprec_claims
 
 OUT = sys.argv[1]
 TAKEN = float(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -51,7 +52,7 @@ def add(claim, source, paper, ours, ok):
 
 iid, non, links = runs("iid"), runs("noniid"), runs("links")
 missing = [n for n, d in (("iid", iid), ("noniid", non), ("links", links), ("heterogeneous", runs("heterogeneous")),
-                          ("thesis", thesis_claims.load(OUT)[0])) if not d]
+                          ("thesis", thesis_claims.load(OUT)[0]), ("lowprec", runs("lowprec"))) if not d]
 
 sgp, sp = iid.get("iid-sgp"), iid.get("iid-sparse-push")
 if sgp and sp:
@@ -289,6 +290,19 @@ if het:
 thesis_rows, thesis_lines = thesis_claims.section(OUT)
 rows += thesis_rows
 
+# ---- low precision: fp32 against 8-bit, Sparse-Push with 8-bit values (scenarios/quick/lowprec*.json; issue 13) ----
+lp_rows, lp_lines = lowprec_claims.section(lowprec_claims.default_dirs(OUT))
+rows += lp_rows
+if lp_lines:
+    lowprec_claims.figure(OUT, lowprec_claims.default_dirs(OUT))
+    if os.path.exists(os.path.join(OUT, "lowprec", "accuracy-precision.png")):
+        lp_lines += ["![fp32 against 8-bit](lowprec/accuracy-precision.png)", ""]
+    for sweep in ("lowprec", "lowprec8"):
+        if os.path.exists(os.path.join(OUT, sweep, "REPORT.md")):
+            lp_lines += [f"Full table: [{sweep}/REPORT.md]({sweep}/REPORT.md)", ""]
+            if os.path.exists(os.path.join(OUT, sweep, "accuracy-mb.png")):
+                lp_lines += [f"![{sweep} accuracy-mb]({sweep}/accuracy-mb.png)", ""]
+
 lines = ["# meshtrain: quick reproduction (Fashion-MNIST, LeNet-5, 8 agents over emulated links; 16 agents on heterogeneous data)", ""]
 gits = sorted({s.get("git", "?") for d in (iid, non, links, het) for s in d.values()})
 backs = sorted({s.get("backend", "?") for d in (iid, non, links, het) for s in d.values()})
@@ -303,8 +317,11 @@ lines += [f"| {c} | {s} | {p} | {o} | {v} |" for c, s, p, o, v in rows]
 lines += ["", "Scale: the papers train ResNet-20 / VGG-11 on CIFAR-10 for 200 epochs on 8-16 GPUs; here LeNet-5 on",
           "Fashion-MNIST for 10 epochs (IID), 5 (non-IID) and 2 (links), so absolute accuracies differ and only the",
           "direction and rough size of each effect can be compared. In the IID sweep every algorithm but CHOCO (whose",
-          "public copies dense rounds would break) ends with 3 dense consensus-only rounds before its final evaluation,",
-          "as the authors' code does (51 gossip rounds); their bytes are counted. `make reproduce` runs the full scale.",
+          "public copies dense rounds would break) ends with 3 dense, exact averaging rounds before its final evaluation",
+          "(final consensus protocol `exact`). That is not what the authors' code does: it ends with 50-51 gossip rounds",
+          "with the training compressor and γ (protocol `training`, which the low-precision sweep uses; both are offered",
+          "by `eval.final_consensus` and the figures' labels say which one a run used). Their bytes are counted.",
+          "`make reproduce` runs the full scale.",
           "The heterogeneous-data sweep (16 agents, 2 epochs, no link emulation: the claim is about data, not links) reports",
           "the RelaySum paper's metric, the worst worker's own model on the full test set, with 1 seed where the paper",
           "averages 3; learning rates are the paper's tuned ones (its Table 2 notebook) times 0.5, see docs/reproduce.md.", ""]
@@ -330,6 +347,8 @@ if het_table:
         if os.path.exists(os.path.join(OUT, "heterogeneous", fig + ".png")):
             lines.append(f"![heterogeneous {fig}](heterogeneous/{fig}.png)")
     lines.append("")
+if lp_lines:
+    lines += lp_lines
 if thesis_lines:
     lines += [thesis_claims.BEGIN] + thesis_lines + [thesis_claims.END, ""]
 tmp = os.path.join(OUT, ".REPORT.md.tmp")

@@ -13,6 +13,12 @@ import json, math, subprocess, sys
 
 AGENT_ROUND_S_LENET5 = 0.0115       # measured, see above
 LENET5_MACS = 416520
+# 8-bit training (simulated quantization, 8-bit evaluation) against fp32, whole runs: the quick lowprec8 grid's
+# runs took 78.6 s on average against 28.9 s for the same fp32 runs (2026-12-04, two at a time)
+PRECISION8_FACTOR = 2.7
+# Runs without link emulation (network.backend none) against the User-Mode Linux cost above: the quick lowprec
+# sweep's 13 runs took 465 s of run time against 845 s estimated (2026-12-04)
+UNSHAPED_FACTOR = 0.55
 TRAIN_SAMPLES = {"fashion-mnist": 60000, "mnist": 60000, "cifar10": 50000, "cifar100": 50000, "synthetic": 20000}
 
 
@@ -46,6 +52,8 @@ def message_bytes(alg, params):
         per = params + 64
     elif kind in ("topk", "randk"):
         per = 6 * max(1, comp.get("keep", 0.01) * params)
+    elif kind == "topk8":   # ~1.2 B per index (Rice-coded gaps) + 1 B per value at 1% (docs/algorithms.md)
+        per = 2.3 * max(1, comp.get("keep", 0.01) * params)
     else:  # sign
         per = params / 8
     if alg["name"] == "allreduce":
@@ -80,6 +88,10 @@ def main():
             samples = r.get("limit_train") or TRAIN_SAMPLES.get(ds, 60000)
             rounds = r.get("epochs", 5) * math.ceil(samples / n / r.get("batch_size", 32))
             compute = rounds * n * AGENT_ROUND_S_LENET5 * info["macs_per_sample"] / LENET5_MACS
+            if r.get("precision", {}).get("bits") == 8:
+                compute *= PRECISION8_FACTOR
+            if r.get("network", {}).get("backend") == "none":
+                compute *= UNSHAPED_FACTOR
             link = r.get("network", {}).get("default_link", {})
             rate = link.get("rate_mbit", 0)
             topo = r.get("topology", {"kind": "exponential", "time_varying": True, "directed": True})

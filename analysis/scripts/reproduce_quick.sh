@@ -3,8 +3,8 @@
 # through the emulated network with 8 agents (IID algorithms, non-IID with SC-Sparse-Push, link
 # conditions), one with 16 agents on Dirichlet-heterogeneous data without link emulation (RelaySGD, D2,
 # gradient tracking, quasi-global momentum, SGP, D-PSGD, all-reduce; message drops), one with the thesis's
-# methods (NGM, GUT, QG-GUTm, CCL against D-PSGD, QG-DSGDm-N and RelaySGD; 16-agent ring, 2 seeds), their reports, and
-# results/quick/REPORT.md with each checked claim beside the paper's.
+# methods (NGM, GUT, QG-GUTm, CCL against D-PSGD, QG-DSGDm-N and RelaySGD; 16-agent ring, 2 seeds), the low-precision
+# paper's grid (fp32: lowprec, with Sparse-Push's 8-bit values; 8-bit training: lowprec8), their reports, and results/quick/REPORT.md with each checked claim beside the paper's.
 # Usage: analysis/scripts/reproduce_quick.sh [bin/meshtrain]   (JOBS=N runs N at a time, default 2)
 set -u
 BIN=${1:-bin/meshtrain}
@@ -12,7 +12,8 @@ OUT=${OUT:-results/quick}
 JOBS=${JOBS:-2}
 HERE=$(dirname "$0")
 PY=$(command -v python3 || echo /usr/bin/python3)
-SWEEPS="iid noniid links heterogeneous thesis"
+# SWEEPS (environment) runs a subset, e.g. SWEEPS="lowprec lowprec8"; the claims of the others say n/a.
+SWEEPS=${SWEEPS:-"iid noniid links heterogeneous thesis lowprec lowprec8"}
 start=$(date +%s)
 
 echo "== reproduce-quick: what will run"
@@ -28,7 +29,7 @@ for s in $SWEEPS; do
 done
 for s in $SWEEPS; do
   echo "== report $s"
-  base=sgp; [ "$s" = thesis ] && base=dpsgd
+  base=sgp; [ "$s" = thesis ] && base=dpsgd; [ "$s" = lowprec8 ] && base=lp8-iid-choco-dense
   "$BIN" report "$OUT/runs/$s" --out "$OUT/$s" --baseline "$base" --title "reproduce-quick: $s" || status=1
 done
 echo "== claims"
