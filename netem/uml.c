@@ -1,5 +1,5 @@
-// Boots User-Mode Linux with an init script of ours (mount proc and sys, load netem, veth, htb, u32
-// and bridge, run the command, write its status, power off). The guest runs as PID 1 of a new PID
+// Boots User-Mode Linux with an init script of ours (mount proc and sys, load netem, veth, htb, u32,
+// bridge and vxlan, run the command, write its status, power off). The guest runs as PID 1 of a new PID
 // namespace whose parent dies with us, so Ctrl-C or SIGKILL of the runner leaves no UML process.
 #include "uml.h"
 #include <errno.h>
@@ -44,7 +44,8 @@ static int script_write(const char *path, const char *status_path, const NetProb
             "mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run\n"
             "M=%s\n"
             "for k in net/sched/sch_netem.ko net/sched/sch_htb.ko net/sched/cls_u32.ko drivers/net/veth.ko "
-            "lib/crc-ccitt.ko net/ipv6/ipv6.ko net/llc/llc.ko net/802/stp.ko net/bridge/bridge.ko; do [ -f $M/$k ] && "
+            "lib/crc-ccitt.ko net/ipv6/ipv6.ko net/llc/llc.ko net/802/stp.ko net/bridge/bridge.ko net/ipv4/udp_tunnel.ko "
+            "net/ipv6/ip6_udp_tunnel.ko drivers/net/vxlan/vxlan.ko drivers/net/vxlan.ko; do [ -f $M/$k ] && "
             "insmod $M/$k 2>/dev/null; done\n",
             p->uml_modules);
     static const char *const PASS[] = {"HOME", "LANG", "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "TERM", NULL};
