@@ -5,11 +5,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "backend.h"
 
@@ -93,6 +98,20 @@ static int step(int nsfd, const char *tool, const char *batch, const char *what,
     return -1;
 }
 
+// Checksums computed in software on eth0: VXLAN hands a packet for an agent on the same host straight to
+// that agent's interface, still waiting for a checksum that nothing then computes (TCP stalled).
+static int tx_checksum_off(const char *ifname) {
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ethtool_value v = {.cmd = ETHTOOL_STXCSUM, .data = 0};
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+    ifr.ifr_data = (char *)&v;
+    int rc = fd < 0 || ioctl(fd, SIOCETHTOOL, &ifr) ? -1 : 0;
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
 int overlay_join(const char *spec, char *addr, size_t n, Err *e) {
     json_t *o = json_loads(spec, 0, NULL);
     const char *a = json_string_value(json_object_get(o, "addr")), *mac = json_string_value(json_object_get(o, "mac"));
@@ -114,7 +133,7 @@ int overlay_join(const char *spec, char *addr, size_t n, Err *e) {
     // network) straight into ours; it goes when our namespace does, with this process.
     else if (!step(host, "ip", create, "creating the VXLAN interface (needs the vxlan module)", e) &&
              !step(-1, "ip", json_string_value(json_object_get(o, "ip")), "addresses and neighbours", e) &&
-             !(iface_offloads_off("eth0") && (err_set(e, "cannot turn off eth0's offloads"), 1)) &&
+             !((iface_offloads_off("eth0") || tx_checksum_off("eth0")) && (err_set(e, "cannot turn off eth0's offloads"), 1)) &&
              !step(-1, "bridge", json_string_value(json_object_get(o, "fdb")), "the overlay's forwarding entries", e) &&
              !step(-1, "tc", json_string_value(json_object_get(o, "tc")), "egress shaping (HTB and netem: needs sch_netem)",
                    e))

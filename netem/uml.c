@@ -74,9 +74,11 @@ static int script_write(const char *path, const char *status_path, const NetProb
 }
 
 // Guest memory: the runner (dataset, model) and each agent (about 100 MB for LeNet-5), within half the
-// host's free memory.
+// host's free memory; MESHTRAIN_UML_MEM_MB asks for more (`meshtrain uml` sizes for 2 agents).
 static long uml_mem_mb(int agents) {
     long want = 768 + 192L * agents, avail = 0;
+    const char *ask = getenv("MESHTRAIN_UML_MEM_MB");
+    if (ask && atol(ask) > want) want = atol(ask);
     FILE *f = fopen("/proc/meminfo", "r");
     char line[256];
     while (f && fgets(line, sizeof line, f))
