@@ -328,8 +328,9 @@ __attribute__((noreturn)) static void rig_side_main(LinkRig *g, int i, int enter
     dprintf(sd->res[1], "\n");
     double t1 = 0;   // B listens at once; A starts when the runner has seen B listening
     if (i == 0 && read(sd->go[0], &t1, sizeof t1) != sizeof t1) _exit(1);
-    if (b->tcp_s <= 0) _exit(0);
-    tcp_run(b, i == 0, g->ip[i], g->ip[1 - i], t1, sd->res[1]);
+    if (b->tcp_s > 0) tcp_run(b, i == 0, g->ip[i], g->ip[1 - i], t1, sd->res[1]);
+    // --hosts: A's host hub goes with A, and with it what A's netem still holds (its FIN): A stays until the end.
+    for (char c; i == 0 && b->hosts && read(sd->go[0], &c, 1) > 0;) {}
     _exit(0);
 }
 
