@@ -576,8 +576,10 @@ int bench_link(int argc, char **argv) {
         if (!b.json) printf("network: uml (%s)\n", why);
         return uml_reexec(&p, "link", orig, orig_n, 2);
     }
-    const char *name = b.hosts ? (getenv("MESHTRAIN_UML_GUEST") ? "uml, overlay across hosts" : "kernel, overlay across hosts")
-                     : getenv("MESHTRAIN_UML_GUEST") ? "uml" : "kernel";
+    const char *name = b.hosts
+        ? (getenv("MESHTRAIN_UML_GUEST") ? "uml, overlay across hosts" : "kernel, overlay across hosts")
+        : getenv("MESHTRAIN_UML_GUEST") ? "uml"
+                                        : "kernel";
     if (link_measure(&b, name, why, &e)) { fprintf(stderr, "meshtrain bench link: %s\n", e.msg); return 1; }
     return 0;
 }

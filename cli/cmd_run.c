@@ -192,9 +192,11 @@ static int backend_resolve(Run *r, const LaunchOpts *lo, char *chosen, size_t n,
     if (!launch_resolve(lo, &lops, lwhy, sizeof lwhy, &le) && lops && strcmp(asked, "none") &&
         (strcmp(asked, "auto") || r->s.net.shaped)) {
         if (!strcmp(asked, "uml")) {
-            err_set(e, "network.backend \"uml\" runs every agent inside one User-Mode Linux kernel on this host, "
-                       "not with --launcher %s: use \"kernel\" or \"auto\" (every agent host then needs root, or "
-                       "CAP_SYS_ADMIN and CAP_NET_ADMIN, and sch_netem: docs/cluster.md) or --launcher native", lops->name);
+            err_set(e,
+                    "network.backend \"uml\" runs every agent inside one User-Mode Linux kernel on this host, "
+                    "not with --launcher %s: use \"kernel\" or \"auto\" (every agent host then needs root, or "
+                    "CAP_SYS_ADMIN and CAP_NET_ADMIN, and sch_netem: docs/cluster.md) or --launcher native",
+                    lops->name);
             return -1;
         }
         str_copy(chosen, n, "kernel");

@@ -28,7 +28,9 @@
 #define OVERLAY_MTU 1450    // 1500 less VXLAN's 50 bytes, so the underlay never fragments
 
 // Agent i's MAC: neighbours are static, so nothing is resolved or flooded across hosts.
-static void agent_mac(int i, char *out, size_t n) { snprintf(out, n, "02:6d:74:00:%02x:%02x", (i >> 8) & 255, i & 255); }
+static void agent_mac(int i, char *out, size_t n) {
+    snprintf(out, n, "02:6d:74:00:%02x:%02x", (i >> 8) & 255, i & 255);
+}
 
 // A random VXLAN id per run, so that two runs on the same hosts never share one.
 static int overlay_open(NetEmu *ne, Err *e) {
@@ -42,7 +44,10 @@ static int overlay_open(NetEmu *ne, Err *e) {
 // Launched agents enter their namespaces themselves (overlay_join), on their own hosts.
 static int overlay_child_enter(NetEmu *ne, int i) { (void)ne, (void)i; return -1; }
 static int overlay_wire(NetEmu *ne, Err *e) { (void)ne, (void)e; return 0; }
-static int overlay_arm(NetEmu *ne, const LinkChange *c, int n, Err *e) { (void)ne, (void)c, (void)n, (void)e; return 0; }
+static int overlay_arm(NetEmu *ne, const LinkChange *c, int n, Err *e) {
+    (void)ne, (void)c, (void)n, (void)e;
+    return 0;
+}
 
 // Each sender's changes go to its agent, which applies them to its own egress at once.
 static int overlay_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
@@ -83,11 +88,12 @@ char *overlay_spec(const NetEmu *ne, int i) {
         agent_mac(j, m, sizeof m);
         li += (size_t)snprintf(ipb + li, cap - li, "neigh add %s lladdr %s dev eth0 nud permanent\n", a, m);
         if (owner && strcmp(ne->underlay[j], ne->underlay[i]))   // agents of other hosts: through the VXLAN
-            lf += (size_t)snprintf(fdb + lf, cap - lf, "fdb append %s dev vx0 dst %s self permanent\n", m, ne->underlay[j]);
+            lf += (size_t)snprintf(fdb + lf, cap - lf, "fdb append %s dev vx0 dst %s self permanent\n", m,
+                                   ne->underlay[j]);
     }
-    json_t *o = json_pack("{s:i, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s?}", "id", i, "addr", addr, "mac", mac, "vni",
-                          (int)ne->vni_base, "port", OVERLAY_PORT, "mtu", OVERLAY_MTU, "local", ne->underlay[i], "ip",
-                          ipb, "fdb", fdb, "tc", tc);
+    json_t *o = json_pack("{s:i, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s?}", "id", i, "addr", addr, "mac", mac,
+                          "vni", (int)ne->vni_base, "port", OVERLAY_PORT, "mtu", OVERLAY_MTU, "local", ne->underlay[i],
+                          "ip", ipb, "fdb", fdb, "tc", tc);
     json_object_set_new(o, "owner", json_boolean(owner));
     char *s = json_dumps(o, JSON_COMPACT);
     json_decref(o);
@@ -205,7 +211,8 @@ static int hub_build(const json_t *o, pid_t keeper, int hubfd, Err *e) {
 // This agent: a veth from the hub's bridge into a namespace of its own, its address and neighbours,
 // offloads off, its egress shaping.
 static int agent_attach(const json_t *o, pid_t keeper, int hubfd, Err *e) {
-    int id = (int)json_integer_value(json_object_get(o, "id")), mtu = (int)json_integer_value(json_object_get(o, "mtu"));
+    int id = (int)json_integer_value(json_object_get(o, "id")),
+        mtu = (int)json_integer_value(json_object_get(o, "mtu"));
     char b[600];
     if (unshare(CLONE_NEWNET)) {
         err_set(e, "cannot create a network namespace: %s (shaped links across hosts need root, or CAP_SYS_ADMIN "
@@ -220,8 +227,8 @@ static int agent_attach(const json_t *o, pid_t keeper, int hubfd, Err *e) {
         step(-1, "ip", json_string_value(json_object_get(o, "ip")), "addresses and neighbours", e))
         return -1;
     if (iface_offloads_off("eth0")) { err_set(e, "cannot turn off eth0's offloads"); return -1; }
-    return step(-1, "tc", json_string_value(json_object_get(o, "tc")), "egress shaping (HTB and netem: needs sch_netem)",
-                e);
+    return step(-1, "tc", json_string_value(json_object_get(o, "tc")),
+                "egress shaping (HTB and netem: needs sch_netem)", e);
 }
 
 int overlay_join(const char *spec, char *addr, size_t n, Err *e) {

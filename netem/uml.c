@@ -38,16 +38,17 @@ static int script_write(const char *path, const char *status_path, const NetProb
     if (!f) { err_set(e, "cannot write %s: %s", path, strerror(errno)); return -1; }
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "/");
-    fprintf(f,
-            "#!/bin/sh\n# meshtrain: PID 1 of a User-Mode Linux guest (written by netem/uml.c)\n"
-            "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
-            "mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run\n"
-            "M=%s\n"
-            "for k in net/sched/sch_netem.ko net/sched/sch_htb.ko net/sched/cls_u32.ko drivers/net/veth.ko "
-            "lib/crc-ccitt.ko net/ipv6/ipv6.ko net/llc/llc.ko net/802/stp.ko net/bridge/bridge.ko net/ipv4/udp_tunnel.ko "
-            "net/ipv6/ip6_udp_tunnel.ko drivers/net/vxlan/vxlan.ko drivers/net/vxlan.ko; do [ -f $M/$k ] && "
-            "insmod $M/$k 2>/dev/null; done\n",
-            p->uml_modules);
+    fprintf(
+        f,
+        "#!/bin/sh\n# meshtrain: PID 1 of a User-Mode Linux guest (written by netem/uml.c)\n"
+        "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+        "mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run\n"
+        "M=%s\n"
+        "for k in net/sched/sch_netem.ko net/sched/sch_htb.ko net/sched/cls_u32.ko drivers/net/veth.ko "
+        "lib/crc-ccitt.ko net/ipv6/ipv6.ko net/llc/llc.ko net/802/stp.ko net/bridge/bridge.ko net/ipv4/udp_tunnel.ko "
+        "net/ipv6/ip6_udp_tunnel.ko drivers/net/vxlan/vxlan.ko drivers/net/vxlan.ko; do [ -f $M/$k ] && "
+        "insmod $M/$k 2>/dev/null; done\n",
+        p->uml_modules);
     static const char *const PASS[] = {"HOME", "LANG", "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "TERM", NULL};
     for (const char *const *k = PASS; *k; k++)
         if (getenv(*k)) { fprintf(f, "export %s=", *k); sh_quote(f, getenv(*k)); fputc('\n', f); }

@@ -115,7 +115,10 @@ static void *links_filter_main(void *arg) {
 static int overlay_enter(const char *spec, int id, int *ctl, char *bind_ip, size_t n, LinksFilter *f, Err *e) {
     if (overlay_join(spec, bind_ip, n, e)) return -1;
     int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) { err_set(e, "socketpair: %s", strerror(errno)); return -1; }
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+        err_set(e, "socketpair: %s", strerror(errno));
+        return -1;
+    }
     *f = (LinksFilter){.relay = *ctl, .agent = sv[1], .id = id};
     if (pthread_create(&f->th, NULL, links_filter_main, f)) { err_set(e, "cannot start a thread"); return -1; }
     *ctl = sv[0];

@@ -37,7 +37,8 @@ r = json.load(open(sys.argv[1]))["a_to_b"]
 line = "delay median %.2f ms (configured 20), loss %.2f%% (95%% CI %.2f..%.2f, configured 5)" % (
     r["delay_median_ms"], r["loss_pct"], r["loss_ci95_low_pct"], r["loss_ci95_high_pct"])
 open(sys.argv[1].replace(".json", ".line"), "w").write(line)
-sys.exit(0 if 19.5 <= r["delay_median_ms"] <= 24 and r["loss_ci95_low_pct"] <= 5 <= r["loss_ci95_high_pct"] else 1)
+# A busy host lengthens delays (docs/network.md), it never shortens them: the minimum is strict.
+sys.exit(0 if 19.8 <= r["delay_min_ms"] <= 21 and r["delay_median_ms"] <= 25 and r["loss_ci95_low_pct"] <= 5 <= r["loss_ci95_high_pct"] else 1)
 PY
 "$BIN" bench link --hosts $HOSTS --delay-ms 10 --rate-mbit 20 --probes 300 --seconds 3 --change-at 0.3 --change-delay-ms 30 --json > "$DIR/b2.json" 2> "$DIR/b2.err"
 python3 - "$DIR/b2.json" <<'PY' && ok "bench link across hosts, rate and a change: $(cat "$DIR/b2.line")" || bad "bench link (rate): $(cat "$DIR/b2.line" "$DIR/b2.err" 2>/dev/null | head -3)"
@@ -52,7 +53,8 @@ PY
 check_left "bench link"
 
 # 2. The stand-in for srun: N tasks, the first half on h1 and the rest on h2 (namespace and host name),
-# each with SLURM_PROCID; one failing ends the others (--kill-on-bad-exit), SIGTERM is passed on.
+# each with SLURM_PROCID; SIGTERM is passed on (the runner sends it when the run fails). Unlike
+# srun --kill-on-bad-exit it does not end the others itself: the runner must.
 cat > "$DIR/bin/srun" <<'SH'
 #!/bin/bash
 n=0
@@ -67,10 +69,7 @@ for ((i = 0; i < n; i++)); do
 done
 trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; exit 143' TERM INT
 rc=0
-for _ in "${pids[@]}"; do
-  wait -n; r=$?
-  if [ $r != 0 ] && [ $rc = 0 ]; then rc=$r; kill -TERM "${pids[@]}" 2>/dev/null; fi
-done
+for _ in "${pids[@]}"; do wait -n; r=$?; [ $r != 0 ] && [ $rc = 0 ] && rc=$r; done
 exit $rc
 SH
 chmod +x "$DIR/bin/srun"
@@ -119,7 +118,7 @@ pid_of() { awk -v i="$1" '$1 == i {print $2}' "$DIR/pids-kill"; }
 q0=$(nsenter --net=/proc/"$(pid_of 0)"/ns/net tc qdisc show dev eth0 | grep 'netem 5:')
 q3=$(nsenter --net=/proc/"$(pid_of 3)"/ns/net tc qdisc show dev eth0 | grep 'netem 4:')
 if printf '%s' "$q0" | grep -q 'delay 30ms' && printf '%s' "$q3" | grep -q 'delay 2ms'; then
-  ok "link 0 -> 3 changed in agent 0's namespace (${q0%% limit*}), link 3 -> 2 as configured (${q3%% limit*})"
+  ok "link 0 -> 3 changed in agent 0's namespace on h1 ($(printf '%s' "$q0" | grep -o 'delay [0-9.]*ms')), link 3 -> 2 on h2 as configured ($(printf '%s' "$q3" | grep -o 'delay [0-9.]*ms'))"
 else bad "the change in the agents' namespaces: 0 -> 3: '$q0'; 3 -> 2: '$q3'"; fi
 during=$(state)
 ta=$(date +%s.%N)
