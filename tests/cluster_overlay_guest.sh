@@ -138,9 +138,12 @@ if [ "$BIG" = --big ]; then   # set-up time of 64 agents over the two hosts
  "limit_train": 1024, "limit_test": 64, "algorithm": {"name": "sgp"}, "topology": {"kind": "exponential"},
  "network": {"backend": "kernel", "default_link": {"delay_ms": 2, "rate_mbit": 100}}}
 JSON
-  if on_h1 64 "$DIR/big" "$DIR/big.json" > "$DIR/big.out" 2>&1; then
-    ok "64 agents over 2 emulated hosts, 4032 shaped links: $(grep -h '"event":"launch"\|"event":"start"' "$DIR/big/network.jsonl" | tr '\n' ' ')"
-  else bad "64 agents: $(tail -3 "$DIR/big.out")"; fi
+  t0=$(date +%s.%N)
+  on_h1 64 "$DIR/big" "$DIR/big.json" > "$DIR/big.out" 2>&1
+  st=$?
+  ev="$(python3 -c "print(round($(date +%s.%N)-$t0,1))") s in all; $(grep -h '"event":"launch"\|"event":"start"' "$DIR/big/network.jsonl" | sed 's/"hosts":\[[^]]*\],//' | tr '\n' ' ')"
+  if [ $st = 0 ]; then ok "64 agents over 2 emulated hosts, 4032 shaped links: $ev"
+  else bad "64 agents: $ev; $(tail -2 "$DIR/big.out")"; fi
   check_left "64 agents"
 fi
 echo "cluster overlay (guest): $pass passed, $fail failed"
