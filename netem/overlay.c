@@ -118,9 +118,13 @@ __attribute__((noreturn)) static void hub_keeper_main(int fd, int ready, int go)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);   // a launcher's SIGTERM is for the agents; the keeper follows them
+    // Only its three descriptors: a copy of the agent's control connection kept here would hide the
+    // agent's death from the runner.
+    if (dup2(fd, 0) < 0 || dup2(ready, 1) < 0 || dup2(go, 2) < 0 || close_range(3, ~0U, 0)) _exit(1);
+    fd = 0, ready = 1, go = 2;
     char ok = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n', c;
     if (write(ready, &ok, 1) != 1 || ok != 'y' || read(go, &c, 1) != 1) _exit(1);
-    if (fd < 0 || listen(fd, 1024)) _exit(1);
+    if (listen(fd, 1024)) _exit(1);
     struct pollfd pf[1025];
     int np = 1, ever = 0;
     pf[0] = (struct pollfd){fd, POLLIN, 0};
@@ -150,7 +154,7 @@ static pid_t hub_keeper_start(unsigned vni, int *go, Err *e) {
     }
     pid_t k = fork();
     if (k < 0) { err_set(e, "fork: %s", strerror(errno)); return -1; }
-    if (k == 0) hub_keeper_main(fd, p[1], q[0]);
+    if (k == 0) hub_keeper_main(fd, p[1], q[0]);   // fd >= 3, so the dup2s cannot clobber each other
     close(p[1]), close(q[0]), close(fd);
     char ok = 0;
     ssize_t r = read(p[0], &ok, 1);

@@ -166,6 +166,7 @@ static int scenarios_send(Launch *l, int n, const char *scenario_text, const cha
 // A link change for agent i's egress, to its host over its control channel (the ctx is the Launch).
 static int links_send(void *ctx, int i, const char *tc_batch, Err *e) {
     const Launch *l = ctx;
+    if (l->pairs[i].why[0]) return 0;   // its connection ended (finished, or lost: named elsewhere)
     return ctl_send(l->ctl[i], LAUNCH_CTL_LINKS, 0, tc_batch, strlen(tc_batch), e);
 }
 

@@ -132,6 +132,22 @@ if [ $st = 1 ] && printf '%s' "$reason" | grep -q "^host h2 lost agents 2, 3 (al
 else bad "killing h2's agents: status $st, reason '$reason' ($(tail -2 "$DIR/kill.out"))"; fi
 check_left "a killed host (while it ran: $during)"
 
+# 4. Only agent 2, the one that started h2's hub, is killed: the hub stays for agent 3 (its keeper holds
+# no copy of agent 2's control connection), and the run fails naming agent 2 at once.
+on_h1 4 "$DIR/owner" "$DIR/long.json" > "$DIR/owner.out" 2>&1 &
+runner=$!
+for _ in $(seq 900); do grep -q '"epoch"' "$DIR/owner/evals.jsonl" 2>/dev/null && break; sleep 0.1; done
+ta=$(date +%s.%N)
+kill -KILL "$(awk '$1 == 2 {print $2}' "$DIR/pids-owner")"
+wait $runner
+st=$?
+tb=$(date +%s.%N)
+reason=$(field "$DIR/owner/FAILED" "['reason']")
+if [ $st = 1 ] && printf '%s' "$reason" | grep -q "^host h2 lost agent 2 (1 of its 2 agents"; then
+  ok "killing agent 2 (h2's hub was its): FAILED $(python3 -c "print(round($tb-$ta,1))") s after, named: $reason"
+else bad "killing agent 2: status $st, reason '$reason' ($(tail -2 "$DIR/owner.out"))"; fi
+check_left "a killed hub starter"
+
 if [ "$BIG" = --big ]; then   # set-up time of 64 agents over the two hosts
   cat > "$DIR/big.json" <<JSON
 {"name": "overlay64", "agents": 64, "dataset": "synthetic", "model": "lenet5", "epochs": 1, "seeds": [3],
