@@ -31,10 +31,10 @@ struct NetEmu {
     unsigned char *shaped;   // n x n: 1 if this directed link gets its own netem qdisc
     struct NsProc *armed;    // kernel: per agent, a `tc -batch -` already started for the next change
     LinkDisturb disturb;     // kernel: the test-only disturbance (disturb.h), read from the environment at wire
-    // overlay (agents on several hosts, overlay.c): each agent's host address, the run's first VXLAN
-    // id, and how a tc batch for agent i's egress reaches it (over its control channel).
+    // overlay (agents on several hosts, overlay.c): each agent's host address, the run's VXLAN id,
+    // and how a tc batch for agent i's egress reaches it (over its control channel).
     char (*underlay)[64];
-    unsigned vni_base;
+    unsigned vni;
     int (*links_send)(void *ctx, int i, const char *tc_batch, Err *e);
     void *links_ctx;
 };
@@ -62,8 +62,8 @@ int disturb_read(NetEmu *ne, Err *e);
 int iface_offloads_off(const char *ifname);
 
 // Agents on several hosts (overlay.c). The runner's side: agent i's overlay as JSON text (caller frees):
-// its address, VXLAN id, MAC, host address, and the ip, bridge and tc batches of its namespace. Needs
-// ne->underlay. The agent's side: leave the host's namespace for a new one joined to the overlay as
+// its address, MAC, host address, the run's VXLAN id, whether it builds its host's hub (its first agent),
+// the hub's forwarding entries, and the ip and tc batches of its namespace. Needs ne->underlay. The agent's side: leave the host's namespace for a new one joined to the overlay as
 // spec says (needs CAP_SYS_ADMIN and CAP_NET_ADMIN on this host); its overlay address into addr.
 char *overlay_spec(const NetEmu *ne, int i);
 int overlay_join(const char *spec, char *addr, size_t n, Err *e);

@@ -32,12 +32,13 @@ static void agent_mac(int i, char *out, size_t n) {
     snprintf(out, n, "02:6d:74:00:%02x:%02x", (i >> 8) & 255, i & 255);
 }
 
-// A random VXLAN id per run, so that two runs on the same hosts never share one.
+// A random VXLAN id per run: two runs on the same hosts rarely draw the same, and if they do, the
+// second one's hub is refused (its abstract socket name is taken).
 static int overlay_open(NetEmu *ne, Err *e) {
     ne->hubfd = -1;
     unsigned r = 0;
     if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) { err_set(e, "getrandom: %s", strerror(errno)); return -1; }
-    ne->vni_base = 4096 + r % (0xFFFFFFu - 4096);
+    ne->vni = 4096 + r % (0xFFFFFFu - 4096);
     return disturb_read(ne, e);
 }
 
@@ -92,7 +93,7 @@ char *overlay_spec(const NetEmu *ne, int i) {
                                    ne->underlay[j]);
     }
     json_t *o = json_pack("{s:i, s:s, s:s, s:i, s:i, s:i, s:s, s:s, s:s, s:s?}", "id", i, "addr", addr, "mac", mac,
-                          "vni", (int)ne->vni_base, "port", OVERLAY_PORT, "mtu", OVERLAY_MTU, "local", ne->underlay[i],
+                          "vni", (int)ne->vni, "port", OVERLAY_PORT, "mtu", OVERLAY_MTU, "local", ne->underlay[i],
                           "ip", ipb, "fdb", fdb, "tc", tc);
     json_object_set_new(o, "owner", json_boolean(owner));
     char *s = json_dumps(o, JSON_COMPACT);
