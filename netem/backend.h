@@ -63,8 +63,10 @@ int iface_offloads_off(const char *ifname);
 
 // Agents on several hosts (overlay.c). The runner's side: agent i's overlay as JSON text (caller frees):
 // its address, MAC, host address, the run's VXLAN id, whether it builds its host's hub (its first agent),
-// the hub's forwarding entries, and the ip and tc batches of its namespace. Needs ne->underlay. The agent's side: leave the host's namespace for a new one joined to the overlay as
-// spec says (needs CAP_SYS_ADMIN and CAP_NET_ADMIN on this host); its overlay address into addr.
+// the hub's forwarding entries, and the ip and tc batches of its namespace. Needs ne->underlay.
+// The agent's side: leave the host's namespace for a new one on the overlay (the first agent of a
+// host builds the host's hub) as spec says (needs CAP_SYS_ADMIN and CAP_NET_ADMIN on this host);
+// its overlay address into addr.
 char *overlay_spec(const NetEmu *ne, int i);
 int overlay_join(const char *spec, char *addr, size_t n, Err *e);
 // In the agent's namespace: a tc batch from the runner (a link change). 0, or -1 and e.
