@@ -177,8 +177,6 @@ cluster-tests: bin/meshtrain
 	tests/cluster_cli.sh bin/meshtrain
 	tests/cluster.sh bin/meshtrain
 	tests/cluster_hosts.sh bin/meshtrain
-	@echo "== shaped links across two emulated hosts (VXLAN overlay, inside User-Mode Linux): bench link, same accuracy as one host, a killed host"
-	tests/cluster_overlay.sh bin/meshtrain
 
 netem-tests: bin/meshtrain
 	@echo "== link emulation: one link measured, a run over netem, no leftovers (through User-Mode Linux when the kernel lacks netem)"

@@ -73,12 +73,89 @@ for _ in "${pids[@]}"; do wait -n; r=$?; [ $r != 0 ] && [ $rc = 0 ] && rc=$r; do
 exit $rc
 SH
 chmod +x "$DIR/bin/srun"
+# With Slurm (slurm-wlm, munge): a two-node cluster as in tests/cluster_hosts.sh, slurmd on each emulated
+# host; in the guest slurmd needs a cgroup v1 hierarchy (freezer) and CgroupPlugin=cgroup/v1.
+S="$DIR/slurm"
+slurm_up() {
+  command -v slurmd >/dev/null && command -v munged >/dev/null || return 1
+  mountpoint -q /sys/fs/cgroup || { mount -t tmpfs cgroup /sys/fs/cgroup && mkdir -p /sys/fs/cgroup/freezer &&
+    mount -t cgroup -o freezer freezer /sys/fs/cgroup/freezer; } || return 1
+  mkdir -p "$S/state" "$S/spool-h1" "$S/spool-h2"
+  mungekey -c -k "$S/munge.key" && chmod 600 "$S/munge.key" &&
+    munged --force --key-file="$S/munge.key" --socket="$S/munge.sock" --pid-file="$S/munged.pid" \
+      --log-file="$S/munged.log" --seed-file="$S/munge.seed" 2>/dev/null || return 1
+  local port=$((20000 + RANDOM % 20000))
+  cat > "$S/slurm.conf" <<CONF
+ClusterName=overlay
+SlurmctldHost=h1(10.78.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$S/munge.sock
+CredType=cred/munge
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+StateSaveLocation=$S/state
+SlurmdSpoolDir=$S/spool-%n
+SlurmctldPidFile=$S/slurmctld.pid
+SlurmdPidFile=$S/slurmd-%n.pid
+SlurmctldLogFile=$S/slurmctld.log
+SlurmdLogFile=$S/slurmd-%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MpiDefault=none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SlurmdParameters=config_overrides
+ReturnToService=2
+NodeName=h1 NodeAddr=10.78.0.1 CPUs=64 State=UNKNOWN
+NodeName=h2 NodeAddr=10.78.0.2 CPUs=64 State=UNKNOWN
+PartitionName=debug Nodes=h1,h2 Default=YES MaxTime=INFINITE State=UP
+CONF
+  echo "CgroupPlugin=cgroup/v1" > "$S/cgroup.conf"
+  export SLURM_CONF="$S/slurm.conf"
+  nsenter --net=/run/netns/$h1 unshare --uts sh -c "hostname h1; slurmctld -f '$SLURM_CONF' && slurmd -f '$SLURM_CONF'"
+  nsenter --net=/run/netns/$h2 unshare --uts sh -c "hostname h2; slurmd -f '$SLURM_CONF'"
+  for _ in $(seq 300); do [ "$(nsenter --net=/run/netns/$h1 sinfo -h -o %T 2>/dev/null)" = idle ] && return 0; sleep 0.1; done
+  return 1
+}
+slurm_down() {
+  for d in slurmd-h1 slurmd-h2 slurmctld munged; do [ -f "$S/$d.pid" ] && kill "$(cat "$S/$d.pid")" 2>/dev/null; done
+  sleep 1
+}
+if slurm_up; then
+  LAUNCH=slurm
+  echo "ok: a two-node Slurm cluster in the guest (slurmd on h1 and h2): agents start through srun"
+else
+  LAUNCH=stand-in
+  slurm_down
+  echo "note: no Slurm cluster in the guest ($(tail -1 "$S"/slurmd-h1.log 2>/dev/null)): agents start through a stand-in srun"
+fi
+trap slurm_down EXIT
+base=$(state)   # the daemons now hold the hosts' namespaces
+# An agent's pid: its host's agents are the "$BIN agent" processes (not hub keepers, whose parent is an
+# agent) whose host name is that host's; their ids are their SLURM_PROCID.
+agents_list() {   # lines "ID PID HOST"
+  local p h
+  for p in $(pgrep -f "^$BIN agent --connect"); do
+    tr '\0' ' ' < /proc/"$(ps -o ppid= -p "$p" | tr -d ' ')"/cmdline 2>/dev/null | grep -q "^$BIN agent" && continue
+    h=$(nsenter --uts=/proc/$p/ns/uts hostname 2>/dev/null)
+    echo "$(tr '\0' '\n' < /proc/$p/environ | sed -n 's/^SLURM_PROCID=//p') $p $h"
+  done
+}
 # on_h1 N OUT SCENARIO: the runner on h1, launching N agents (half per host) with --launcher slurm.
 on_h1() {
   : > "$DIR/pids-$(basename "$2")"
-  OVERLAY_PIDS="$DIR/pids-$(basename "$2")" SLURM_JOB_ID=overlay SLURM_NTASKS=$1 PATH="$DIR/bin:$PATH" \
-    nsenter --net=/run/netns/$h1 unshare --uts sh -c 'hostname h1; exec "$@"' sh \
-    "$BIN" run "$3" --out "$2" --launcher slurm --rendezvous 10.78.0.1
+  if [ $LAUNCH = slurm ]; then
+    nsenter --net=/run/netns/$h1 unshare --uts sh -c "hostname h1; exec timeout 600 salloc -N 2 --ntasks-per-node=$(($1 / 2)) '$BIN' run '$3' --out '$2' --rendezvous 10.78.0.1" < /dev/null
+  else
+    OVERLAY_PIDS="$DIR/pids-$(basename "$2")" SLURM_JOB_ID=overlay SLURM_NTASKS=$1 PATH="$DIR/bin:$PATH" \
+      nsenter --net=/run/netns/$h1 unshare --uts sh -c 'hostname h1; exec "$@"' sh \
+      "$BIN" run "$3" --out "$2" --launcher slurm --rendezvous 10.78.0.1
+  fi
 }
 scen() {   # scen FILE EPOCHS
   cat > "$1" <<JSON
@@ -114,7 +191,8 @@ scen "$DIR/long.json" 60
 on_h1 4 "$DIR/kill" "$DIR/long.json" > "$DIR/kill.out" 2>&1 &
 runner=$!
 for _ in $(seq 900); do grep -q '"epoch"' "$DIR/kill/evals.jsonl" 2>/dev/null && grep -q '"event":"change","at_s":0.5' "$DIR/kill/network.jsonl" 2>/dev/null && break; sleep 0.1; done
-pid_of() { awk -v i="$1" '$1 == i {print $2}' "$DIR/pids-kill"; }
+agents_list > "$DIR/agents-kill"
+pid_of() { awk -v i="$1" '$1 == i {print $2}' "$DIR/agents-kill"; }
 q0=$(nsenter --net=/proc/"$(pid_of 0)"/ns/net tc qdisc show dev eth0 | grep 'netem 5:')
 q3=$(nsenter --net=/proc/"$(pid_of 3)"/ns/net tc qdisc show dev eth0 | grep 'netem 4:')
 if printf '%s' "$q0" | grep -q 'delay 30ms' && printf '%s' "$q3" | grep -q 'delay 2ms'; then
@@ -122,7 +200,7 @@ if printf '%s' "$q0" | grep -q 'delay 30ms' && printf '%s' "$q3" | grep -q 'dela
 else bad "the change in the agents' namespaces: 0 -> 3: '$q0'; 3 -> 2: '$q3'"; fi
 during=$(state)
 ta=$(date +%s.%N)
-kill -KILL $(awk '$3 == "h2" {print $2}' "$DIR/pids-kill")
+kill -KILL $(awk '$3 == "h2" {print $2}' "$DIR/agents-kill")
 wait $runner
 st=$?
 tb=$(date +%s.%N)
@@ -138,7 +216,7 @@ on_h1 4 "$DIR/owner" "$DIR/long.json" > "$DIR/owner.out" 2>&1 &
 runner=$!
 for _ in $(seq 900); do grep -q '"epoch"' "$DIR/owner/evals.jsonl" 2>/dev/null && break; sleep 0.1; done
 ta=$(date +%s.%N)
-kill -KILL "$(awk '$1 == 2 {print $2}' "$DIR/pids-owner")"
+kill -KILL "$(agents_list | awk '$1 == 2 {print $2}')"
 wait $runner
 st=$?
 tb=$(date +%s.%N)
