@@ -34,11 +34,11 @@ HOSTS=/run/netns/$h1=10.78.0.1,/run/netns/$h2=10.78.0.2
 python3 - "$DIR/b1.json" <<'PY' && ok "bench link across hosts, delay and loss: $(cat "$DIR/b1.line")" || bad "bench link (delay, loss): $(cat "$DIR/b1.line" "$DIR/b1.err" 2>/dev/null | head -3)"
 import json, sys
 r = json.load(open(sys.argv[1]))["a_to_b"]
-line = "delay median %.2f ms (configured 20), loss %.2f%% (95%% CI %.2f..%.2f, configured 5)" % (
-    r["delay_median_ms"], r["loss_pct"], r["loss_ci95_low_pct"], r["loss_ci95_high_pct"])
+line = "delay min %.2f, median %.2f ms (configured 20), loss %.2f%% (95%% CI %.2f..%.2f, configured 5)" % (
+    r["delay_min_ms"], r["delay_median_ms"], r["loss_pct"], r["loss_ci95_low_pct"], r["loss_ci95_high_pct"])
 open(sys.argv[1].replace(".json", ".line"), "w").write(line)
 # A busy host lengthens delays (docs/network.md), it never shortens them: the minimum is strict.
-sys.exit(0 if 19.8 <= r["delay_min_ms"] <= 21 and r["delay_median_ms"] <= 25 and r["loss_ci95_low_pct"] <= 5 <= r["loss_ci95_high_pct"] else 1)
+sys.exit(0 if 19.8 <= r["delay_min_ms"] <= 21 and r["delay_median_ms"] <= 60 and r["loss_ci95_low_pct"] <= 5 <= r["loss_ci95_high_pct"] else 1)
 PY
 "$BIN" bench link --hosts $HOSTS --delay-ms 10 --rate-mbit 20 --probes 300 --seconds 3 --change-at 0.3 --change-delay-ms 30 --json > "$DIR/b2.json" 2> "$DIR/b2.err"
 python3 - "$DIR/b2.json" <<'PY' && ok "bench link across hosts, rate and a change: $(cat "$DIR/b2.line")" || bad "bench link (rate): $(cat "$DIR/b2.line" "$DIR/b2.err" 2>/dev/null | head -3)"
@@ -205,7 +205,9 @@ wait $runner
 st=$?
 tb=$(date +%s.%N)
 reason=$(field "$DIR/kill/FAILED" "['reason']")
-if [ $st = 1 ] && printf '%s' "$reason" | grep -q "^host h2 lost agents 2, 3 (all 2 of its 2 agents"; then
+# srun --kill-on-bad-exit may end an h1 agent within the runner's one-second gathering: then h1 is named
+# too, after or before h2; h2 must be named with all of its agents.
+if [ $st = 1 ] && printf '%s' "$reason" | grep -q "host h2 lost agents 2, 3 (all 2 of its 2 agents"; then
   ok "killing h2's agents: FAILED $(python3 -c "print(round($tb-$ta,1))") s after, named: $reason"
 else bad "killing h2's agents: status $st, reason '$reason' ($(tail -2 "$DIR/kill.out"))"; fi
 check_left "a killed host (while it ran: $during)"
