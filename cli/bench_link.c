@@ -1,7 +1,8 @@
 // `meshtrain bench link`: one shaped link measured end to end through a link backend. Two processes
 // in their own namespaces (A and B); A->B gets the configured netem, B->A none. UDP probes give
 // one-way delay and loss both ways (one clock: same kernel), TCP gives throughput, and an optional
-// scheduled change shows when it took effect.
+// scheduled change shows when it took effect. With --hosts, A and B are on two emulated hosts (network
+// namespaces) joined by the overlay launched runs use (netem/overlay.c).
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +31,8 @@ static const char *USAGE =
     "meshtrain bench link [--delay-ms D] [--jitter-ms J] [--jitter-dist uniform|normal|pareto|paretonormal]\n"
     "                         [--loss-pct P] [--rate-mbit R] [--backend auto|kernel|uml] [--probes N] [--interval-ms "
     "I]\n"
-    "                         [--seconds S] [--change-at S --change-delay-ms D2] [--json]";
+    "                         [--seconds S] [--change-at S --change-delay-ms D2] [--hosts NS_A=IP_A,NS_B=IP_B] "
+    "[--json]";
 
 #define UDP_PORT 9000
 #define TCP_PORT 9001
@@ -39,6 +42,8 @@ typedef struct {
     int probes;
     double interval_s, tcp_s, change_at_s, change_delay_ms;
     int json;
+    const char *hosts;         // --hosts: each side's host namespace (a path) and host address, or NULL
+    char host_ns[2][256], host_ip[2][64];
 } LinkBench;
 
 typedef struct { uint32_t seq; uint32_t pad; double sent; } Probe;
@@ -266,6 +271,8 @@ typedef struct {
     SideIn in[2];
     char ip[2][32];
     double setup_s;   // namespaces, veths and qdiscs
+    char underlay[2][64];   // --hosts: the sides' host addresses, and their overlay specs
+    char *spec[2];
 } LinkRig;
 
 static void rig_init(LinkRig *g, const LinkBench *b) {
@@ -281,6 +288,27 @@ static void rig_init(LinkRig *g, const LinkBench *b) {
     g->ne.link = g->link;
     g->ne.shaped = g->shaped;
     for (int i = 0; i < 2; i++) backend_addr(&backend_kernel, i, g->ip[i], sizeof g->ip[i]);
+    if (!b->hosts) return;
+    g->ne.ops = &backend_overlay;
+    g->ne.underlay = g->underlay;
+    for (int i = 0; i < 2; i++) str_copy(g->underlay[i], sizeof g->underlay[i], b->host_ip[i]);
+}
+
+// --hosts: side i enters its host's namespace, then joins the overlay as a launched agent does. 0, or -1.
+static int rig_side_host(LinkRig *g, int i) {
+    int fd = open(g->b->host_ns[i], O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || setns(fd, CLONE_NEWNET)) {
+        dprintf(2, "meshtrain bench link: cannot enter host namespace %s: %s\n", g->b->host_ns[i], strerror(errno));
+        return -1;
+    }
+    close(fd);
+    char addr[32];
+    Err e = {{0}};
+    if (overlay_join(g->spec[i], addr, sizeof addr, &e)) {
+        dprintf(2, "meshtrain bench link: side %c on %s: %s\n", 'A' + i, g->b->host_ip[i], e.msg);
+        return -1;
+    }
+    return 0;
 }
 
 // Side i, in the child: enter its namespace, say so on entered_fd, then probes and (A) the throughput test.
@@ -291,7 +319,7 @@ __attribute__((noreturn)) static void rig_side_main(LinkRig *g, int i, int enter
     signal(SIGINT, SIG_IGN);
     close(sd->res[0]);
     close(sd->go[1]);
-    char ok = backend_kernel.child_enter(&g->ne, i) == 0 ? 'y' : 'n';
+    char ok = (b->hosts ? rig_side_host(g, i) : backend_kernel.child_enter(&g->ne, i)) == 0 ? 'y' : 'n';
     if (write(entered_fd, &ok, 1) != 1 || ok != 'y') _exit(1);
     double t0;   // the runner sends the start time once the links exist
     if (read(sd->go[0], &t0, sizeof t0) != sizeof t0) _exit(1);
@@ -300,15 +328,19 @@ __attribute__((noreturn)) static void rig_side_main(LinkRig *g, int i, int enter
     dprintf(sd->res[1], "\n");
     double t1 = 0;   // B listens at once; A starts when the runner has seen B listening
     if (i == 0 && read(sd->go[0], &t1, sizeof t1) != sizeof t1) _exit(1);
-    if (b->tcp_s <= 0) _exit(0);
-    tcp_run(b, i == 0, g->ip[i], g->ip[1 - i], t1, sd->res[1]);
+    if (b->tcp_s > 0) tcp_run(b, i == 0, g->ip[i], g->ip[1 - i], t1, sd->res[1]);
+    // --hosts: A's host hub goes with A, and with it what A's netem still holds (its FIN): A stays until the end.
+    for (char c; i == 0 && b->hosts && read(sd->go[0], &c, 1) > 0;) {}
     _exit(0);
 }
 
 // Open the backend, start both sides, wire their link once both are in their namespaces. 0, or -1 and e.
 static int rig_start(LinkRig *g, Err *e) {
     double t_setup = time_now();
-    if (backend_kernel.open(&g->ne, e)) return -1;
+    if (g->b->hosts) {
+        if (backend_overlay.open(&g->ne, e)) return -1;
+        for (int i = 0; i < 2; i++) g->spec[i] = overlay_spec(&g->ne, i);
+    } else if (backend_kernel.open(&g->ne, e)) return -1;
     int entered[2];
     if (pipe(entered)) { err_set(e, "pipe: %s", strerror(errno)); backend_kernel.close(&g->ne); return -1; }
     for (int i = 0; i < 2; i++) {
@@ -327,7 +359,11 @@ static int rig_start(LinkRig *g, Err *e) {
     ssize_t got = 0, r;
     while (got < 2 && (r = read(entered[0], ok + got, (size_t)(2 - got))) > 0) got += r;
     if (got != 2 || ok[0] != 'y' || ok[1] != 'y') err_set(e, "cannot create the two namespaces");
-    else if (!backend_kernel.wire(&g->ne, e)) rc = 0;
+    else if (g->b->hosts) {   // each side wired itself; a change is applied from here, into side A's namespace
+        g->ne.nsfd = xmalloc(2 * sizeof(int));
+        for (int i = 0; i < 2; i++) g->ne.nsfd[i] = ns_open(g->pids[i], e);
+        rc = g->ne.nsfd[0] >= 0 && g->ne.nsfd[1] >= 0 ? 0 : -1;
+    } else if (!backend_kernel.wire(&g->ne, e)) rc = 0;
     close(entered[0]);
     g->setup_s = time_now() - t_setup;
     return rc;
@@ -441,6 +477,7 @@ static int link_measure(const LinkBench *b, const char *backend_name, const char
     json_t *out = rig_start(&g, e) ? NULL : rig_measure(&g, backend_name, why, e);
     for (int i = 0; i < 2; i++) side_kill(&g.side[i]);
     backend_kernel.close(&g.ne);
+    free(g.spec[0]), free(g.spec[1]);
     free(g.in[0].buf);
     free(g.in[1].buf);
     if (!out) return -1;
@@ -508,6 +545,12 @@ int bench_link(int argc, char **argv) {
             if (k < 0)
                 args_fail(&a, "'%s' is not a distribution (expected uniform, normal, pareto or paretonormal)", d);
             b.link.jitter_dist = (JitterDist)k;
+        } else if (args_is(&a, "--hosts")) {
+            b.hosts = args_str(&a);
+            if (sscanf(b.hosts, "%255[^=]=%63[^,],%255[^=]=%63s", b.host_ns[0], b.host_ip[0], b.host_ns[1],
+                       b.host_ip[1]) != 4)
+                args_fail(&a, "'%s' is not NS_A=IP_A,NS_B=IP_B (e.g. /run/netns/h1=10.78.0.1,/run/netns/h2=10.78.0.2)",
+                          b.hosts);
         } else if (args_is(&a, "--json")) { args_no_value(&a); b.json = 1; }
         else args_unknown(&a);
     }
@@ -524,11 +567,19 @@ int bench_link(int argc, char **argv) {
         fprintf(stderr, "meshtrain bench link: %s\n", e.msg);
         return 2;
     }
+    if (!strcmp(chosen, "uml") && b.hosts) {
+        fprintf(stderr, "meshtrain bench link: --hosts names namespaces of this kernel, which has no netem (%s): run "
+                        "it inside User-Mode Linux, `meshtrain uml -- meshtrain bench link --hosts ...`\n", why);
+        return 2;
+    }
     if (!strcmp(chosen, "uml")) {
         if (!b.json) printf("network: uml (%s)\n", why);
         return uml_reexec(&p, "link", orig, orig_n, 2);
     }
-    const char *name = getenv("MESHTRAIN_UML_GUEST") ? "uml" : "kernel";
+    const char *name = b.hosts
+        ? (getenv("MESHTRAIN_UML_GUEST") ? "uml, overlay across hosts" : "kernel, overlay across hosts")
+        : getenv("MESHTRAIN_UML_GUEST") ? "uml"
+                                        : "kernel";
     if (link_measure(&b, name, why, &e)) { fprintf(stderr, "meshtrain bench link: %s\n", e.msg); return 1; }
     return 0;
 }

@@ -182,8 +182,31 @@ static int run_prepare(Run *r, const char *path, char **sets, int n_sets, Err *e
     return 0;
 }
 
-// Which link backend runs the scenario (network.backend, and what `auto` finds on this machine).
-static int backend_resolve(Run *r, char *chosen, size_t n, Err *e) {
+// Which link backend runs the scenario (network.backend, and what `auto` finds on this machine). Agents
+// started by a launcher shape their links on their own hosts (netem/overlay.c): nothing is probed here.
+static int backend_resolve(Run *r, const LaunchOpts *lo, char *chosen, size_t n, Err *e) {
+    const LaunchOps *lops = NULL;
+    char lwhy[200];
+    Err le = {{0}};
+    const char *asked = r->s.net.backend;
+    if (!launch_resolve(lo, &lops, lwhy, sizeof lwhy, &le) && lops && strcmp(asked, "none") &&
+        (strcmp(asked, "auto") || r->s.net.shaped)) {
+        if (!strcmp(asked, "uml")) {
+            err_set(e,
+                    "network.backend \"uml\" runs every agent inside one User-Mode Linux kernel on this host, "
+                    "not with --launcher %s: use \"kernel\" or \"auto\" (every agent host then needs root, or "
+                    "CAP_SYS_ADMIN and CAP_NET_ADMIN, and sch_netem: docs/cluster.md) or --launcher native",
+                    lops->name);
+            return -1;
+        }
+        str_copy(chosen, n, "kernel");
+        str_copy(r->net.backend_name, sizeof r->net.backend_name, getenv("MESHTRAIN_UML_GUEST") ? "uml" : "kernel");
+        str_copy(r->net.backend_why, sizeof r->net.backend_why,
+                 "agents on several hosts: a VXLAN overlay between their hosts, each agent shapes its own egress "
+                 "(every agent host needs root, or CAP_SYS_ADMIN and CAP_NET_ADMIN, and sch_netem)");
+        r->net.backend = &backend_overlay;
+        return 0;
+    }
     NetProbe p;
     memset(&p, 0, sizeof p);
     if (r->s.net.shaped || strcmp(r->s.net.backend, "none")) net_probe(&p);
@@ -278,7 +301,7 @@ static int run_execute(Run *r) {
     return 0;
 }
 
-// The launcher (launch.h): NULL for native. Its own checks, and links across hosts are not shaped yet.
+// The launcher (launch.h): NULL for native, and its own checks; with shaped links, the overlay across hosts.
 static int launcher_resolve(Run *r, const LaunchOpts *o, const char *chosen, char *why, size_t wn, Err *e) {
     const LaunchOps *ops;
     if (launch_resolve(o, &ops, why, wn, e)) return -1;
@@ -292,14 +315,10 @@ static int launcher_resolve(Run *r, const LaunchOpts *o, const char *chosen, cha
         }
         return 0;
     }
-    if (strcmp(chosen, "none")) {
-        err_set(e, "--launcher %s: network backend %s shapes links between namespaces of this host; links across "
-                   "hosts are not shaped yet (docs/cluster.md): use --set network.backend=none (if the scenario "
-                   "allows unshaped links) or --launcher native", ops->name, chosen);
-        return -1;
-    }
+    (void)chosen;
     if (ops->check(o, r->n, e)) return -1;
     r->launch = xcalloc(1, sizeof *r->launch);
+    if (r->net.backend == &backend_overlay) r->launch->ne = &r->net.ne;   // shaped links across hosts
     r->launch->ops = ops;
     r->launch->o = *o;
     r->launch->listen_fd = -1;
@@ -311,7 +330,7 @@ static int run_one(Run *r, const char *scen, char **sets, int n_sets, const char
                    const LaunchOpts *lo, int argc, char **argv) {
     Err e = {{0}};
     char chosen[16] = "none", lwhy[200] = "";
-    if (run_prepare(r, scen, sets, n_sets, &e) || backend_resolve(r, chosen, sizeof chosen, &e) ||
+    if (run_prepare(r, scen, sets, n_sets, &e) || backend_resolve(r, lo, chosen, sizeof chosen, &e) ||
         launcher_resolve(r, lo, chosen, lwhy, sizeof lwhy, &e) ||
         (dry_run && out && run_dir_check(out, &e)) || (!dry_run && !lo->print_batch && run_dir_make(r, out, &e))) {
         fprintf(stderr, "meshtrain run: %s\n", e.msg);

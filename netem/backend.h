@@ -31,6 +31,12 @@ struct NetEmu {
     unsigned char *shaped;   // n x n: 1 if this directed link gets its own netem qdisc
     struct NsProc *armed;    // kernel: per agent, a `tc -batch -` already started for the next change
     LinkDisturb disturb;     // kernel: the test-only disturbance (disturb.h), read from the environment at wire
+    // overlay (agents on several hosts, overlay.c): each agent's host address, the run's VXLAN id,
+    // and how a tc batch for agent i's egress reaches it (over its control channel).
+    char (*underlay)[64];
+    unsigned vni;
+    int (*links_send)(void *ctx, int i, const char *tc_batch, Err *e);
+    void *links_ctx;
 };
 
 // A program started inside a namespace that reads its batch from a pipe: started ahead of time,
@@ -42,7 +48,29 @@ int ns_feed(NsProc *p, const char *input);
 // ns_feed (unless input is NULL: fed already), then collect its output and wait. 0 if it exited with 0.
 int ns_finish(NsProc *p, const char *input, Err *e);
 
-extern const LinkBackendOps backend_none, backend_kernel;
+extern const LinkBackendOps backend_none, backend_kernel, backend_overlay;
+
+// The kernel backend's shaping of agent i's egress (eth0: HTB root, a class, netem and u32 filter per
+// shaped destination) as a tc batch (caller frees), or NULL when no link from i is shaped.
+char *shape_setup_batch(const NetEmu *ne, int i);
+// The tc batches that apply these changes, one per sending agent (NULL where it sends none; caller
+// frees each and the array); ne->link takes the new parameters. NULL and e if a link is not shaped.
+char **shape_change_batches(NetEmu *ne, const LinkChange *c, int nc, Err *e);
+// The test-only disturbance (disturb.h) from the environment into ne, checked. 0, or -1 and e.
+int disturb_read(NetEmu *ne, Err *e);
+// TCP segmentation and receive offloads off on an interface of this namespace. 0, or -1.
+int iface_offloads_off(const char *ifname);
+
+// Agents on several hosts (overlay.c). The runner's side: agent i's overlay as JSON text (caller frees):
+// its address, MAC, host address, the run's VXLAN id, whether it builds its host's hub (its first agent),
+// the hub's forwarding entries, and the ip and tc batches of its namespace. Needs ne->underlay.
+// The agent's side: leave the host's namespace for a new one on the overlay (the first agent of a
+// host builds the host's hub) as spec says (needs CAP_SYS_ADMIN and CAP_NET_ADMIN on this host);
+// its overlay address into addr.
+char *overlay_spec(const NetEmu *ne, int i);
+int overlay_join(const char *spec, char *addr, size_t n, Err *e);
+// In the agent's namespace: a tc batch from the runner (a link change). 0, or -1 and e.
+int overlay_links_apply(const char *tc_batch, Err *e);
 
 // The backend called `name` ("none", "kernel"), or NULL.
 const LinkBackendOps *backend_find(const char *name);

@@ -76,7 +76,7 @@ static int kernel_child_enter(NetEmu *ne, int i) {
 
 // TCP segmentation and receive offloads would hand netem 64 KB super-packets, so that one loss
 // drops 40 segments and rates count wrongly: turn them off on the agent's interface.
-static int offloads_off(const char *ifname) {
+int iface_offloads_off(const char *ifname) {
     int fd = socket(AF_INET, SOCK_DGRAM, 0);
     if (fd < 0) return -1;
     static const unsigned CMDS[] = {ETHTOOL_STSO, ETHTOOL_SGSO, ETHTOOL_SGRO};
@@ -125,7 +125,7 @@ static int ns_iface_setup(int nsfd, int i, Err *e) {
         int fd = socket(AF_INET, SOCK_DGRAM, 0);
         if (fd < 0 || iface_flags_up(fd, "lo")) _exit(2);
         if (iface_addr(fd, "eth0", addr, "255.255.0.0")) _exit(3);
-        if (offloads_off("eth0")) _exit(4);
+        if (iface_offloads_off("eth0")) _exit(4);
         _exit(iface_flags_up(fd, "eth0") ? 5 : 0);
     }
     int st = 0;
@@ -151,7 +151,7 @@ static void netem_cmd(const NetEmu *ne, Text *t, const char *verb, int from, int
 
 // The test-only disturbance, if its variable is set: checked, and announced, since such a run's links
 // are wrong on purpose.
-static int disturb_read(NetEmu *ne, Err *e) {
+int disturb_read(NetEmu *ne, Err *e) {
     if (link_disturb_parse(getenv(LINK_DISTURB_ENV), ne->n, &ne->disturb, e)) return -1;
     const LinkDisturb *d = &ne->disturb;
     if (!d->set) return 0;
@@ -190,26 +190,52 @@ static int kernel_wire(NetEmu *ne, Err *e) {
     for (int i = 0; i < n && !rc; i++) {
         rc = ns_iface_setup(ne->nsfd[i], i, e);
         if (rc) break;
-        t.len = 0;
-        text_add(&t, "qdisc add dev eth0 root handle 1: htb default 1\n"
-                     "class add dev eth0 parent 1: classid 1:1 htb rate 10gbit quantum 60000\n");
-        int any = 0;
-        for (int j = 0; j < n; j++) {
-            if (!ne->shaped[i * n + j]) continue;
-            char dst[32];
-            backend_addr(&backend_kernel, j, dst, sizeof dst);
-            text_add(&t, "class add dev eth0 parent 1: classid 1:%x htb rate 10gbit quantum 60000\n", dest_class(j));
-            netem_cmd(ne, &t, "add", i, j, &ne->link[i * n + j]);
-            text_add(&t, "filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:%x\n", dst,
-                     dest_class(j));
-            any = 1;
-        }
+        char *tb = shape_setup_batch(ne, i);
         char *tcb[] = {"tc", "-batch", "@BATCH", NULL};
-        if (any) rc = ns_exec(ne->nsfd[i], tcb, t.s, NULL, e);
+        if (tb) rc = ns_exec(ne->nsfd[i], tcb, tb, NULL, e);
+        free(tb);
         if (rc) { Err in = *e; err_set(e, "agent %d's links: %.450s", i, in.msg); }
     }
     free(t.s);
     return rc;
+}
+
+char *shape_setup_batch(const NetEmu *ne, int i) {
+    int n = ne->n, any = 0;
+    Text t = {0};
+    text_add(&t, "qdisc add dev eth0 root handle 1: htb default 1\n"
+                 "class add dev eth0 parent 1: classid 1:1 htb rate 10gbit quantum 60000\n");
+    for (int j = 0; j < n; j++) {
+        if (!ne->shaped[i * n + j]) continue;
+        char dst[32];
+        backend_addr(&backend_kernel, j, dst, sizeof dst);
+        text_add(&t, "class add dev eth0 parent 1: classid 1:%x htb rate 10gbit quantum 60000\n", dest_class(j));
+        netem_cmd(ne, &t, "add", i, j, &ne->link[i * n + j]);
+        text_add(&t, "filter add dev eth0 parent 1: protocol ip prio 1 u32 match ip dst %s/32 flowid 1:%x\n", dst,
+                 dest_class(j));
+        any = 1;
+    }
+    if (!any) { free(t.s); return NULL; }
+    return t.s;
+}
+
+char **shape_change_batches(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
+    int n = ne->n;
+    Text *t = xcalloc((size_t)n, sizeof(Text));
+    char **out = xcalloc((size_t)n, sizeof(char *));
+    for (int k = 0; k < nc; k++) {
+        if (!ne->shaped[c[k].from * n + c[k].to]) {
+            err_set(e, "link %d -> %d is not shaped, so it cannot change", c[k].from, c[k].to);
+            for (int i = 0; i < n; i++) free(t[i].s);
+            free(t), free(out);
+            return NULL;
+        }
+        netem_cmd(ne, &t[c[k].from], "replace", c[k].from, c[k].to, &c[k].p);
+        ne->link[c[k].from * n + c[k].to] = c[k].p;
+    }
+    for (int i = 0; i < n; i++) out[i] = t[i].s;
+    free(t);
+    return out;
 }
 
 // Start `tc -batch -` in every namespace these changes touch, so that applying them is immediate.
@@ -225,28 +251,20 @@ static int kernel_arm(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
 }
 
 static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
-    int n = ne->n, rc = 0;
-    Text *t = xcalloc((size_t)n, sizeof(Text));
-    for (int k = 0; k < nc && !rc; k++) {
-        if (!ne->shaped[c[k].from * n + c[k].to]) {
-            err_set(e, "link %d -> %d is not shaped, so it cannot change", c[k].from, c[k].to);
-            rc = -1;
-            break;
-        }
-        netem_cmd(ne, &t[c[k].from], "replace", c[k].from, c[k].to, &c[k].p);
-        ne->link[c[k].from * n + c[k].to] = c[k].p;
-    }
-    if (!rc) rc = kernel_arm(ne, c, nc, e);
+    int n = ne->n;
+    char **t = shape_change_batches(ne, c, nc, e);
+    if (!t) return -1;
+    int rc = kernel_arm(ne, c, nc, e);
     // Every namespace's tc gets its commands first, so they work in parallel; then each is waited for.
-    for (int from = 0; from < n && !rc; from++) if (t[from].len) ns_feed(&ne->armed[from], t[from].s);
+    for (int from = 0; from < n && !rc; from++) if (t[from]) ns_feed(&ne->armed[from], t[from]);
     for (int from = 0; from < n; from++) {
-        if (!t[from].len || ne->armed[from].pid <= 0) { free(t[from].s); continue; }
+        if (!t[from] || ne->armed[from].pid <= 0) { free(t[from]); continue; }
         Err in = {{0}};
         if (ns_finish(&ne->armed[from], NULL, &in) && !rc) {
             err_set(e, "agent %d's links: %.450s", from, in.msg);
             rc = -1;
         }
-        free(t[from].s);
+        free(t[from]);
     }
     free(t);
     return rc;

@@ -1,5 +1,5 @@
-// Boots User-Mode Linux with an init script of ours (mount proc and sys, load netem, veth, htb, u32
-// and bridge, run the command, write its status, power off). The guest runs as PID 1 of a new PID
+// Boots User-Mode Linux with an init script of ours (mount proc and sys, load netem, veth, htb, u32,
+// bridge and vxlan, run the command, write its status, power off). The guest runs as PID 1 of a new PID
 // namespace whose parent dies with us, so Ctrl-C or SIGKILL of the runner leaves no UML process.
 #include "uml.h"
 #include <errno.h>
@@ -38,15 +38,17 @@ static int script_write(const char *path, const char *status_path, const NetProb
     if (!f) { err_set(e, "cannot write %s: %s", path, strerror(errno)); return -1; }
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "/");
-    fprintf(f,
-            "#!/bin/sh\n# meshtrain: PID 1 of a User-Mode Linux guest (written by netem/uml.c)\n"
-            "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
-            "mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run\n"
-            "M=%s\n"
-            "for k in net/sched/sch_netem.ko net/sched/sch_htb.ko net/sched/cls_u32.ko drivers/net/veth.ko "
-            "lib/crc-ccitt.ko net/ipv6/ipv6.ko net/llc/llc.ko net/802/stp.ko net/bridge/bridge.ko; do [ -f $M/$k ] && "
-            "insmod $M/$k 2>/dev/null; done\n",
-            p->uml_modules);
+    fprintf(
+        f,
+        "#!/bin/sh\n# meshtrain: PID 1 of a User-Mode Linux guest (written by netem/uml.c)\n"
+        "export PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
+        "mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t tmpfs tmpfs /run\n"
+        "M=%s\n"
+        "for k in net/sched/sch_netem.ko net/sched/sch_htb.ko net/sched/cls_u32.ko drivers/net/veth.ko "
+        "lib/crc-ccitt.ko net/ipv6/ipv6.ko net/llc/llc.ko net/802/stp.ko net/bridge/bridge.ko net/ipv4/udp_tunnel.ko "
+        "net/ipv6/ip6_udp_tunnel.ko drivers/net/vxlan/vxlan.ko drivers/net/vxlan.ko; do [ -f $M/$k ] && "
+        "insmod $M/$k 2>/dev/null; done\n",
+        p->uml_modules);
     static const char *const PASS[] = {"HOME", "LANG", "OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "TERM", NULL};
     for (const char *const *k = PASS; *k; k++)
         if (getenv(*k)) { fprintf(f, "export %s=", *k); sh_quote(f, getenv(*k)); fputc('\n', f); }
@@ -73,9 +75,11 @@ static int script_write(const char *path, const char *status_path, const NetProb
 }
 
 // Guest memory: the runner (dataset, model) and each agent (about 100 MB for LeNet-5), within half the
-// host's free memory.
+// host's free memory; MESHTRAIN_UML_MEM_MB asks for more (`meshtrain uml` sizes for 2 agents).
 static long uml_mem_mb(int agents) {
     long want = 768 + 192L * agents, avail = 0;
+    const char *ask = getenv("MESHTRAIN_UML_MEM_MB");
+    if (ask && atol(ask) > want) want = atol(ask);
     FILE *f = fopen("/proc/meminfo", "r");
     char line[256];
     while (f && fgets(line, sizeof line, f))

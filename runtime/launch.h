@@ -8,11 +8,15 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include "auth.h"
+#include "backend.h"
 #include "ctl_tcp.h"
 #include "util.h"
 
 #define LAUNCH_ENV_KEY "MESHTRAIN_LAUNCH_KEY"         // the launch key, 64 hex digits (never argv)
 #define LAUNCH_ENV_RENDEZVOUS "MESHTRAIN_RENDEZVOUS"  // HOST:PORT where the runner waits for its agents
+// runner -> launched agent: a tc batch for its own egress (a link change on the runner's timeline),
+// applied by launch_agent.c between the relay and the agent, which never sees it. Above ctl.h's kinds.
+#define LAUNCH_CTL_LINKS 0x4C4E
 
 // What `meshtrain run` was asked for.
 typedef struct {
@@ -75,6 +79,8 @@ typedef struct Launch {
     int rejected;             // connections to the rendezvous port refused
     char *lost;               // per agent: its control connection ended before it finished
     double lost_at;           // the first such loss (0: none)
+    NetEmu *ne;               // shaped links across hosts (backend_overlay), or NULL: set before launch_start
+    int *ctl;                 // per agent: the runner's plain end (link changes are sent there)
 } Launch;
 
 // Listen, start the launcher with the key in its environment, accept and authenticate n agents

@@ -1,9 +1,13 @@
 // `meshtrain agent --connect`: an agent started by a launcher (mpirun, srun), possibly on another
 // host: its id from the launcher, the runner's address and launch key from its environment, the
-// control channel over sealed TCP, and its metrics file streamed to the runner (see launch.h).
+// control channel over sealed TCP, its metrics streamed to the runner, and with shaped links its own
+// namespace on the overlay across hosts, whose egress changes it applies as the runner sends them.
 #include <arpa/inet.h>
+#include <errno.h>
 #include <jansson.h>
 #include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +62,69 @@ static void local_addr(int fd, char *out, size_t n) {
         getnameinfo((struct sockaddr *)&ss, sl, out, (socklen_t)n, NULL, 0, NI_NUMERICHOST);
 }
 
+// Between the relay (fd relay) and the agent (fd agent): whole frames both ways, except the runner's
+// link changes (LAUNCH_CTL_LINKS), applied here to this agent's egress. A change that fails is this
+// agent's error: it is reported as the agent would report one, and the agent ends.
+typedef struct { int relay, agent, id; pthread_t th; } LinksFilter;
+
+static void *links_filter_main(void *arg) {
+    LinksFilter *f = arg;
+    FrameReader rd;
+    frame_reader_init(&rd, WIRE_MAX_PAYLOAD);
+    for (;;) {
+        struct pollfd pf[2] = {{f->relay, POLLIN, 0}, {f->agent, POLLIN, 0}};
+        if (poll(pf, 2, -1) < 0) continue;
+        Err e = {{0}};
+        for (int k = 0; k < 2; k++) {
+            if (!pf[k].revents) continue;
+            int from = k ? f->agent : f->relay, to = k ? f->relay : f->agent;
+            int got = ctl_recv(from, &rd, 60, &e);
+            if (got != 1) {   // one side ended: so does the other (the relay then ends the sealed stream)
+                shutdown(to, SHUT_WR);
+                if (!k) close(f->agent), f->agent = -1;   // the runner is gone: the agent sees the end
+                frame_reader_free(&rd);
+                return NULL;
+            }
+            if (!k && rd.h.kind == LAUNCH_CTL_LINKS) {
+                char *batch = strndup((const char *)rd.payload, rd.h.payload_len);
+                int rc = overlay_links_apply(batch, &e);
+                free(batch);
+                if (!rc) continue;
+                char msg[600];
+                json_t *o = json_pack("{s:s}", "error", e.msg);
+                char *t = json_dumps(o, JSON_COMPACT);
+                snprintf(msg, sizeof msg, "%s", t ? t : "{}");
+                free(t), json_decref(o);
+                dprintf(2, "meshtrain agent %d: %s\n", f->id, e.msg);
+                ctl_send(f->relay, CTL_ERROR, 0, msg, strlen(msg), &e);
+                shutdown(f->relay, SHUT_WR);
+                usleep(500000);   // the relay sends it on
+                _exit(1);
+            }
+            if (ctl_send(to, rd.h.kind, (uint32_t)rd.h.round, rd.payload, rd.h.payload_len, &e)) {
+                shutdown(from, SHUT_RDWR);
+                frame_reader_free(&rd);
+                return NULL;
+            }
+        }
+    }
+}
+
+// Join this host's part of the overlay (a namespace of its own with a VXLAN eth0 and its egress
+// shaping), then put the links filter between the relay and the agent: *ctl becomes the agent's end.
+static int overlay_enter(const char *spec, int id, int *ctl, char *bind_ip, size_t n, LinksFilter *f, Err *e) {
+    if (overlay_join(spec, bind_ip, n, e)) return -1;
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
+        err_set(e, "socketpair: %s", strerror(errno));
+        return -1;
+    }
+    *f = (LinksFilter){.relay = *ctl, .agent = sv[1], .id = id};
+    if (pthread_create(&f->th, NULL, links_filter_main, f)) { err_set(e, "cannot start a thread"); return -1; }
+    *ctl = sv[0];
+    return 0;
+}
+
 static int fail(const char *fmt, const char *a, const char *b) {
     fprintf(stderr, "meshtrain agent --connect: ");
     fprintf(stderr, fmt, a, b);
@@ -105,12 +172,28 @@ int launch_agent_main(void) {
     if (!text || !run_dir) return fail("a malformed scenario message from the runner%s%s", "", "");
     char path[1200];
     snprintf(path, sizeof path, "%s/scenario.json", run_dir);
-    FILE *log = fopencookie(&sv[0], "w", (cookie_io_functions_t){.write = log_write});
-    AgentArgs g = {.scenario_path = path, .scenario_text = text, .run_dir = run_dir, .id = id, .ctl_fd = sv[0],
+    const char *overlay = json_string_value(json_object_get(sc, "overlay"));
+    LinksFilter filter = {.relay = -1};
+    int ctl = sv[0];
+    if (overlay && overlay_enter(overlay, id, &ctl, bind_ip, sizeof bind_ip, &filter, &e)) {
+        char host_err[800];
+        snprintf(host_err, sizeof host_err, "host %s: %s", me, e.msg);
+        json_t *eo = json_pack("{s:s}", "error", host_err);
+        char *et = json_dumps(eo, JSON_COMPACT);
+        json_decref(eo);
+        ctl_send(sv[0], CTL_ERROR, 0, et, strlen(et), &e);
+        free(et);
+        shutdown(sv[0], SHUT_WR);
+        ctl_relay_wait(relay, 5.0);
+        return fail("%s%s", host_err, "");
+    }
+    FILE *log = fopencookie(&ctl, "w", (cookie_io_functions_t){.write = log_write});
+    AgentArgs g = {.scenario_path = path, .scenario_text = text, .run_dir = run_dir, .id = id, .ctl_fd = ctl,
                    .bind_ip = bind_ip, .log = log, .data_fd = -1};
     int rc = agent_run(&g);   // closes log
     finished = 1;
-    shutdown(sv[0], SHUT_WR);   // the relay ends the sealed stream; the runner then closes its side
+    shutdown(ctl, SHUT_WR);   // the relay ends the sealed stream; the runner then closes its side
+    if (filter.relay >= 0) pthread_join(filter.th, NULL);
     ctl_relay_wait(relay, 10.0);
     ctl_relay_stop(relay);
     close(sv[0]);

@@ -101,9 +101,8 @@ static void reject_log(Launch *l, FILE *log, const char *from, int claimed, cons
     json_decref(o);
 }
 
-// One connection: authenticated, a new id, its host and pid; then the scenario on its plain socket.
-static void agent_take(Launch *l, int fd, int n, const char *scenario_text, const char *run_dir, int *fds, FILE *log,
-                       const uint8_t key[AUTH_KEY_BYTES]) {
+// One connection: authenticated, a new id, its host and pid.
+static void agent_take(Launch *l, int fd, int n, int *fds, FILE *log, const uint8_t key[AUTH_KEY_BYTES]) {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     char from[64] = "?";
@@ -136,11 +135,39 @@ static void agent_take(Launch *l, int fd, int n, const char *scenario_text, cons
     json_decref(o);
     l->pairs[id] = (CtlRelayPair){.plain = sv[1], .tcp = fd, .seal = seal, .id = id};
     fds[id] = sv[0];
-    json_t *sc = json_pack("{s:s, s:s}", "scenario", scenario_text, "run_dir", run_dir);
-    char *t = json_dumps(sc, JSON_COMPACT);
-    json_decref(sc);
-    ctl_send(sv[0], CTL_SCENARIO, 0, t, strlen(t), &e);   // waits in the socket until the relay runs
-    free(t);
+}
+
+// Every agent is in: each gets the scenario, and with shaped links its part of the overlay, built from
+// every agent's host address (so the scenarios wait until the last agent connected).
+static int scenarios_send(Launch *l, int n, const char *scenario_text, const char *run_dir, int *fds, Err *e) {
+    if (l->ne) {
+        l->ne->underlay = xcalloc((size_t)n, 64);
+        for (int i = 0; i < n; i++) str_copy(l->ne->underlay[i], 64, l->ip[i]);
+        l->ctl = xmalloc((size_t)n * sizeof(int));
+        memcpy(l->ctl, fds, (size_t)n * sizeof(int));
+    }
+    for (int i = 0; i < n; i++) {
+        json_t *sc = json_pack("{s:s, s:s}", "scenario", scenario_text, "run_dir", run_dir);
+        if (l->ne) {
+            char *spec = overlay_spec(l->ne, i);
+            json_object_set_new(sc, "overlay", json_string(spec));
+            free(spec);
+            backend_addr(&backend_kernel, i, l->ip[i], 64);   // peers reach it on the overlay
+        }
+        char *t = json_dumps(sc, JSON_COMPACT);
+        json_decref(sc);
+        int rc = ctl_send(fds[i], CTL_SCENARIO, 0, t, strlen(t), e);   // waits in the socket until the relay runs
+        free(t);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+// A link change for agent i's egress, to its host over its control channel (the ctx is the Launch).
+static int links_send(void *ctx, int i, const char *tc_batch, Err *e) {
+    const Launch *l = ctx;
+    if (l->pairs[i].why[0]) return 0;   // its connection ended (finished, or lost: named elsewhere)
+    return ctl_send(l->ctl[i], LAUNCH_CTL_LINKS, 0, tc_batch, strlen(tc_batch), e);
 }
 
 static void missing_list(const int *fds, int n, char *out, size_t cap) {
@@ -188,7 +215,7 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
             rc = -1;
         } else if (pf.revents & POLLIN) {
             int fd = accept4(l->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-            if (fd >= 0) agent_take(l, fd, n, scenario_text, run_dir, fds, log, key);
+            if (fd >= 0) agent_take(l, fd, n, fds, log, key);
             got = 0;
             for (int i = 0; i < n; i++) got += fds[i] >= 0;
         }
@@ -197,6 +224,8 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
     close(l->listen_fd);   // later connections are refused by the kernel
     l->listen_fd = -1;
     if (!rc && !(l->relay = ctl_relay_start(l->pairs, n, e))) rc = -1;
+    if (!rc && scenarios_send(l, n, scenario_text, run_dir, fds, e)) rc = -1;
+    if (!rc && l->ne) l->ne->links_send = links_send, l->ne->links_ctx = l;
     return rc;
 }
 
@@ -279,6 +308,8 @@ void launch_free(Launch *l) {
     for (int i = 0; l->metrics && i < l->n; i++)
         if (l->metrics[i]) fclose(l->metrics[i]);
     free(l->lost), l->lost = NULL;
-    free(l->metrics), free(l->pairs), free(l->host), free(l->ip), free(l->rpid);
+    free(l->metrics), free(l->pairs), free(l->host), free(l->ip), free(l->rpid), free(l->ctl);
+    l->ctl = NULL;
+    if (l->ne) free(l->ne->underlay), l->ne->underlay = NULL, l->ne->links_send = NULL;
     l->metrics = NULL, l->pairs = NULL, l->host = l->ip = NULL, l->rpid = NULL;
 }

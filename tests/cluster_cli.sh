@@ -55,7 +55,7 @@ expect 2 "--launcher 'ssh': unknown|native, mpi or slurm" -- run "$S" --launcher
 expect 2 "--hostfile needs --launcher mpi or slurm" -- run "$S" --hostfile "$tmp/hosts.small"
 expect 2 "--hostfile is for --launcher mpi" SLURM_JOB_ID=99 -- run "$S" --launcher slurm --hostfile "$tmp/hosts.small"
 expect 2 "--print-batch is for --launcher slurm" -- run "$S" --launcher mpi --print-batch --oversubscribe
-expect 2 "links across hosts are not shaped yet|--set network.backend=none" -- run "$S" --launcher mpi --oversubscribe --set network.backend=auto --set 'network.default_link={"delay_ms":5}'
+expect 2 "network.backend \"uml\" runs every agent inside one User-Mode Linux kernel|--launcher native" -- run "$S" --launcher mpi --oversubscribe --set network.backend=uml --set 'network.default_link={"delay_ms":5}'
 out=$(env -u SLURM_PROCID -u OMPI_COMM_WORLD_RANK -u PMIX_RANK "$BIN" agent --connect 2>&1); st=$?
 if [ $st = 2 ] && printf '%s' "$out" | grep -q "no agent id from a launcher"; then ok; else bad "agent --connect alone: status $st: $out"; fi
 out=$(env OMPI_COMM_WORLD_RANK=0 MESHTRAIN_LAUNCH_KEY=zz "$BIN" agent --connect 2>&1); st=$?

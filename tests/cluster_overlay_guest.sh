@@ -1,0 +1,247 @@
+#!/bin/bash
+# Run by tests/cluster_overlay.sh inside User-Mode Linux (which has netem): two hosts emulated by network
+# namespaces joined by a veth pair (10.78.0.1, 10.78.0.2), agents on each joined by the VXLAN overlay.
+# bench link across the hosts, a launched run against a one-host run, a link change applied on the far
+# host, a killed host, nothing left. Agents start as `meshtrain agent --connect` through a stand-in srun
+# (Slurm's daemons are not run in the guest; see docs/cluster.md). Prints ok:/FAIL: lines.
+# Usage: tests/cluster_overlay_guest.sh BIN DIR [--big]
+set -u
+BIN=$1 DIR=$2 BIG=${3:-}
+mkdir -p "$DIR/bin"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok: $*"; }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))$2)" "$1" 2>/dev/null; }
+h1=h1 h2=h2   # this guest runs nothing else
+ip netns add $h1 && ip netns add $h2 && ip link add mtv1 netns $h1 type veth peer name mtv2 netns $h2 &&
+  ip -n $h1 addr add 10.78.0.1/24 dev mtv1 && ip -n $h2 addr add 10.78.0.2/24 dev mtv2 &&
+  ip -n $h1 link set lo up && ip -n $h2 link set lo up && ip -n $h1 link set mtv1 up && ip -n $h2 link set mtv2 up ||
+  { echo "FAIL: cannot make the two emulated hosts"; exit 1; }
+# What must come back after every run: namespaces of processes, the hosts' interfaces, open VXLAN sockets.
+state() {
+  echo "netns=$(ls -l /proc/[0-9]*/ns/net 2>/dev/null | sed 's/.*net:\[//' | sort -u | wc -l)" \
+    "links=$(ip -n $h1 -o link | wc -l)+$(ip -n $h2 -o link | wc -l)" \
+    "vxlan_sockets=$(( $(ip netns exec $h1 ss -Hlun 'sport = :4789' | wc -l) + $(ip netns exec $h2 ss -Hlun 'sport = :4789' | wc -l) ))" \
+    "agents=$(pgrep -f "$BIN agent" | wc -l)"
+}
+base=$(state)
+settled() { for _ in $(seq 60); do [ "$(state)" = "$base" ] && return 0; sleep 0.1; done; return 1; }
+check_left() { if settled; then ok "$1: nothing left on either host ($base)"; else bad "$1 left: $(state), before: $base"; fi; }
+
+# 1. bench link between two sides on different hosts: delay and loss, then delay and rate.
+HOSTS=/run/netns/$h1=10.78.0.1,/run/netns/$h2=10.78.0.2
+"$BIN" bench link --hosts $HOSTS --delay-ms 20 --loss-pct 5 --probes 1000 --seconds 0 --json > "$DIR/b1.json" 2> "$DIR/b1.err"
+python3 - "$DIR/b1.json" <<'PY' && ok "bench link across hosts, delay and loss: $(cat "$DIR/b1.line")" || bad "bench link (delay, loss): $(cat "$DIR/b1.line" "$DIR/b1.err" 2>/dev/null | head -3)"
+import json, sys
+r = json.load(open(sys.argv[1]))["a_to_b"]
+line = "delay min %.2f, median %.2f ms (configured 20), loss %.2f%% (95%% CI %.2f..%.2f, configured 5)" % (
+    r["delay_min_ms"], r["delay_median_ms"], r["loss_pct"], r["loss_ci95_low_pct"], r["loss_ci95_high_pct"])
+open(sys.argv[1].replace(".json", ".line"), "w").write(line)
+# A busy host lengthens delays (docs/network.md), it never shortens them: the minimum is strict. Loss
+# within the 99.9% binomial bound (measured 3.0-4.9% in 8 runs: below 5 more often than chance says).
+sys.exit(0 if 19.8 <= r["delay_min_ms"] <= 21 and r["delay_median_ms"] <= 60 and abs(r["loss_pct"] - 5) <= 3.29 * (5 * 95 / r["probes"]) ** 0.5 else 1)
+PY
+"$BIN" bench link --hosts $HOSTS --delay-ms 10 --rate-mbit 20 --probes 300 --seconds 3 --change-at 0.3 --change-delay-ms 30 --json > "$DIR/b2.json" 2> "$DIR/b2.err"
+python3 - "$DIR/b2.json" <<'PY' && ok "bench link across hosts, rate and a change: $(cat "$DIR/b2.line")" || bad "bench link (rate): $(cat "$DIR/b2.line" "$DIR/b2.err" 2>/dev/null | head -3)"
+import json, sys
+o = json.load(open(sys.argv[1]))
+r, t, c = o["a_to_b"], o["throughput"], o["change"]
+line = "delay median %.2f ms (10 before the change), %.2f Mbit/s on the wire (configured 20), change to 30 ms applied %.1f ms late, setup %.2f s" % (
+    r["delay_median_ms"], t["wire_mbit"], c["applied_after_ms"], o["setup_s"])
+open(sys.argv[1].replace(".json", ".line"), "w").write(line)
+sys.exit(0 if 18 <= t["wire_mbit"] <= 21 and c["applied_after_ms"] < 1000 else 1)
+PY
+check_left "bench link"
+
+# 2. The stand-in for srun: N tasks, the first half on h1 and the rest on h2 (namespace and host name),
+# each with SLURM_PROCID; SIGTERM is passed on (the runner sends it when the run fails). Unlike
+# srun --kill-on-bad-exit it does not end the others itself: the runner must.
+cat > "$DIR/bin/srun" <<'SH'
+#!/bin/bash
+n=0
+for a in "$@"; do case $a in --ntasks=*) n=${a#--ntasks=} ;; esac; done
+while [ $# -gt 0 ] && [ "${1#--}" != "$1" ]; do shift; done
+pids=()
+for ((i = 0; i < n; i++)); do
+  h=h1; [ $i -ge $((n / 2)) ] && h=h2
+  SLURM_PROCID=$i nsenter --net=/run/netns/$h unshare --uts sh -c 'hostname "$0"; exec "$@"' $h "$@" &
+  pids+=($!)
+  echo "$i $! $h" >> "$OVERLAY_PIDS"
+done
+trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; exit 143' TERM INT
+rc=0
+for _ in "${pids[@]}"; do wait -n; r=$?; [ $r != 0 ] && [ $rc = 0 ] && rc=$r; done
+exit $rc
+SH
+chmod +x "$DIR/bin/srun"
+# With Slurm (slurm-wlm, munge): a two-node cluster as in tests/cluster_hosts.sh, slurmd on each emulated
+# host; in the guest slurmd needs a cgroup v1 hierarchy (freezer) and CgroupPlugin=cgroup/v1.
+S="$DIR/slurm"
+slurm_up() {
+  command -v slurmd >/dev/null && command -v munged >/dev/null || return 1
+  mountpoint -q /sys/fs/cgroup || { mount -t tmpfs cgroup /sys/fs/cgroup && mkdir -p /sys/fs/cgroup/freezer &&
+    mount -t cgroup -o freezer freezer /sys/fs/cgroup/freezer; } || return 1
+  mkdir -p "$S/state" "$S/spool-h1" "$S/spool-h2"
+  mungekey -c -k "$S/munge.key" && chmod 600 "$S/munge.key" &&
+    munged --force --key-file="$S/munge.key" --socket="$S/munge.sock" --pid-file="$S/munged.pid" \
+      --log-file="$S/munged.log" --seed-file="$S/munge.seed" 2>/dev/null || return 1
+  local port=$((20000 + RANDOM % 20000))
+  cat > "$S/slurm.conf" <<CONF
+ClusterName=overlay
+SlurmctldHost=h1(10.78.0.1)
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+AuthInfo=socket=$S/munge.sock
+CredType=cred/munge
+SlurmctldPort=$port
+SlurmdPort=$((port + 1))
+StateSaveLocation=$S/state
+SlurmdSpoolDir=$S/spool-%n
+SlurmctldPidFile=$S/slurmctld.pid
+SlurmdPidFile=$S/slurmd-%n.pid
+SlurmctldLogFile=$S/slurmctld.log
+SlurmdLogFile=$S/slurmd-%n.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/none
+AccountingStorageType=accounting_storage/none
+MpiDefault=none
+SchedulerType=sched/builtin
+SelectType=select/cons_tres
+SelectTypeParameters=CR_CPU
+SlurmdParameters=config_overrides
+ReturnToService=2
+NodeName=h1 NodeAddr=10.78.0.1 CPUs=64 State=UNKNOWN
+NodeName=h2 NodeAddr=10.78.0.2 CPUs=64 State=UNKNOWN
+PartitionName=debug Nodes=h1,h2 Default=YES MaxTime=INFINITE State=UP
+CONF
+  echo "CgroupPlugin=cgroup/v1" > "$S/cgroup.conf"
+  export SLURM_CONF="$S/slurm.conf"
+  nsenter --net=/run/netns/$h1 unshare --uts sh -c "hostname h1; slurmctld -f '$SLURM_CONF' && slurmd -f '$SLURM_CONF'"
+  nsenter --net=/run/netns/$h2 unshare --uts sh -c "hostname h2; slurmd -f '$SLURM_CONF'"
+  for _ in $(seq 300); do [ "$(nsenter --net=/run/netns/$h1 sinfo -h -o %T 2>/dev/null)" = idle ] && return 0; sleep 0.1; done
+  return 1
+}
+slurm_down() {
+  for d in slurmd-h1 slurmd-h2 slurmctld munged; do [ -f "$S/$d.pid" ] && kill "$(cat "$S/$d.pid")" 2>/dev/null; done
+  sleep 1
+}
+if slurm_up; then
+  LAUNCH=slurm
+  echo "ok: a two-node Slurm cluster in the guest (slurmd on h1 and h2): agents start through srun"
+else
+  LAUNCH=stand-in
+  slurm_down
+  echo "note: no Slurm cluster in the guest ($(tail -1 "$S"/slurmd-h1.log 2>/dev/null)): agents start through a stand-in srun"
+fi
+trap slurm_down EXIT
+base=$(state)   # the daemons now hold the hosts' namespaces
+# An agent's pid: its host's agents are the "$BIN agent" processes (not hub keepers, whose parent is an
+# agent) whose host name is that host's; their ids are their SLURM_PROCID.
+agents_list() {   # lines "ID PID HOST"
+  local p h
+  for p in $(pgrep -f "^$BIN agent --connect"); do
+    tr '\0' ' ' < /proc/"$(ps -o ppid= -p "$p" | tr -d ' ')"/cmdline 2>/dev/null | grep -q "^$BIN agent" && continue
+    h=$(nsenter --uts=/proc/$p/ns/uts hostname 2>/dev/null)
+    echo "$(tr '\0' '\n' < /proc/$p/environ | sed -n 's/^SLURM_PROCID=//p') $p $h"
+  done
+}
+# on_h1 N OUT SCENARIO: the runner on h1, launching N agents (half per host) with --launcher slurm.
+on_h1() {
+  : > "$DIR/pids-$(basename "$2")"
+  if [ $LAUNCH = slurm ]; then
+    nsenter --net=/run/netns/$h1 unshare --uts sh -c "hostname h1; exec timeout 600 salloc -N 2 --ntasks-per-node=$(($1 / 2)) '$BIN' run '$3' --out '$2' --rendezvous 10.78.0.1" < /dev/null
+  else
+    OVERLAY_PIDS="$DIR/pids-$(basename "$2")" SLURM_JOB_ID=overlay SLURM_NTASKS=$1 PATH="$DIR/bin:$PATH" \
+      nsenter --net=/run/netns/$h1 unshare --uts sh -c 'hostname h1; exec "$@"' sh \
+      "$BIN" run "$3" --out "$2" --launcher slurm --rendezvous 10.78.0.1
+  fi
+}
+scen() {   # scen FILE EPOCHS
+  cat > "$1" <<JSON
+{"name": "overlay", "agents": 4, "dataset": "fashion-mnist", "model": "lenet5", "epochs": $2, "seeds": [3],
+ "limit_train": 2048, "limit_test": 256, "algorithm": {"name": "sgp"}, "topology": {"kind": "exponential"},
+ "network": {"backend": "kernel", "duration_s": 3600, "default_link": {"delay_ms": 2, "rate_mbit": 100},
+             "schedule": [{"at_s": 0.5, "from": 0, "to": 3, "delay_ms": 30}]}}
+JSON
+}
+scen "$DIR/s.json" 1
+"$BIN" run "$DIR/s.json" --out "$DIR/one" --launcher native > "$DIR/one.out" 2>&1 || bad "one-host run failed: $(tail -3 "$DIR/one.out")"
+t0=$(date +%s.%N)
+on_h1 4 "$DIR/two" "$DIR/s.json" > "$DIR/two.out" 2>&1
+st=$?
+t1=$(date +%s.%N)
+hosts=$(grep -o '"hosts":\[[^]]*\]' "$DIR/two/network.jsonl" 2>/dev/null)
+if [ $st != 0 ]; then bad "two hosts: status $st: $(tail -3 "$DIR/two.out")"
+elif [ "$hosts" != '"hosts":["h1","h1","h2","h2"]' ]; then bad "two hosts: agents on $hosts"
+else
+  same=1
+  for k in acc_mean acc_worst bytes_payload messages; do
+    a=$(field "$DIR/two/summary.json" "['$k']") b=$(field "$DIR/one/summary.json" "['$k']")
+    [ "$a" = "$b" ] || { same=0; bad "two hosts: $k $a, one host $b"; }
+  done
+  [ $same = 1 ] && ok "two emulated hosts (2 agents each), shaped links: acc_mean $(field "$DIR/two/summary.json" "['acc_mean']"), bytes and messages as on one host ($(python3 -c "print(round($t1-$t0,1))") s)"
+  grep -q '"event":"change","at_s":0.5000,.*"from":0,"to":3' "$DIR/two/network.jsonl" && ok "the scheduled change was sent on the runner's timeline: $(grep -o '"event":"change","at_s":0.5000,"t_s":[0-9.]*' "$DIR/two/network.jsonl")" || bad "no change event in network.jsonl"
+fi
+check_left "a finished run"
+
+# 3. A long run: the change reaches agent 0's egress on h1, and agent 3's stays as it was; then h2's
+# agents are killed: the run fails naming h2 and its agents, and nothing is left on either host.
+scen "$DIR/long.json" 60
+on_h1 4 "$DIR/kill" "$DIR/long.json" > "$DIR/kill.out" 2>&1 &
+runner=$!
+for _ in $(seq 900); do grep -q '"epoch"' "$DIR/kill/evals.jsonl" 2>/dev/null && grep -q '"event":"change","at_s":0.5' "$DIR/kill/network.jsonl" 2>/dev/null && break; sleep 0.1; done
+agents_list > "$DIR/agents-kill"
+pid_of() { awk -v i="$1" '$1 == i {print $2}' "$DIR/agents-kill"; }
+q0=$(nsenter --net=/proc/"$(pid_of 0)"/ns/net tc qdisc show dev eth0 | grep 'netem 5:')
+q3=$(nsenter --net=/proc/"$(pid_of 3)"/ns/net tc qdisc show dev eth0 | grep 'netem 4:')
+if printf '%s' "$q0" | grep -q 'delay 30ms' && printf '%s' "$q3" | grep -q 'delay 2ms'; then
+  ok "link 0 -> 3 changed in agent 0's namespace on h1 ($(printf '%s' "$q0" | grep -o 'delay [0-9.]*ms')), link 3 -> 2 on h2 as configured ($(printf '%s' "$q3" | grep -o 'delay [0-9.]*ms'))"
+else bad "the change in the agents' namespaces: 0 -> 3: '$q0'; 3 -> 2: '$q3'"; fi
+during=$(state)
+ta=$(date +%s.%N)
+kill -KILL $(awk '$3 == "h2" {print $2}' "$DIR/agents-kill")
+wait $runner
+st=$?
+tb=$(date +%s.%N)
+reason=$(field "$DIR/kill/FAILED" "['reason']")
+# srun --kill-on-bad-exit may end an h1 agent within the runner's one-second gathering: then h1 is named
+# too, after or before h2; h2 must be named with all of its agents.
+if [ $st = 1 ] && printf '%s' "$reason" | grep -q "host h2 lost agents 2, 3 (all 2 of its 2 agents"; then
+  ok "killing h2's agents: FAILED $(python3 -c "print(round($tb-$ta,1))") s after, named: $reason"
+else bad "killing h2's agents: status $st, reason '$reason' ($(tail -2 "$DIR/kill.out"))"; fi
+check_left "a killed host (while it ran: $during)"
+
+# 4. Only agent 2, the one that started h2's hub, is killed: the hub stays for agent 3 (its keeper holds
+# no copy of agent 2's control connection), and the run fails naming agent 2 at once.
+on_h1 4 "$DIR/owner" "$DIR/long.json" > "$DIR/owner.out" 2>&1 &
+runner=$!
+for _ in $(seq 900); do grep -q '"epoch"' "$DIR/owner/evals.jsonl" 2>/dev/null && break; sleep 0.1; done
+ta=$(date +%s.%N)
+kill -KILL "$(agents_list | awk '$1 == 2 {print $2}')"
+wait $runner
+st=$?
+tb=$(date +%s.%N)
+reason=$(field "$DIR/owner/FAILED" "['reason']")
+if [ $st = 1 ] && printf '%s' "$reason" | grep -q "^host h2 lost agent 2 (1 of its 2 agents"; then
+  ok "killing agent 2 (h2's hub was its): FAILED $(python3 -c "print(round($tb-$ta,1))") s after, named: $reason"
+else bad "killing agent 2: status $st, reason '$reason' ($(tail -2 "$DIR/owner.out"))"; fi
+check_left "a killed hub starter"
+
+if [ "$BIG" = --big ]; then   # set-up time of 64 agents over the two hosts
+  cat > "$DIR/big.json" <<JSON
+{"name": "overlay64", "agents": 64, "dataset": "synthetic", "model": "lenet5", "epochs": 1, "seeds": [3],
+ "limit_train": 1024, "limit_test": 64, "algorithm": {"name": "sgp"}, "topology": {"kind": "exponential"},
+ "network": {"backend": "kernel", "default_link": {"delay_ms": 2, "rate_mbit": 100}}}
+JSON
+  t0=$(date +%s.%N)
+  on_h1 64 "$DIR/big" "$DIR/big.json" > "$DIR/big.out" 2>&1
+  st=$?
+  ev="$(python3 -c "print(round($(date +%s.%N)-$t0,1))") s in all; $(grep -h '"event":"launch"\|"event":"start"' "$DIR/big/network.jsonl" | sed 's/"hosts":\[[^]]*\],//' | tr '\n' ' ')"
+  if [ $st = 0 ]; then ok "64 agents over 2 emulated hosts, 4032 shaped links: $ev"
+  else bad "64 agents: $ev; $(tail -2 "$DIR/big.out")"; fi
+  check_left "64 agents"
+fi
+echo "cluster overlay (guest): $pass passed, $fail failed"
+[ "$fail" = 0 ]
