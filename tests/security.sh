@@ -37,8 +37,14 @@ setsid "$BIN" run "$tmp/s.json" --out "$tmp/att" > "$tmp/att.out" 2>&1 &
 runner=$!
 pids+=("$runner")
 agent_pids() { pgrep -f "agent --scenario $tmp/att/scenario.json"; }
-for _ in $(seq 500); do [ "$(agent_pids | wc -l)" -ge 1 ] && break; sleep 0.01; done
+# The runner runs in slices of 2 ms until every agent exists, then stays stopped: agents set up and listen
+# without it, but it alone sends the start signal (once all are ready), so nothing can start meanwhile.
+# (Agents map the runner's decoded dataset and are ready within milliseconds: polling is too slow.)
 kill -STOP "$runner"
+for _ in $(seq 5000); do
+  [ "$(agent_pids | wc -l)" -ge $N ] && break
+  kill -CONT "$runner"; sleep 0.002; kill -STOP "$runner"
+done
 targets=""
 for _ in $(seq 200); do
   targets=""
