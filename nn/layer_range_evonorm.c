@@ -228,7 +228,7 @@ static void revo_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps revo_ops = {"range-evonorm", revo_forward, revo_backward, READS_IN};
+static const LayerOps revo_ops = {"range-evonorm", revo_forward, revo_backward, READS_IN, NULL};
 
 // G as asked, reduced to the largest count that divides C (the reference asserts C % 8 == 0; LeNet-5's 6
 // channels get 6 groups); chunks: 16, or the largest count below that divides a group's C/G*H*W values
