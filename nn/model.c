@@ -151,7 +151,8 @@ static int slot_read_back(const Model *m, int s) {
 // whole, and nothing outside the layers reads it after a forward (the input, the logits, the head's input).
 static int slot_recomputable(const Model *m, int s) {
     int head = model_head(m);
-    if (s == 0 || s == m->logits || (head >= 0 && m->layers[head].in == s) || m->slots[s].producer < 0) return 0;
+    if (m->keep_slots || s == 0 || s == m->logits || (head >= 0 && m->layers[head].in == s) || m->slots[s].producer < 0)
+        return 0;
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
         if (l->out != s) continue;

@@ -92,6 +92,8 @@ struct Model {
     float *act_mem, *grad_mem;  // backing memory of all slot values and all pooled grads
     size_t n_act, n_grad;
     size_t n_pool;              // of n_act: the buffers shared by the recomputed slots
+    int keep_slots;             // set before model_finalize: every slot its own memory, none recomputed (the
+                                // reference layout, for tests and for code that reads slots after forward)
     // Precision (model_set_precision): 32, or 8 with the activation rounding and the generator of every
     // stochastic rounding (activations in forward, errors in backward). 8-bit scratch: dequantized
     // input, weights and error (floats) and the error's codes, each as large as the largest need.
