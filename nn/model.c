@@ -138,13 +138,22 @@ static size_t slot_floats(const Model *m, int s) {
     return ((size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->batch + 15) / 16 * 16;
 }
 
-// Whether some backward reads slot s's value (the layers' READS_* flags).
+// Whether some backward reads slot s's float values (the layers' READS_* flags; at 8 bits the layers that
+// keep their input's codes read those instead).
 static int slot_read_back(const Model *m, int s) {
     for (int i = 0; i < m->n_layers; i++) {
         const Layer *l = &m->layers[i];
-        if ((l->in == s && (l->ops->reads & READS_IN)) || (l->out == s && (l->ops->reads & READS_OUT))) return 1;
+        int coded = m->bits == 8 && (l->q8 & Q8_IN);
+        if ((l->in == s && (l->ops->reads & READS_IN) && !coded) || (l->out == s && (l->ops->reads & READS_OUT)))
+            return 1;
     }
     return 0;
+}
+
+// Recomputed slots: 1 where a backward reads the values (written again before), 2 where none does.
+static void slots_mark_read(Model *m) {
+    for (int s = 0; s < m->n_slots; s++)
+        if (m->slots[s].recompute) m->slots[s].recompute = slot_read_back(m, s) ? 1 : 2;
 }
 
 // A slot is recomputed when every layer writing it has a recompute, the slots those layers read are kept
@@ -203,8 +212,8 @@ static void slots_place(Model *m) {
         float *q = p;
         for (int b = 0; b < buf_of[s]; b++) q += buf_size[b];
         m->slots[s].val = q;
-        m->slots[s].recompute = slot_read_back(m, s) ? 1 : 2;   // 2: no backward reads it, nothing to redo
     }
+    slots_mark_read(m);
     free(buf_of); free(buf_end); free(buf_size);
 }
 
@@ -339,6 +348,7 @@ int model_set_precision(Model *m, int bits, QRound act_round, Rng rng, Err *e) {
     m->act_round = act_round;
     m->qrng = rng;
     if (bits == 32) return 0;
+    slots_mark_read(m);   // 8 bits: layers that keep codes no longer need the recomputed floats
     // The integer products where qgemm has a SIMD backend; its plain loop would be slower than sgemm.
     m->q8_arith = strcmp(qgemm_backend(), "plain") ? Q8_ARITH_INT8 : Q8_ARITH_SIMULATED;
     size_t n_state = m->n_state, codes = 0, nx = 1, nw = 1, ng = 1;
@@ -449,8 +459,19 @@ void model_memory(const Model *m, ModelMemory *out) {
         if (l->ops->reads & READS_OUT) kept[l->out] = 1;
         if (strcmp(l->ops->kind, "conv2d") != 0) out->activations += l->save_n * sizeof(float);
     }
-    for (int s = 0; s < m->n_slots; s++)
-        if (kept[s] && !m->slots[s].recompute) out->activations += slot_bytes(m, s, sizeof(float));
-    out->activations += m->n_pool * sizeof(float);   // the recomputed slots' shared buffers
+    // Recomputed slots share buffers (each starts at its buffer's start): a buffer counts once, at the size
+    // of its largest occupant that backward reads.
+    for (int s = 0; s < m->n_slots; s++) {
+        if (!kept[s]) continue;
+        if (!m->slots[s].recompute) { out->activations += slot_bytes(m, s, sizeof(float)); continue; }
+        int first = 1;
+        size_t big = 0;
+        for (int t = 0; t < m->n_slots; t++) {
+            if (!kept[t] || !m->slots[t].recompute || m->slots[t].val != m->slots[s].val) continue;
+            if (t < s) first = 0;
+            if (slot_bytes(m, t, sizeof(float)) > big) big = slot_bytes(m, t, sizeof(float));
+        }
+        if (first) out->activations += big;
+    }
     free(kept);
 }
