@@ -13,6 +13,34 @@ static inline float hsig(float u) { float h = u / 6.0f + 0.5f; return h < 0.0f ?
 // torch.clamp passes the gradient on the closed interval, so the slope is 1/6 for u in [-3, 3].
 static inline float hsig_grad(float u) { return (u >= -3.0f && u <= 3.0f) ? 1.0f / 6.0f : 0.0f; }
 
+// s = 1 / (R C(M) + eps), except for a (sample, group) whose input is constant within every chunk
+// (R exactly 0: no spread to normalize, e.g. a group the hard-sigmoid has zeroed on the way in).
+// The reference would multiply it by 1/eps = 1e5; here it gets s = 0 (its output is beta, no gradient
+// flows through s), and at 8 bits it stays out of the batch's range of s, which it would otherwise
+// stretch so far that every other sample's s rounds to 0 or to 1e5/255 (docs/precision.md).
+static inline float revo_scale(float range, float cm, float eps) {
+    return range > 0.0f ? 1.0f / (range * cm + eps) : 0.0f;
+}
+
+// The 8-bit s: nearest rounding over the min and max of the groups that have a scale; the others stay 0.
+static void revo_scales_q8(float *sq, const float *sraw, size_t n) {
+    float mn = 0.0f, mx = 0.0f;
+    int any = 0;
+    for (size_t i = 0; i < n; i++)
+        if (sraw[i] > 0.0f) {
+            if (!any || sraw[i] < mn) mn = sraw[i];
+            if (!any || sraw[i] > mx) mx = sraw[i];
+            any = 1;
+        }
+    QParam p = quant_param(mn, mx);
+    for (size_t i = 0; i < n; i++) {
+        if (sraw[i] > 0.0f) {
+            uint8_t q;
+            quant_fake(&sq[i], &q, &sraw[i], 1, p, QROUND_NEAREST, NULL);
+        } else sq[i] = 0.0f;
+    }
+}
+
 // C(M) = 0.5 * 0.35 * (1 + sqrt(pi ln 4)) / sqrt(2 ln M): the expected range of M Gaussian samples in
 // units of their standard deviation, as Banner et al.'s range batch-norm scales it.
 static float revo_cm(int M) {
@@ -96,7 +124,7 @@ static void revo_scan_codes(Revo *r, const Layer *l, float cm) {
                 smax += (float)qhi * p.scale + p.min, smin += (float)qlo * p.scale + p.min;
             }
             float range = (float)(smax / r->nch) - (float)(smin / r->nch);
-            r->sraw[b * r->G + g] = 1.0f / (range * cm + l->eps);
+            r->sraw[b * r->G + g] = revo_scale(range, cm, l->eps);
         }
 }
 
@@ -149,10 +177,10 @@ static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
                 }
             }
             float range = (float)(smax / r.nch) - (float)(smin / r.nch);
-            r.sraw[b * r.G + g] = 1.0f / (range * cm + l->eps);
+            r.sraw[b * r.G + g] = revo_scale(range, cm, l->eps);
         }
     size_t bg = (size_t)r.B * r.G;
-    if (m->bits == 8) quant_fake_minmax(r.sq, r.sraw, bg, QROUND_NEAREST, NULL);
+    if (m->bits == 8) revo_scales_q8(r.sq, r.sraw, bg);
     else memcpy(r.sq, r.sraw, bg * sizeof(float));
     revo_output(m, l, &r, x);
 }

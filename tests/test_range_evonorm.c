@@ -174,3 +174,37 @@ Test(range_evonorm, reference_initializations) {
     cr_assert_eq(lin, 2, "the paper's classifier: Linear(512, 512), ReLU, Linear(512, 10)");
     model_free(m);
 }
+
+// A (sample, group) constant within every chunk has no spread to normalize: s = 0 (output beta), never the
+// reference's 1/eps = 1e5; at 8 bits it stays out of the batch's range of s, so the other samples keep theirs.
+static void degenerate_group(int bits) {
+    const int C = 8, B = 3, HW = 4;
+    Model *m = model_new("revo", C, 2, 2, K, B);
+    int x = model_range_evonorm(m, 0, 8, INIT_ONE);
+    model_linear(m, x, K, 1);
+    Rng init = rng_derive(1, 1), data = rng_derive(3, 3);
+    Err e = {{0}};
+    cr_assert_eq(model_finalize(m, &init, &e), 0, "%s", e.msg);
+    if (bits == 8) cr_assert_eq(model_set_precision(m, 8, QROUND_NEAREST, rng_derive(5, 5), &e), 0, "%s", e.msg);
+    float *in = model_input(m);
+    for (int i = 0; i < C * B * HW; i++) in[i] = (float)(2.0 * rng_normal(&data));
+    for (int i = 0; i < HW; i++) in[((size_t)2 * B + 1) * HW + i] = 1.5f;   // channel 2 (group 2), sample 1: constant
+    model_forward(m, B, 1, NULL);
+    for (int i = 0; i < HW; i++) {
+        float got = m->slots[x].val[((size_t)2 * B + 1) * HW + i];
+        cr_assert(got == 0.0f, "%d bits: the constant group's output %g, expected beta = 0", bits, got);
+    }
+    // Every other group's output stays in the range of a normalized value (|x h(x) s| well under 1e3).
+    for (size_t i = 0; i < (size_t)C * B * HW; i++) {
+        float v = m->slots[x].val[i];
+        cr_assert(isfinite(v) && fabsf(v) < 100.0f, "%d bits: output %zu is %g", bits, i, v);
+    }
+    const uint8_t y[3] = {0, 1, 2};
+    model_loss(m, y, NULL);
+    model_backward(m);
+    for (size_t i = 0; i < m->n_params; i++) cr_assert(isfinite(m->grads[i]), "%d bits: gradient %zu", bits, i);
+    model_free(m);
+}
+
+Test(range_evonorm, constant_group_has_no_scale_32_bits) { degenerate_group(32); }
+Test(range_evonorm, constant_group_has_no_scale_8_bits) { degenerate_group(8); }

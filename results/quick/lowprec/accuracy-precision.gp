@@ -3,14 +3,14 @@
 set encoding utf8
 set datafile missing '-'
 $d << EOD
-"CHOCO dense IID" 89.24 87.75
-"CHOCO 99% top-k IID" 87.1175 86.0825
-"DeepSqueeze dense IID" 89.25999999999999 87.70750000000001
-"DeepSqueeze 99% top-k IID" 86.68249999999999 85.715
-"CHOCO dense skew" 86.4 85.61
-"CHOCO 99% top-k skew" 78.835 78.21249999999999
-"DeepSqueeze dense skew" 86.44 85.61
-"DeepSqueeze 99% top-k skew" 78.0425 77.19500000000001
+"CHOCO dense IID" 89.24 87.765
+"CHOCO 99% top-k IID" 87.1175 86.1425
+"DeepSqueeze dense IID" 89.25999999999999 87.8
+"DeepSqueeze 99% top-k IID" 86.68249999999999 85.7525
+"CHOCO dense skew" 86.4 84.9925
+"CHOCO 99% top-k skew" 78.835 78.5
+"DeepSqueeze dense skew" 86.44 85.775
+"DeepSqueeze 99% top-k skew" 78.0425 77.13250000000001
 EOD
 set style data histogram
 set style histogram cluster gap 1
