@@ -10,6 +10,8 @@ static void relu_forward(Model *m, Layer *l, int train, Rng *rng) {
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
+static void relu_recompute(Model *m, Layer *l) { relu_forward(m, l, 0, NULL); }
+
 static void relu_backward(Model *m, Layer *l) {
     const float *y = m->slots[l->out].val;
     float *g = m->slots[l->out].grad;
@@ -67,9 +69,9 @@ static void add_backward(Model *m, Layer *l) {
     for (size_t i = 0; i < n; i++) gb[i] += g[i];
 }
 
-static const LayerOps relu_ops = {"relu", relu_forward, relu_backward, READS_OUT};
-static const LayerOps dropout_ops = {"dropout", dropout_forward, dropout_backward, 0};
-static const LayerOps add_ops = {"add", add_forward, add_backward, 0};
+static const LayerOps relu_ops = {"relu", relu_forward, relu_backward, READS_OUT, relu_recompute};
+static const LayerOps dropout_ops = {"dropout", dropout_forward, dropout_backward, 0, NULL};
+static const LayerOps add_ops = {"add", add_forward, add_backward, 0, NULL};
 
 int model_relu(Model *m, int in) {
     model_layer_new(m, &relu_ops, in, -1, in);

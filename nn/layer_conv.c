@@ -571,7 +571,7 @@ static void conv_backward(Model *m, Layer *l) {
     if (xs->grad) conv_input_grad(m, l, m->params + m->tensors[l->w].offset, dy, xs->grad);
 }
 
-static const LayerOps conv_ops = {"conv2d", conv_forward, conv_backward, READS_IN};
+static const LayerOps conv_ops = {"conv2d", conv_forward, conv_backward, READS_IN, NULL};
 
 // Column chunks are sized to stay in a core's L2 cache (measured: 512 KB chunks beat 4 MB ones by
 // about 1.5x on ResNet-20 and LeNet-5); a chunk always holds at least one whole sample.

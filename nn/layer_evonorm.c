@@ -64,7 +64,7 @@ static void evonorm_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps evonorm_ops = {"evonorm-s0", evonorm_forward, evonorm_backward, READS_IN};
+static const LayerOps evonorm_ops = {"evonorm-s0", evonorm_forward, evonorm_backward, READS_IN, NULL};
 
 // The reference asserts C % groups == 0; we take the largest group count <= groups dividing C
 // (LeNet-5's 6 channels get 6 groups) and say so in docs/models.md.

@@ -96,7 +96,7 @@ static void linear_backward(Model *m, Layer *l) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, B, O, 1.0f, W, F, ys->grad, B, 1.0f, xs->grad, B);
 }
 
-static const LayerOps linear_ops = {"linear", linear_forward, linear_backward, READS_IN};
+static const LayerOps linear_ops = {"linear", linear_forward, linear_backward, READS_IN, NULL};
 
 // (C, B, HW) -> (C*HW, B): out[(c*HW + i)*B + b] = in[(c*B + b)*HW + i].
 static void flatten_forward(Model *m, Layer *l, int train, Rng *rng) {
@@ -123,7 +123,7 @@ static void flatten_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps flatten_ops = {"flatten", flatten_forward, flatten_backward, 0};
+static const LayerOps flatten_ops = {"flatten", flatten_forward, flatten_backward, 0, NULL};
 
 int model_flatten(Model *m, int in) {
     Slot x = m->slots[in];

@@ -5,6 +5,14 @@
 #include "model.h"
 #include "vec.h"
 
+// y = x * (gamma * is) + (beta - mu * gamma * is) over one channel's row. One out-of-line copy serves
+// forward and recompute, so both round alike (the same contractions into fused multiply-adds).
+__attribute__((noinline)) static void batchnorm_row(const float *restrict x, float *restrict y, size_t N, float gamma,
+                                                    float beta, float mu, float is) {
+    float a = gamma * is, b = beta - mu * a;
+    for (size_t i = 0; i < N; i++) y[i] = x[i] * a + b;
+}
+
 // BatchNorm: x is (C, B*HW), each channel one contiguous row. save = mean[C], invstd[C].
 static void batchnorm_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)rng;
@@ -32,9 +40,19 @@ static void batchnorm_forward(Model *m, Layer *l, int train, Rng *rng) {
             is = 1.0f / sqrtf(rvar[c] + l->eps);
         }
         mean[c] = mu; istd[c] = is;
-        float a = gamma[c] * is, b = beta[c] - mu * a;
-        for (size_t i = 0; i < N; i++) y[i] = x[i] * a + b;
+        batchnorm_row(x, y, N, gamma[c], beta[c], mu, is);
     }
+}
+
+// The output again from the input and the saved statistics (a recomputed slot, model.c).
+static void batchnorm_recompute(Model *m, Layer *l) {
+    const Slot *xs = &m->slots[l->in];
+    int C = xs->c;
+    size_t N = (size_t)m->cur * xs->h * xs->w;
+    const float *gamma = m->params + m->tensors[l->w].offset, *beta = m->params + m->tensors[l->b].offset;
+    for (int c = 0; c < C; c++)
+        batchnorm_row(xs->val + (size_t)c * N, m->slots[l->out].val + (size_t)c * N, N, gamma[c], beta[c],
+                      l->save[c], l->save[C + c]);
 }
 
 static void batchnorm_backward(Model *m, Layer *l) {
@@ -129,8 +147,9 @@ static void groupnorm_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps batchnorm_ops = {"batchnorm", batchnorm_forward, batchnorm_backward, READS_IN};
-static const LayerOps groupnorm_ops = {"groupnorm", groupnorm_forward, groupnorm_backward, READS_IN};
+static const LayerOps batchnorm_ops = {"batchnorm", batchnorm_forward, batchnorm_backward, READS_IN,
+                                       batchnorm_recompute};
+static const LayerOps groupnorm_ops = {"groupnorm", groupnorm_forward, groupnorm_backward, READS_IN, NULL};
 
 // Scale (init 1) and shift (init 0) per channel, both marked as norm parameters.
 void norm_affine_new(Model *m, Layer *l, const char *kind, int C) {

@@ -126,9 +126,9 @@ static void gap_backward(Model *m, Layer *l) {
     }
 }
 
-static const LayerOps maxpool_ops = {"maxpool", maxpool_forward, maxpool_backward, 0};
-static const LayerOps avgpool_ops = {"avgpool", avgpool_forward, avgpool_backward, 0};
-static const LayerOps gap_ops = {"global-avgpool", gap_forward, gap_backward, 0};
+static const LayerOps maxpool_ops = {"maxpool", maxpool_forward, maxpool_backward, 0, NULL};
+static const LayerOps avgpool_ops = {"avgpool", avgpool_forward, avgpool_backward, 0, NULL};
+static const LayerOps gap_ops = {"global-avgpool", gap_forward, gap_backward, 0, NULL};
 
 static int pool_add(Model *m, const LayerOps *ops, int in, int k, int stride) {
     Slot x = m->slots[in];

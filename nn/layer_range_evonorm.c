@@ -128,6 +128,20 @@ static void revo_scan_codes(Revo *r, const Layer *l, float cm) {
         }
 }
 
+// y = x * hardsigmoid(v x) * s * gamma + beta from the scales r->sq. One out-of-line copy serves forward and
+// recompute, so both round alike.
+__attribute__((noinline)) static void revo_output(Model *m, Layer *l, const Revo *r, const float *x) {
+    const float *v, *gamma, *beta;
+    revo_params(m, l, r->C, &v, &gamma, &beta);
+    for (int c = 0; c < r->C; c++)
+        for (int b = 0; b < r->B; b++) {
+            const float *xr = x + ((size_t)c * r->B + b) * r->HW;
+            float *y = m->slots[l->out].val + ((size_t)c * r->B + b) * r->HW;
+            float a = r->sq[b * r->G + c / r->cg] * gamma[c];
+            for (int i = 0; i < r->HW; i++) y[i] = xr[i] * hsig(v[c] * xr[i]) * a + beta[c];
+        }
+}
+
 static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
     Revo r = revo_view(m, l);
@@ -168,15 +182,19 @@ static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
     size_t bg = (size_t)r.B * r.G;
     if (m->bits == 8) revo_scales_q8(r.sq, r.sraw, bg);
     else memcpy(r.sq, r.sraw, bg * sizeof(float));
-    const float *v, *gamma, *beta;
-    revo_params(m, l, r.C, &v, &gamma, &beta);
-    for (int c = 0; c < r.C; c++)
-        for (int b = 0; b < r.B; b++) {
-            const float *xr = x + ((size_t)c * r.B + b) * r.HW;
-            float *y = m->slots[l->out].val + ((size_t)c * r.B + b) * r.HW;
-            float a = r.sq[b * r.G + c / r.cg] * gamma[c];
-            for (int i = 0; i < r.HW; i++) y[i] = xr[i] * hsig(v[c] * xr[i]) * a + beta[c];
-        }
+    revo_output(m, l, &r, x);
+}
+
+// The output again from the input (at 8 bits its kept codes, decoded as quant_fake decoded them) and the
+// saved scales (a recomputed slot, model.c).
+static void revo_recompute(Model *m, Layer *l) {
+    Revo r = revo_view(m, l);
+    const float *x = m->slots[l->in].val;
+    if (m->bits == 8) {
+        quant_decode(m->q8x, l->qx, slot_size(m, l->in), l->px);
+        x = m->q8x;
+    }
+    revo_output(m, l, &r, x);
 }
 
 // The per-channel sums of revo_backward (and dx) over one row of n values, in REVO_LANES interleaved double
@@ -256,7 +274,7 @@ static void revo_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps revo_ops = {"range-evonorm", revo_forward, revo_backward, READS_IN};
+static const LayerOps revo_ops = {"range-evonorm", revo_forward, revo_backward, READS_IN, revo_recompute};
 
 // G as asked, reduced to the largest count that divides C (the reference asserts C % 8 == 0; LeNet-5's 6
 // channels get 6 groups); chunks: 16, or the largest count below that divides a group's C/G*H*W values

@@ -134,6 +134,89 @@ static void params_init(Model *m, Rng *rng) {
     }
 }
 
+static size_t slot_floats(const Model *m, int s) {
+    return ((size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->batch + 15) / 16 * 16;
+}
+
+// Whether some backward reads slot s's float values (the layers' READS_* flags; at 8 bits the layers that
+// keep their input's codes read those instead).
+static int slot_read_back(const Model *m, int s) {
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        int coded = m->bits == 8 && (l->q8 & Q8_IN);
+        if ((l->in == s && (l->ops->reads & READS_IN) && !coded) || (l->out == s && (l->ops->reads & READS_OUT)))
+            return 1;
+    }
+    return 0;
+}
+
+// Recomputed slots: 1 where a backward reads the values (written again before), 2 where none does.
+static void slots_mark_read(Model *m) {
+    for (int s = 0; s < m->n_slots; s++)
+        if (m->slots[s].recompute) m->slots[s].recompute = slot_read_back(m, s) ? 1 : 2;
+}
+
+// A slot is recomputed when every layer writing it has a recompute, the slots those layers read are kept
+// whole, and nothing outside the layers reads it after a forward (the input, the logits, the head's input).
+static int slot_recomputable(const Model *m, int s) {
+    int head = model_head(m);
+    if (m->keep_slots || s == 0 || s == m->logits || (head >= 0 && m->layers[head].in == s) || m->slots[s].producer < 0)
+        return 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        const Layer *l = &m->layers[i];
+        if (l->out != s) continue;
+        if (!l->ops->recompute) return 0;
+        if (l->in != s && m->slots[l->in].recompute) return 0;
+        if (l->in2 >= 0 && l->in2 != s && m->slots[l->in2].recompute) return 0;
+    }
+    return 1;
+}
+
+// Activation memory: kept slots each their own, then the layers' saves, then the buffers of the recomputed
+// slots. A recomputed slot is live from its producer to its last reader in forward, and over the same
+// layers in backward (written again at its last reader's backward): slots whose spans do not overlap share.
+static void slots_place(Model *m) {
+    int n = m->n_slots;
+    size_t total = 0;
+    for (int s = 0; s < n; s++) {
+        m->slots[s].recompute = slot_recomputable(m, s);
+        if (!m->slots[s].recompute) total += slot_floats(m, s);
+    }
+    for (int i = 0; i < m->n_layers; i++) total += (m->layers[i].save_n + 15) / 16 * 16;
+    int *buf_of = xmalloc(sizeof(int) * (size_t)n), *buf_end = xmalloc(sizeof(int) * (size_t)n);
+    size_t *buf_size = xcalloc((size_t)n, sizeof(size_t));
+    int n_buf = 0;
+    for (int s = 0; s < n; s++) {   // slots in order of their producers
+        if (!m->slots[s].recompute) continue;
+        int pick = -1;
+        for (int b = 0; b < n_buf; b++)
+            if (buf_end[b] < m->slots[s].producer && (pick < 0 || buf_size[b] > buf_size[pick])) pick = b;
+        if (pick < 0) pick = n_buf++, buf_size[pick] = 0;
+        if (slot_floats(m, s) > buf_size[pick]) buf_size[pick] = slot_floats(m, s);
+        buf_end[pick] = m->slots[s].last_use < 0 ? m->n_layers : m->slots[s].last_use;
+        buf_of[s] = pick;
+    }
+    m->n_pool = 0;
+    for (int b = 0; b < n_buf; b++) m->n_pool += buf_size[b];
+    m->n_act = total + m->n_pool;
+    m->act_mem = xfloats(m->n_act);
+    float *p = m->act_mem;
+    for (int s = 0; s < n; s++)
+        if (!m->slots[s].recompute) { m->slots[s].val = p; p += slot_floats(m, s); }
+    for (int i = 0; i < m->n_layers; i++) {
+        m->layers[i].save = m->layers[i].save_n ? p : NULL;
+        p += (m->layers[i].save_n + 15) / 16 * 16;
+    }
+    for (int s = 0; s < n; s++) {
+        if (!m->slots[s].recompute) continue;
+        float *q = p;
+        for (int b = 0; b < buf_of[s]; b++) q += buf_size[b];
+        m->slots[s].val = q;
+    }
+    slots_mark_read(m);
+    free(buf_of); free(buf_end); free(buf_size);
+}
+
 int model_finalize(Model *m, Rng *init, Err *e) {
     if (m->n_layers == 0) { err_set(e, "model %s has no layers", m->name); return -1; }
     if (m->slots[m->logits].c != m->classes || m->slots[m->logits].h * m->slots[m->logits].w != 1) {
@@ -145,21 +228,7 @@ int model_finalize(Model *m, Rng *init, Err *e) {
     m->grads = xfloats(m->n_params);
     m->state = xfloats(m->n_state ? m->n_state : 1);
     // Running variances start at 1: the layer that owns them marks which (see batchnorm).
-    size_t total = 0;
-    for (int s = 0; s < m->n_slots; s++)
-        total += ((size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->batch + 15) / 16 * 16;
-    for (int i = 0; i < m->n_layers; i++) total += (m->layers[i].save_n + 15) / 16 * 16;
-    m->n_act = total;
-    m->act_mem = xfloats(total);
-    float *p = m->act_mem;
-    for (int s = 0; s < m->n_slots; s++) {
-        m->slots[s].val = p;
-        p += ((size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->batch + 15) / 16 * 16;
-    }
-    for (int i = 0; i < m->n_layers; i++) {
-        m->layers[i].save = m->layers[i].save_n ? p : NULL;
-        p += (m->layers[i].save_n + 15) / 16 * 16;
-    }
+    slots_place(m);
     m->work = xfloats(m->n_work ? m->n_work : 1);
     grads_assign(m);
     params_init(m, init);
@@ -242,18 +311,28 @@ float model_loss(Model *m, const uint8_t *y, int *correct) {
     return (float)(loss / B);
 }
 
+void model_backward_layer(Model *m, int i) {
+    Layer *l = &m->layers[i];
+    // The first backward to reach a slot (its last reader) starts its gradient at zero;
+    // in-place layers transform the gradient they share with their input instead.
+    if (l->in != l->out && m->slots[l->in].last_use == i && m->slots[l->in].grad)
+        memset(m->slots[l->in].grad, 0, slot_size(m, l->in) * sizeof(float));
+    if (l->in2 >= 0 && m->slots[l->in2].last_use == i && m->slots[l->in2].grad)
+        memset(m->slots[l->in2].grad, 0, slot_size(m, l->in2) * sizeof(float));
+    // The same reader is the first to need a recomputed slot: its writers run again, in forward order.
+    int ins[2] = {l->in, l->in2};
+    for (int k = 0; k < 2; k++) {
+        int s = ins[k];
+        if (s < 0 || (k == 1 && s == l->in) || m->slots[s].recompute != 1 || m->slots[s].last_use != i) continue;
+        for (int j = m->slots[s].producer; j <= i; j++)
+            if (m->layers[j].out == s) m->layers[j].ops->recompute(m, &m->layers[j]);
+    }
+    l->ops->backward(m, l);
+}
+
 void model_backward(Model *m) {
     memset(m->grads, 0, m->n_params * sizeof(float));
-    for (int i = m->n_layers - 1; i >= 0; i--) {
-        Layer *l = &m->layers[i];
-        // The first backward to reach a slot (its last reader) starts its gradient at zero;
-        // in-place layers transform the gradient they share with their input instead.
-        if (l->in != l->out && m->slots[l->in].last_use == i && m->slots[l->in].grad)
-            memset(m->slots[l->in].grad, 0, slot_size(m, l->in) * sizeof(float));
-        if (l->in2 >= 0 && m->slots[l->in2].last_use == i && m->slots[l->in2].grad)
-            memset(m->slots[l->in2].grad, 0, slot_size(m, l->in2) * sizeof(float));
-        l->ops->backward(m, l);
-    }
+    for (int i = m->n_layers - 1; i >= 0; i--) model_backward_layer(m, i);
 }
 
 uint64_t model_macs(const Model *m) {
@@ -269,6 +348,7 @@ int model_set_precision(Model *m, int bits, QRound act_round, Rng rng, Err *e) {
     m->act_round = act_round;
     m->qrng = rng;
     if (bits == 32) return 0;
+    slots_mark_read(m);   // 8 bits: layers that keep codes no longer need the recomputed floats
     // The integer products where qgemm has a SIMD backend; its plain loop would be slower than sgemm.
     m->q8_arith = strcmp(qgemm_backend(), "plain") ? Q8_ARITH_INT8 : Q8_ARITH_SIMULATED;
     size_t n_state = m->n_state, codes = 0, nx = 1, nw = 1, ng = 1;
@@ -379,7 +459,19 @@ void model_memory(const Model *m, ModelMemory *out) {
         if (l->ops->reads & READS_OUT) kept[l->out] = 1;
         if (strcmp(l->ops->kind, "conv2d") != 0) out->activations += l->save_n * sizeof(float);
     }
-    for (int s = 0; s < m->n_slots; s++)
-        if (kept[s]) out->activations += slot_bytes(m, s, sizeof(float));
+    // Recomputed slots share buffers (each starts at its buffer's start): a buffer counts once, at the size
+    // of its largest occupant that backward reads.
+    for (int s = 0; s < m->n_slots; s++) {
+        if (!kept[s]) continue;
+        if (!m->slots[s].recompute) { out->activations += slot_bytes(m, s, sizeof(float)); continue; }
+        int first = 1;
+        size_t big = 0;
+        for (int t = 0; t < m->n_slots; t++) {
+            if (!kept[t] || !m->slots[t].recompute || m->slots[t].val != m->slots[s].val) continue;
+            if (t < s) first = 0;
+            if (slot_bytes(m, t, sizeof(float)) > big) big = slot_bytes(m, t, sizeof(float));
+        }
+        if (first) out->activations += big;
+    }
     free(kept);
 }

@@ -28,6 +28,8 @@ typedef struct {
     float *val, *grad;     // grad is NULL for the input slot; grads share memory by liveness
     int producer;          // index of the first layer that writes this slot (-1: the input)
     int last_use;          // index of the last layer that reads it
+    int recompute;         // every writer can write it again (LayerOps.recompute): its value lives in a
+                           // buffer shared by liveness and is written again before backward reads it
 } Slot;
 
 typedef struct Model Model;
@@ -38,6 +40,9 @@ typedef struct {
     void (*forward)(Model *m, Layer *l, int train, Rng *rng);
     void (*backward)(Model *m, Layer *l);   // accumulates into grads and into the input slots' grads
     int reads;   // what backward reads of the forward's slots: READS_IN, READS_OUT (memory accounting)
+    // Writes l->out again, bit for bit as the last forward did, from its inputs and l->save, changing
+    // nothing else (NULL: the layer cannot, e.g. it draws random numbers).
+    void (*recompute)(Model *m, Layer *l);
 } LayerOps;
 enum { READS_IN = 1, READS_OUT = 2 };
 // What a layer quantizes at 8 bits: its input activation (codes kept for backward), both operands of a
@@ -86,6 +91,9 @@ struct Model {
     size_t n_work;
     float *act_mem, *grad_mem;  // backing memory of all slot values and all pooled grads
     size_t n_act, n_grad;
+    size_t n_pool;              // of n_act: the buffers shared by the recomputed slots
+    int keep_slots;             // set before model_finalize: every slot its own memory, none recomputed (the
+                                // reference layout, for tests and for code that reads slots after forward)
     // Precision (model_set_precision): 32, or 8 with the activation rounding and the generator of every
     // stochastic rounding (activations in forward, errors in backward). 8-bit scratch: dequantized
     // input, weights and error (floats) and the error's codes, each as large as the largest need.
@@ -142,6 +150,9 @@ void model_forward(Model *m, int b, int train, Rng *rng);
 // Softmax cross-entropy, mean over the batch; writes d(loss)/d(logits); counts correct predictions.
 float model_loss(Model *m, const uint8_t *y, int *correct);
 void model_backward(Model *m);
+// Step i of model_backward (layers from last to first): zeroes the gradients this layer starts, writes
+// again the recomputed slots whose last reader it is, then runs the layer's backward.
+void model_backward_layer(Model *m, int i);
 uint64_t model_macs(const Model *m);     // forward MACs per sample
 // The tensors of m as runs of the flat vector (out holds m->n_tensors), and those that are norm
 // scales/shifts or biases (no weight decay by default). Each returns how many it wrote.

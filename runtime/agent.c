@@ -233,12 +233,7 @@ static void backward_with_features(Model *m, int head, const float *dfeat) {
     int B = m->cur, hw = s->h * s->w;
     size_t dim = head_width(m, head);
     for (int i = m->n_layers - 1; i >= 0; i--) {
-        Layer *l = &m->layers[i];
-        if (l->in != l->out && m->slots[l->in].last_use == i && m->slots[l->in].grad)
-            memset(m->slots[l->in].grad, 0, slot_size(m, l->in) * sizeof(float));
-        if (l->in2 >= 0 && m->slots[l->in2].last_use == i && m->slots[l->in2].grad)
-            memset(m->slots[l->in2].grad, 0, slot_size(m, l->in2) * sizeof(float));
-        l->ops->backward(m, l);
+        model_backward_layer(m, i);
         if (i != head || !s->grad) continue;   // features that are the inputs move no parameter
         for (int c = 0; c < s->c; c++)
             for (int b = 0; b < B; b++)

@@ -319,3 +319,52 @@ Test(models, feature_layer_is_found_only_behind_other_layers) {
         model_free(m);
     }
 }
+
+// A residual block with a norm (conv -> norm -> relu -> conv -> bn, + a strided 1x1 shortcut with bn,
+// relu), then bn -> relu -> max pool, global pool and a linear head: input (3, B, 8, 8), 4 classes.
+static Model *recompute_model(int keep_slots, NormKind norm, int bits) {
+    Model *m = model_new("recompute", 3, 8, 8, 4, 6);
+    m->keep_slots = keep_slots;
+    int x = model_norm_act(m, model_conv(m, 0, 8, 3, 1, 1, 0), norm, 1);
+    int y = model_norm_act(m, model_conv(m, x, 8, 3, 2, 1, 0), norm, 1);
+    y = model_norm_act(m, model_conv(m, y, 8, 3, 1, 1, 0), norm, 0);
+    int sc = model_norm_act(m, model_conv(m, x, 8, 1, 2, 0, 0), norm, 0);
+    x = model_relu(m, model_add(m, y, sc));
+    x = model_maxpool(m, model_norm_act(m, model_conv(m, x, 8, 3, 1, 1, 0), norm, 1), 2, 2);
+    model_linear(m, model_gap(m, x), 4, 1);
+    Err e;
+    Rng init = rng_derive(5, 1);
+    cr_assert_eq(model_finalize(m, &init, &e), 0, "%s", e.msg);
+    cr_assert_eq(model_set_precision(m, bits, QROUND_STOCHASTIC, rng_derive(5, 2), &e), 0, "%s", e.msg);
+    return m;
+}
+
+// Slots written again in backward (batchnorm and ReLU outputs) give the gradients of the layout that keeps
+// every slot, bit for bit, in training and in evaluation mode, in less memory.
+static void check_recompute(NormKind norm, int bits) {
+    Model *a = recompute_model(1, norm, bits), *b = recompute_model(0, norm, bits);
+    int recomputed = 0;
+    for (int s = 0; s < b->n_slots; s++) recomputed += b->slots[s].recompute != 0;
+    cr_assert_geq(recomputed, 4, "recomputed slots: %d", recomputed);
+    cr_assert_lt(b->n_act, a->n_act, "activation floats %zu, kept-all %zu", b->n_act, a->n_act);
+    uint8_t y[6] = {0, 1, 2, 3, 1, 2};
+    for (int train = 1; train >= 0; train--) {
+        Model *ms[2] = {a, b};
+        for (int k = 0; k < 2; k++) {
+            Rng r = rng_derive(6, 1);
+            fill_normal(model_input(ms[k]), (size_t)3 * 6 * 64, 7, 0.5f, 1.0f);
+            model_forward(ms[k], 6, train, &r);
+            model_loss(ms[k], y, NULL);
+            model_backward(ms[k]);
+        }
+        cr_assert(memcmp(a->grads, b->grads, a->n_params * sizeof(float)) == 0, "train %d: gradients differ", train);
+        cr_assert(memcmp(a->state, b->state, a->n_state * sizeof(float)) == 0, "train %d: running stats", train);
+    }
+    model_free(a);
+    model_free(b);
+}
+
+Test(models, recomputed_slots_same_gradients_batchnorm) { check_recompute(NORM_BATCH, 32); }
+Test(models, recomputed_slots_same_gradients_batchnorm_8bit) { check_recompute(NORM_BATCH, 8); }
+Test(models, recomputed_slots_same_gradients_range_evonorm) { check_recompute(NORM_REVO, 32); }
+Test(models, recomputed_slots_same_gradients_range_evonorm_8bit) { check_recompute(NORM_REVO, 8); }

@@ -179,7 +179,8 @@ Test(precision, lenet5_8bit_learns_and_repeats, .timeout = 240) {
 }
 
 // Memory at 8 bits: weights and errors a quarter, and the activations backward keeps (codes for every
-// conv, linear and Range-EvoNorm input) less than a third of fp32's on ResNet-20 with Range-EvoNorm.
+// conv, linear and Range-EvoNorm input) less than 40% of fp32's on ResNet-20 with Range-EvoNorm (fp32
+// recomputes the Range-EvoNorm outputs in backward instead of keeping them: 2.98x, docs/precision.md).
 Test(precision, memory_quarter) {
     ModelMemory mm[2];
     for (int k = 0; k < 2; k++) {
@@ -195,7 +196,7 @@ Test(precision, memory_quarter) {
     cr_log_info("resnet20 activations kept: fp32 %zu, 8-bit %zu bytes", mm[0].activations, mm[1].activations);
     cr_assert_eq(mm[0].weights, 4 * mm[1].weights);
     cr_assert_eq(mm[0].gradients, 4 * mm[1].gradients);
-    cr_assert_lt(3 * mm[1].activations, mm[0].activations);
+    cr_assert_lt(5 * mm[1].activations, 2 * mm[0].activations);
     cr_assert_eq(mm[0].master, mm[1].master);
 }
 
