@@ -72,5 +72,12 @@ size_t codec_keep_count(size_t count, double keep);
 // The k largest-magnitude entries of x[0..count) (ties to the lower index) into idx[0..k), ascending;
 // cand is scratch for `count` keys (codec_topk.c).
 void codec_topk_pick(const float *x, size_t count, size_t k, uint32_t *cand, size_t *idx);
+// The per-tensor top-k encoders' common driver (codec_topk.c): for each tensor in turn, tensor() encodes its
+// k = codec_keep_count entries at buf + pos (returning the bytes written, or -1), with scratch cand and idx
+// sized for the largest tensor; q (when not NULL) is zeroed first. The total bytes, or -1.
+typedef long (*TopkTensorFn)(const float *x, size_t count, size_t k, uint32_t *cand, size_t *idx, uint8_t *buf,
+                             size_t cap, float *q);
+long codec_topk_encode_each(const Codec *c, const char *name, TopkTensorFn tensor, const float *x, size_t n,
+                            const Span *t, int nt, uint8_t *buf, size_t cap, float *q);
 
 #endif

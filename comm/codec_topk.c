@@ -155,10 +155,9 @@ static long topk_tensor(const float *x, size_t count, size_t k, uint32_t *cand, 
     return (long)total;
 }
 
-static long topk_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
-                        uint8_t *buf, size_t cap, float *q) {
-    (void)seed;
-    if (codec_spans_check("topk", t, nt, n, NULL) != 0) return -1;
+long codec_topk_encode_each(const Codec *c, const char *name, TopkTensorFn tensor, const float *x, size_t n,
+                            const Span *t, int nt, uint8_t *buf, size_t cap, float *q) {
+    if (codec_spans_check(name, t, nt, n, NULL) != 0) return -1;
     size_t maxc = 0, maxk = 0;
     for (int i = 0; i < nt; i++) {
         size_t k = codec_keep_count(t[i].count, c->keep);
@@ -166,20 +165,26 @@ static long topk_encode(const Codec *c, const float *x, size_t n, const Span *t,
         if (k > maxk) maxk = k;
     }
     // Room for every key of the longest tensor: the candidate bucket can be all of it (constant tensors).
-    uint32_t *cand = xmalloc(maxc * sizeof *cand);
-    size_t *idx = xmalloc(maxk * sizeof *idx);
+    uint32_t *cand = xmalloc((maxc ? maxc : 1) * sizeof *cand);
+    size_t *idx = xmalloc((maxk ? maxk : 1) * sizeof *idx);
     if (q) memset(q, 0, n * sizeof *q);
     size_t pos = 0;
     long rc = 0;
     for (int i = 0; i < nt && rc >= 0; i++) {
         const Span *s = &t[i];
-        rc = topk_tensor(x + s->offset, s->count, codec_keep_count(s->count, c->keep), cand, idx, buf + pos, cap - pos,
-                         q ? q + s->offset : NULL);
+        rc = tensor(x + s->offset, s->count, codec_keep_count(s->count, c->keep), cand, idx, buf + pos, cap - pos,
+                    q ? q + s->offset : NULL);
         if (rc >= 0) pos += (size_t)rc;
     }
     free(cand);
     free(idx);
     return rc < 0 ? -1 : (long)pos;
+}
+
+static long topk_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
+                        uint8_t *buf, size_t cap, float *q) {
+    (void)seed;
+    return codec_topk_encode_each(c, "topk", topk_tensor, x, n, t, nt, buf, cap, q);
 }
 
 // Check the k indices of tensor ti starting at *pos (strictly increasing, below count, inside len) and

@@ -117,27 +117,7 @@ static long topk8_tensor(const float *x, size_t count, size_t k, uint32_t *cand,
 static long topk8_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
                          uint8_t *buf, size_t cap, float *q) {
     (void)seed;
-    if (codec_spans_check("topk8", t, nt, n, NULL) != 0) return -1;
-    size_t maxc = 0, maxk = 0;
-    for (int i = 0; i < nt; i++) {
-        size_t k = codec_keep_count(t[i].count, c->keep);
-        if (t[i].count > maxc) maxc = t[i].count;
-        if (k > maxk) maxk = k;
-    }
-    uint32_t *cand = xmalloc((maxc ? maxc : 1) * sizeof *cand);
-    size_t *idx = xmalloc((maxk ? maxk : 1) * sizeof *idx);
-    if (q) memset(q, 0, n * sizeof *q);
-    size_t pos = 0;
-    long rc = 0;
-    for (int i = 0; i < nt && rc >= 0; i++) {
-        const Span *s = &t[i];
-        rc = topk8_tensor(x + s->offset, s->count, codec_keep_count(s->count, c->keep), cand, idx, buf + pos,
-                          cap - pos, q ? q + s->offset : NULL);
-        if (rc >= 0) pos += (size_t)rc;
-    }
-    free(cand);
-    free(idx);
-    return rc < 0 ? -1 : (long)pos;
+    return codec_topk_encode_each(c, "topk8", topk8_tensor, x, n, t, nt, buf, cap, q);
 }
 
 typedef struct { const uint8_t *p; uint64_t bit, nbits; } BitR;
