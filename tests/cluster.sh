@@ -6,14 +6,15 @@
 # from the agents' environment; killing an agent fails the run, named with its host, nothing left.
 # Usage: tests/cluster.sh bin/meshtrain
 set -u
+. "$(dirname "$0")/slurm_scratch.sh"   # slurm_scratch: munge and slurm.conf for a test cluster
 BIN=$(realpath "${1:-bin/meshtrain}")
 pass=0 fail=0 skip=0
 tmp=$(mktemp -d /tmp/meshtrain-cluster-XXXXXX)
 chmod 700 "$tmp"
 pids=()
 slurm_stop() {
-  for d in slurmd slurmctld munged; do
-    [ -f "$tmp/slurm/$d.pid" ] && kill "$(cat "$tmp/slurm/$d.pid")" 2>/dev/null
+  for f in "$tmp"/slurm/slurmd-*.pid "$tmp/slurm/slurmctld.pid" "$tmp/slurm/munged.pid"; do
+    [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null
   done
   for _ in $(seq 50); do pgrep -f "$tmp/slurm" >/dev/null || break; sleep 0.1; done
 }
@@ -141,45 +142,11 @@ S="$tmp/slurm"
 if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
   skip=$((skip + 1)); echo "SKIP: slurm: slurmctld or munged missing (tools/deps.sh cluster)"
 else
-  mkdir -p "$S/state" "$S/spool"
-  port=$((20000 + RANDOM % 20000))
-  mungekey -c -k "$S/munge.key" && chmod 600 "$S/munge.key"
-  munged --force --key-file="$S/munge.key" --socket="$S/munge.sock" --pid-file="$S/munged.pid" \
-    --log-file="$S/munged.log" --seed-file="$S/munge.seed"
-  cat > "$S/slurm.conf" <<CONF
-ClusterName=meshtrain
-SlurmctldHost=$(hostname)(127.0.0.1)
-SlurmUser=$(id -un)
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$S/munge.sock
-CredType=cred/munge
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-StateSaveLocation=$S/state
-SlurmdSpoolDir=$S/spool
-SlurmctldPidFile=$S/slurmctld.pid
-SlurmdPidFile=$S/slurmd.pid
-SlurmctldLogFile=$S/slurmctld.log
-SlurmdLogFile=$S/slurmd.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-MpiDefault=none
-SchedulerType=sched/builtin
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SlurmdParameters=config_overrides
-ReturnToService=2
-NodeName=$(hostname) NodeAddr=127.0.0.1 CPUs=8 State=UNKNOWN
-PartitionName=debug Nodes=$(hostname) Default=YES MaxTime=INFINITE State=UP
-CONF
-  export SLURM_CONF="$S/slurm.conf"
+  slurm_scratch "$S" meshtrain "$(hostname):127.0.0.1:8" || bad "slurm: munged did not start"
   slurmctld -f "$SLURM_CONF" && slurmd -f "$SLURM_CONF"
   for _ in $(seq 100); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 0.1; done
   if ! sinfo -h -o %T 2>/dev/null | grep -q idle; then
-    bad "slurm: the one-node cluster did not come up: $(tail -3 "$S/slurmd.log" "$S/slurmctld.log" 2>&1)"
+    bad "slurm: the one-node cluster did not come up: $(tail -3 "$S/slurmd-$(hostname).log" "$S/slurmctld.log" 2>&1)"
   else
     # Inside the allocation the launcher is detected (SLURM_JOB_ID): no --launcher.
     timeout 300 salloc -n 4 "$BIN" run "$tmp/s.json" --out "$tmp/slurm-run" > "$tmp/slurm.out" 2>&1

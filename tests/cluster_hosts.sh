@@ -8,6 +8,7 @@
 # Links across the hosts are NOT shaped (docs/cluster.md): backend none.
 # Usage: tests/cluster_hosts.sh bin/meshtrain [--big]
 set -u
+. "$(dirname "$0")/slurm_scratch.sh"   # slurm_scratch: munge and slurm.conf for a test cluster
 BIN=$(realpath "${1:-bin/meshtrain}")
 BIG=${2:-}
 pass=0 fail=0
@@ -37,42 +38,7 @@ ip netns add $h1 && ip netns add $h2 &&
   ip -n $h1 addr add 10.77.0.1/24 dev mtv1 && ip -n $h2 addr add 10.77.0.2/24 dev mtv2 &&
   ip -n $h1 link set lo up && ip -n $h2 link set lo up && ip -n $h1 link set mtv1 up && ip -n $h2 link set mtv2 up ||
   { echo "FAIL: cannot make the two emulated hosts"; exit 1; }
-mkdir -p "$S/state" "$S/spool-h1" "$S/spool-h2"
-mungekey -c -k "$S/munge.key" && chmod 600 "$S/munge.key"
-munged --force --key-file="$S/munge.key" --socket="$S/munge.sock" --pid-file="$S/munged.pid" \
-  --log-file="$S/munged.log" --seed-file="$S/munge.seed"
-port=$((20000 + RANDOM % 20000))
-cat > "$S/slurm.conf" <<CONF
-ClusterName=meshtrain2
-SlurmctldHost=h1(10.77.0.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$S/munge.sock
-CredType=cred/munge
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-StateSaveLocation=$S/state
-SlurmdSpoolDir=$S/spool-%n
-SlurmctldPidFile=$S/slurmctld.pid
-SlurmdPidFile=$S/slurmd-%n.pid
-SlurmctldLogFile=$S/slurmctld.log
-SlurmdLogFile=$S/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-MpiDefault=none
-SchedulerType=sched/builtin
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SlurmdParameters=config_overrides
-ReturnToService=2
-NodeName=h1 NodeAddr=10.77.0.1 CPUs=32 State=UNKNOWN
-NodeName=h2 NodeAddr=10.77.0.2 CPUs=32 State=UNKNOWN
-PartitionName=debug Nodes=h1,h2 Default=YES MaxTime=INFINITE State=UP
-CONF
-export SLURM_CONF="$S/slurm.conf"
+slurm_scratch "$S" meshtrain2 h1:10.77.0.1:32 h2:10.77.0.2:32 || { echo "FAIL: munged did not start"; exit 1; }
 # nsenter, not `ip netns exec`: that one remounts /sys, and slurmd then finds no /sys/fs/cgroup.
 in1 unshare --uts sh -c "hostname h1; slurmctld -f '$SLURM_CONF' && slurmd -f '$SLURM_CONF'"
 nsenter --net="/run/netns/$h2" unshare --uts sh -c "hostname h2; slurmd -f '$SLURM_CONF'"

@@ -6,6 +6,7 @@
 # (Slurm's daemons are not run in the guest; see docs/cluster.md). Prints ok:/FAIL: lines.
 # Usage: tests/cluster_overlay_guest.sh BIN DIR [--big]
 set -u
+. "$(dirname "$0")/slurm_scratch.sh"   # slurm_scratch: munge and slurm.conf for a test cluster
 BIN=$1 DIR=$2 BIG=${3:-}
 mkdir -p "$DIR/bin"
 pass=0 fail=0
@@ -81,43 +82,8 @@ slurm_up() {
   command -v slurmd >/dev/null && command -v munged >/dev/null || return 1
   mountpoint -q /sys/fs/cgroup || { mount -t tmpfs cgroup /sys/fs/cgroup && mkdir -p /sys/fs/cgroup/freezer &&
     mount -t cgroup -o freezer freezer /sys/fs/cgroup/freezer; } || return 1
-  mkdir -p "$S/state" "$S/spool-h1" "$S/spool-h2"
-  mungekey -c -k "$S/munge.key" && chmod 600 "$S/munge.key" &&
-    munged --force --key-file="$S/munge.key" --socket="$S/munge.sock" --pid-file="$S/munged.pid" \
-      --log-file="$S/munged.log" --seed-file="$S/munge.seed" 2>/dev/null || return 1
-  local port=$((20000 + RANDOM % 20000))
-  cat > "$S/slurm.conf" <<CONF
-ClusterName=overlay
-SlurmctldHost=h1(10.78.0.1)
-SlurmUser=root
-SlurmdUser=root
-AuthType=auth/munge
-AuthInfo=socket=$S/munge.sock
-CredType=cred/munge
-SlurmctldPort=$port
-SlurmdPort=$((port + 1))
-StateSaveLocation=$S/state
-SlurmdSpoolDir=$S/spool-%n
-SlurmctldPidFile=$S/slurmctld.pid
-SlurmdPidFile=$S/slurmd-%n.pid
-SlurmctldLogFile=$S/slurmctld.log
-SlurmdLogFile=$S/slurmd-%n.log
-ProctrackType=proctrack/linuxproc
-TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
-AccountingStorageType=accounting_storage/none
-MpiDefault=none
-SchedulerType=sched/builtin
-SelectType=select/cons_tres
-SelectTypeParameters=CR_CPU
-SlurmdParameters=config_overrides
-ReturnToService=2
-NodeName=h1 NodeAddr=10.78.0.1 CPUs=64 State=UNKNOWN
-NodeName=h2 NodeAddr=10.78.0.2 CPUs=64 State=UNKNOWN
-PartitionName=debug Nodes=h1,h2 Default=YES MaxTime=INFINITE State=UP
-CONF
+  slurm_scratch "$S" overlay h1:10.78.0.1:64 h2:10.78.0.2:64 || return 1
   echo "CgroupPlugin=cgroup/v1" > "$S/cgroup.conf"
-  export SLURM_CONF="$S/slurm.conf"
   nsenter --net=/run/netns/$h1 unshare --uts sh -c "hostname h1; slurmctld -f '$SLURM_CONF' && slurmd -f '$SLURM_CONF'"
   nsenter --net=/run/netns/$h2 unshare --uts sh -c "hostname h2; slurmd -f '$SLURM_CONF'"
   for _ in $(seq 300); do [ "$(nsenter --net=/run/netns/$h1 sinfo -h -o %T 2>/dev/null)" = idle ] && return 0; sleep 0.1; done
