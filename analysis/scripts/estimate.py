@@ -13,9 +13,10 @@ import json, math, subprocess, sys
 
 AGENT_ROUND_S_LENET5 = 0.0115       # measured, see above
 LENET5_MACS = 416520
-# 8-bit training (simulated quantization, 8-bit evaluation) against fp32, whole runs: the quick lowprec8 grid's
-# runs took 78.6 s on average against 28.9 s for the same fp32 runs (2026-12-04, two at a time)
-PRECISION8_FACTOR = 2.7
+# 8-bit training (int8 products where the CPU has VNNI or AVX2, else simulated) against fp32, whole runs: the
+# quick lowprec8 grid's runs took 0.58-1.79x (mean 1.09x) the time of the same fp32 runs (2026-12-04, 21 runs, a
+# shared host); with simulated products it was 2.7x
+PRECISION8_FACTOR = 1.1
 # Runs without link emulation (network.backend none) against the User-Mode Linux cost above: the quick lowprec
 # sweep's 13 runs took 465 s of run time against 845 s estimated (2026-12-04)
 UNSHAPED_FACTOR = 0.55
