@@ -222,6 +222,7 @@ bench:
 	@mkdir -p results/bench
 	bin/bench-qgemm > results/bench/qgemm.md.tmp && mv -f results/bench/qgemm.md.tmp results/bench/qgemm.md
 	@cat results/bench/qgemm.md
+	bench/harness.sh bin/meshtrain
 
 # The int8 products (nn/qgemm.c) against cblas_sgemm on the ResNet-20 and VGG-11 conv shapes (docs/int8.md).
 build/rel/bench/%.o: INC = -Ibase -Inn

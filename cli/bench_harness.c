@@ -11,8 +11,8 @@
 #include "common.h"
 #include "util.h"
 
-static const char *USAGE =
-    "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--overlap] [--auth-cost] [--json]";
+static const char *USAGE = "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--topology "
+                           "K] [--overlap] [--auth-cost] [--json]";
 
 typedef struct {
     double round_ms, compute_ms, wait_ms, cpu_ms, csw_vol, csw_invol, rss_mb, pss_mb;
@@ -22,7 +22,8 @@ typedef struct {
 
 // Run one scenario in dir with `meshtrain run` and read its summary.
 static int harness_once(const char *self, const char *dir, const char *alg, int overlap, const char *net_extra,
-                        int agents, const char *model, const char *dataset, int rounds, HarnessRun *out, Err *e) {
+                        int agents, const char *model, const char *dataset, const char *topo, int rounds,
+                        HarnessRun *out, Err *e) {
     char scen[PATH_MAX], run[PATH_MAX], text[1024];
     snprintf(scen, sizeof scen, "%s/%s-%s.json", dir, alg, overlap ? "overlap" : "sync");
     snprintf(run, sizeof run, "%s/run-%s-%s-%d", dir, alg, overlap ? "overlap" : "sync",
@@ -30,9 +31,10 @@ static int harness_once(const char *self, const char *dir, const char *alg, int 
     snprintf(text, sizeof text,
              "{\"name\":\"bench-harness-%s\",\"agents\":%d,\"dataset\":\"%s\",\"model\":\"%s\",\"epochs\":1,"
              "\"limit_train\":%d,\"limit_test\":256,\"algorithm\":{\"name\":\"%s\"%s},\"topology\":{\"kind\":"
-             "\"exponential\"},"
+             "\"%s\"},"
              "\"eval\":{\"every_epochs\":1000},\"metrics_every\":1000000,\"network\":{\"backend\":\"none\"%s}}",
-             alg, agents, dataset, model, agents * 32 * rounds, alg, overlap ? ",\"overlap\":true" : "", net_extra);
+             alg, agents, dataset, model, agents * 32 * rounds, alg, overlap ? ",\"overlap\":true" : "", topo,
+             net_extra);
     if (file_write_atomic(scen, text, strlen(text), e)) return -1;
     pid_t pid = fork();
     if (pid == 0) {
@@ -89,14 +91,14 @@ static int dbl_cmp(const void *a, const void *b) {
 // unauthenticated, authenticated, and authenticated with a MAC per frame; three runs each, interleaved
 // so that a busy spell of the machine hits all three; the medians, as ratios to unauthenticated.
 static int auth_cost_measure(const char *self, const char *dir, const char *alg, int overlap, int agents,
-                             const char *model, const char *dataset, int rounds, int json, Err *e) {
+                             const char *model, const char *dataset, const char *topo, int rounds, int json, Err *e) {
     static const char *const NET[3] = {",\"auth\":false", ",\"frame_mac\":false", ""};
     static const char *const NAME[3] = {"unauthenticated", "authenticated, no frame MAC", "authenticated + frame MAC"};
     double ms[3][3], cpu[3][3], med[3], cmed[3];
     for (int rep = 0; rep < 3; rep++)
         for (int v = 0; v < 3; v++) {
             HarnessRun h;
-            if (harness_once(self, dir, alg, overlap, NET[v], agents, model, dataset, rounds, &h, e)) return -1;
+            if (harness_once(self, dir, alg, overlap, NET[v], agents, model, dataset, topo, rounds, &h, e)) return -1;
             ms[v][rep] = h.round_ms;
             cpu[v][rep] = h.cpu_ms;
         }
@@ -119,7 +121,7 @@ int bench_harness(int argc, char **argv) {
     Args a;
     args_init(&a, "bench harness", USAGE, argc, argv);
     int agents = 8, rounds = 150, json = 0, overlap = 0, auth_cost = 0;
-    const char *model = "lenet5", *alg = "sgp", *dataset = "fashion-mnist";
+    const char *model = "lenet5", *alg = "sgp", *dataset = "fashion-mnist", *topo = "exponential";
     while (args_next(&a)) {
         if (is_help(a.flag)) {
             printf(
@@ -128,7 +130,8 @@ int bench_harness(int argc, char **argv) {
                 "as a fraction of the compute-only round. Peak RSS per agent is reported, and CPU time per agent and\n"
                 "round in both runs (with more agents than cores, extra work shows there; idle time does not), and\n"
                 "context switches per agent and round ([blocked, preempted]).\n"
-                "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)\n"
+                "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)  --topology K "
+                "(exponential)\n"
                 "  --overlap (sgp adds the previous round's shares instead of waiting: OSGP)  --json\n"
                 "  --auth-cost  also run ALGORITHM with unauthenticated links and with authentication but no frame\n"
                 "               MACs, three times each, interleaved: median round time of each against "
@@ -141,6 +144,7 @@ int bench_harness(int argc, char **argv) {
         else if (args_is(&a, "--dataset")) dataset = args_str(&a);
         else if (args_is(&a, "--rounds")) rounds = (int)args_int(&a, 10, 100000);
         else if (args_is(&a, "--algorithm")) alg = args_str(&a);
+        else if (args_is(&a, "--topology")) topo = args_str(&a);
         else if (args_is(&a, "--overlap")) { args_no_value(&a); overlap = 1; }
         else if (args_is(&a, "--auth-cost")) { args_no_value(&a); auth_cost = 1; }
         else if (args_is(&a, "--json")) { args_no_value(&a); json = 1; }
@@ -151,9 +155,10 @@ int bench_harness(int argc, char **argv) {
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
     HarnessRun base, with;
     Err e = {{0}};
-    int rc = harness_once(self, dir, "local", 0, "", agents, model, dataset, rounds, &base, &e) ||
-             harness_once(self, dir, alg, overlap, "", agents, model, dataset, rounds, &with, &e);
-    if (!rc && auth_cost) rc = auth_cost_measure(self, dir, alg, overlap, agents, model, dataset, rounds, json, &e);
+    int rc = harness_once(self, dir, "local", 0, "", agents, model, dataset, topo, rounds, &base, &e) ||
+             harness_once(self, dir, alg, overlap, "", agents, model, dataset, topo, rounds, &with, &e);
+    if (!rc && auth_cost)
+        rc = auth_cost_measure(self, dir, alg, overlap, agents, model, dataset, topo, rounds, json, &e);
     char cmd[PATH_MAX + 16];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd)) {}
