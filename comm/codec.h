@@ -2,6 +2,7 @@
 // scaled sign and 8-bit quantization, behind one small interface; plus error feedback around any of them.
 #ifndef MESHTRAIN_CODEC_H
 #define MESHTRAIN_CODEC_H
+#include <float.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "util.h"
@@ -64,6 +65,19 @@ long codec_encode_ef(const Codec *c, const float *x, float *residual, size_t n, 
 // (Aketi et al., gossip_*/gossiper.py `data_amt`): 6K+3 for a sparse codec keeping K entries in all
 // (4 B per value, ~2 B per index, the push-sum weight), 4(n+1) for any other (fp32 values and the weight).
 uint64_t codec_authors_bytes(const Codec *c, size_t n, const Span *t, int nt);
+
+// For the 8-bit codecs (q8, topk8): 256 levels from mn to mx. Encoder and decoder must compute the same
+// floats, so q is exactly what the receiver gets: two statements, so that no compiler fuses them into an
+// FMA on one side only. A range that overflows fp32 (or a NaN bound read from the wire) gets step 0:
+// every entry is mn.
+static inline float codec_level_step(float mn, float mx) {
+    float step = (mx - mn) / 255.0f;
+    return step <= FLT_MAX ? step : 0.0f;
+}
+static inline float codec_level_value(float mn, float step, uint8_t level) {
+    float offset = (float)level * step;
+    return mn + offset;
+}
 
 // For codec implementations: the tensor table lies inside [0, n). 0, or -1 and e naming the codec.
 int codec_spans_check(const char *codec, const Span *t, int nt, size_t n, Err *e);

@@ -19,17 +19,6 @@ static size_t q8_size(const Span *t, int nt) {
     return s;
 }
 
-// Encoder and decoder must compute the same float, so q is exactly what the receiver gets: two
-// statements, so that no compiler fuses them into an FMA on one side only.
-// A range that overflows fp32 (or a NaN bound read from the wire) gets step 0: every entry is min.
-static inline float q8_step(float mn, float mx) {
-    float step = (mx - mn) / 255.0f;
-    return step <= FLT_MAX ? step : 0.0f;
-}
-static inline float q8_value(float mn, float step, uint8_t level) {
-    float offset = (float)level * step;
-    return mn + offset;
-}
 
 // (v - mn) / step clamped to [0, 255]; NaN (an entry or an infinite range) becomes 0.
 static inline float q8_pos(float v, float mn, float step) {
@@ -65,7 +54,7 @@ static void min_max(const float *x, size_t count, float *mn_out, float *mx_out) 
 static void q8_tensor(const float *x, size_t count, int stochastic, Rng *g, uint8_t *p, float *q) {
     float mn, mx;
     min_max(x, count, &mn, &mx);
-    float step = q8_step(mn, mx);
+    float step = codec_level_step(mn, mx);
     put_f32(p, mn);
     put_f32(p + 4, mx);
     uint8_t *lv = p + 8;
@@ -84,7 +73,7 @@ static void q8_tensor(const float *x, size_t count, int stochastic, Rng *g, uint
         memset(lv, 0, count);
     }
     if (q)
-        for (size_t i = 0; i < count; i++) q[i] = q8_value(mn, step, lv[i]);
+        for (size_t i = 0; i < count; i++) q[i] = codec_level_value(mn, step, lv[i]);
 }
 
 static long q8_encode(const Codec *c, const float *x, size_t n, const Span *t, int nt, uint64_t seed,
@@ -118,10 +107,10 @@ static int q8_decode(const Codec *c, const uint8_t *buf, size_t len, size_t n, c
     for (int ti = 0; ti < nt; ti++) {
         size_t count = t[ti].count;
         if (!count) continue;
-        float mn = get_f32(p), step = q8_step(mn, get_f32(p + 4));
+        float mn = get_f32(p), step = codec_level_step(mn, get_f32(p + 4));
         const uint8_t *lv = p + 8;
         float *os = out + t[ti].offset;
-        for (size_t i = 0; i < count; i++) os[i] += scale * q8_value(mn, step, lv[i]);
+        for (size_t i = 0; i < count; i++) os[i] += scale * codec_level_value(mn, step, lv[i]);
         p += 8 + count;
     }
     return 0;

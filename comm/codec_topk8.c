@@ -30,16 +30,6 @@ static int rice_param(size_t count, size_t k) {
     return b;
 }
 
-// Encoder and decoder must compute the same floats (as q8): a range that overflows fp32 (or a NaN
-// bound read from the wire) gets step 0, every value is min.
-static inline float lv_step(float mn, float mx) {
-    float step = (mx - mn) / 255.0f;
-    return step <= FLT_MAX ? step : 0.0f;
-}
-static inline float lv_value(float mn, float step, uint8_t level) {
-    float offset = (float)level * step;
-    return mn + offset;
-}
 
 typedef struct { uint8_t *p; size_t pos; uint64_t acc; int nacc; } BitW;
 
@@ -87,7 +77,7 @@ static long topk8_tensor(const float *x, size_t count, size_t k, uint32_t *cand,
     if (total > cap) return -1;
     float mn, mx;
     kept_range(x, idx, k, &mn, &mx);
-    float step = lv_step(mn, mx);
+    float step = codec_level_step(mn, mx);
     size_t pos = put_varint(buf, k);
     put_f32(buf + pos, mn);
     put_f32(buf + pos + 4, mx);
@@ -109,7 +99,7 @@ static long topk8_tensor(const float *x, size_t count, size_t k, uint32_t *cand,
     for (size_t j = 0; j < k; j++) {
         float r = step > 0.0f ? (x[idx[j]] - mn) / step : 0.0f;   // NaN: level 0
         lv[j] = (uint8_t)((r >= 0.0f ? (r <= 255.0f ? r : 255.0f) : 0.0f) + 0.5f);
-        if (q) q[idx[j]] = lv_value(mn, step, lv[j]);
+        if (q) q[idx[j]] = codec_level_value(mn, step, lv[j]);
     }
     return (long)total;
 }
@@ -190,7 +180,7 @@ static int topk8_walk(const uint8_t *buf, size_t len, const Span *t, int nt, flo
             err_set(e, "topk8 payload: tensor %d: value range truncated at byte %zu of %zu", ti, pos, len);
             return -1;
         }
-        float mn = get_f32(buf + pos), step = lv_step(mn, get_f32(buf + pos + 4));
+        float mn = get_f32(buf + pos), step = codec_level_step(mn, get_f32(buf + pos + 4));
         pos += 8;
         if (topk8_indices(buf, len, &pos, (size_t)k, count, ti, out ? idx : NULL, e) != 0) return -1;
         if ((size_t)k > len - pos) {
@@ -200,7 +190,7 @@ static int topk8_walk(const uint8_t *buf, size_t len, const Span *t, int nt, flo
         }
         if (out) {
             float *os = out + t[ti].offset;
-            for (size_t j = 0; j < (size_t)k; j++) os[idx[j]] += scale * lv_value(mn, step, buf[pos + j]);
+            for (size_t j = 0; j < (size_t)k; j++) os[idx[j]] += scale * codec_level_value(mn, step, buf[pos + j]);
         }
         pos += (size_t)k;
     }

@@ -8,36 +8,25 @@
 
 static QgemmQuant qq(QParam p) { return (QgemmQuant){.scale = p.scale, .min = p.min}; }
 
-// The 8-bit forward product y (O, B) = W^ (O, F) x^ (F, B) from the codes of both operands: the one place
-// an integer kernel takes over. Int8: qgemm on the codes. Simulated: decode both, then cblas_sgemm.
-static void linear_product_q8_forward(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *xq, QParam px,
-                                      float *y) {
+// The two 8-bit products from the codes of both operands, the one place an integer kernel takes over:
+// forward (input_grad 0): out (O, B) = W^ (O, F) x^ (F, B), with b the input's codes;
+// input gradient (1): out (F, B) += W^T (F, O) Q(dy) (O, B), with b the output error's codes.
+// Int8: qgemm on the codes. Simulated: decode both, then cblas_sgemm.
+static void linear_product_q8(Model *m, Layer *l, int input_grad, const uint8_t *wq, QParam pw, const uint8_t *bq,
+                              QParam pb, float *out) {
     int B = m->cur, F = m->slots[l->in].c, O = m->slots[l->out].c;
+    int rows = input_grad ? F : O, inner = input_grad ? O : F;
     if (m->q8_arith == Q8_ARITH_INT8) {
-        QgemmA *a = qgemm_a_new(NULL, 0, O, F, wq, F);
-        qgemm_a_mul_affine(a, qq(pw), B, xq, B, qq(px), y, B, 0);
+        QgemmA *a = qgemm_a_new(NULL, input_grad, rows, inner, wq, F);
+        qgemm_a_mul_affine(a, qq(pw), B, bq, B, qq(pb), out, B, input_grad);
         qgemm_a_free(a);
         return;
     }
+    float *bf = input_grad ? m->q8g : m->q8x;
     quant_decode(m->q8w, wq, (size_t)O * F, pw);
-    quant_decode(m->q8x, xq, (size_t)F * B, px);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, O, B, F, 1.0f, m->q8w, F, m->q8x, B, 0.0f, y, B);
-}
-
-// The 8-bit input-gradient product dx (F, B) += W^T (F, O) x Q(dy) (O, B) from the codes of both operands:
-// the second place an integer kernel takes over. Int8: qgemm on the codes. Simulated: decode, cblas_sgemm.
-static void linear_product_q8_input_grad(Model *m, Layer *l, const uint8_t *wq, QParam pw, const uint8_t *gq,
-                                         QParam pg, float *dx) {
-    int B = m->cur, F = m->slots[l->in].c, O = m->slots[l->out].c;
-    if (m->q8_arith == Q8_ARITH_INT8) {
-        QgemmA *a = qgemm_a_new(NULL, 1, F, O, wq, F);
-        qgemm_a_mul_affine(a, qq(pw), B, gq, B, qq(pg), dx, B, 1);
-        qgemm_a_free(a);
-        return;
-    }
-    quant_decode(m->q8w, wq, (size_t)O * F, pw);
-    quant_decode(m->q8g, gq, (size_t)O * B, pg);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, F, B, O, 1.0f, m->q8w, F, m->q8g, B, 1.0f, dx, B);
+    quant_decode(bf, bq, (size_t)inner * B, pb);
+    cblas_sgemm(CblasRowMajor, input_grad ? CblasTrans : CblasNoTrans, CblasNoTrans, rows, B, inner, 1.0f, m->q8w, F,
+                bf, B, input_grad ? 1.0f : 0.0f, out, B);
 }
 
 static void linear_forward(Model *m, Layer *l, int train, Rng *rng) {
@@ -54,7 +43,7 @@ static void linear_forward(Model *m, Layer *l, int train, Rng *rng) {
         quant_minmax(W, (size_t)O * F, &mn, &mx);
         l->pw = quant_param(mn, mx);
         quant_encode(l->qw, W, (size_t)O * F, l->pw, QROUND_NEAREST, NULL);
-        linear_product_q8_forward(m, l, l->qw, l->pw, l->qx, l->px, ys->val);
+        linear_product_q8(m, l, 0, l->qw, l->pw, l->qx, l->px, ys->val);
         if (bias) {   // the product is done with m->q8w: it now holds the 8-bit bias
             quant_fake_minmax(m->q8w, bias, (size_t)O, QROUND_NEAREST, NULL);
             bias = m->q8w;
@@ -89,7 +78,7 @@ static void linear_backward(Model *m, Layer *l) {
     if (!xs->grad) return;
     if (m->bits == 8) {
         QParam pg = model_error_q8(m, ys->grad, (size_t)O * B);
-        linear_product_q8_input_grad(m, l, l->qw, l->pw, m->q8gc, pg, xs->grad);
+        linear_product_q8(m, l, 1, l->qw, l->pw, m->q8gc, pg, xs->grad);
         return;
     }
     const float *W = m->params + m->tensors[l->w].offset;
