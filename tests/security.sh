@@ -77,7 +77,7 @@ else
   [ "$rej" = "$((N * (N + 1)))" ] && ok "summary.json records $rej rejected connections" || bad "summary.json: rejected_connections '$rej', expected $((N * (N + 1)))"
   nl=$(grep -c '"event":"rejected"' "$tmp/att/network.jsonl" 2>/dev/null)
   [ "${nl:-0}" = "$((N * (N + 1)))" ] && ok "network.jsonl lists each rejection" || bad "network.jsonl: ${nl:-0} rejections listed"
-  grep -q 'did not prove' "$tmp/att/network.jsonl" 2>/dev/null && ok "a rejection says why (no proof of the key)" || bad "no reason in network.jsonl"
+  grep -q 'did not prove' "$tmp/att/network.jsonl" 2>/dev/null && ok "a rejection says why (no proof of the key)" || bad "no rejection says the key was not proven; reasons given: $(grep -o '"why":"[^"]*"' "$tmp/att/network.jsonl" 2>/dev/null | sed 's/agent [0-9]*/agent N/g' | sort | uniq -c | tr '\n' ';')"
   tail -2 "$tmp/att.out" | grep -q "rejected" && ok "the last lines say connections were rejected" || bad "last lines: $(tail -2 "$tmp/att.out")"
   ref_rej=$(field "$tmp/ref/summary.json" '["rejected_connections"]')
   [ "$ref_rej" = "0" ] && ok "the run without the intruder records none" || bad "reference: rejected_connections '$ref_rej'"
