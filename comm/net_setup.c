@@ -18,6 +18,7 @@
 #define SETUP_PENDING 64    // unauthenticated incoming connections held at once (the oldest goes first)
 #define SETUP_REJECTS 64    // rejected connections recorded (all are counted)
 #define SETUP_RETRY_S 0.1   // an outgoing connection the peer closed is tried again after this
+#define SETUP_GRACE_S 1.0   // handshakes under way when every peer is in get this long to fail on their own
 
 enum { C_CONNECTING, C_WAIT_ANSWER, C_WAIT_HELLO, C_WAIT_CONFIRM, C_RETRY };
 
@@ -308,6 +309,13 @@ static int setup_timers(Setup *s) {
     return 0;
 }
 
+// Incoming handshakes still under way.
+static int setup_pending(const Setup *s) {
+    int n = 0;
+    for (int k = 0; k < s->nc; k++) n += s->c[k].state == C_WAIT_HELLO || s->c[k].state == C_WAIT_CONFIRM;
+    return n;
+}
+
 static void setup_fail(Setup *s, double t0, Err *e) {
     Net *net = s->net;
     char miss_in[200] = "", miss_out[200] = "", rej[600] = "";
@@ -348,10 +356,18 @@ int net_connect_all(Net *net, char ips[][64], const int *ports, const NetAuth *a
         rc = setup_poll(&s, end, e);
         if (!rc) rc = setup_timers(&s);
     }
-    while (s.nc) {   // handshakes still under way when every peer was in: intruders, or late ones
+    // Every peer is in; any handshake still under way is an intruder's (or a late duplicate). It gets
+    // SETUP_GRACE_S to finish, so its rejection names what it failed (a wrong proof, a bad hello) rather
+    // than the clock; a run with no such connection does not wait at all.
+    double grace_end = time_now() + SETUP_GRACE_S;
+    while (!rc && setup_pending(&s) && time_now() < grace_end) {
+        rc = setup_poll(&s, grace_end, e);
+        if (!rc) rc = setup_timers(&s);
+    }
+    while (s.nc) {
         if (!rc && s.c[s.nc - 1].state != C_RETRY && s.c[s.nc - 1].state != C_CONNECTING &&
             s.c[s.nc - 1].state != C_WAIT_ANSWER)
-            reject(&s, s.nc - 1, "still unauthenticated when every peer was in");
+            reject(&s, s.nc - 1, "still unauthenticated %.0f s after every peer was in", SETUP_GRACE_S);
         else conn_close(&s, s.nc - 1);
     }
     free(s.c);

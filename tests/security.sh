@@ -102,6 +102,7 @@ for _ in $(seq 300); do
 done
 if [ -z "$victim" ]; then bad "agent 2 never started"
 else
+  : > "$tmp/tracer.out"
   python3 - "$victim" > "$tmp/tracer.out" 2>&1 <<'PY' &
 import ctypes, sys, time
 libc = ctypes.CDLL(None, use_errno=True)
