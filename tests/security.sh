@@ -57,7 +57,13 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 if [ "$(echo $targets | wc -w)" -lt $N ]; then
-  kill -CONT "$runner"; bad "the agents never listened while the runner was held (found:$targets)"
+  # Say what each agent was doing (state and kernel wait channel), so a failure here can be explained.
+  diag=""
+  for p in $(agent_pids); do
+    diag="$diag pid $p: $(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)/$(cat "/proc/$p/wchan" 2>/dev/null);"
+  done
+  kill -CONT "$runner"
+  bad "the agents never listened while the runner was held (found:$targets; agents:${diag:- none}; runner: $(tail -2 "$tmp/att.out" | tr '\n' ' '))"
 else
   mkfifo "$tmp/hold"
   python3 "$HERE/rogue.py" $N $targets < "$tmp/hold" > "$tmp/rogue.out" 2>&1 &
