@@ -1,0 +1,73 @@
+// im2col straight into sgemm's B panels (nn/conv_cols.h): a panel's nr columns are cut into runs along
+// one output row, and each kernel tap copies a run as one shifted stretch of an input row.
+#include "conv_cols.h"
+#include <stddef.h>
+
+// Columns [j, j+len) of a panel: sample b (of the whole tensor), output row oh, output columns ow0...
+typedef struct {
+    int j, len, b, oh, ow0;
+} ColRun;
+
+#define RUNS_MAX 64   // panels are at most this wide (sgemm's nr <= 32)
+
+// The runs of columns [n, n+w) (column n = sample b0 + n / ohw, position n % ohw).
+static int col_runs(const ConvCols *g, int n, int w, ColRun *runs) {
+    int ohw = g->OH * g->OW, b = g->b0 + n / ohw, pos = n % ohw, oh = pos / g->OW, ow = pos % g->OW, nrun = 0;
+    for (int j = 0; j < w;) {
+        int len = g->OW - ow < w - j ? g->OW - ow : w - j;
+        runs[nrun++] = (ColRun){.j = j, .len = len, .b = b, .oh = oh, .ow0 = ow};
+        j += len, ow += len;
+        if (ow == g->OW) {
+            ow = 0;
+            if (++oh == g->OH) oh = 0, b++;
+        }
+    }
+    return nrun;
+}
+
+// One run of one row (c, ki, kj) into d[0, len).
+static inline void run_fill(const ConvCols *g, const ColRun *r, int c, int ki, int kj, float *restrict d) {
+    int ih = r->oh * g->s - g->p + ki, len = r->len;
+    if (ih < 0 || ih >= g->H) {
+        for (int t = 0; t < len; t++) d[t] = 0.0f;
+        return;
+    }
+    const float *restrict src = g->x + ((size_t)c * g->B + r->b) * g->H * g->W + (size_t)ih * g->W;
+    int iw0 = r->ow0 * g->s - g->p + kj;
+    if (g->s == 1) {   // d[t] = src[iw0 + t] where 0 <= iw0 + t < W
+        int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
+        if (lo > len) lo = len;
+        if (hi < lo) hi = lo;
+        for (int t = 0; t < lo; t++) d[t] = 0.0f;
+        const float *restrict sp = src + iw0;
+        for (int t = lo; t < hi; t++) d[t] = sp[t];
+        for (int t = hi; t < len; t++) d[t] = 0.0f;
+        return;
+    }
+    for (int t = 0; t < len; t++) {
+        int iw = iw0 + t * g->s;
+        d[t] = iw >= 0 && iw < g->W ? src[iw] : 0.0f;
+    }
+}
+
+static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int nr, float *dst) {
+    const ConvCols *g = ctx;
+    int k = g->k, kk = k * k;
+    ColRun runs[RUNS_MAX];
+    for (int pnl = 0; pnl * nr < nc; pnl++, dst += (size_t)kc * nr) {
+        int w = nc - pnl * nr < nr ? nc - pnl * nr : nr;
+        int nrun = col_runs(g, n0 + pnl * nr, w, runs);
+        int c = k0 / kk, ki = k0 % kk / k, kj = k0 % k;
+        for (int r = 0; r < kc; r++) {
+            float *d = dst + (size_t)r * nr;
+            for (int q = 0; q < nrun; q++) run_fill(g, &runs[q], c, ki, kj, d + runs[q].j);
+            for (int j = w; j < nr; j++) d[j] = 0.0f;
+            if (++kj == k) {
+                kj = 0;
+                if (++ki == k) ki = 0, c++;
+            }
+        }
+    }
+}
+
+SgemmB conv_cols_b(const ConvCols *g) { return (SgemmB){.pack = conv_cols_pack, .ctx = g}; }
