@@ -2,6 +2,12 @@
 // one output row, and each kernel tap copies a run as one shifted stretch of an input row.
 #include "conv_cols.h"
 #include <stddef.h>
+#include <stdint.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CONV_COLS_X86 1
+#endif
 
 // Columns [j, j+len) of a panel: sample b (of the whole tensor), output row oh, output columns ow0...
 typedef struct {
@@ -50,6 +56,57 @@ static inline void run_fill(const ConvCols *g, const ColRun *r, int c, int ki, i
     }
 }
 
+#ifdef CONV_COLS_X86
+// Stride 1 with AVX-512: a run is at most 32 columns, one or two masked loads of the input row (masked
+// lanes do not fault: the row's neighbours in memory are never read) and masked stores.
+__attribute__((target("avx512f"))) static void pack_s1_avx512(const ConvCols *g, int k0, int kc, const ColRun *runs,
+                                                              int nrun, int w, int nr, float *dst) {
+    int k = g->k, kk = k * k, c = k0 / kk, ki = k0 % kk / k, kj = k0 % k;
+    uint32_t wmask = w >= 32 ? 0xFFFFFFFFu : (1u << w) - 1, nrmask = nr >= 32 ? 0xFFFFFFFFu : (1u << nr) - 1;
+    uint32_t tail = nrmask & ~wmask;   // columns past w: zero
+    const __m512 z = _mm512_setzero_ps();
+    for (int r = 0; r < kc; r++) {
+        float *d = dst + (size_t)r * nr;
+        if (tail) {
+            _mm512_mask_storeu_ps(d, (__mmask16)tail, z);
+            _mm512_mask_storeu_ps(d + 16, (__mmask16)(tail >> 16), z);
+        }
+        const float *plane = g->x + (size_t)c * g->B * g->H * g->W;
+        for (int q = 0; q < nrun; q++) {
+            const ColRun *u = &runs[q];
+            int ih = u->oh - g->p + ki, len = u->len, iw0 = u->ow0 - g->p + kj;
+            uint32_t lmask = len >= 32 ? 0xFFFFFFFFu : (1u << len) - 1, valid = 0;
+            const float *sp = plane;
+            if (ih >= 0 && ih < g->H) {
+                int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
+                if (hi > lo) valid = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
+                sp = plane + ((size_t)u->b * g->H + ih) * g->W + iw0;
+            }
+            float *o = d + u->j;
+            __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)valid, sp);
+            _mm512_mask_storeu_ps(o, (__mmask16)lmask, v0);
+            if (lmask >> 16) {
+                __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(valid >> 16), sp + 16);
+                _mm512_mask_storeu_ps(o + 16, (__mmask16)(lmask >> 16), v1);
+            }
+        }
+        if (++kj == k) {
+            kj = 0;
+            if (++ki == k) ki = 0, c++;
+        }
+    }
+}
+
+static int avx512_ok(void) {
+    static int ok = -1;   // the CPU does not change under a process
+    if (ok < 0) {
+        __builtin_cpu_init();
+        ok = __builtin_cpu_supports("avx512f");
+    }
+    return ok;
+}
+#endif
+
 static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int nr, float *dst) {
     const ConvCols *g = ctx;
     int k = g->k, kk = k * k;
@@ -57,6 +114,12 @@ static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int 
     for (int pnl = 0; pnl * nr < nc; pnl++, dst += (size_t)kc * nr) {
         int w = nc - pnl * nr < nr ? nc - pnl * nr : nr;
         int nrun = col_runs(g, n0 + pnl * nr, w, runs);
+#ifdef CONV_COLS_X86
+        if (g->s == 1 && nr == 32 && avx512_ok()) {   // the AVX-512 backend's panels
+            pack_s1_avx512(g, k0, kc, runs, nrun, w, nr, dst);
+            continue;
+        }
+#endif
         int c = k0 / kk, ki = k0 % kk / k, kj = k0 % k;
         for (int r = 0; r < kc; r++) {
             float *d = dst + (size_t)r * nr;

@@ -53,13 +53,22 @@ static inline const float *tile_row(const SgemmTile *t, int i) {
     return t->a + (ptrdiff_t)(i < t->mv ? i : t->mv - 1) * t->rs;
 }
 
-static void *aligned_buf(size_t bytes) {
-    void *p = aligned_alloc(64, (bytes + 63) / 64 * 64);
-    if (!p) {
-        fprintf(stderr, "sgemm: out of memory allocating %zu bytes (%s:%d)\n", bytes, __FILE__, __LINE__);
+// The packed block of B: one buffer per thread, kept and grown to the largest block asked for (at most
+// B_BLOCK_BYTES plus one panel), so that products neither allocate nor leave freed blocks that glibc's
+// growing mmap threshold would turn into a larger heap.
+static _Thread_local float *block_buf;
+static _Thread_local size_t block_cap;
+
+static float *block_get(size_t floats) {
+    if (floats <= block_cap) return block_buf;
+    free(block_buf);
+    block_buf = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    if (!block_buf) {
+        fprintf(stderr, "sgemm: out of memory allocating %zu floats (%s:%d)\n", floats, __FILE__, __LINE__);
         abort();
     }
-    return p;
+    block_cap = floats;
+    return block_buf;
 }
 
 // ---- plain C: the reference, and the path for CPUs without the SIMD kernels ----
@@ -308,7 +317,7 @@ void sgemm_be(const SgemmBackend *be, int trans_a, int M, int N, int K, const fl
     int bpan = (int)(B_BLOCK_BYTES / ((size_t)kcb * nr * sizeof(float)));
     bpan = bpan < 1 ? 1 : bpan > npan ? npan : bpan;
     ptrdiff_t rs = trans_a ? 1 : lda, cs = trans_a ? lda : 1;
-    float *bp = aligned_buf(sizeof(float) * (size_t)kcb * nr * bpan);
+    float *bp = block_get((size_t)kcb * nr * bpan);
     for (int k0 = 0; k0 < K; k0 += kcb) {
         int kc = K - k0 < kcb ? K - k0 : kcb;
         for (int n0 = 0; n0 < N; n0 += bpan * nr) {
@@ -325,7 +334,6 @@ void sgemm_be(const SgemmBackend *be, int trans_a, int M, int N, int K, const fl
                 }
         }
     }
-    free(bp);
 }
 
 void sgemm_packed(int trans_a, int M, int N, int K, const float *A, int lda, const SgemmB *b, float *C, int ldc,
