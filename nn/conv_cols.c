@@ -58,36 +58,48 @@ static inline void run_fill(const ConvCols *g, const ColRun *r, int c, int ki, i
 
 #ifdef CONV_COLS_X86
 // Stride 1 with AVX-512: a run is at most 32 columns, one or two masked loads of the input row (masked
-// lanes do not fault: the row's neighbours in memory are never read) and masked stores.
-__attribute__((target("avx512f"))) static void pack_s1_avx512(const ConvCols *g, int k0, int kc, const ColRun *runs,
-                                                              int nrun, int w, int nr, float *dst) {
+// lanes do not fault: the row's neighbours in memory are never read) and whole-vector stores. A group of
+// panels (consecutive output rows) is filled row r by row r, so the input is read along its rows. A store
+// reaching past its run lands on columns written after it (the next run, the tail, row r+1 of the panel);
+// only the last row, whose next row is the next panel's first, needs masked stores (slow on AMD cores).
+#define PACK_GROUP 8
+__attribute__((target("avx512f"))) static void pack_s1_avx512(const ConvCols *g, int k0, int kc, int np,
+                                                              ColRun (*runs)[RUNS_MAX], const int *nrun, const int *w,
+                                                              int nr, float *dst) {
     int k = g->k, kk = k * k, c = k0 / kk, ki = k0 % kk / k, kj = k0 % k;
-    uint32_t wmask = w >= 32 ? 0xFFFFFFFFu : (1u << w) - 1, nrmask = nr >= 32 ? 0xFFFFFFFFu : (1u << nr) - 1;
-    uint32_t tail = nrmask & ~wmask;   // columns past w: zero
+    uint32_t nrmask = nr >= 32 ? 0xFFFFFFFFu : (1u << nr) - 1;
     const __m512 z = _mm512_setzero_ps();
     for (int r = 0; r < kc; r++) {
-        float *d = dst + (size_t)r * nr;
-        if (tail) {
-            _mm512_mask_storeu_ps(d, (__mmask16)tail, z);
-            _mm512_mask_storeu_ps(d + 16, (__mmask16)(tail >> 16), z);
-        }
+        int exact = r == kc - 1;
         const float *plane = g->x + (size_t)c * g->B * g->H * g->W;
-        for (int q = 0; q < nrun; q++) {
-            const ColRun *u = &runs[q];
-            int ih = u->oh - g->p + ki, len = u->len, iw0 = u->ow0 - g->p + kj;
-            uint32_t lmask = len >= 32 ? 0xFFFFFFFFu : (1u << len) - 1, valid = 0;
-            const float *sp = plane;
-            if (ih >= 0 && ih < g->H) {
-                int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
-                if (hi > lo) valid = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
-                sp = plane + ((size_t)u->b * g->H + ih) * g->W + iw0;
-            }
-            float *o = d + u->j;
-            __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)valid, sp);
-            _mm512_mask_storeu_ps(o, (__mmask16)lmask, v0);
-            if (lmask >> 16) {
-                __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(valid >> 16), sp + 16);
+        for (int pn = 0; pn < np; pn++) {
+            float *d = dst + (size_t)pn * kc * nr + (size_t)r * nr;
+            for (int q = 0; q < nrun[pn]; q++) {
+                const ColRun *u = &runs[pn][q];
+                int ih = u->oh - g->p + ki, len = u->len, iw0 = u->ow0 - g->p + kj;
+                uint32_t valid = 0;
+                const float *sp = plane;
+                if (ih >= 0 && ih < g->H) {
+                    int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
+                    if (hi > lo) valid = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
+                    sp = plane + ((size_t)u->b * g->H + ih) * g->W + iw0;
+                }
+                float *o = d + u->j;
+                __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)valid, sp);
+                __m512 v1 = len > 16 ? _mm512_maskz_loadu_ps((__mmask16)(valid >> 16), sp + 16) : z;
+                if (!exact) {
+                    _mm512_storeu_ps(o, v0);
+                    if (len > 16) _mm512_storeu_ps(o + 16, v1);
+                    continue;
+                }
+                uint32_t lmask = len >= 32 ? 0xFFFFFFFFu : (1u << len) - 1;
+                _mm512_mask_storeu_ps(o, (__mmask16)lmask, v0);
                 _mm512_mask_storeu_ps(o + 16, (__mmask16)(lmask >> 16), v1);
+            }
+            uint32_t tail = nrmask & ~(w[pn] >= 32 ? 0xFFFFFFFFu : (1u << w[pn]) - 1);   // columns past w: zero
+            if (tail) {
+                _mm512_mask_storeu_ps(d, (__mmask16)tail, z);
+                _mm512_mask_storeu_ps(d + 16, (__mmask16)(tail >> 16), z);
             }
         }
         if (++kj == k) {
@@ -109,17 +121,27 @@ static int avx512_ok(void) {
 
 static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int nr, float *dst) {
     const ConvCols *g = ctx;
-    int k = g->k, kk = k * k;
+    int k = g->k, kk = k * k, npanels = (nc + nr - 1) / nr;
+#ifdef CONV_COLS_X86
+    if (g->s == 1 && nr == 32 && avx512_ok()) {   // the AVX-512 backend's panels
+        ColRun runs[PACK_GROUP][RUNS_MAX];
+        int nrun[PACK_GROUP], w[PACK_GROUP];
+        for (int p0 = 0; p0 < npanels; p0 += PACK_GROUP) {
+            int np = npanels - p0 < PACK_GROUP ? npanels - p0 : PACK_GROUP;
+            for (int pn = 0; pn < np; pn++) {
+                int j0 = (p0 + pn) * nr;
+                w[pn] = nc - j0 < nr ? nc - j0 : nr;
+                nrun[pn] = col_runs(g, n0 + j0, w[pn], runs[pn]);
+            }
+            pack_s1_avx512(g, k0, kc, np, runs, nrun, w, nr, dst + (size_t)p0 * kc * nr);
+        }
+        return;
+    }
+#endif
     ColRun runs[RUNS_MAX];
-    for (int pnl = 0; pnl * nr < nc; pnl++, dst += (size_t)kc * nr) {
+    for (int pnl = 0; pnl < npanels; pnl++, dst += (size_t)kc * nr) {
         int w = nc - pnl * nr < nr ? nc - pnl * nr : nr;
         int nrun = col_runs(g, n0 + pnl * nr, w, runs);
-#ifdef CONV_COLS_X86
-        if (g->s == 1 && nr == 32 && avx512_ok()) {   // the AVX-512 backend's panels
-            pack_s1_avx512(g, k0, kc, runs, nrun, w, nr, dst);
-            continue;
-        }
-#endif
         int c = k0 / kk, ki = k0 % kk / k, kj = k0 % k;
         for (int r = 0; r < kc; r++) {
             float *d = dst + (size_t)r * nr;
