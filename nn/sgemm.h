@@ -38,7 +38,7 @@ enum {
 };
 
 // op(A)[m][k] = A[m * lda + k], or A[k * lda + m] when trans_a. The sum over k runs in order, one fma per
-// term, in blocks of at most SGEMM_KC (the same for every backend, set by K alone); each block's sum is
+// term, in equal blocks of at most 384 (the same for every backend, set by K alone); each block's sum is
 // added to C. With K = 0 the product is 0.
 void sgemm_be(const SgemmBackend *be, int trans_a, int M, int N, int K, const float *A, int lda, const SgemmB *b,
               float *C, int ldc, int flags);
