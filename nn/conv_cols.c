@@ -57,55 +57,99 @@ static inline void run_fill(const ConvCols *g, const ColRun *r, int c, int ki, i
 }
 
 #ifdef CONV_COLS_X86
-// Stride 1 with AVX-512: a run is at most 32 columns, one or two masked loads of the input row (masked
-// lanes do not fault: the row's neighbours in memory are never read) and whole-vector stores. A group of
-// panels (consecutive output rows) is filled row r by row r, so the input is read along its rows. A store
-// reaching past its run lands on columns written after it (the next run, the tail, row r+1 of the panel);
-// only the last row, whose next row is the next panel's first, needs masked stores (slow on AMD cores).
+// Stride 1 with AVX-512. A group of panels (consecutive output rows) is filled row by row of B. For each
+// run and kernel tap (ki, kj) a table holds where the run's stretch of input row starts in a channel plane
+// and which of its (at most 32) lanes lie inside the plane, so a row of B costs per run one or two masked
+// loads (masked lanes do not fault) and whole-vector stores. A store reaching past its run lands on
+// columns written after it (the next run, row r+1 of the panel); only the block's last row, whose next row
+// is the next panel's first, uses masked stores (slow on AMD cores). Columns past the last panel's width
+// are zeroed at the end.
 #define PACK_GROUP 8
-__attribute__((target("avx512f"))) static void pack_s1_avx512(const ConvCols *g, int k0, int kc, int np,
-                                                              ColRun (*runs)[RUNS_MAX], const int *nrun, const int *w,
-                                                              int nr, float *dst) {
-    int k = g->k, kk = k * k, c = k0 / kk, ki = k0 % kk / k, kj = k0 % k;
-    uint32_t nrmask = nr >= 32 ? 0xFFFFFFFFu : (1u << nr) - 1;
-    const __m512 z = _mm512_setzero_ps();
+#define TAPS_MAX 49   // k <= 7; larger kernels take the C path
+#define GROUP_RUNS (PACK_GROUP * RUNS_MAX)
+
+typedef struct {
+    ptrdiff_t off;   // the stretch's first element, in its channel's (B, H, W) plane
+    uint32_t mask;   // lanes inside the plane
+} TapRun;
+
+static void tap_table(const ConvCols *g, const ColRun *runs, int nq, TapRun *tab) {
+    for (int t = 0; t < g->k * g->k; t++)
+        for (int q = 0; q < nq; q++) {
+            const ColRun *u = &runs[q];
+            int ih = u->oh - g->p + t / g->k, iw0 = u->ow0 - g->p + t % g->k, len = u->len;
+            TapRun e = {0, 0};
+            if (ih >= 0 && ih < g->H) {
+                int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
+                if (hi > lo) {
+                    e.mask = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
+                    e.off = ((ptrdiff_t)u->b * g->H + ih) * g->W + iw0;
+                }
+            }
+            tab[t * nq + q] = e;
+        }
+}
+
+__attribute__((target("avx512f"))) static void pack_group_avx512(const ConvCols *g, int k0, int kc, int nq,
+                                                                 const ColRun *runs, const int *doff,
+                                                                 const TapRun *tab, int nr, float *dst) {
+    int kk = g->k * g->k, t = k0 % kk, c = k0 / kk;
+    size_t cstride = (size_t)g->B * g->H * g->W;
     for (int r = 0; r < kc; r++) {
-        int exact = r == kc - 1;
-        const float *plane = g->x + (size_t)c * g->B * g->H * g->W;
-        for (int pn = 0; pn < np; pn++) {
-            float *d = dst + (size_t)pn * kc * nr + (size_t)r * nr;
-            for (int q = 0; q < nrun[pn]; q++) {
-                const ColRun *u = &runs[pn][q];
-                int ih = u->oh - g->p + ki, len = u->len, iw0 = u->ow0 - g->p + kj;
-                uint32_t valid = 0;
-                const float *sp = plane;
-                if (ih >= 0 && ih < g->H) {
-                    int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
-                    if (hi > lo) valid = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
-                    sp = plane + ((size_t)u->b * g->H + ih) * g->W + iw0;
-                }
-                float *o = d + u->j;
-                __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)valid, sp);
-                __m512 v1 = len > 16 ? _mm512_maskz_loadu_ps((__mmask16)(valid >> 16), sp + 16) : z;
-                if (!exact) {
-                    _mm512_storeu_ps(o, v0);
-                    if (len > 16) _mm512_storeu_ps(o + 16, v1);
-                    continue;
-                }
+        const float *plane = g->x + (size_t)c * cstride;
+        float *drow = dst + (size_t)r * nr;
+        const TapRun *tr = tab + (size_t)t * nq;
+        if (r < kc - 1) {
+            for (int q = 0; q < nq; q++) {
+                const float *sp = plane + tr[q].off;
+                _mm512_storeu_ps(drow + doff[q], _mm512_maskz_loadu_ps((__mmask16)tr[q].mask, sp));
+                if (runs[q].len > 16)
+                    _mm512_storeu_ps(drow + doff[q] + 16,
+                                     _mm512_maskz_loadu_ps((__mmask16)(tr[q].mask >> 16), sp + 16));
+            }
+        } else {
+            for (int q = 0; q < nq; q++) {
+                const float *sp = plane + tr[q].off;
+                int len = runs[q].len;
                 uint32_t lmask = len >= 32 ? 0xFFFFFFFFu : (1u << len) - 1;
-                _mm512_mask_storeu_ps(o, (__mmask16)lmask, v0);
-                _mm512_mask_storeu_ps(o + 16, (__mmask16)(lmask >> 16), v1);
-            }
-            uint32_t tail = nrmask & ~(w[pn] >= 32 ? 0xFFFFFFFFu : (1u << w[pn]) - 1);   // columns past w: zero
-            if (tail) {
-                _mm512_mask_storeu_ps(d, (__mmask16)tail, z);
-                _mm512_mask_storeu_ps(d + 16, (__mmask16)(tail >> 16), z);
+                __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)tr[q].mask, sp);
+                __m512 v1 = _mm512_maskz_loadu_ps((__mmask16)(tr[q].mask >> 16), sp + 16);
+                _mm512_mask_storeu_ps(drow + doff[q], (__mmask16)lmask, v0);
+                _mm512_mask_storeu_ps(drow + doff[q] + 16, (__mmask16)(lmask >> 16), v1);
             }
         }
-        if (++kj == k) {
-            kj = 0;
-            if (++ki == k) ki = 0, c++;
-        }
+        if (++t == kk) t = 0, c++;
+    }
+}
+
+// Panels [0, np) of a group starting at column n (nc_left columns from n to the block's end), into dst.
+// The table covers at most 64 runs; a chunk of runs holds whole panels, so that a store spilling into the
+// next row of its panel is overwritten later.
+static void pack_s1_group(const ConvCols *g, int k0, int kc, int n, int nc_left, int np, int nr, float *dst) {
+    ColRun runs[GROUP_RUNS];
+    int doff[GROUP_RUNS], first[PACK_GROUP + 1], nq = 0;
+    TapRun tab[TAPS_MAX * 64];
+    for (int pn = 0; pn < np; pn++) {
+        int w = nc_left - pn * nr < nr ? nc_left - pn * nr : nr;
+        first[pn] = nq;
+        int got = col_runs(g, n + pn * nr, w, runs + nq);
+        for (int q = nq; q < nq + got; q++) doff[q] = pn * kc * nr + runs[q].j;
+        nq += got;
+    }
+    first[np] = nq;
+    for (int p0 = 0; p0 < np;) {
+        int p1 = p0 + 1;   // panels [p0, p1): at most 64 runs (a panel alone has at most 32)
+        while (p1 < np && first[p1 + 1] - first[p0] <= 64) p1++;
+        int q0 = first[p0], m = first[p1] - q0;
+        tap_table(g, runs + q0, m, tab);
+        pack_group_avx512(g, k0, kc, m, runs + q0, doff + q0, tab, nr, dst);
+        p0 = p1;
+    }
+    for (int pn = 0; pn < np; pn++) {   // the last panel's columns past its width
+        int w = nc_left - pn * nr < nr ? nc_left - pn * nr : nr;
+        if (w < nr)
+            for (int r = 0; r < kc; r++)
+                for (int j = w; j < nr; j++) dst[(size_t)pn * kc * nr + (size_t)r * nr + j] = 0.0f;
     }
 }
 
@@ -123,17 +167,10 @@ static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int 
     const ConvCols *g = ctx;
     int k = g->k, kk = k * k, npanels = (nc + nr - 1) / nr;
 #ifdef CONV_COLS_X86
-    if (g->s == 1 && nr == 32 && avx512_ok()) {   // the AVX-512 backend's panels
-        ColRun runs[PACK_GROUP][RUNS_MAX];
-        int nrun[PACK_GROUP], w[PACK_GROUP];
+    if (g->s == 1 && nr == 32 && k * k <= TAPS_MAX && avx512_ok()) {   // the AVX-512 backend's panels
         for (int p0 = 0; p0 < npanels; p0 += PACK_GROUP) {
             int np = npanels - p0 < PACK_GROUP ? npanels - p0 : PACK_GROUP;
-            for (int pn = 0; pn < np; pn++) {
-                int j0 = (p0 + pn) * nr;
-                w[pn] = nc - j0 < nr ? nc - j0 : nr;
-                nrun[pn] = col_runs(g, n0 + j0, w[pn], runs[pn]);
-            }
-            pack_s1_avx512(g, k0, kc, np, runs, nrun, w, nr, dst + (size_t)p0 * kc * nr);
+            pack_s1_group(g, k0, kc, n0 + p0 * nr, nc - p0 * nr, np, nr, dst + (size_t)p0 * kc * nr);
         }
         return;
     }

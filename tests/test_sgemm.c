@@ -209,6 +209,11 @@ Test(conv_cols, conv_equals_direct_sum, .timeout = 120) {
             cc.b0 = (pl + kd) % 2, cc.nb = cc.B - cc.b0 - (kd % 3 == 0 && cc.b0 == 0);
             check_conv(&cc, &r);
         }
+    // Many samples of tiny planes: panels of 16 and 32 runs, more runs than one table of the AVX-512 packer.
+    ConvCase many[] = {{.C = 2, .H = 2, .W = 2, .B = 40, .OC = 3, .k = 3, .s = 1, .p = 1, .b0 = 1, .nb = 39},
+                       {.C = 3, .H = 1, .W = 1, .B = 70, .OC = 9, .k = 1, .s = 1, .p = 0, .b0 = 0, .nb = 70},
+                       {.C = 1, .H = 3, .W = 1, .B = 50, .OC = 2, .k = 3, .s = 1, .p = 1, .b0 = 2, .nb = 47}};
+    for (int i = 0; i < 3; i++) check_conv(&many[i], &r);
 }
 
 // ---- the conv layer under every backend: forward, weight and input gradients bit for bit ----
