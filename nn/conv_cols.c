@@ -3,6 +3,8 @@
 #include "conv_cols.h"
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include "util.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -161,6 +163,36 @@ static int avx512_ok(void) {
     }
     return ok;
 }
+
+// The whole column matrix, rows of nb*OH*OW, for stride 1 and OW <= 32: per row of B and output row one
+// or two masked loads and whole-vector stores. Writes go forward through the matrix, so a store spilling
+// past its run lands on elements written after it; only stores that would reach past the matrix's end
+// are masked.
+__attribute__((target("avx512f"))) static void write_avx512(const ConvCols *g, int nq, const TapRun *tab, int K,
+                                                            float *col) {
+    int kk = g->k * g->k, OW = g->OW, t = 0, c = 0, two = OW > 16;
+    size_t cstride = (size_t)g->B * g->H * g->W, ncol = (size_t)nq * OW, n = (size_t)K * ncol;
+    size_t reach = two ? 32 : 16;   // floats one run's stores cover
+    uint32_t lmask = OW >= 32 ? 0xFFFFFFFFu : (1u << OW) - 1;
+    for (int r = 0; r < K; r++) {
+        const float *plane = g->x + (size_t)c * cstride;
+        size_t at = (size_t)r * ncol;
+        const TapRun *tr = tab + (size_t)t * nq;
+        for (int q = 0; q < nq; q++, at += OW) {
+            const float *sp = plane + tr[q].off;
+            __m512 v0 = _mm512_maskz_loadu_ps((__mmask16)tr[q].mask, sp);
+            __m512 v1 = two ? _mm512_maskz_loadu_ps((__mmask16)(tr[q].mask >> 16), sp + 16) : _mm512_setzero_ps();
+            if (at + reach <= n) {
+                _mm512_storeu_ps(col + at, v0);
+                if (two) _mm512_storeu_ps(col + at + 16, v1);
+                continue;
+            }
+            _mm512_mask_storeu_ps(col + at, (__mmask16)lmask, v0);
+            _mm512_mask_storeu_ps(col + at + 16, (__mmask16)(lmask >> 16), v1);
+        }
+        if (++t == kk) t = 0, c++;
+    }
+}
 #endif
 
 static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int nr, float *dst) {
@@ -190,6 +222,24 @@ static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int 
             }
         }
     }
+}
+
+int conv_cols_write_avx512(const ConvCols *g, int nb, float *col) {
+#ifdef CONV_COLS_X86
+    int nq = nb * g->OH, kk = g->k * g->k;   // one run per output row
+    if (g->s != 1 || g->OW > 32 || kk > TAPS_MAX || !avx512_ok()) return 0;
+    ColRun *runs = xmalloc(sizeof *runs * (size_t)nq);
+    TapRun *tab = xmalloc(sizeof *tab * (size_t)nq * kk);
+    for (int q = 0; q < nq; q++)
+        runs[q] = (ColRun){.j = q * g->OW, .len = g->OW, .b = g->b0 + q / g->OH, .oh = q % g->OH, .ow0 = 0};
+    tap_table(g, runs, nq, tab);
+    write_avx512(g, nq, tab, g->C * kk, col);
+    free(runs), free(tab);
+    return 1;
+#else
+    (void)g, (void)nb, (void)col;
+    return 0;
+#endif
 }
 
 SgemmB conv_cols_b(const ConvCols *g) { return (SgemmB){.pack = conv_cols_pack, .ctx = g}; }

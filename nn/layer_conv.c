@@ -462,7 +462,10 @@ static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy
     int nb = conv_chunk(m, l);
     for (int b0 = 0; b0 < B; b0 += nb) {
         int n = B - b0 < nb ? B - b0 : nb;
-        im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+        ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
+                      .OH = ys->h, .OW = ys->w, .b0 = b0};
+        if (!conv_cols_write_avx512(&g, n, m->work))
+            im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
         sgemm(0, 1, K, OC, n * ohw, m->work, n * ohw, dy + (size_t)b0 * ohw, B * ohw, dW, K, flags);
     }
 }

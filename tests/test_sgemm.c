@@ -157,6 +157,41 @@ static void conv_via_sgemm(const SgemmBackend *be, const ConvCase *cc, const flo
     sgemm_be(be, 0, cc->OC, N, K, Wt, K, &b, y, N, 0);
 }
 
+// The column matrix written whole (AVX-512, stride 1, OW <= 32) against direct indexing, and nothing
+// written past it.
+static void check_cols_written(const ConvCase *cc, const float *x) {
+    int OH = (cc->H + 2 * cc->p - cc->k) / cc->s + 1, OW = (cc->W + 2 * cc->p - cc->k) / cc->s + 1;
+    int K = cc->C * cc->k * cc->k;
+    size_t ncol = (size_t)cc->nb * OH * OW, n = (size_t)K * ncol;
+    float *col = malloc(sizeof(float) * (n + 16));
+    for (size_t i = 0; i < n + 16; i++) col[i] = -7.0f;
+    ConvCols g = {.x = x, .C = cc->C, .B = cc->B, .H = cc->H, .W = cc->W, .k = cc->k, .s = cc->s, .p = cc->p,
+                  .OH = OH, .OW = OW, .b0 = cc->b0};
+    int wrote = conv_cols_write_avx512(&g, cc->nb, col);
+    if (cc->s != 1 || OW > 32) cr_assert_eq(wrote, 0, "stride %d, OW %d: no AVX-512 column writer", cc->s, OW);
+    if (!wrote) {
+        free(col);
+        return;
+    }
+    for (int row = 0; row < K; row++) {
+        int c = row / (cc->k * cc->k), ki = row / cc->k % cc->k, kj = row % cc->k;
+        for (size_t j = 0; j < ncol; j++) {
+            int b = (int)(j / ((size_t)OH * OW)), oh = (int)(j / OW % OH), ow = (int)(j % OW);
+            int ih = oh - cc->p + ki, iw = ow - cc->p + kj;
+            float want = ih < 0 || ih >= cc->H || iw < 0 || iw >= cc->W
+                             ? 0.0f
+                             : x[(((size_t)c * cc->B + cc->b0 + b) * cc->H + ih) * cc->W + iw];
+            cr_assert_eq(col[(size_t)row * ncol + j], want,
+                         "columns C=%d H=%d W=%d k=%d p=%d: col[%d][%zu] = %g, want %g", cc->C, cc->H, cc->W, cc->k,
+                         cc->p, row, j, col[(size_t)row * ncol + j], want);
+        }
+    }
+    for (size_t i = n; i < n + 16; i++)
+        cr_assert_eq(col[i], -7.0f, "column writer C=%d H=%d W=%d k=%d p=%d nb=%d: wrote col[%zu] past the %zu", cc->C,
+                     cc->H, cc->W, cc->k, cc->p, cc->nb, i, n);
+    free(col);
+}
+
 static void check_conv(const ConvCase *cc, Rng *r) {
     int OH = (cc->H + 2 * cc->p - cc->k) / cc->s + 1, OW = (cc->W + 2 * cc->p - cc->k) / cc->s + 1;
     int K = cc->C * cc->k * cc->k, N = cc->nb * OH * OW;
@@ -182,6 +217,7 @@ static void check_conv(const ConvCase *cc, Rng *r) {
                               "plain conv C=%d H=%d W=%d k=%d s=%d p=%d b0=%d: y[%d][%d][%d][%d] = %.9g, exact %.9g",
                               cc->C, cc->H, cc->W, cc->k, cc->s, cc->p, cc->b0, o, b, oh, ow, v, sum);
                 }
+    check_cols_written(cc, x);
     for (int i = 0; i < sgemm_n_backends; i++) {
         const SgemmBackend *be = sgemm_backends[i];
         if (!sgemm_backend_supported(be)) continue;
