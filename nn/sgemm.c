@@ -105,6 +105,55 @@ static int avx512_supported(void) {
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
 }
 
+// In-register transpose of 16 rows of 16 floats: r[i] becomes column i (unpack within 128-bit lanes, then
+// two rounds of 128-bit block shuffles). Only moves bits.
+AVX512_TARGET static inline __attribute__((always_inline)) void avx512_transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) {   // r[4g + e]: rows 4g..4g+3 at columns e, 4+e, 8+e, 12+e
+        r[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int e = 0; e < 4; e++) {
+        __m512 u0 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0x88), u1 = _mm512_shuffle_f32x4(r[e], r[4 + e], 0xDD);
+        __m512 u2 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0x88),
+               u3 = _mm512_shuffle_f32x4(r[8 + e], r[12 + e], 0xDD);
+        t[e] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+        t[8 + e] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
+        t[4 + e] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+        t[12 + e] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+
+// A tile into transposed C: the 8 rows' 16-column halves transposed, so column j of the tile is 8
+// consecutive floats of C^T's row j (one ymm add and store when all 8 rows are valid).
+AVX512_TARGET static void avx512_store_trans(const SgemmTile *t, __m512 c[8][2]) {
+    for (int h = 0; h * 16 < t->nv; h++) {
+        __m512 r[16];
+        for (int i = 0; i < 8; i++) r[i] = c[i][h], r[8 + i] = _mm512_setzero_ps();
+        avx512_transpose16(r);
+        int jn = t->nv - h * 16 < 16 ? t->nv - h * 16 : 16;
+        for (int j = 0; j < jn; j++) {
+            float *cp = t->c + (size_t)(h * 16 + j) * t->ldc;
+            __m256 v = _mm512_castps512_ps256(r[j]);
+            if (t->mv == 8) {
+                if (t->add) v = _mm256_add_ps(_mm256_loadu_ps(cp), v);
+                _mm256_storeu_ps(cp, v);
+                continue;
+            }
+            float tmp[8];
+            _mm256_storeu_ps(tmp, v);
+            for (int i = 0; i < t->mv; i++) cp[i] = t->add ? cp[i] + tmp[i] : tmp[i];
+        }
+    }
+}
+
 AVX512_TARGET static inline __attribute__((always_inline)) void avx512_row(const SgemmTile *t, int i, __mmask16 k0,
                                                                            __mmask16 k1, __m512 v0, __m512 v1) {
     float *c = t->c + (size_t)i * t->ldc;
@@ -158,12 +207,7 @@ AVX512_TARGET static void avx512_kernel(int kc, const float *bp, const SgemmTile
     __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                               {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
     if (t->trans_c) {
-        float sums[AVX512_MR * AVX512_NR];
-        for (int i = 0; i < AVX512_MR; i++) {
-            _mm512_storeu_ps(sums + i * AVX512_NR, c[i][0]);
-            _mm512_storeu_ps(sums + i * AVX512_NR + 16, c[i][1]);
-        }
-        tile_store(sums, AVX512_NR, t);
+        avx512_store_trans(t, c);
         return;
     }
     __mmask16 k0 = t->nv >= 16 ? 0xFFFF : (__mmask16)((1u << t->nv) - 1);
@@ -271,6 +315,33 @@ int sgemm_backend_set(const char *name) {
 
 // ---- B from a stored matrix ----
 
+#ifdef SGEMM_X86
+static int avx512_supported_cached(void) {
+    static int ok = -1;   // the CPU does not change under a process
+    if (ok < 0) ok = avx512_supported();
+    return ok;
+}
+
+// One panel of 32 columns of B = b^T (rows j0.. of b, w of them) over k0..k0+kc: 16 x 16 blocks read
+// along b's rows, transposed in registers.
+AVX512_TARGET static void avx512_pack_trans(const SgemmMatrix *mx, int k0, int kc, int j0, int w, float *dst) {
+    for (int k = 0; k < kc; k += 16) {
+        int kn = kc - k < 16 ? kc - k : 16;
+        __mmask16 km = (__mmask16)((1u << kn) - 1);
+        for (int h = 0; h < 2; h++) {
+            __m512 r[16];
+            for (int i = 0; i < 16; i++) {
+                int j = h * 16 + i;
+                r[i] = j < w ? _mm512_maskz_loadu_ps(km, mx->b + (size_t)(j0 + j) * mx->ldb + k0 + k)
+                             : _mm512_setzero_ps();
+            }
+            avx512_transpose16(r);
+            for (int e = 0; e < kn; e++) _mm512_storeu_ps(dst + (size_t)(k + e) * AVX512_NR + 16 * h, r[e]);
+        }
+    }
+}
+#endif
+
 static void pack_matrix(const void *ctx, int k0, int kc, int n0, int nc, int nr, float *dst) {
     const SgemmMatrix *mx = ctx;
     for (int p = 0; p * nr < nc; p++, dst += (size_t)kc * nr) {
@@ -284,6 +355,12 @@ static void pack_matrix(const void *ctx, int k0, int kc, int n0, int nc, int nr,
             }
             continue;
         }
+#ifdef SGEMM_X86
+        if (nr == AVX512_NR && avx512_supported_cached()) {
+            avx512_pack_trans(mx, k0, kc, j0, w, dst);
+            continue;
+        }
+#endif
         for (int j = 0; j < w; j++) {   // B[k][n] = b[n][k]: rows of b read along k
             const float *restrict src = mx->b + (size_t)(j0 + j) * mx->ldb + k0;
             for (int k = 0; k < kc; k++) dst[(size_t)k * nr + j] = src[k];
