@@ -242,4 +242,30 @@ int conv_cols_write_avx512(const ConvCols *g, int nb, float *col) {
 #endif
 }
 
-SgemmB conv_cols_b(const ConvCols *g) { return (SgemmB){.pack = conv_cols_pack, .ctx = g}; }
+// A panel of 32 columns read in place: one run of 32, or two runs of 16 (output rows of 32 or 16 columns,
+// stride 1); row (c, tap) of the panel is then two masked stretches of input rows of channel c.
+static int conv_cols_rows(const void *ctx, int n, SgemmRows *r) {
+#ifdef CONV_COLS_X86
+    const ConvCols *g = ctx;
+    int kk = g->k * g->k;
+    if (g->s != 1 || kk > SGEMM_ROWS_PERIOD_MAX || kk > TAPS_MAX) return 0;
+    ColRun runs[RUNS_MAX];
+    int nrun = col_runs(g, n, 32, runs);
+    if (!(nrun == 1 || (nrun == 2 && runs[0].len == 16))) return 0;
+    TapRun tab[TAPS_MAX * 2];
+    tap_table(g, runs, nrun, tab);
+    r->base = g->x, r->stride = (ptrdiff_t)g->B * g->H * g->W, r->period = kk;
+    for (int t = 0; t < kk; t++) {
+        const TapRun *e = &tab[t * nrun];
+        r->off0[t] = e[0].off, r->m0[t] = (unsigned short)e[0].mask;
+        if (nrun == 1) r->off1[t] = e[0].off + 16, r->m1[t] = (unsigned short)(e[0].mask >> 16);
+        else r->off1[t] = e[1].off, r->m1[t] = (unsigned short)e[1].mask;
+    }
+    return 1;
+#else
+    (void)ctx, (void)n, (void)r;
+    return 0;
+#endif
+}
+
+SgemmB conv_cols_b(const ConvCols *g) { return (SgemmB){.pack = conv_cols_pack, .ctx = g, .rows = conv_cols_rows}; }

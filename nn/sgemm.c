@@ -37,6 +37,8 @@ struct SgemmBackend {
     int mr, nr;
     // The tile's kc terms: B panel bp is [kc][nr].
     void (*kernel)(int kc, const float *bp, const SgemmTile *t);
+    // NULL, or the same with B's rows k0.. read in place as r says (nr == 32).
+    void (*kernel_rows)(int k0, int kc, const SgemmRows *r, const SgemmTile *t);
 };
 
 // A computed tile (mr x nr sums, row stride ts) into C: the edge tiles and transposed C.
@@ -217,8 +219,52 @@ AVX512_TARGET static void avx512_kernel(int kc, const float *bp, const SgemmTile
         if (i < t->mv) avx512_row(t, i, k0, k1, c[i][0], c[i][1]);
 }
 
-static const SgemmBackend avx512_backend = {
-    .name = "avx512", .supported = avx512_supported, .mr = AVX512_MR, .nr = AVX512_NR, .kernel = avx512_kernel};
+// avx512_kernel with each row of B loaded from where it lies (two masked loads) instead of a packed panel.
+AVX512_TARGET static void avx512_kernel_rows(int k0, int kc, const SgemmRows *r, const SgemmTile *t) {
+    const float *a0 = tile_row(t, 0), *a1 = tile_row(t, 1), *a2 = tile_row(t, 2), *a3 = tile_row(t, 3);
+    const float *a4 = tile_row(t, 4), *a5 = tile_row(t, 5), *a6 = tile_row(t, 6), *a7 = tile_row(t, 7);
+    ptrdiff_t cs = t->cs, o = 0;
+    int tt = k0 % r->period;
+    const float *p = r->base + (ptrdiff_t)(k0 / r->period) * r->stride;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    for (int k = 0; k < kc; k++, o += cs) {
+        __m512 b0 = _mm512_maskz_loadu_ps(r->m0[tt], p + r->off0[tt]);
+        __m512 b1 = _mm512_maskz_loadu_ps(r->m1[tt], p + r->off1[tt]);
+        if (++tt == r->period) tt = 0, p += r->stride;
+#define AVX512_ROW(x, y0, y1)                                                                                          \
+    do {                                                                                                               \
+        __m512 av = _mm512_set1_ps(x[o]);                                                                              \
+        y0 = _mm512_fmadd_ps(av, b0, y0);                                                                              \
+        y1 = _mm512_fmadd_ps(av, b1, y1);                                                                              \
+    } while (0)
+        AVX512_ROW(a0, c00, c01);
+        AVX512_ROW(a1, c10, c11);
+        AVX512_ROW(a2, c20, c21);
+        AVX512_ROW(a3, c30, c31);
+        AVX512_ROW(a4, c40, c41);
+        AVX512_ROW(a5, c50, c51);
+        AVX512_ROW(a6, c60, c61);
+        AVX512_ROW(a7, c70, c71);
+#undef AVX512_ROW
+    }
+    __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    if (t->trans_c) {
+        avx512_store_trans(t, c);
+        return;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < AVX512_MR; i++)
+        if (i < t->mv) avx512_row(t, i, 0xFFFF, 0xFFFF, c[i][0], c[i][1]);
+}
+
+static const SgemmBackend avx512_backend = {.name = "avx512",
+                                            .supported = avx512_supported,
+                                            .mr = AVX512_MR,
+                                            .nr = AVX512_NR,
+                                            .kernel = avx512_kernel,
+                                            .kernel_rows = avx512_kernel_rows};
 
 // ---- AVX2 + FMA: 6 rows x 16 columns, 12 ymm accumulators ----
 
@@ -371,13 +417,34 @@ static void pack_matrix(const void *ctx, int k0, int kc, int n0, int nc, int nr,
     }
 }
 
-SgemmB sgemm_b_matrix(const SgemmMatrix *mx) { return (SgemmB){.pack = pack_matrix, .ctx = mx}; }
+SgemmB sgemm_b_matrix(const SgemmMatrix *mx) { return (SgemmB){.pack = pack_matrix, .ctx = mx, .rows = NULL}; }
 
 // ---- the driver ----
 
 static void c_zero(int M, int N, float *C, int ldc, int trans_c) {
     int rows = trans_c ? N : M, cols = trans_c ? M : N;
     for (int i = 0; i < rows; i++) memset(C + (size_t)i * ldc, 0, sizeof(float) * (size_t)cols);
+}
+
+// One block of K with B's panels read in place where b->rows can describe them; any other panel (the
+// last, narrower one; runs of columns the description does not fit) is packed alone into bp.
+static void rows_block(const SgemmBackend *be, const SgemmB *b, int k0, int kc, int M, int N, const float *A,
+                       ptrdiff_t rs, ptrdiff_t cs, float *C, int ldc, int tc, int add, float *bp) {
+    int mr = be->mr, nr = be->nr;
+    SgemmRows r;
+    for (int n = 0; n < N; n += nr) {
+        int nv = N - n < nr ? N - n : nr;
+        int direct = nv == nr && b->rows(b->ctx, n, &r);
+        if (!direct) b->pack(b->ctx, k0, kc, n, nv, nr, bp);
+        for (int m0 = 0; m0 < M; m0 += mr) {
+            SgemmTile t = {.a = A + (ptrdiff_t)m0 * rs + (ptrdiff_t)k0 * cs, .rs = rs, .cs = cs,
+                           .mv = M - m0 < mr ? M - m0 : mr, .nv = nv,
+                           .c = tc ? C + (size_t)n * ldc + m0 : C + (size_t)m0 * ldc + n, .ldc = ldc, .trans_c = tc,
+                           .add = add};
+            if (direct) be->kernel_rows(k0, kc, &r, &t);
+            else be->kernel(kc, bp, &t);
+        }
+    }
 }
 
 void sgemm_be(const SgemmBackend *be, int trans_a, int M, int N, int K, const float *A, int lda, const SgemmB *b,
@@ -397,6 +464,10 @@ void sgemm_be(const SgemmBackend *be, int trans_a, int M, int N, int K, const fl
     float *bp = block_get((size_t)kcb * nr * bpan);
     for (int k0 = 0; k0 < K; k0 += kcb) {
         int kc = K - k0 < kcb ? K - k0 : kcb;
+        if (b->rows && be->kernel_rows) {
+            rows_block(be, b, k0, kc, M, N, A, rs, cs, C, ldc, tc, acc || k0 > 0, bp);
+            continue;
+        }
         for (int n0 = 0; n0 < N; n0 += bpan * nr) {
             int nb = N - n0 < bpan * nr ? N - n0 : bpan * nr;
             b->pack(b->ctx, k0, kc, n0, nb, nr, bp);

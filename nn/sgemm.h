@@ -20,9 +20,23 @@ int sgemm_backend_set(const char *name);
 
 // The B operand as packed panels. pack writes rows [k0, k0+kc) and columns [n0, n0+nc) of B into
 // ceil(nc/nr) panels of nr columns, dst[panel][k - k0][j] (kc * nr floats each), columns past nc zero.
+// Optionally B's panels read in place (the AVX-512 backend; 32-column panels): row k of the panel at
+// column n is lanes 0-15 from p + off0[t] under mask m0[t] and lanes 16-31 from p + off1[t] under m1[t]
+// (masked lanes are 0 and never read), with t = k % period and p = base + (k / period) * stride.
+#define SGEMM_ROWS_PERIOD_MAX 49
+typedef struct {
+    const float *base;
+    ptrdiff_t stride;
+    int period;
+    ptrdiff_t off0[SGEMM_ROWS_PERIOD_MAX], off1[SGEMM_ROWS_PERIOD_MAX];
+    unsigned short m0[SGEMM_ROWS_PERIOD_MAX], m1[SGEMM_ROWS_PERIOD_MAX];
+} SgemmRows;
+
 typedef struct {
     void (*pack)(const void *ctx, int k0, int kc, int n0, int nc, int nr, float *dst);
     const void *ctx;
+    // NULL, or: describe the 32-column panel at column n in *r and return 1; 0 when it cannot (it is packed).
+    int (*rows)(const void *ctx, int n, SgemmRows *r);
 } SgemmB;
 
 // A stored matrix as B: B[k][n] = b[k * ldb + n], or b[n * ldb + k] when trans.
