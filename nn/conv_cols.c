@@ -76,20 +76,19 @@ typedef struct {
 } TapRun;
 
 static void tap_table(const ConvCols *g, const ColRun *runs, int nq, TapRun *tab) {
-    for (int t = 0; t < g->k * g->k; t++)
-        for (int q = 0; q < nq; q++) {
-            const ColRun *u = &runs[q];
-            int ih = u->oh - g->p + t / g->k, iw0 = u->ow0 - g->p + t % g->k, len = u->len;
-            TapRun e = {0, 0};
-            if (ih >= 0 && ih < g->H) {
+    TapRun *e = tab;
+    for (int ki = 0; ki < g->k; ki++)
+        for (int kj = 0; kj < g->k; kj++)
+            for (int q = 0; q < nq; q++, e++) {
+                const ColRun *u = &runs[q];
+                int ih = u->oh - g->p + ki, iw0 = u->ow0 - g->p + kj, len = u->len;
+                *e = (TapRun){0, 0};
+                if (ih < 0 || ih >= g->H) continue;
                 int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
-                if (hi > lo) {
-                    e.mask = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
-                    e.off = ((ptrdiff_t)u->b * g->H + ih) * g->W + iw0;
-                }
+                if (hi <= lo) continue;
+                e->mask = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
+                e->off = ((ptrdiff_t)u->b * g->H + ih) * g->W + iw0;
             }
-            tab[t * nq + q] = e;
-        }
 }
 
 __attribute__((target("avx512f"))) static void pack_group_avx512(const ConvCols *g, int k0, int kc, int nq,

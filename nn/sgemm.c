@@ -375,6 +375,11 @@ AVX512_TARGET static void avx512_pack_trans(const SgemmMatrix *mx, int k0, int k
         int kn = kc - k < 16 ? kc - k : 16;
         __mmask16 km = (__mmask16)((1u << kn) - 1);
         for (int h = 0; h < 2; h++) {
+            if (h * 16 >= w) {   // columns past w: zero
+                for (int e = 0; e < kn; e++)
+                    _mm512_storeu_ps(dst + (size_t)(k + e) * AVX512_NR + 16, _mm512_setzero_ps());
+                continue;
+            }
             __m512 r[16];
             for (int i = 0; i < 16; i++) {
                 int j = h * 16 + i;
