@@ -190,13 +190,14 @@ static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float 
         sgemm(0, 0, OC, B * ohw, K, W, K, x, B * ohw, y, B * ohw, 0);
         return;
     }
+    ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
+                  .OH = ys->h, .OW = ys->w, .b0 = 0};
     if (keep) {
-        im2col(x, C, B, xs->h, xs->w, 0, B, l->k, l->stride, l->pad, ys->h, ys->w, l->save);
+        if (!conv_cols_write_avx512(&g, B, l->save))
+            im2col(x, C, B, xs->h, xs->w, 0, B, l->k, l->stride, l->pad, ys->h, ys->w, l->save);
         sgemm(0, 0, OC, B * ohw, K, W, K, l->save, B * ohw, y, B * ohw, 0);
         return;
     }
-    ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
-                  .OH = ys->h, .OW = ys->w, .b0 = 0};
     SgemmB b = conv_cols_b(&g);
     sgemm_packed(0, OC, B * ohw, K, W, K, &b, y, B * ohw, 0);
 }

@@ -422,7 +422,16 @@ static void pack_matrix(const void *ctx, int k0, int kc, int n0, int nc, int nr,
     }
 }
 
-SgemmB sgemm_b_matrix(const SgemmMatrix *mx) { return (SgemmB){.pack = pack_matrix, .ctx = mx, .rows = NULL}; }
+// An untransposed matrix's 32-column panel read in place: row k is 32 floats at b + k * ldb + n.
+static int matrix_rows(const void *ctx, int n, SgemmRows *r) {
+    const SgemmMatrix *mx = ctx;
+    if (mx->trans) return 0;
+    r->base = mx->b + n, r->stride = mx->ldb, r->period = 1;
+    r->off0[0] = 0, r->off1[0] = 16, r->m0[0] = r->m1[0] = 0xFFFF;
+    return 1;
+}
+
+SgemmB sgemm_b_matrix(const SgemmMatrix *mx) { return (SgemmB){.pack = pack_matrix, .ctx = mx, .rows = matrix_rows}; }
 
 // ---- the driver ----
 
