@@ -254,6 +254,7 @@ static int conv_cols_rows(const void *ctx, int n, SgemmRows *r) {
     TapRun tab[TAPS_MAX * 2];
     tap_table(g, runs, nrun, tab);
     r->base = g->x, r->stride = (ptrdiff_t)g->B * g->H * g->W, r->period = kk;
+    r->prefetch = (ptrdiff_t)nrun * g->W;   // the next panel: nrun output rows further, inside a sample mostly
     for (int t = 0; t < kk; t++) {
         const TapRun *e = &tab[t * nrun];
         r->off0[t] = e[0].off, r->m0[t] = (unsigned short)e[0].mask;

@@ -225,12 +225,17 @@ AVX512_TARGET static void avx512_kernel_rows(int k0, int kc, const SgemmRows *r,
     const float *a4 = tile_row(t, 4), *a5 = tile_row(t, 5), *a6 = tile_row(t, 6), *a7 = tile_row(t, 7);
     ptrdiff_t cs = t->cs, o = 0;
     int tt = k0 % r->period;
+    ptrdiff_t pf = r->prefetch;
     const float *p = r->base + (ptrdiff_t)(k0 / r->period) * r->stride;
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
     __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
     for (int k = 0; k < kc; k++, o += cs) {
         __m512 b0 = _mm512_maskz_loadu_ps(r->m0[tt], p + r->off0[tt]);
         __m512 b1 = _mm512_maskz_loadu_ps(r->m1[tt], p + r->off1[tt]);
+        if (pf) {   // the stretches the next panel reads that this one does not: fetched while this one computes
+            _mm_prefetch((const char *)(p + r->off0[tt] + pf), _MM_HINT_T0);
+            _mm_prefetch((const char *)(p + r->off1[tt] + pf + 15), _MM_HINT_T0);
+        }
         if (++tt == r->period) tt = 0, p += r->stride;
 #define AVX512_ROW(x, y0, y1)                                                                                          \
     do {                                                                                                               \
@@ -426,7 +431,7 @@ static void pack_matrix(const void *ctx, int k0, int kc, int n0, int nc, int nr,
 static int matrix_rows(const void *ctx, int n, SgemmRows *r) {
     const SgemmMatrix *mx = ctx;
     if (mx->trans) return 0;
-    r->base = mx->b + n, r->stride = mx->ldb, r->period = 1;
+    r->base = mx->b + n, r->stride = mx->ldb, r->period = 1, r->prefetch = 0;
     r->off0[0] = 0, r->off1[0] = 16, r->m0[0] = r->m1[0] = 0xFFFF;
     return 1;
 }

@@ -28,6 +28,7 @@ typedef struct {
     const float *base;
     ptrdiff_t stride;
     int period;
+    ptrdiff_t prefetch;   // rows at each row's address + prefetch are fetched ahead (the next panel's), or 0
     ptrdiff_t off0[SGEMM_ROWS_PERIOD_MAX], off1[SGEMM_ROWS_PERIOD_MAX];
     unsigned short m0[SGEMM_ROWS_PERIOD_MAX], m1[SGEMM_ROWS_PERIOD_MAX];
 } SgemmRows;
