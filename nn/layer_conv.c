@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "conv_cols.h"
-#include "conv_winograd.h"
 #include "model.h"
 #include "qgemm.h"
 #include "sgemm.h"
@@ -197,10 +196,6 @@ static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float 
         if (!conv_cols_write_avx512(&g, B, l->save))
             im2col(x, C, B, xs->h, xs->w, 0, B, l->k, l->stride, l->pad, ys->h, ys->w, l->save);
         sgemm(0, 0, OC, B * ohw, K, W, K, l->save, B * ohw, y, B * ohw, 0);
-        return;
-    }
-    if (conv_winograd_applies(l->k, l->stride, l->pad)) {
-        conv_winograd(x, C, B, xs->h, xs->w, W, OC, y, 0);
         return;
     }
     SgemmB b = conv_cols_b(&g);
@@ -492,11 +487,6 @@ static void conv_input_grad_same(Model *m, Layer *l, const float *W, const float
     for (int o = 0; o < OC; o++)
         for (int c = 0; c < C; c++)
             for (int t = 0; t < kk; t++) wt[((size_t)c * OC + o) * kk + (kk - 1 - t)] = W[((size_t)o * C + c) * kk + t];
-    if (conv_winograd_applies(l->k, 1, l->pad)) {
-        conv_winograd(dy, OC, B, ys->h, ys->w, wt, C, dx, 1);
-        free(wt);
-        return;
-    }
     ConvCols g = {.x = dy, .C = OC, .B = B, .H = ys->h, .W = ys->w, .k = l->k, .s = 1, .p = l->pad,
                   .OH = ys->h, .OW = ys->w, .b0 = 0};
     SgemmB b = conv_cols_b(&g);
