@@ -1,13 +1,14 @@
-// 2-D convolution over channel-major activations: im2col of a chunk of samples, then one
-// cblas_sgemm per chunk writing straight into the (OC, B, OH, OW) output. Any stride and padding.
-#include <cblas.h>
+// 2-D convolution over channel-major activations through nn/sgemm: forward with im2col written straight
+// into the packed panels, writing the (OC, B, OH, OW) output; any stride and padding (docs/conv.md).
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "conv_cols.h"
 #include "model.h"
 #include "qgemm.h"
+#include "sgemm.h"
 #include "vec.h"
 
 // "Same" stride-1 convolution (OH == H, OW == W): for a fixed (c, ki, kj, sample) the column row
@@ -179,26 +180,26 @@ static int conv_chunk(const Model *m, const Layer *l) {
     return nb < m->cur ? nb : m->cur;
 }
 
-// y (OC, B*ohw) = W (OC, K) x columns of x (K, B*ohw), chunk by chunk; a training forward keeps the
-// columns of small layers in l->save when `keep` (the fp32 path).
+// y (OC, B*ohw) = W (OC, K) x columns of x (K, B*ohw), packed block by block from x; a training forward
+// keeps the columns of small layers in l->save when `keep` (the fp32 path), and multiplies those.
 static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float *y, int keep) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k;
     int ohw = ys->h * ys->w;
     if (conv_is_pointwise(l)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, B * ohw, K, 1.0f, W, K, x, B * ohw, 0.0f, y,
-                    B * ohw);
+        sgemm(0, 0, OC, B * ohw, K, W, K, x, B * ohw, y, B * ohw, 0);
         return;
     }
-    int nb = conv_chunk(m, l);
-    for (int b0 = 0; b0 < B; b0 += nb) {
-        int n = B - b0 < nb ? B - b0 : nb;
-        // Small layers keep each chunk's columns from a training forward for backward (l->save).
-        float *col = keep ? l->save + (size_t)K * b0 * ohw : m->work;
-        im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, col);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, OC, n * ohw, K, 1.0f, W, K, col, n * ohw, 0.0f,
-                    y + (size_t)b0 * ohw, B * ohw);
+    ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
+                  .OH = ys->h, .OW = ys->w, .b0 = 0};
+    if (keep) {
+        if (!conv_cols_write_avx512(&g, B, l->save))
+            im2col(x, C, B, xs->h, xs->w, 0, B, l->k, l->stride, l->pad, ys->h, ys->w, l->save);
+        sgemm(0, 0, OC, B * ohw, K, W, K, l->save, B * ohw, y, B * ohw, 0);
+        return;
     }
+    SgemmB b = conv_cols_b(&g);
+    sgemm_packed(0, OC, B * ohw, K, W, K, &b, y, B * ohw, 0);
 }
 
 // Columns from codes xq (C, B, H, W), samples [b0, b0+nb): col (C*k*k, nb*OH*OW) of type T, where the
@@ -444,39 +445,72 @@ static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
 }
 
 // dW (OC, K) += dy (OC, B*ohw) x columns of x, transposed; the columns from the forward when `kept`.
+// Computed as dW^T (K, OC) = columns (K, n*ohw) . dy^T: the columns are sgemm's A as stored (no transpose
+// of the big operand), dy^T is packed (OC*n*ohw floats), and the tiles are stored transposed into dW.
 static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy, int kept) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
     float *dW = m->grads + m->tensors[l->w].offset;
+    int flags = SGEMM_ACCUMULATE | SGEMM_TRANS_C;
     if (conv_is_pointwise(l)) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, B * ohw, 1.0f, dy, B * ohw, x, B * ohw, 1.0f, dW,
-                    K);
+        sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dW, K, flags);
+        return;
+    }
+    if (kept) {
+        sgemm(0, 1, K, OC, B * ohw, l->save, B * ohw, dy, B * ohw, dW, K, flags);
         return;
     }
     int nb = conv_chunk(m, l);
     for (int b0 = 0; b0 < B; b0 += nb) {
         int n = B - b0 < nb ? B - b0 : nb;
-        const float *col = kept ? l->save + (size_t)K * b0 * ohw : m->work;
-        if (!kept) im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, OC, K, n * ohw, 1.0f, dy + (size_t)b0 * ohw, B * ohw, col,
-                    n * ohw, 1.0f, dW, K);
+        ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
+                      .OH = ys->h, .OW = ys->w, .b0 = b0};
+        if (!conv_cols_write_avx512(&g, n, m->work))
+            im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+        sgemm(0, 1, K, OC, n * ohw, m->work, n * ohw, dy + (size_t)b0 * ohw, B * ohw, dW, K, flags);
     }
 }
 
-// dx (C, B, H, W) += the adjoint of the convolution applied to dy: W^T dy, scattered back by col2im.
+// A "same" convolution (stride 1, k = 2p + 1, output as large as the input).
+static int conv_is_same(const Model *m, const Layer *l) {
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    return l->stride == 1 && l->k == 2 * l->pad + 1 && ys->h == xs->h && ys->w == xs->w;
+}
+
+// The input gradient of a "same" conv is itself a "same" conv, of dy with the weights transposed and
+// flipped: dx (C, B*hw) += W' (C, OC*k*k) . columns of dy, W'[c][o][t] = W[o][c][k*k-1-t]; the columns
+// are packed straight from dy, so neither the column matrix nor col2im is needed.
+static void conv_input_grad_same(Model *m, Layer *l, const float *W, const float *dy, float *dx) {
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, C = xs->c, OC = ys->c, kk = l->k * l->k, hw = ys->h * ys->w;
+    float *wt = xmalloc(sizeof(float) * (size_t)C * OC * kk);
+    for (int o = 0; o < OC; o++)
+        for (int c = 0; c < C; c++)
+            for (int t = 0; t < kk; t++) wt[((size_t)c * OC + o) * kk + (kk - 1 - t)] = W[((size_t)o * C + c) * kk + t];
+    ConvCols g = {.x = dy, .C = OC, .B = B, .H = ys->h, .W = ys->w, .k = l->k, .s = 1, .p = l->pad,
+                  .OH = ys->h, .OW = ys->w, .b0 = 0};
+    SgemmB b = conv_cols_b(&g);
+    sgemm_packed(0, C, B * hw, OC * kk, wt, OC * kk, &b, dx, B * hw, SGEMM_ACCUMULATE);
+    free(wt);
+}
+
+// dx (C, B, H, W) += the adjoint of the convolution applied to dy: W^T dy, scattered back by col2im
+// (a "same" conv: conv_input_grad_same).
 static void conv_input_grad(Model *m, Layer *l, const float *W, const float *dy, float *dx) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
     if (conv_is_pointwise(l)) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, B * ohw, OC, 1.0f, W, K, dy, B * ohw, 1.0f, dx,
-                    B * ohw);
+        sgemm(1, 0, K, B * ohw, OC, W, K, dy, B * ohw, dx, B * ohw, SGEMM_ACCUMULATE);
+        return;
+    }
+    if (conv_is_same(m, l)) {
+        conv_input_grad_same(m, l, W, dy, dx);
         return;
     }
     int nb = conv_chunk(m, l);
     for (int b0 = 0; b0 < B; b0 += nb) {
         int n = B - b0 < nb ? B - b0 : nb;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, n * ohw, OC, 1.0f, W, K, dy + (size_t)b0 * ohw,
-                    B * ohw, 0.0f, m->work, n * ohw);
+        sgemm(1, 0, K, n * ohw, OC, W, K, dy + (size_t)b0 * ohw, B * ohw, m->work, n * ohw, 0);
         col2im(m->work, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, dx);
     }
 }

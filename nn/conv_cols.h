@@ -1,0 +1,23 @@
+// im2col written straight into the packed B panels of nn/sgemm.h: the columns of a convolution's input
+// are never stored whole, only a cache-sized block of panels at a time.
+#ifndef MESHTRAIN_CONV_COLS_H
+#define MESHTRAIN_CONV_COLS_H
+#include "sgemm.h"
+
+// The column matrix (C*k*k, nb*OH*OW) of x (C, B, H, W) for samples [b0, b0+nb): row (c, ki, kj), column
+// (b, oh, ow) holds x[c][b0+b][oh*s - p + ki][ow*s - p + kj], 0 in the padding.
+typedef struct {
+    const float *x;
+    int C, B, H, W;
+    int k, s, p, OH, OW;
+    int b0;
+} ConvCols;
+
+// The column matrix itself, (C*k*k, nb*OH*OW) row-major, with AVX-512 (stride 1, OW <= 32): 1, or 0 (col
+// untouched) when this CPU or shape has no such path (the caller's plain im2col then writes it).
+int conv_cols_write_avx512(const ConvCols *g, int nb, float *col);
+
+// As an SgemmB (ctx: a ConvCols that outlives the product).
+SgemmB conv_cols_b(const ConvCols *g);
+
+#endif
