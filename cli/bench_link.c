@@ -72,27 +72,32 @@ static void probes_run(const LinkBench *b, const char *self_ip, const char *peer
     }
     double *delay = xcalloc((size_t)b->probes, sizeof(double)), *sent_at = xcalloc((size_t)b->probes, sizeof(double));
     for (int k = 0; k < b->probes; k++) delay[k] = -1;
-    double end = t0 + b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0;
+    // Every probe is sent, however late (a side that fell behind its schedule still sends the rest, so
+    // none counts as lost unsent); the last one gets the same time to arrive as on schedule.
+    double grace = 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0;
+    double end = t0 + b->probes * b->interval_s + grace;
     int next = 0;
     for (;;) {
         double now = time_now();
-        if (now >= end) break;
+        if (now >= end && next == b->probes) break;
         double due = next < b->probes ? t0 + next * b->interval_s : end;
         if (now >= due && next < b->probes) {
             Probe p = {(uint32_t)next, 0, now};
             sendto(fd, &p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
-            next++;
-            continue;
+            if (++next == b->probes && now + grace > end) end = now + grace;
+            due = next < b->probes ? t0 + next * b->interval_s : end;
         }
         // Sleep until the next send is due (to the nanosecond: a busy loop here would keep the other
-        // side off the only core of User-Mode Linux and add its time slice to the delays measured).
+        // side off the only core of User-Mode Linux and add its time slice to the delays measured),
+        // then take every probe that arrived: a side that falls behind its sends (a busy guest, short
+        // intervals) still receives, and its socket never overflows into losses netem did not make.
         struct pollfd pf = {fd, POLLIN, 0};
-        double wait = due - now;
+        double wait = due - time_now();
         if (wait < 0) wait = 0;
         struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-        if (ppoll(&pf, 1, &ts, NULL) == 1) {
-            Probe p;
-            ssize_t r = recv(fd, &p, sizeof p, MSG_DONTWAIT);
+        if (ppoll(&pf, 1, &ts, NULL) != 1) continue;
+        Probe p;
+        for (ssize_t r; (r = recv(fd, &p, sizeof p, MSG_DONTWAIT)) >= 0;) {
             double at = time_now();
             if (r == (ssize_t)sizeof p && p.seq < (uint32_t)b->probes && delay[p.seq] < 0) {
                 delay[p.seq] = (at - p.sent) * 1e3;
@@ -394,6 +399,24 @@ static int rig_probes_collect(LinkRig *g, int rc, json_t **ab, json_t **ba, Err 
     return *ab && *ba ? 0 : -1;
 }
 
+// What each direction's netem qdisc counted (packets passed on, packets dropped), read once the probes
+// are in and before the throughput test: every probe A sent must show here, so a probe that bypassed
+// the shaping, or a loss that netem did not make, is visible. Nothing is added if tc cannot say.
+static void rig_counters(LinkRig *g, json_t *ab, json_t *ba) {
+    char *st = g->ne.nsfd ? backend_kernel.stats(&g->ne) : NULL;
+    json_t *arr = st ? json_loads(st, 0, NULL) : NULL;
+    size_t k;
+    json_t *q;
+    json_array_foreach(arr, k, q) {
+        int from = (int)json_integer_value(json_object_get(q, "from"));
+        json_t *d = from == 0 ? ab : ba;
+        json_object_set(d, "netem_packets", json_object_get(q, "packets"));
+        json_object_set(d, "netem_drops", json_object_get(q, "drops"));
+    }
+    json_decref(arr);
+    free(st);
+}
+
 // The throughput test, A to B, once B listens: B's report, or NULL (and e) if it failed.
 static json_t *rig_throughput(LinkRig *g, int *rc, Err *e) {
     free(side_read(&g->in[1], 5, 'L'));
@@ -440,6 +463,7 @@ static json_t *rig_measure(LinkRig *g, const char *backend_name, const char *why
     double change_applied = b->change_at_s > 0 ? rig_change(g, t0, &rc, e) : -1;
     json_t *ab, *ba, *tcp = NULL;
     if (rig_probes_collect(g, rc, &ab, &ba, e)) rc = -1;
+    if (!rc) rig_counters(g, ab, ba);
     if (!rc && b->tcp_s > 0) tcp = rig_throughput(g, &rc, e);
     else if (!rc) for (int i = 0; i < 2; i++) close(g->side[i].go[1]);
     if (!rc) return result_json(g, ab, ba, tcp, change_applied, backend_name, why);
@@ -459,6 +483,9 @@ static void result_print(const LinkBench *b, const json_t *out, const char *back
     printf("  loss %%         %10.2f   %.2f (95%% CI %.2f..%.2f, %d of %d probes)\n", b->link.loss_pct,
            F(ab, "loss_pct"), F(ab, "loss_ci95_low_pct"), F(ab, "loss_ci95_high_pct"), (int)F(ab, "lost"),
            (int)F(ab, "probes"));
+    if (json_object_get(ab, "netem_drops"))
+        printf("                              netem on A->B: %d dropped, %d passed on\n", (int)F(ab, "netem_drops"),
+               (int)F(ab, "netem_packets"));
     if (tp)
         printf("  rate Mbit/s    %10.2f   %.2f on the wire (TCP goodput %.2f)\n", b->link.rate_mbit, F(tp, "wire_mbit"),
                F(tp, "goodput_mbit"));
