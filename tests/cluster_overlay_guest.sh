@@ -56,10 +56,15 @@ if kind == "loss":
     line = ("delay min %.2f, median %.2f ms (configured 20); loss %.2f%% of %d probes (configured 5, bound +-%.2f), "
             "netem on A->B dropped %d and passed %d; %s") % (
         r["delay_min_ms"], r["delay_median_ms"], r["loss_pct"], n, bound, drops, passed, note)
-    if passed + drops != n: hard.append("every probe through A->B's netem (%d + %d, not %d)" % (passed, drops, n))
-    if abs(100.0 * drops / n - 5) > bound: hard.append("netem's drop rate %.2f%%" % (100.0 * drops / n))
-    if lost < drops: hard.append("fewer probes lost than netem dropped")
-    if calm and lost != drops: why.append("%d probes lost that netem passed" % (lost - drops))
+    # Every probe goes through A->B's netem (a few more packets may: ICMP errors for probes that reached a
+    # closed socket); what netem dropped is lost, and on a calm host nothing else is. Measured: lost ==
+    # netem's drops in every run since bench link listens until the peer's probes stop (busy hosts too).
+    extra = passed + drops - n
+    if extra < 0: hard.append("every probe through A->B's netem (%d + %d, not %d)" % (passed, drops, n))
+    if abs(100.0 * drops / max(1, passed + drops) - 5) > bound: hard.append("netem's drop rate")
+    if lost < drops - max(0, extra): hard.append("fewer probes lost than netem dropped")
+    if abs(r["loss_pct"] - 5) > bound and lost == drops: hard.append("loss outside the bound")
+    if calm and lost > drops: why.append("%d probes lost that netem passed" % (lost - drops))
     if calm and r["delay_median_ms"] > want + 2 + 0.05 * want: why.append("delay median")
 else:
     t, c = o["throughput"], o["change"]
