@@ -184,6 +184,7 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
     l->host = xcalloc((size_t)n, 64), l->ip = xcalloc((size_t)n, 64);
     l->rpid = xcalloc((size_t)n, sizeof(int));
     l->lost = xcalloc((size_t)n, 1);
+    l->counters = xcalloc((size_t)n, sizeof(char *));
     l->metrics = xcalloc((size_t)n, sizeof(FILE *));
     for (int i = 0; i < n; i++) fds[i] = -1, l->pairs[i].plain = l->pairs[i].tcp = -1;
     snprintf(l->log_path, sizeof l->log_path, "%s/launcher.log", run_dir);
@@ -286,6 +287,29 @@ int launch_metrics_write(Launch *l, int i, const char *run_dir, const void *p, s
     return 0;
 }
 
+int launch_counters_take(Launch *l, int i, const void *p, size_t len, Err *e) {
+    json_t *a = json_loadb(p, len, 0, NULL);
+    int ok = json_is_array(a);
+    json_decref(a);
+    if (!ok) { err_set(e, "agent %d sent malformed link counters", i); return -1; }
+    free(l->counters[i]);
+    l->counters[i] = strndup(p, len);
+    return 0;
+}
+
+char *launch_counters_json(const Launch *l, int *reported) {
+    json_t *all = json_array();
+    *reported = 0;
+    for (int i = 0; l->counters && i < l->n; i++) {
+        json_t *a = l->counters[i] ? json_loads(l->counters[i], 0, NULL) : NULL;
+        if (a) json_array_extend(all, a), ++*reported;
+        json_decref(a);
+    }
+    char *s = *reported ? json_dumps(all, JSON_COMPACT) : NULL;
+    json_decref(all);
+    return s;
+}
+
 void launch_stop(Launch *l, double grace_s) {
     double end = time_now() + grace_s;
     while (l->pid > 0 && !launch_poll(l) && time_now() < end) usleep(20000);
@@ -308,6 +332,8 @@ void launch_free(Launch *l) {
     for (int i = 0; l->metrics && i < l->n; i++)
         if (l->metrics[i]) fclose(l->metrics[i]);
     free(l->lost), l->lost = NULL;
+    for (int i = 0; l->counters && i < l->n; i++) free(l->counters[i]);
+    free(l->counters), l->counters = NULL;
     free(l->metrics), free(l->pairs), free(l->host), free(l->ip), free(l->rpid), free(l->ctl);
     l->ctl = NULL;
     if (l->ne) free(l->ne->underlay), l->ne->underlay = NULL, l->ne->links_send = NULL;

@@ -354,6 +354,12 @@ static void on_frame(Run *r, int i) {
             fail_set(r, "%s", e.msg);
         break;
     }
+    case LAUNCH_CTL_COUNTERS: {
+        Err e = {{0}};
+        if (!r->launch || launch_counters_take(r->launch, i, a->rd.payload, h->payload_len, &e))
+            fail_set(r, "%s", r->launch ? e.msg : "an agent started here sent link counters");
+        break;
+    }
     default: fail_set(r, "agent %d sent an unknown control message (kind %u)", i, h->kind);
     }
     json_decref(o);
@@ -526,8 +532,12 @@ int run_agents(Run *r) {
     if (r->secondary[0]) fail_set(r, "%s", r->secondary);   // every agent gone, the cause never named
     if (r->tty) fputc('\n', r->json ? stderr : stdout);
     if (!r->fail[0] && r->net.backend != &backend_none) {
-        char *st = r->net.backend->stats(&r->net.ne);
-        if (st) run_net_log(&r->net, "{\"event\":\"counters\",\"t_s\":%.4f,\"links\":%s}", time_now() - r->t_go, st);
+        // Launched agents sent their own senders' counters from their hosts (launch_agent.c).
+        int from = r->n;
+        char *st = r->launch ? launch_counters_json(r->launch, &from) : r->net.backend->stats(&r->net.ne);
+        if (st)
+            run_net_log(&r->net, "{\"event\":\"counters\",\"t_s\":%.4f,\"agents\":%d,\"links\":%s}",
+                        time_now() - r->t_go, from, st);
         free(st);
     }
     if (!r->fail[0]) r->net.fidelity = run_fidelity(r);
