@@ -170,7 +170,8 @@ int launch_agent_main(void) {
     if (ctl_tcp_write(fd, &seal, info, strlen(info), &e) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
         return fail("cannot reach the runner: %s%s", e.msg[0] ? e.msg : "socketpair", "");
     local_addr(fd, bind_ip, sizeof bind_ip);
-    CtlRelayPair pair = {.plain = sv[1], .tcp = fd, .seal = seal, .id = id, .on_end = on_runner_end};
+    CtlRelayPair pair = {.plain = sv[1], .tcp = fd, .seal = seal, .id = id, .on_end = on_runner_end,
+                         .beat_s = LAUNCH_BEAT_S};
     CtlRelay *relay = ctl_relay_start(&pair, 1, &e);
     if (!relay) return fail("%s%s", e.msg, "");
     FrameReader rd;

@@ -185,6 +185,7 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
     l->rpid = xcalloc((size_t)n, sizeof(int));
     l->lost = xcalloc((size_t)n, 1);
     l->counters = xcalloc((size_t)n, sizeof(char *));
+    l->silent = xcalloc((size_t)n, sizeof(double));
     l->metrics = xcalloc((size_t)n, sizeof(FILE *));
     for (int i = 0; i < n; i++) fds[i] = -1, l->pairs[i].plain = l->pairs[i].tcp = -1;
     snprintf(l->log_path, sizeof l->log_path, "%s/launcher.log", run_dir);
@@ -267,8 +268,12 @@ void launch_lost_describe(const Launch *l, char *out, size_t n) {
                 cat(out, n, &len, "%s%d", first ? " " : ", ", l->rpid[j]);
                 first = 0, named[j] = 1;
             }
-        cat(out, n, &len, ") before %s finished: %s", lost > 1 ? "they" : "it",
-            l->pairs[i].why[0] ? l->pairs[i].why : "control connection closed");
+        char why[200];
+        if (l->silent[i] > 0)
+            snprintf(why, sizeof why, "nothing, not even a heartbeat, for %.1f s (stopped, or too starved to run)",
+                     l->silent[i]);
+        else str_copy(why, sizeof why, l->pairs[i].why[0] ? l->pairs[i].why : "control connection closed");
+        cat(out, n, &len, ") before %s finished: %s", lost > 1 ? "they" : "it", why);
     }
     free(named);
 }
@@ -286,6 +291,8 @@ int launch_metrics_write(Launch *l, int i, const char *run_dir, const void *p, s
     }
     return 0;
 }
+
+double launch_silence(Launch *l, int i) { return l->relay ? ctl_relay_quiet(l->relay, i) : 0; }
 
 int launch_counters_take(Launch *l, int i, const void *p, size_t len, Err *e) {
     json_t *a = json_loadb(p, len, 0, NULL);
@@ -334,6 +341,7 @@ void launch_free(Launch *l) {
     free(l->lost), l->lost = NULL;
     for (int i = 0; l->counters && i < l->n; i++) free(l->counters[i]);
     free(l->counters), l->counters = NULL;
+    free(l->silent), l->silent = NULL;
     free(l->metrics), free(l->pairs), free(l->host), free(l->ip), free(l->rpid), free(l->ctl);
     l->ctl = NULL;
     if (l->ne) free(l->ne->underlay), l->ne->underlay = NULL, l->ne->links_send = NULL;

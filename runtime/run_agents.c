@@ -398,7 +398,9 @@ static void remote_reap(Run *r) {
     Launch *l = r->launch;
     for (int i = 0; i < r->n; i++) {
         AgentProc *a = &r->ag[i];
-        if (a->exited || a->fd >= 0) continue;
+        double quiet = a->exited || a->fd < 0 || a->done ? 0 : launch_silence(l, i);
+        if (quiet > LAUNCH_SILENT_S) l->silent[i] = quiet;   // alive for TCP, but not a sign of life
+        if (a->exited || (a->fd >= 0 && !l->silent[i])) continue;
         a->exited = 1;
         if (a->done || a->error[0]) continue;   // an error was reported (on_error) when it came
         l->lost[i] = 1;

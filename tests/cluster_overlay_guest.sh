@@ -194,7 +194,9 @@ else
   [ $same = 1 ] && ok "two emulated hosts (2 agents each), shaped links: acc_mean $(field "$DIR/two/summary.json" "['acc_mean']"), bytes and messages as on one host ($(python3 -c "print(round($t1-$t0,1))") s)"
   grep -q '"event":"change","at_s":0.5000,.*"from":0,"to":3' "$DIR/two/network.jsonl" && ok "the scheduled change was sent on the runner's timeline: $(grep -o '"event":"change","at_s":0.5000,"t_s":[0-9.]*' "$DIR/two/network.jsonl")" || bad "no change event in network.jsonl"
   # Each agent sent its senders' netem counters from its host: every directed link is in the report, as on
-  # one host, and every link carried packets (the sum is close to the one-host run's: same messages).
+  # one host, and every link carried packets; the bytes are close to the one-host run's (the same messages;
+  # acknowledgements vary with timing, and a launched agent reads its counters when it finished, before
+  # its connections close: 15181 packets against 21617, bytes within a few percent).
   line=$(python3 - "$DIR/two/network.jsonl" "$DIR/one/network.jsonl" <<'PY'
 import json, sys
 def counters(path):
@@ -203,10 +205,11 @@ def counters(path):
 two, one = counters(sys.argv[1]), counters(sys.argv[2])
 pairs = {(l["from"], l["to"]) for l in two["links"]}
 pk2, pk1 = sum(l["packets"] for l in two["links"]), sum(l["packets"] for l in one["links"])
-print("%d agents sent counters for %d directed links, %d packets (one host: %d links, %d packets)" % (
-    two["agents"], len(pairs), pk2, len(one["links"]), pk1))
+b2, b1 = sum(l["bytes"] for l in two["links"]), sum(l["bytes"] for l in one["links"])
+print("%d agents sent counters for %d directed links, %d packets, %d bytes (one host: %d links, %d packets, "
+      "%d bytes)" % (two["agents"], len(pairs), pk2, b2, len(one["links"]), pk1, b1))
 sys.exit(0 if two["agents"] == 4 and pairs == {(l["from"], l["to"]) for l in one["links"]} and len(pairs) == 12
-         and all(l["packets"] > 0 for l in two["links"]) and abs(pk2 - pk1) <= 0.2 * pk1 else 1)
+         and all(l["packets"] > 0 for l in two["links"]) and abs(b2 - b1) <= 0.1 * b1 else 1)
 PY
   ) && ok "link counters from both hosts: $line" || bad "link counters from both hosts: $line"
 fi
