@@ -321,8 +321,12 @@ void launch_stop(Launch *l, double grace_s) {
     double end = time_now() + grace_s;
     while (l->pid > 0 && !launch_poll(l) && time_now() < end) usleep(20000);
     if (l->pid > 0 && !launch_poll(l)) {
-        kill(l->pid, SIGTERM);   // mpirun and srun pass it on to every agent they started
-        end = time_now() + 3.0;
+        // mpirun and srun pass it on to every agent they started. The agents need not wait for it: their
+        // control connections are closed already, and an agent whose runner is gone exits at once (one cut
+        // off from here notices by itself). So the run is marked FAILED after at most a second more, even
+        // when the launcher waits for a host it cannot reach (srun did, up to 3 s).
+        kill(l->pid, SIGTERM);
+        end = time_now() + 1.0;
         while (!launch_poll(l) && time_now() < end) usleep(20000);
         if (!launch_poll(l)) kill(-l->pid, SIGKILL), kill(l->pid, SIGKILL), waitpid(l->pid, &l->status, 0);
         l->exited = 1;
