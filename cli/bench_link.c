@@ -569,6 +569,8 @@ int bench_link(int argc, char **argv) {
                 "UDP probes (--probes every --interval-ms, both directions: B->A is left unshaped), throughput from\n"
                 "a TCP transfer of --seconds (0: skip), and with --change-at, when a scheduled delay change took "
                 "effect.\n"
+                "Each direction also reports its netem qdisc's counts (packets passed, dropped): the probes lost\n"
+                "should be exactly those netem dropped.\n"
                 "Defaults: no delay, no loss, no rate limit, 1000 probes every 2 ms, 3 s of TCP, backend auto.\n",
                 USAGE);
             return 0;
