@@ -173,10 +173,11 @@ security-tests: bin/meshtrain
 
 cluster-tests: bin/meshtrain
 	@tools/deps.sh cluster
-	@echo "== launchers: bad input; mpirun, a one-node and a two-host (namespaces) Slurm cluster give the native run's accuracy and bytes; a killed host or a partition is named"
+	@echo "== launchers: bad input; mpirun, a one-node and a two-host (namespaces) Slurm cluster give the native run's accuracy and bytes; a killed host or a partition is named; links shaped across two hosts (User-Mode Linux)"
 	tests/cluster_cli.sh bin/meshtrain
 	tests/cluster.sh bin/meshtrain
 	tests/cluster_hosts.sh bin/meshtrain
+	tests/cluster_overlay.sh bin/meshtrain --quick
 
 netem-tests: bin/meshtrain
 	@echo "== link emulation: one link measured, a run over netem, no leftovers (through User-Mode Linux when the kernel lacks netem)"

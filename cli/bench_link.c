@@ -57,6 +57,22 @@ static void sleep_until(double t) {
     }
 }
 
+// UDP datagrams this namespace dropped because a receive buffer was full (/proc/net/snmp, RcvbufErrors).
+static long long udp_rcvbuf_errors(void) {
+    FILE *f = fopen("/proc/self/net/snmp", "r");
+    char names[1024], vals[1024];
+    long long v = -1;
+    while (f && fgets(names, sizeof names, f) && fgets(vals, sizeof vals, f)) {
+        if (strncmp(names, "Udp:", 4) || strncmp(vals, "Udp:", 4)) continue;
+        char *sn, *sv, *n = strtok_r(names + 4, " \n", &sn), *x = strtok_r(vals + 4, " \n", &sv);
+        for (; n && x; n = strtok_r(NULL, " \n", &sn), x = strtok_r(NULL, " \n", &sv))
+            if (!strcmp(n, "RcvbufErrors")) v = atoll(x);
+        break;
+    }
+    if (f) fclose(f);
+    return v;
+}
+
 // Send b->probes probes to `peer` from t0 on, while recording those the peer sends us; then report
 // (as JSON on out_fd) the one-way delays of what we received.
 static void probes_run(const LinkBench *b, const char *self_ip, const char *peer_ip, double t0, int out_fd) {
@@ -64,36 +80,45 @@ static void probes_run(const LinkBench *b, const char *self_ip, const char *peer
     struct sockaddr_in me = {.sin_family = AF_INET, .sin_port = htons(UDP_PORT)}, to = me;
     inet_pton(AF_INET, self_ip, &me.sin_addr);
     inet_pton(AF_INET, peer_ip, &to.sin_addr);
-    int big = 4 << 20;
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    // Room for a second of probes while this side is not scheduled (a busy guest): SO_RCVBUF alone is
+    // capped by net.core.rmem_max (about 200 KB, a few hundred probes), FORCE is not (root).
+    int big = 8 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big))
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     if (bind(fd, (struct sockaddr *)&me, sizeof me)) {
         dprintf(out_fd, "{\"error\":\"bind %s: %s\"}", self_ip, strerror(errno));
         return;
     }
     double *delay = xcalloc((size_t)b->probes, sizeof(double)), *sent_at = xcalloc((size_t)b->probes, sizeof(double));
     for (int k = 0; k < b->probes; k++) delay[k] = -1;
-    double end = t0 + b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0;
+    // Every probe is sent, however late (a side that fell behind its schedule still sends the rest, so
+    // none counts as lost unsent), and this side listens until the peer's probes have stopped coming for
+    // `grace` (the peer may be behind its schedule too: a busy guest runs the two sides in turns).
+    double grace = 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0;
+    double end = t0 + b->probes * b->interval_s + grace, last_rx = 0;
     int next = 0;
     for (;;) {
         double now = time_now();
-        if (now >= end) break;
+        if (now >= end && next == b->probes && now - last_rx >= grace) break;
         double due = next < b->probes ? t0 + next * b->interval_s : end;
         if (now >= due && next < b->probes) {
             Probe p = {(uint32_t)next, 0, now};
             sendto(fd, &p, sizeof p, 0, (struct sockaddr *)&to, sizeof to);
-            next++;
-            continue;
+            if (++next == b->probes && now + grace > end) end = now + grace;
+            due = next < b->probes ? t0 + next * b->interval_s : end;
         }
         // Sleep until the next send is due (to the nanosecond: a busy loop here would keep the other
-        // side off the only core of User-Mode Linux and add its time slice to the delays measured).
+        // side off the only core of User-Mode Linux and add its time slice to the delays measured),
+        // then take every probe that arrived: a side that falls behind its sends (a busy guest, short
+        // intervals) still receives, and its socket never overflows into losses netem did not make.
         struct pollfd pf = {fd, POLLIN, 0};
-        double wait = due - now;
+        double wait = (next < b->probes ? due : fmax(end, last_rx + grace)) - time_now();
         if (wait < 0) wait = 0;
         struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-        if (ppoll(&pf, 1, &ts, NULL) == 1) {
-            Probe p;
-            ssize_t r = recv(fd, &p, sizeof p, MSG_DONTWAIT);
-            double at = time_now();
+        if (ppoll(&pf, 1, &ts, NULL) != 1) continue;
+        Probe p;
+        for (ssize_t r; (r = recv(fd, &p, sizeof p, MSG_DONTWAIT)) >= 0;) {
+            double at = last_rx = time_now();
             if (r == (ssize_t)sizeof p && p.seq < (uint32_t)b->probes && delay[p.seq] < 0) {
                 delay[p.seq] = (at - p.sent) * 1e3;
                 sent_at[p.seq] = p.sent - t0;
@@ -105,7 +130,7 @@ static void probes_run(const LinkBench *b, const char *self_ip, const char *peer
         json_array_append_new(d, json_real(delay[k]));
         json_array_append_new(s, json_real(delay[k] < 0 ? -1 : sent_at[k]));
     }
-    json_t *o = json_pack("{s:o, s:o}", "delay_ms", d, "sent_s", s);
+    json_t *o = json_pack("{s:o, s:o, s:I}", "delay_ms", d, "sent_s", s, "rcvbuf_drops", udp_rcvbuf_errors());
     char *t = json_dumps(o, JSON_COMPACT);
     size_t len = strlen(t), off = 0;
     while (off < len) { ssize_t w = write(out_fd, t + off, len - off); if (w <= 0) break; off += (size_t)w; }
@@ -250,6 +275,8 @@ static json_t *direction_stats(const char *text, const LinkBench *b, double conf
                   100 * p, "probes", sent, "lost", lost, "loss_ci95_low_pct", 100 * fmax(0, mid - half),
                   "loss_ci95_high_pct", 100 * fmin(1, mid + half), "delay_max_ms", got ? v[got - 1] : 0);
     if (b->change_at_s > 0) json_object_set_new(r, "change_effect_ms", json_real(effect));
+    // Probes the receiver's own socket dropped (a full buffer): lost, but not by the link.
+    json_object_set(r, "receiver_rcvbuf_drops", json_object_get(o, "rcvbuf_drops"));
     free(v);
     json_decref(o);
     return r;
@@ -383,7 +410,7 @@ static double rig_change(LinkRig *g, double t0, int *rc, Err *e) {
 // Both sides' probe reports, as each direction's statistics. 0, or -1 (and e) when either is missing.
 static int rig_probes_collect(LinkRig *g, int rc, json_t **ab, json_t **ba, Err *e) {
     const LinkBench *b = g->b;
-    double probe_s = b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0 + 10;
+    double probe_s = b->probes * b->interval_s + 4 * (b->link.delay_ms + 4 * b->link.jitter_ms) / 1e3 + 1.0 + 30;
     char *r0 = side_read(&g->in[0], probe_s, '\n');
     char *r1 = side_read(&g->in[1], probe_s, '\n');
     double change_delay = b->change_at_s > 0 ? b->change_delay_ms : b->link.delay_ms;
@@ -392,6 +419,24 @@ static int rig_probes_collect(LinkRig *g, int rc, json_t **ab, json_t **ba, Err 
     free(r0);
     free(r1);
     return *ab && *ba ? 0 : -1;
+}
+
+// What each direction's netem qdisc counted (packets passed on, packets dropped), read once the probes
+// are in and before the throughput test: every probe A sent must show here, so a probe that bypassed
+// the shaping, or a loss that netem did not make, is visible. Nothing is added if tc cannot say.
+static void rig_counters(LinkRig *g, json_t *ab, json_t *ba) {
+    char *st = g->ne.nsfd ? backend_kernel.stats(&g->ne) : NULL;
+    json_t *arr = st ? json_loads(st, 0, NULL) : NULL;
+    size_t k;
+    json_t *q;
+    json_array_foreach(arr, k, q) {
+        int from = (int)json_integer_value(json_object_get(q, "from"));
+        json_t *d = from == 0 ? ab : ba;
+        json_object_set(d, "netem_packets", json_object_get(q, "packets"));
+        json_object_set(d, "netem_drops", json_object_get(q, "drops"));
+    }
+    json_decref(arr);
+    free(st);
 }
 
 // The throughput test, A to B, once B listens: B's report, or NULL (and e) if it failed.
@@ -440,6 +485,7 @@ static json_t *rig_measure(LinkRig *g, const char *backend_name, const char *why
     double change_applied = b->change_at_s > 0 ? rig_change(g, t0, &rc, e) : -1;
     json_t *ab, *ba, *tcp = NULL;
     if (rig_probes_collect(g, rc, &ab, &ba, e)) rc = -1;
+    if (!rc) rig_counters(g, ab, ba);
     if (!rc && b->tcp_s > 0) tcp = rig_throughput(g, &rc, e);
     else if (!rc) for (int i = 0; i < 2; i++) close(g->side[i].go[1]);
     if (!rc) return result_json(g, ab, ba, tcp, change_applied, backend_name, why);
@@ -459,6 +505,9 @@ static void result_print(const LinkBench *b, const json_t *out, const char *back
     printf("  loss %%         %10.2f   %.2f (95%% CI %.2f..%.2f, %d of %d probes)\n", b->link.loss_pct,
            F(ab, "loss_pct"), F(ab, "loss_ci95_low_pct"), F(ab, "loss_ci95_high_pct"), (int)F(ab, "lost"),
            (int)F(ab, "probes"));
+    if (json_object_get(ab, "netem_drops"))
+        printf("                              netem on A->B: %d dropped, %d passed on\n", (int)F(ab, "netem_drops"),
+               (int)F(ab, "netem_packets"));
     if (tp)
         printf("  rate Mbit/s    %10.2f   %.2f on the wire (TCP goodput %.2f)\n", b->link.rate_mbit, F(tp, "wire_mbit"),
                F(tp, "goodput_mbit"));
@@ -520,6 +569,8 @@ int bench_link(int argc, char **argv) {
                 "UDP probes (--probes every --interval-ms, both directions: B->A is left unshaped), throughput from\n"
                 "a TCP transfer of --seconds (0: skip), and with --change-at, when a scheduled delay change took "
                 "effect.\n"
+                "Each direction also reports its netem qdisc's counts (packets passed, dropped): the probes lost\n"
+                "should be exactly those netem dropped.\n"
                 "Defaults: no delay, no loss, no rate limit, 1000 probes every 2 ms, 3 s of TCP, backend auto.\n",
                 USAGE);
             return 0;

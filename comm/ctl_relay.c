@@ -58,6 +58,12 @@ static void tcp_to_plain(CtlRelay *r, int k, uint8_t *buf) {
     CtlRelayPair *p = &r->p[k];
     Err e = {{0}};
     long n = ctl_tcp_read(p->tcp, &p->seal, buf, RECORD_WAIT_S, &e);
+    if (n > 0 || n == CTL_TCP_BEAT) {
+        pthread_mutex_lock(&r->mu);
+        p->quiet_s = 0;
+        pthread_mutex_unlock(&r->mu);
+    }
+    if (n == CTL_TCP_BEAT) return;
     if (n <= 0) { pair_end(r, k, n == 0 ? "closed" : e.msg); return; }
     size_t off = 0;
     while (off < (size_t)n && p->plain >= 0) {
@@ -71,12 +77,36 @@ static void tcp_to_plain(CtlRelay *r, int k, uint8_t *buf) {
     }
 }
 
+// Heartbeats due on every pair that sends them; the time of the next ones (0: no pair sends any).
+static double beats_send(CtlRelay *r, double next) {
+    double now = time_now(), every = 0;
+    for (int k = 0; k < r->n; k++)
+        if (r->p[k].beat_s > 0 && r->p[k].tcp >= 0 && (every == 0 || r->p[k].beat_s < every)) every = r->p[k].beat_s;
+    if (every == 0 || now < next) return every == 0 ? 0 : next;
+    for (int k = 0; k < r->n; k++) {
+        Err e = {{0}};
+        if (r->p[k].beat_s > 0 && r->p[k].tcp >= 0 && ctl_tcp_beat(r->p[k].tcp, &r->p[k].seal, &e))
+            pair_end(r, k, e.msg);
+    }
+    return now + every;
+}
+
+// dt seconds spent waiting, ready to read: quiet time for every pair whose TCP side had nothing.
+static void quiet_add(CtlRelay *r, const struct pollfd *pf, const int *who, int m, double dt) {
+    pthread_mutex_lock(&r->mu);
+    for (int q = 1; q < m; q++)
+        if (who[q] < 0 && !pf[q].revents) r->p[-1 - who[q]].quiet_s += dt;
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void *relay_main(void *arg) {
     CtlRelay *r = arg;
     struct pollfd *pf = xcalloc((size_t)(2 * r->n + 1), sizeof *pf);
     int *who = xcalloc((size_t)(2 * r->n + 1), sizeof(int));
     uint8_t *buf = xmalloc(CTL_TCP_RECORD_MAX);
+    double next_beat = 0;
     for (;;) {
+        next_beat = beats_send(r, next_beat);
         int m = 0;
         pf[m++] = (struct pollfd){r->wake[0], POLLIN, 0};
         for (int k = 0; k < r->n; k++) {
@@ -86,8 +116,12 @@ static void *relay_main(void *arg) {
             pf[m++] = (struct pollfd){r->p[k].tcp, POLLIN, 0};
         }
         if (m == 1) break;
-        if (poll(pf, (nfds_t)m, -1) < 0 && errno != EINTR) break;
+        // At least once a second, so that a pair's quiet time grows while nothing comes at all.
+        int wait_ms = next_beat > 0 ? (int)((next_beat - time_now()) * 1e3) + 1 : 1000;
+        double t_poll = time_now();
+        if (poll(pf, (nfds_t)m, wait_ms < 0 ? 0 : wait_ms > 1000 ? 1000 : wait_ms) < 0 && errno != EINTR) break;
         if (pf[0].revents) break;
+        quiet_add(r, pf, who, m, time_now() - t_poll);
         for (int q = 1; q < m; q++) {
             if (!pf[q].revents) continue;
             int k = who[q] >= 0 ? who[q] : -1 - who[q];
@@ -105,7 +139,7 @@ CtlRelay *ctl_relay_start(CtlRelayPair *pairs, int n, Err *e) {
     r->p = pairs;
     r->n = n;
     r->plain_open = xcalloc((size_t)n, sizeof(int));
-    for (int k = 0; k < n; k++) r->plain_open[k] = pairs[k].plain >= 0;
+    for (int k = 0; k < n; k++) r->plain_open[k] = pairs[k].plain >= 0, pairs[k].quiet_s = 0;
     pthread_mutex_init(&r->mu, NULL);
     pthread_cond_init(&r->cv, NULL);
     if (pipe2(r->wake, O_CLOEXEC) || pthread_create(&r->thread, NULL, relay_main, r)) {
@@ -115,6 +149,13 @@ CtlRelay *ctl_relay_start(CtlRelayPair *pairs, int n, Err *e) {
         return NULL;
     }
     return r;
+}
+
+double ctl_relay_quiet(CtlRelay *r, int k) {
+    pthread_mutex_lock(&r->mu);
+    double t = r->p[k].quiet_s;
+    pthread_mutex_unlock(&r->mu);
+    return t;
 }
 
 int ctl_relay_wait(CtlRelay *r, double timeout_s) {

@@ -162,6 +162,10 @@ int ctl_tcp_end(int fd, CtlSeal *s, Err *e) {
     return record_push(fd, s, NULL, 0, crypto_secretstream_xchacha20poly1305_TAG_FINAL, e);
 }
 
+int ctl_tcp_beat(int fd, CtlSeal *s, Err *e) {
+    return record_push(fd, s, NULL, 0, crypto_secretstream_xchacha20poly1305_TAG_PUSH, e);
+}
+
 long ctl_tcp_read(int fd, CtlSeal *s, uint8_t *buf, double timeout_s, Err *e) {
     double end = time_now() + timeout_s;
     uint8_t lb[4];
@@ -182,6 +186,7 @@ long ctl_tcp_read(int fd, CtlSeal *s, uint8_t *buf, double timeout_s, Err *e) {
     free(c);
     if (rc) return -1;
     if (tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) return 0;
+    if (!mlen && tag == crypto_secretstream_xchacha20poly1305_TAG_PUSH) return CTL_TCP_BEAT;
     if (!mlen) { err_set(e, "control connection: an empty record that is not the end"); return -1; }
     return (long)mlen;
 }

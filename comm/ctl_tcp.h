@@ -30,8 +30,12 @@ int ctl_tcp_accept(int fd, const uint8_t key[AUTH_KEY_BYTES], int n, int *id, Ct
 int ctl_tcp_write(int fd, CtlSeal *s, const void *buf, size_t len, Err *e);
 // The last record: the stream ends here (a TCP end without it is a cut, not an end). 0, or -1 and e.
 int ctl_tcp_end(int fd, CtlSeal *s, Err *e);
+// A heartbeat: an empty sealed record that says only "still here" (the relay sends one every beat_s).
+int ctl_tcp_beat(int fd, CtlSeal *s, Err *e);
 // The next record into buf (CTL_TCP_RECORD_MAX bytes): its length, 0 at a clean end of stream,
-// or -1 and e (closed mid-record, forged, out of order, or timeout_s without a whole record).
+// CTL_TCP_BEAT for a heartbeat, or -1 and e (closed mid-record, forged, out of order, or timeout_s
+// without a whole record).
+#define CTL_TCP_BEAT (-2L)
 long ctl_tcp_read(int fd, CtlSeal *s, uint8_t *buf, double timeout_s, Err *e);
 
 // Relays between plain AF_UNIX sockets and sealed TCP sockets, in a thread of its own: what one end
@@ -43,10 +47,16 @@ typedef struct CtlRelayPair {
     int id;                 // the agent at the other end (for on_end)
     char why[200];          // how the TCP side ended ("" while it is up, "closed" at a clean end)
     void (*on_end)(const struct CtlRelayPair *p);   // called in the relay's thread when the TCP side ends (or NULL)
+    double beat_s;          // send a heartbeat on the TCP side this often (0: never)
+    double quiet_s;         // time the relay waited for this pair without a record: see ctl_relay_quiet
 } CtlRelayPair;
 typedef struct CtlRelay CtlRelay;
 // Start relaying n pairs (the array is the relay's until ctl_relay_stop). NULL and e when the thread fails.
 CtlRelay *ctl_relay_start(CtlRelayPair *pairs, int n, Err *e);
+// How long the relay has been waiting, ready to read, for pair k's next record (heartbeats included):
+// a peer that is stopped, or too starved to run its relay thread, stops its heartbeats. Time the relay
+// itself was held up (delivering to a plain side nobody read) does not count against the peer.
+double ctl_relay_quiet(CtlRelay *r, int k);
 // Wait until every pair has ended (timeout_s < 0: forever); 1 if they all did, 0 on timeout.
 int ctl_relay_wait(CtlRelay *r, double timeout_s);
 // Stop the thread and close every socket still open.

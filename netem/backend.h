@@ -58,6 +58,10 @@ char *shape_setup_batch(const NetEmu *ne, int i);
 char **shape_change_batches(NetEmu *ne, const LinkChange *c, int nc, Err *e);
 // The test-only disturbance (disturb.h) from the environment into ne, checked. 0, or -1 and e.
 int disturb_read(NetEmu *ne, Err *e);
+// Agent `from`'s netem counters (namespace at nsfd, -1: this one), one object per directed link
+// {from, to, bytes, packets, drops, overlimits, requeues} appended to links. 0, or -1 if tc failed.
+struct json_t;
+int shape_counters(int nsfd, int from, int n, struct json_t *links);
 // TCP segmentation and receive offloads off on an interface of this namespace. 0, or -1.
 int iface_offloads_off(const char *ifname);
 

@@ -270,34 +270,37 @@ static int kernel_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
     return rc;
 }
 
-// Per directed link, what its netem qdisc saw: packets, bytes, drops, overlimits, backlog.
-static char *kernel_stats(NetEmu *ne) {
-    int n = ne->n;
-    json_t *links = json_array();
-    for (int i = 0; i < n; i++) {
-        char *out = NULL;
-        Err e;
-        char *av[] = {"tc", "-j", "-s", "qdisc", "show", "dev", "eth0", NULL};
-        if (ns_exec(ne->nsfd[i], av, NULL, &out, &e)) continue;
-        json_t *arr = json_loads(out, 0, NULL);
-        free(out);
-        size_t k;
-        json_t *q;
-        json_array_foreach(arr, k, q) {
-            const char *kind = json_string_value(json_object_get(q, "kind"));
-            const char *handle = json_string_value(json_object_get(q, "handle"));
-            if (!kind || !handle || strcmp(kind, "netem")) continue;
-            int j = (int)strtol(handle, NULL, 16) - 2;
-            if (j < 0 || j >= n) continue;
-            json_array_append_new(links,
-                                  json_pack("{s:i, s:i, s:O?, s:O?, s:O?, s:O?, s:O?}", "from", i, "to", j, "bytes",
-                                            json_object_get(q, "bytes"), "packets", json_object_get(q, "packets"),
-                                            "drops", json_object_get(q, "drops"), "overlimits",
-                                            json_object_get(q, "overlimits"), "requeues",
-                                            json_object_get(q, "requeues")));
-        }
-        json_decref(arr);
+// Per directed link from agent `from` (its namespace at nsfd, -1: this one), what its netem qdisc saw:
+// packets, bytes, drops, overlimits, requeues, appended to links. 0, or -1 when tc could not say.
+int shape_counters(int nsfd, int from, int n, json_t *links) {
+    char *out = NULL;
+    Err e;
+    char *av[] = {"tc", "-j", "-s", "qdisc", "show", "dev", "eth0", NULL};
+    if (ns_exec(nsfd, av, NULL, &out, &e)) return -1;
+    json_t *arr = json_loads(out, 0, NULL);
+    free(out);
+    size_t k;
+    json_t *q;
+    json_array_foreach(arr, k, q) {
+        const char *kind = json_string_value(json_object_get(q, "kind"));
+        const char *handle = json_string_value(json_object_get(q, "handle"));
+        if (!kind || !handle || strcmp(kind, "netem")) continue;
+        int j = (int)strtol(handle, NULL, 16) - 2;
+        if (j < 0 || j >= n) continue;
+        json_array_append_new(links, json_pack("{s:i, s:i, s:O?, s:O?, s:O?, s:O?, s:O?}", "from", from, "to", j,
+                                               "bytes", json_object_get(q, "bytes"), "packets",
+                                               json_object_get(q, "packets"), "drops", json_object_get(q, "drops"),
+                                               "overlimits", json_object_get(q, "overlimits"), "requeues",
+                                               json_object_get(q, "requeues")));
     }
+    int rc = arr ? 0 : -1;
+    json_decref(arr);
+    return rc;
+}
+
+static char *kernel_stats(NetEmu *ne) {
+    json_t *links = json_array();
+    for (int i = 0; i < ne->n; i++) shape_counters(ne->nsfd[i], i, ne->n, links);
     char *s = json_dumps(links, JSON_COMPACT);
     json_decref(links);
     return s;

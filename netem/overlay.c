@@ -66,7 +66,8 @@ static int overlay_apply(NetEmu *ne, const LinkChange *c, int nc, Err *e) {
     return rc;
 }
 
-// The counters are in the agents' namespaces on other hosts: not gathered (docs/cluster.md).
+// The counters are in the agents' namespaces on other hosts: each agent sends its own to the runner over
+// its control channel once it finished (launch_agent.c), and the runner reports those.
 static char *overlay_stats(NetEmu *ne) { (void)ne; return NULL; }
 static void overlay_close(NetEmu *ne) { (void)ne; }
 

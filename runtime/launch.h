@@ -17,6 +17,14 @@
 // runner -> launched agent: a tc batch for its own egress (a link change on the runner's timeline),
 // applied by launch_agent.c between the relay and the agent, which never sees it. Above ctl.h's kinds.
 #define LAUNCH_CTL_LINKS 0x4C4E
+// launched agent -> runner, once it finished: its senders' netem counters ([{from, to, packets, drops,
+// ...}], as shape_counters), sent by launch_agent.c, so the run's counters cover links between hosts.
+#define LAUNCH_CTL_COUNTERS 0x4C43
+// A launched agent's relay sends a heartbeat record every LAUNCH_BEAT_S, whatever the agent is doing; an
+// agent the runner has heard nothing from for LAUNCH_SILENT_S (its host stopped, or too starved to run a
+// thread) is lost, like one whose connection ended. Seen: 0.9 s without a record on a busy guest.
+#define LAUNCH_BEAT_S 1.0
+#define LAUNCH_SILENT_S 5.0
 
 // What `meshtrain run` was asked for.
 typedef struct {
@@ -81,6 +89,8 @@ typedef struct Launch {
     double lost_at;           // the first such loss (0: none)
     NetEmu *ne;               // shaped links across hosts (backend_overlay), or NULL: set before launch_start
     int *ctl;                 // per agent: the runner's plain end (link changes are sent there)
+    char **counters;          // per agent: its LAUNCH_CTL_COUNTERS (a JSON array), or NULL
+    double *silent;           // per agent: how long it had been silent when it was taken for lost (0: not)
 } Launch;
 
 // Listen, start the launcher with the key in its environment, accept and authenticate n agents
@@ -92,6 +102,13 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
 int launch_poll(Launch *l);
 // Where agent i runs, for messages: "host H, pid P".
 const char *launch_where(const Launch *l, int i, char *buf, size_t n);
+// Agent i's counters (LAUNCH_CTL_COUNTERS), kept. 0, or -1 and e if they are not a JSON array.
+int launch_counters_take(Launch *l, int i, const void *p, size_t len, Err *e);
+// Every agent's counters as one JSON array (caller frees), *reported: how many agents sent theirs; NULL if none.
+char *launch_counters_json(const Launch *l, int *reported);
+// Seconds the runner has waited, ready to read, since agent i's connection last delivered anything
+// (heartbeats included).
+double launch_silence(Launch *l, int i);
 // The failure of the agents in l->lost, by host: "host h2 lost agents 4, 5 (all 2 of its agents; pids
 // ...) before they finished: control connection: closed".
 void launch_lost_describe(const Launch *l, char *out, size_t n);

@@ -125,6 +125,17 @@ static int overlay_enter(const char *spec, int id, int *ctl, char *bind_ip, size
     return 0;
 }
 
+// This agent's senders' netem counters, for the run's link report (the runner cannot read another host's
+// tc): sent once it finished, before its end of the stream. Nothing is sent if tc cannot say.
+static void counters_send(int ctl, int id) {
+    json_t *links = json_array();
+    char *t = shape_counters(-1, id, 1 << 20, links) ? NULL : json_dumps(links, JSON_COMPACT);
+    Err e = {{0}};
+    if (t) ctl_send(ctl, LAUNCH_CTL_COUNTERS, 0, t, strlen(t), &e);
+    free(t);
+    json_decref(links);
+}
+
 static int fail(const char *fmt, const char *a, const char *b) {
     fprintf(stderr, "meshtrain agent --connect: ");
     fprintf(stderr, fmt, a, b);
@@ -159,7 +170,8 @@ int launch_agent_main(void) {
     if (ctl_tcp_write(fd, &seal, info, strlen(info), &e) || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
         return fail("cannot reach the runner: %s%s", e.msg[0] ? e.msg : "socketpair", "");
     local_addr(fd, bind_ip, sizeof bind_ip);
-    CtlRelayPair pair = {.plain = sv[1], .tcp = fd, .seal = seal, .id = id, .on_end = on_runner_end};
+    CtlRelayPair pair = {.plain = sv[1], .tcp = fd, .seal = seal, .id = id, .on_end = on_runner_end,
+                         .beat_s = LAUNCH_BEAT_S};
     CtlRelay *relay = ctl_relay_start(&pair, 1, &e);
     if (!relay) return fail("%s%s", e.msg, "");
     FrameReader rd;
@@ -192,6 +204,7 @@ int launch_agent_main(void) {
                    .bind_ip = bind_ip, .log = log, .data_fd = -1};
     int rc = agent_run(&g);   // closes log
     finished = 1;
+    if (overlay && !rc) counters_send(ctl, id);
     shutdown(ctl, SHUT_WR);   // the relay ends the sealed stream; the runner then closes its side
     if (filter.relay >= 0) pthread_join(filter.th, NULL);
     ctl_relay_wait(relay, 10.0);

@@ -184,6 +184,8 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
     l->host = xcalloc((size_t)n, 64), l->ip = xcalloc((size_t)n, 64);
     l->rpid = xcalloc((size_t)n, sizeof(int));
     l->lost = xcalloc((size_t)n, 1);
+    l->counters = xcalloc((size_t)n, sizeof(char *));
+    l->silent = xcalloc((size_t)n, sizeof(double));
     l->metrics = xcalloc((size_t)n, sizeof(FILE *));
     for (int i = 0; i < n; i++) fds[i] = -1, l->pairs[i].plain = l->pairs[i].tcp = -1;
     snprintf(l->log_path, sizeof l->log_path, "%s/launcher.log", run_dir);
@@ -266,8 +268,12 @@ void launch_lost_describe(const Launch *l, char *out, size_t n) {
                 cat(out, n, &len, "%s%d", first ? " " : ", ", l->rpid[j]);
                 first = 0, named[j] = 1;
             }
-        cat(out, n, &len, ") before %s finished: %s", lost > 1 ? "they" : "it",
-            l->pairs[i].why[0] ? l->pairs[i].why : "control connection closed");
+        char why[200];
+        if (l->silent[i] > 0)
+            snprintf(why, sizeof why, "nothing, not even a heartbeat, for %.1f s (stopped, or too starved to run)",
+                     l->silent[i]);
+        else str_copy(why, sizeof why, l->pairs[i].why[0] ? l->pairs[i].why : "control connection closed");
+        cat(out, n, &len, ") before %s finished: %s", lost > 1 ? "they" : "it", why);
     }
     free(named);
 }
@@ -286,12 +292,41 @@ int launch_metrics_write(Launch *l, int i, const char *run_dir, const void *p, s
     return 0;
 }
 
+double launch_silence(Launch *l, int i) { return l->relay ? ctl_relay_quiet(l->relay, i) : 0; }
+
+int launch_counters_take(Launch *l, int i, const void *p, size_t len, Err *e) {
+    json_t *a = json_loadb(p, len, 0, NULL);
+    int ok = json_is_array(a);
+    json_decref(a);
+    if (!ok) { err_set(e, "agent %d sent malformed link counters", i); return -1; }
+    free(l->counters[i]);
+    l->counters[i] = strndup(p, len);
+    return 0;
+}
+
+char *launch_counters_json(const Launch *l, int *reported) {
+    json_t *all = json_array();
+    *reported = 0;
+    for (int i = 0; l->counters && i < l->n; i++) {
+        json_t *a = l->counters[i] ? json_loads(l->counters[i], 0, NULL) : NULL;
+        if (a) json_array_extend(all, a), ++*reported;
+        json_decref(a);
+    }
+    char *s = *reported ? json_dumps(all, JSON_COMPACT) : NULL;
+    json_decref(all);
+    return s;
+}
+
 void launch_stop(Launch *l, double grace_s) {
     double end = time_now() + grace_s;
     while (l->pid > 0 && !launch_poll(l) && time_now() < end) usleep(20000);
     if (l->pid > 0 && !launch_poll(l)) {
-        kill(l->pid, SIGTERM);   // mpirun and srun pass it on to every agent they started
-        end = time_now() + 3.0;
+        // mpirun and srun pass it on to every agent they started. The agents need not wait for it: their
+        // control connections are closed already, and an agent whose runner is gone exits at once (one cut
+        // off from here notices by itself). So the run is marked FAILED after at most a second more, even
+        // when the launcher waits for a host it cannot reach (srun did, up to 3 s).
+        kill(l->pid, SIGTERM);
+        end = time_now() + 1.0;
         while (!launch_poll(l) && time_now() < end) usleep(20000);
         if (!launch_poll(l)) kill(-l->pid, SIGKILL), kill(l->pid, SIGKILL), waitpid(l->pid, &l->status, 0);
         l->exited = 1;
@@ -308,6 +343,9 @@ void launch_free(Launch *l) {
     for (int i = 0; l->metrics && i < l->n; i++)
         if (l->metrics[i]) fclose(l->metrics[i]);
     free(l->lost), l->lost = NULL;
+    for (int i = 0; l->counters && i < l->n; i++) free(l->counters[i]);
+    free(l->counters), l->counters = NULL;
+    free(l->silent), l->silent = NULL;
     free(l->metrics), free(l->pairs), free(l->host), free(l->ip), free(l->rpid), free(l->ctl);
     l->ctl = NULL;
     if (l->ne) free(l->ne->underlay), l->ne->underlay = NULL, l->ne->links_send = NULL;

@@ -354,6 +354,12 @@ static void on_frame(Run *r, int i) {
             fail_set(r, "%s", e.msg);
         break;
     }
+    case LAUNCH_CTL_COUNTERS: {
+        Err e = {{0}};
+        if (!r->launch || launch_counters_take(r->launch, i, a->rd.payload, h->payload_len, &e))
+            fail_set(r, "%s", r->launch ? e.msg : "an agent started here sent link counters");
+        break;
+    }
     default: fail_set(r, "agent %d sent an unknown control message (kind %u)", i, h->kind);
     }
     json_decref(o);
@@ -392,7 +398,9 @@ static void remote_reap(Run *r) {
     Launch *l = r->launch;
     for (int i = 0; i < r->n; i++) {
         AgentProc *a = &r->ag[i];
-        if (a->exited || a->fd >= 0) continue;
+        double quiet = a->exited || a->fd < 0 || a->done ? 0 : launch_silence(l, i);
+        if (quiet > LAUNCH_SILENT_S) l->silent[i] = quiet;   // alive for TCP, but not a sign of life
+        if (a->exited || (a->fd >= 0 && !l->silent[i])) continue;
         a->exited = 1;
         if (a->done || a->error[0]) continue;   // an error was reported (on_error) when it came
         l->lost[i] = 1;
@@ -526,8 +534,12 @@ int run_agents(Run *r) {
     if (r->secondary[0]) fail_set(r, "%s", r->secondary);   // every agent gone, the cause never named
     if (r->tty) fputc('\n', r->json ? stderr : stdout);
     if (!r->fail[0] && r->net.backend != &backend_none) {
-        char *st = r->net.backend->stats(&r->net.ne);
-        if (st) run_net_log(&r->net, "{\"event\":\"counters\",\"t_s\":%.4f,\"links\":%s}", time_now() - r->t_go, st);
+        // Launched agents sent their own senders' counters from their hosts (launch_agent.c).
+        int from = r->n;
+        char *st = r->launch ? launch_counters_json(r->launch, &from) : r->net.backend->stats(&r->net.ne);
+        if (st)
+            run_net_log(&r->net, "{\"event\":\"counters\",\"t_s\":%.4f,\"agents\":%d,\"links\":%s}",
+                        time_now() - r->t_go, from, st);
         free(st);
     }
     if (!r->fail[0]) r->net.fidelity = run_fidelity(r);

@@ -2,9 +2,9 @@
 # Two hosts emulated by two network namespaces joined by a veth pair (10.77.0.1 and 10.77.0.2), each
 # with its own host name (UTS namespace) and its own slurmd of a two-node Slurm cluster; the runner on
 # the first starts half of the agents on each through srun, the same path as real remote hosts. Checks:
-# the run gives the single-host accuracy and bytes; killing the second host's agents, or cutting the
-# link between the hosts, fails the run naming the host and its agents, with nothing left on either
-# side; and how long 64 agents over the two hosts take to start (with --big). Needs root.
+# the run gives the single-host accuracy and bytes; killing the second host's agents, cutting the link
+# between the hosts, or stopping the second host's agents, fails the run naming the host and its agents,
+# with nothing left on either side; and how long 64 agents over the two hosts take to start (with --big). Needs root.
 # Links across the hosts are NOT shaped (docs/cluster.md): backend none.
 # Usage: tests/cluster_hosts.sh bin/meshtrain [--big]
 set -u
@@ -89,6 +89,14 @@ h2_agents() { for p in $(ip netns pids $h2); do tr '\0' ' ' < /proc/$p/cmdline 2
 fault_run kill 'kill -KILL $(h2_agents)'
 sleep 1
 left && bad "after killing h2's agents, left: $(pgrep -af "$BIN agent")" || ok "after killing h2's agents nothing is left"
+# A stopped host (SIGSTOP: alive for TCP, but not a heartbeat): lost after 5 s of silence. When it comes
+# back, its agents find their runner gone and exit.
+fault_run stopped 'stopped=$(h2_agents); kill -STOP $stopped'
+grep -q "not even a heartbeat" "$tmp/stopped/FAILED" || bad "stopped host: the reason does not say it was silent"
+kill -CONT $stopped 2>/dev/null
+for _ in $(seq 100); do left || break; sleep 0.1; done
+left && bad "after the stopped host came back, left: $(pgrep -af "$BIN agent|srun")" || ok "after the stopped host came back nothing is left"
+# Last: after a partition, Slurm takes a while to count h2 in again.
 fault_run partition 'ip -n $h2 link set mtv2 down'
 for _ in $(seq 100); do left || break; sleep 0.1; done
 left && bad "after the partition, left: $(pgrep -af "$BIN agent|srun")" || ok "after the partition nothing is left on either host"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Shaped links across hosts (netem/overlay.c), tested inside User-Mode Linux, the only kernel here with
 # netem: tests/cluster_overlay_guest.sh emulates two hosts there. Skips, saying why, without it.
-# Usage: tests/cluster_overlay.sh bin/meshtrain [--big]
+# Usage: tests/cluster_overlay.sh bin/meshtrain [--big|--quick]   (--quick: make cluster-tests, see the guest script)
 set -u
 BIN=$(realpath "${1:-bin/meshtrain}")
 if ! "$BIN" uml -- /bin/true >/dev/null 2>&1; then

@@ -4,10 +4,13 @@
 # bench link across the hosts, a launched run against a one-host run, a link change applied on the far
 # host, a killed host, nothing left. Agents start as `meshtrain agent --connect` through a stand-in srun
 # (Slurm's daemons are not run in the guest; see docs/cluster.md). Prints ok:/FAIL: lines.
-# Usage: tests/cluster_overlay_guest.sh BIN DIR [--big]
+# --quick (make cluster-tests) stops after step 2: links measured across hosts and a shaped run against
+# the one-host run; the killed host and the killed hub starter (steps 3 and 4) run without it.
+# Usage: tests/cluster_overlay_guest.sh BIN DIR [--big|--quick]
 set -u
 . "$(dirname "$0")/slurm_scratch.sh"   # slurm_scratch: munge and slurm.conf for a test cluster
 BIN=$1 DIR=$2 BIG=${3:-}
+step() { echo "note: step $1 took $SECONDS s"; SECONDS=0; }   # where the test's time goes
 mkdir -p "$DIR/bin"
 pass=0 fail=0
 ok() { pass=$((pass + 1)); echo "ok: $*"; }
@@ -29,30 +32,71 @@ base=$(state)
 settled() { for _ in $(seq 60); do [ "$(state)" = "$base" ] && return 0; sleep 0.1; done; return 1; }
 check_left() { if settled; then ok "$1: nothing left on either host ($base)"; else bad "$1 left: $(state), before: $base"; fi; }
 
-# 1. bench link between two sides on different hosts: delay and loss, then delay and rate.
+# 1. bench link between two sides on different hosts: delay and loss, then delay and rate. Each run carries
+# its own calibration: its B->A direction is unshaped, and B->A losing probes means the guest fell behind
+# (a busy host: UML's timers lag, probes arrive late). A busy run is retried once; busy twice, only what
+# load cannot produce is asserted, and the line says so.
 HOSTS=/run/netns/$h1=10.78.0.1,/run/netns/$h2=10.78.0.2
-"$BIN" bench link --hosts $HOSTS --delay-ms 20 --loss-pct 5 --probes 1000 --seconds 0 --json > "$DIR/b1.json" 2> "$DIR/b1.err"
-python3 - "$DIR/b1.json" <<'PY' && ok "bench link across hosts, delay and loss: $(cat "$DIR/b1.line")" || bad "bench link (delay, loss): $(cat "$DIR/b1.line" "$DIR/b1.err" 2>/dev/null | head -3)"
+cat > "$DIR/bench_check.py" <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))["a_to_b"]
-line = "delay min %.2f, median %.2f ms (configured 20), loss %.2f%% (95%% CI %.2f..%.2f, configured 5)" % (
-    r["delay_min_ms"], r["delay_median_ms"], r["loss_pct"], r["loss_ci95_low_pct"], r["loss_ci95_high_pct"])
-open(sys.argv[1].replace(".json", ".line"), "w").write(line)
-# A busy host lengthens delays (docs/network.md), it never shortens them: the minimum is strict. Loss
-# within the 99.9% binomial bound (measured 3.0-4.9% in 8 runs: below 5 more often than chance says).
-sys.exit(0 if 19.8 <= r["delay_min_ms"] <= 21 and r["delay_median_ms"] <= 60 and abs(r["loss_pct"] - 5) <= 3.29 * (5 * 95 / r["probes"]) ** 0.5 else 1)
-PY
-"$BIN" bench link --hosts $HOSTS --delay-ms 10 --rate-mbit 20 --probes 300 --seconds 3 --change-at 0.3 --change-delay-ms 30 --json > "$DIR/b2.json" 2> "$DIR/b2.err"
-python3 - "$DIR/b2.json" <<'PY' && ok "bench link across hosts, rate and a change: $(cat "$DIR/b2.line")" || bad "bench link (rate): $(cat "$DIR/b2.line" "$DIR/b2.err" 2>/dev/null | head -3)"
-import json, sys
+# bench_check.py FILE loss|rate: status 0 if the run passes, 3 if it failed only because the host was busy.
 o = json.load(open(sys.argv[1]))
-r, t, c = o["a_to_b"], o["throughput"], o["change"]
-line = "delay median %.2f ms (10 before the change), %.2f Mbit/s on the wire (configured 20), change to 30 ms applied %.1f ms late, setup %.2f s" % (
-    r["delay_median_ms"], t["wire_mbit"], c["applied_after_ms"], o["setup_s"])
-open(sys.argv[1].replace(".json", ".line"), "w").write(line)
-sys.exit(0 if 18 <= t["wire_mbit"] <= 21 and c["applied_after_ms"] < 1000 else 1)
+r, ba, kind = o["a_to_b"], o["b_to_a"], sys.argv[2]
+calm = ba["lost"] == 0 and ba["delay_median_ms"] <= 1.0   # idle: 0.3-0.7 ms at 4000 probes/s
+why, hard = [], []   # hard: what no load can produce
+note = "host calm" if calm else "host busy (B->A unshaped: median %.2f ms, lost %d of %d)" % (
+    ba["delay_median_ms"], ba["lost"], ba["probes"])
+# A busy host lengthens delays, it never shortens them: the minimum is strict, the median only when calm.
+want = 20 if kind == "loss" else 10
+if not want - 0.2 <= r["delay_min_ms"] <= want + 1: hard.append("delay minimum")
+if kind == "loss":
+    n, lost, drops, passed = r["probes"], r["lost"], r.get("netem_drops", -1), r.get("netem_packets", -1)
+    # 20000 probes: the 99.9% binomial bound is 0.51 points, so a 4% loss (the bias once suspected) fails.
+    bound = 3.29 * (5 * 95 / n) ** 0.5
+    line = ("delay min %.2f, median %.2f ms (configured 20); loss %.2f%% of %d probes (configured 5, bound +-%.2f), "
+            "netem on A->B dropped %d and passed %d; %s") % (
+        r["delay_min_ms"], r["delay_median_ms"], r["loss_pct"], n, bound, drops, passed, note)
+    # Every probe goes through A->B's netem (a few more packets may: ICMP errors for probes that reached a
+    # closed socket); what netem dropped is lost, and on a calm host nothing else is. Measured: lost ==
+    # netem's drops in every run since bench link listens until the peer's probes stop (busy hosts too).
+    extra = passed + drops - n
+    if extra < 0: hard.append("every probe through A->B's netem (%d + %d, not %d)" % (passed, drops, n))
+    if abs(100.0 * drops / max(1, passed + drops) - 5) > bound: hard.append("netem's drop rate")
+    if lost < drops - max(0, extra): hard.append("fewer probes lost than netem dropped")
+    if abs(r["loss_pct"] - 5) > bound and lost == drops: hard.append("loss outside the bound")
+    if calm and lost > drops: why.append("%d probes lost that netem passed" % (lost - drops))
+    if calm and r["delay_median_ms"] > want + 2 + 0.05 * want: why.append("delay median")
+else:
+    t, c = o["throughput"], o["change"]
+    line = ("delay min %.2f, median %.2f ms (10 before the change); %.2f Mbit/s on the wire (configured 20); "
+            "change to 30 ms applied %.1f ms late; setup %.2f s; %s") % (
+        r["delay_min_ms"], r["delay_median_ms"], t["wire_mbit"], c["applied_after_ms"], o["setup_s"], note)
+    if t["wire_mbit"] > 21: hard.append("rate above the configured")
+    if calm and t["wire_mbit"] < 18: why.append("rate below 18")
+    if calm and c["applied_after_ms"] >= 1000: why.append("change late")
+print(line + ("; failed: " + ", ".join(hard + why) if hard or why else ""))
+sys.exit(1 if hard else 3 if why else 0 if calm else 4)
 PY
+# bench_hosts NAME KIND ARGS...: ok/FAIL line for `bench link --hosts ARGS`, retried once if the host was busy.
+bench_hosts() {
+  local name=$1 kind=$2 st line try; shift 2
+  for try in 1 2; do
+    "$BIN" bench link --hosts $HOSTS "$@" --json > "$DIR/b-$kind.json" 2> "$DIR/b-$kind.err" || { bad "bench link $name: $(head -3 "$DIR/b-$kind.err")"; return; }
+    line=$(python3 "$DIR/bench_check.py" "$DIR/b-$kind.json" $kind)
+    st=$?
+    [ $st = 0 ] || [ $st = 1 ] && break
+  done
+  case $st in
+    0) ok "bench link across hosts, $name: $line" ;;
+    4) ok "bench link across hosts, $name (busy twice: load-robust checks only): $line" ;;
+    *) bad "bench link across hosts, $name: $line" ;;
+  esac
+}
+bench_hosts "delay and loss" loss --delay-ms 20 --loss-pct 5 --probes 20000 --interval-ms 0.25 --seconds 0
+bench_hosts "rate and a change" rate --delay-ms 10 --rate-mbit 20 --probes 300 --seconds 3 --change-at 0.3 --change-delay-ms 30
 check_left "bench link"
+
+step "1 (bench link across hosts)"
 
 # 2. The stand-in for srun: N tasks, the first half on h1 and the rest on h2 (namespace and host name),
 # each with SLURM_PROCID; SIGTERM is passed on (the runner sends it when the run fails). Unlike
@@ -149,8 +193,40 @@ else
   done
   [ $same = 1 ] && ok "two emulated hosts (2 agents each), shaped links: acc_mean $(field "$DIR/two/summary.json" "['acc_mean']"), bytes and messages as on one host ($(python3 -c "print(round($t1-$t0,1))") s)"
   grep -q '"event":"change","at_s":0.5000,.*"from":0,"to":3' "$DIR/two/network.jsonl" && ok "the scheduled change was sent on the runner's timeline: $(grep -o '"event":"change","at_s":0.5000,"t_s":[0-9.]*' "$DIR/two/network.jsonl")" || bad "no change event in network.jsonl"
+  # Each agent sent its senders' netem counters from its host: every directed link is in the report, as on
+  # one host, and every link carried packets; the bytes are close to the one-host run's (the same messages;
+  # acknowledgements vary with timing, and a launched agent reads its counters when it finished, before
+  # its connections close: 15181 packets against 21617, bytes within a few percent).
+  line=$(python3 - "$DIR/two/network.jsonl" "$DIR/one/network.jsonl" <<'PY'
+import json, sys
+def counters(path):
+    ev = [json.loads(l) for l in open(path)]
+    return [e for e in ev if e["event"] == "counters"][0]
+two, one = counters(sys.argv[1]), counters(sys.argv[2])
+pairs = {(l["from"], l["to"]) for l in two["links"]}
+pk2, pk1 = sum(l["packets"] for l in two["links"]), sum(l["packets"] for l in one["links"])
+b2, b1 = sum(l["bytes"] for l in two["links"]), sum(l["bytes"] for l in one["links"])
+print("%d agents sent counters for %d directed links, %d packets, %d bytes (one host: %d links, %d packets, "
+      "%d bytes)" % (two["agents"], len(pairs), pk2, b2, len(one["links"]), pk1, b1))
+sys.exit(0 if two["agents"] == 4 and pairs == {(l["from"], l["to"]) for l in one["links"]} and len(pairs) == 12
+         and all(l["packets"] > 0 for l in two["links"]) and abs(b2 - b1) <= 0.1 * b1 else 1)
+PY
+  ) && ok "link counters from both hosts: $line" || bad "link counters from both hosts: $line"
 fi
 check_left "a finished run"
+
+# failed_wait RUN PID: when (tf) the run's FAILED file appeared, when (tb) its runner ended, and its status (st).
+failed_wait() {
+  for _ in $(seq 600); do [ -e "$1/FAILED" ] && break; kill -0 "$2" 2>/dev/null || break; sleep 0.05; done
+  tf=$(date +%s.%N)
+  wait "$2"
+  st=$?
+  tb=$(date +%s.%N)
+}
+after() { python3 -c "print('FAILED %.1f s after, runner ended %.1f s after' % ($tf - $ta, $tb - $ta))"; }
+
+step "2 (Slurm in the guest, a one-host and a two-host run)"
+if [ "$BIG" = --quick ]; then echo "cluster overlay (guest, quick): $pass passed, $fail failed"; [ "$fail" = 0 ]; exit; fi
 
 # 3. A long run: the change reaches agent 0's egress on h1, and agent 3's stays as it was; then h2's
 # agents are killed: the run fails naming h2 and its agents, and nothing is left on either host.
@@ -168,32 +244,35 @@ else bad "the change in the agents' namespaces: 0 -> 3: '$q0'; 3 -> 2: '$q3'"; f
 during=$(state)
 ta=$(date +%s.%N)
 kill -KILL $(awk '$3 == "h2" {print $2}' "$DIR/agents-kill")
-wait $runner
-st=$?
-tb=$(date +%s.%N)
+failed_wait "$DIR/kill" $runner
 reason=$(field "$DIR/kill/FAILED" "['reason']")
 # srun --kill-on-bad-exit may end an h1 agent within the runner's one-second gathering: then h1 is named
 # too, after or before h2; h2 must be named with all of its agents.
 if [ $st = 1 ] && printf '%s' "$reason" | grep -q "host h2 lost agents 2, 3 (all 2 of its 2 agents"; then
-  ok "killing h2's agents: FAILED $(python3 -c "print(round($tb-$ta,1))") s after, named: $reason"
+  ok "killing h2's agents: $(after): $reason"
 else bad "killing h2's agents: status $st, reason '$reason' ($(tail -2 "$DIR/kill.out"))"; fi
 check_left "a killed host (while it ran: $during)"
+
+step "3 (a killed host)"
 
 # 4. Only agent 2, the one that started h2's hub, is killed: the hub stays for agent 3 (its keeper holds
 # no copy of agent 2's control connection), and the run fails naming agent 2 at once.
 on_h1 4 "$DIR/owner" "$DIR/long.json" > "$DIR/owner.out" 2>&1 &
 runner=$!
 for _ in $(seq 900); do grep -q '"epoch"' "$DIR/owner/evals.jsonl" 2>/dev/null && break; sleep 0.1; done
+# Listed before the clock starts: agents_list runs dozens of programs, which take 8-18 s in a guest
+# whose one core trains four agents (what once made this step look slow through srun).
+owner=$(agents_list | awk '$1 == 2 {print $2}')
 ta=$(date +%s.%N)
-kill -KILL "$(agents_list | awk '$1 == 2 {print $2}')"
-wait $runner
-st=$?
-tb=$(date +%s.%N)
+kill -KILL "$owner"
+failed_wait "$DIR/owner" $runner
 reason=$(field "$DIR/owner/FAILED" "['reason']")
 if [ $st = 1 ] && printf '%s' "$reason" | grep -q "^host h2 lost agent 2 (1 of its 2 agents"; then
-  ok "killing agent 2 (h2's hub was its): FAILED $(python3 -c "print(round($tb-$ta,1))") s after, named: $reason"
+  ok "killing agent 2 (h2's hub was its): $(after): $reason"
 else bad "killing agent 2: status $st, reason '$reason' ($(tail -2 "$DIR/owner.out"))"; fi
 check_left "a killed hub starter"
+
+step "4 (a killed hub starter)"
 
 if [ "$BIG" = --big ]; then   # set-up time of 64 agents over the two hosts
   cat > "$DIR/big.json" <<JSON

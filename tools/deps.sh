@@ -16,7 +16,7 @@ case "$group" in
   bench) want="$base python3-torch python3-numpy" ;;
   plots) want="$base gnuplot-nox" ;;
   fuzz)  want="$base clang libclang-rt-14-dev" ;;
-  cluster) want="$base $cluster dataset-fashion-mnist python3" ;;
+  cluster) want="$base $net $cluster dataset-fashion-mnist python3" ;;
   format) want="clang-format" ;;
   *) echo "tools/deps.sh: unknown group '$group' (build, demo, test, net, bench, plots, fuzz, format, cluster)" >&2; exit 2 ;;
 esac
