@@ -203,6 +203,11 @@ void dataset_batch(const Dataset *d, const int *idx, int b, int train, Rng *rng,
         shift[ch] = -d->mean[ch] * inv;
     }
     const int augment = train && d->augment && rng;  // no rng: no augmentation
+    // The samples lie at random places in a dataset much larger than the caches: ask for all of their
+    // lines first, so that their misses overlap instead of stalling one sample after the other.
+    const size_t bytes = (size_t)c * plane;
+    for (int i = 0; i < b; i++)
+        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(d->x + (size_t)idx[i] * bytes + o, 0, 0);
     for (int i = 0; i < b; i++) {
         const uint8_t *src = d->x + (size_t)idx[i] * c * plane;
         if (y) y[i] = d->y[idx[i]];
