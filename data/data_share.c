@@ -106,9 +106,7 @@ int dataset_map(int fd, Dataset *train, Dataset *test, Err *e) {
                 h.version, (unsigned long long)h.size, (long long)st.st_size);
         return -1;
     }
-    // MAP_POPULATE: the page tables are filled now, once, rather than by a fault on each first touch of a
-    // page during training (a batch of 32 random samples is ~32 faults: 30 us of a LeNet-5 round).
-    uint8_t *base = mmap(NULL, (size_t)h.size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+    uint8_t *base = mmap(NULL, (size_t)h.size, PROT_READ, MAP_SHARED, fd, 0);
     if (base == MAP_FAILED) { err_set(e, "shared dataset: mmap: %s", strerror(errno)); return -1; }
     Dataset *ds[2] = {train, test};
     for (int s = 0; s < 2; s++) {

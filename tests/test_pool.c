@@ -9,7 +9,8 @@
 
 Test(pool, maxpool2_avx512_matches_plain) {
     if (!__builtin_cpu_supports("avx512f")) cr_skip_test("this CPU has no AVX-512");
-    static const int HW[][2] = {{28, 28}, {10, 10}, {32, 32}, {16, 16}, {8, 8}, {2, 2}, {6, 34}, {5, 4}, {7, 66}, {3, 2}};
+    static const int HW[][2] = {{28, 28}, {10, 10}, {32, 32}, {16, 16}, {8, 8},
+                                {2, 2},   {6, 34},  {5, 4},   {7, 66},  {3, 2}};
     Rng r = rng_derive(11, 1);
     for (size_t t = 0; t < sizeof HW / sizeof HW[0]; t++)
         for (int ties = 0; ties < 3; ties++) {
