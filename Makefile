@@ -8,13 +8,14 @@ OPT     ?= -O2
 VEC     ?= -ftree-vectorize -fvect-cost-model=dynamic
 CSTD     = -std=c11 -D_GNU_SOURCE
 WARN     = -Wall -Wextra
-PKGS     = openblas jansson zlib libsodium
+PKGS     = openblas jansson zlib libsodium libcrypto
 
 # Report each missing library once, with the Debian package that provides it.
 pkg_deb_openblas = libopenblas-dev
 pkg_deb_jansson  = libjansson-dev
 pkg_deb_zlib     = zlib1g-dev
 pkg_deb_libsodium = libsodium-dev
+pkg_deb_libcrypto = libssl-dev
 pkg_deb_criterion = libcriterion-dev
 MISSING := $(strip $(foreach p,$(PKGS),$(if $(shell pkg-config --exists $(p) 2>/dev/null && echo y),,$(p))))
 ifneq ($(MISSING),)

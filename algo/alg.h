@@ -184,6 +184,10 @@ static inline int push_dropped(const AlgEnv *env, int from, int to, int kind, lo
 // Send v (dense) to every neighbour of the current undirected graph and wait for theirs; mix with
 // Metropolis weights, renormalizing by the weight that arrived. out may alias v.
 int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Err *e);
+// gossip_mix's arithmetic on k dense payloads (4 n bytes each, little-endian fp32) with their scales:
+// out[i] = (ws v[i] + (0 + scale_0 p_0[i] + scale_1 p_1[i] + ...)) * inv. out may alias v.
+void gossip_mix_dense(const float *v, float *out, size_t n, float ws, float inv, const uint8_t *const *payload,
+                      const float *scale, int k);
 // The same mix for nv <= GOSSIP_DIFF_MAX vectors in one message (nv * 4 n bytes, no prefix), written
 // v_i += sum_j w_ij (v_j - v_i): a consensus is kept exactly in float, so D2's and gradient tracking's
 // corrections do not add up rounding at their fixed point. acc (nv * n floats) gets the change each

@@ -197,6 +197,30 @@ int push_batch_mix(AlgEnv *env, PushBatch *b, float keep, float *x, double *u, f
     return rc;
 }
 
+// out = (ws v + acc) inv with acc = 0 + s_0 m_0 + s_1 m_1 + ... in the order of msgs, in blocks of
+// GOSSIP_BLOCK floats so that acc stays in registers and L1: the same floats as accumulating each message
+// over the whole vector and then mixing, in one pass over v, out and the payloads. out may alias v.
+enum { GOSSIP_BLOCK = 512 };
+void gossip_mix_dense(const float *v, float *out, size_t n, float ws, float inv, const uint8_t *const *payload,
+                      const float *scale, int k) {
+    float acc[GOSSIP_BLOCK];
+    for (size_t b0 = 0; b0 < n; b0 += GOSSIP_BLOCK) {
+        size_t len = n - b0 < GOSSIP_BLOCK ? n - b0 : GOSSIP_BLOCK;
+        for (size_t i = 0; i < len; i++) acc[i] = 0.0f;
+        for (int j = 0; j < k; j++) {
+            const uint8_t *p = payload[j] + 4 * b0;
+            float s = scale[j];
+            for (size_t i = 0; i < len; i++) acc[i] += s * get_f32(p + 4 * i);
+        }
+        for (size_t i = 0; i < len; i++) out[b0 + i] = (ws * v[b0 + i] + acc[i]) * inv;
+    }
+}
+
+// Whether m is a well-formed dense push of n floats (gossip_mix's fused pass takes only those).
+static int push_is_dense(const Msg *m, size_t n) {
+    return m->codec == CODEC_DENSE && m->len >= PUSH_PREFIX && (size_t)(m->len - PUSH_PREFIX) == 4 * n;
+}
+
 int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Err *e) {
     Graph *g = env->g;
     size_t n = env->n_params;
@@ -207,17 +231,45 @@ int gossip_mix(AlgEnv *env, int kind, long round, const float *v, float *out, Er
         if (push_send(env, j, kind, round, dense, v, mix_gossip(g, env->id, j), (float)mix_gossip(g, env->id, j), e))
             return -1;
     }
-    float *acc = xfloats(n);
-    double wsum = mix_gossip_self(g, env->id);
-    for (int k = g->in_start[env->id]; k < g->in_start[env->id + 1]; k++) {
-        int got = push_recv(env, g->in[k], kind, round, acc, &wsum, e);
-        if (got < 0) { free(acc); return -1; }
+    // Every in-neighbour's message first (in order), then one pass over the model.
+    int lo = g->in_start[env->id], deg = g->in_start[env->id + 1] - lo, got = 0, all_dense = 1, rc = 0;
+    Msg **msg = xmalloc(sizeof *msg * (size_t)(deg ? deg : 1));
+    for (int k = 0; k < deg; k++) {
+        int missing = 0;
+        Msg *m = net_wait(env->net, g->in[lo + k], kind, (uint64_t)round, env->timeout_s, &missing, e);
+        if (!m && !missing) { rc = -1; break; }
+        if (!m) { env->missing++; continue; }
+        msg[got++] = m;
+        all_dense &= push_is_dense(m, n);
     }
-    // A missing neighbour's weight is left out and the rest renormalized (the gossip rule of RelaySGD's code).
-    float ws = (float)mix_gossip_self(g, env->id), inv = (float)(1.0 / wsum);
-    for (size_t i = 0; i < n; i++) out[i] = (ws * v[i] + acc[i]) * inv;
-    free(acc);
-    return 0;
+    double wsum = mix_gossip_self(g, env->id);
+    float ws = (float)wsum;
+    if (!rc && all_dense) {
+        const uint8_t **payload = xmalloc(sizeof *payload * (size_t)(got ? got : 1));
+        float *scale = xmalloc(sizeof *scale * (size_t)(got ? got : 1));
+        for (int k = 0; k < got; k++) {
+            wsum += get_f64(msg[k]->payload);
+            scale[k] = get_f32(msg[k]->payload + 8);
+            payload[k] = msg[k]->payload + PUSH_PREFIX;
+        }
+        // A missing neighbour's weight is left out and the rest renormalized (the gossip rule of RelaySGD's code).
+        gossip_mix_dense(v, out, n, ws, (float)(1.0 / wsum), payload, scale, got);
+        free(payload);
+        free(scale);
+    } else if (!rc) {   // a message the fused pass does not take: push_apply decodes it, or says what is wrong
+        float *acc = xfloats(n);
+        for (int k = 0; k < got && !rc; k++) {
+            rc = push_apply(env, msg[k], acc, &wsum, NULL, e) < 0 ? -1 : 0;
+            msg[k] = NULL;
+        }
+        float inv = (float)(1.0 / wsum);
+        if (!rc)
+            for (size_t i = 0; i < n; i++) out[i] = (ws * v[i] + acc[i]) * inv;
+        free(acc);
+    }
+    for (int k = 0; k < got; k++) net_release(env->net, msg[k]);
+    free(msg);
+    return rc;
 }
 
 // One raw message [v_0 | ... | v_{nv-1}] (nv * n fp32, little-endian) to neighbour `to`.

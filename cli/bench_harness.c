@@ -3,6 +3,7 @@
 // (`local`, no messages); the difference per round is serialization, sockets and waiting.
 #include <jansson.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -12,7 +13,7 @@
 #include "util.h"
 
 static const char *USAGE = "meshtrain bench harness [--agents N] [--model M] [--rounds R] [--algorithm A] [--topology "
-                           "K] [--overlap] [--auth-cost] [--json]";
+                           "K] [--repeat N] [--overlap] [--auth-cost] [--json]";
 
 typedef struct {
     double round_ms, compute_ms, wait_ms, cpu_ms, csw_vol, csw_invol, rss_mb, pss_mb;
@@ -87,6 +88,49 @@ static int dbl_cmp(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+// Each figure's median over n runs (n odd or even: the lower middle), field by field; rounds and bytes
+// are the same in every run.
+static void harness_median(const HarnessRun *runs, int n, HarnessRun *out) {
+    double v[64];
+    *out = runs[0];
+    const size_t off[] = {offsetof(HarnessRun, round_ms), offsetof(HarnessRun, compute_ms),
+                          offsetof(HarnessRun, wait_ms),  offsetof(HarnessRun, cpu_ms),
+                          offsetof(HarnessRun, csw_vol),  offsetof(HarnessRun, csw_invol),
+                          offsetof(HarnessRun, rss_mb),   offsetof(HarnessRun, pss_mb)};
+    for (size_t f = 0; f < sizeof off / sizeof off[0]; f++) {
+        for (int i = 0; i < n; i++) v[i] = *(const double *)((const char *)&runs[i] + off[f]);
+        qsort(v, (size_t)n, sizeof(double), dbl_cmp);
+        *(double *)((char *)out + off[f]) = v[(n - 1) / 2];
+    }
+}
+
+// The lowest and highest of one figure over n runs.
+static void harness_range(const HarnessRun *runs, int n, size_t off, double *lo, double *hi) {
+    *lo = *hi = *(const double *)((const char *)&runs[0] + off);
+    for (int i = 1; i < n; i++) {
+        double x = *(const double *)((const char *)&runs[i] + off);
+        *lo = x < *lo ? x : *lo;
+        *hi = x > *hi ? x : *hi;
+    }
+}
+
+// The compute-only run and the run with ALGORITHM, repeat times, alternating: medians into base and with,
+// and the range of each one's round times.
+static int harness_pairs(const char *self, const char *dir, const char *alg, int overlap, int agents,
+                         const char *model, const char *dataset, const char *topo, int rounds, int repeat,
+                         HarnessRun *base, HarnessRun *with, double range[2], double base_range[2], Err *e) {
+    HarnessRun bases[31], withs[31];
+    for (int k = 0; k < repeat; k++)
+        if (harness_once(self, dir, "local", 0, "", agents, model, dataset, topo, rounds, &bases[k], e) ||
+            harness_once(self, dir, alg, overlap, "", agents, model, dataset, topo, rounds, &withs[k], e))
+            return -1;
+    harness_median(bases, repeat, base);
+    harness_median(withs, repeat, with);
+    harness_range(withs, repeat, offsetof(HarnessRun, round_ms), &range[0], &range[1]);
+    harness_range(bases, repeat, offsetof(HarnessRun, round_ms), &base_range[0], &base_range[1]);
+    return 0;
+}
+
 // What authentication and frame MACs cost (docs/security.md): the same agents and rounds with links
 // unauthenticated, authenticated, and authenticated with a MAC per frame; three runs each, interleaved
 // so that a busy spell of the machine hits all three; the medians, as ratios to unauthenticated.
@@ -120,7 +164,7 @@ static int auth_cost_measure(const char *self, const char *dir, const char *alg,
 int bench_harness(int argc, char **argv) {
     Args a;
     args_init(&a, "bench harness", USAGE, argc, argv);
-    int agents = 8, rounds = 150, json = 0, overlap = 0, auth_cost = 0;
+    int agents = 8, rounds = 150, json = 0, overlap = 0, auth_cost = 0, repeat = 1;
     const char *model = "lenet5", *alg = "sgp", *dataset = "fashion-mnist", *topo = "exponential";
     while (args_next(&a)) {
         if (is_help(a.flag)) {
@@ -133,6 +177,8 @@ int bench_harness(int argc, char **argv) {
                 "  --agents N (8)  --model M (lenet5)  --dataset D (fashion-mnist)  --rounds R (150)  --topology K "
                 "(exponential)\n"
                 "  --overlap (sgp adds the previous round's shares instead of waiting: OSGP)  --json\n"
+                "  --repeat N (1..31)  both runs N times, alternating, so that a busy spell of the host hits both:\n"
+                "               each figure is the median, with the range of the round times\n"
                 "  --auth-cost  also run ALGORITHM with unauthenticated links and with authentication but no frame\n"
                 "               MACs, three times each, interleaved: median round time of each against "
                 "unauthenticated\n",
@@ -143,6 +189,7 @@ int bench_harness(int argc, char **argv) {
         else if (args_is(&a, "--model")) model = args_str(&a);
         else if (args_is(&a, "--dataset")) dataset = args_str(&a);
         else if (args_is(&a, "--rounds")) rounds = (int)args_int(&a, 10, 100000);
+        else if (args_is(&a, "--repeat")) repeat = (int)args_int(&a, 1, 31);
         else if (args_is(&a, "--algorithm")) alg = args_str(&a);
         else if (args_is(&a, "--topology")) topo = args_str(&a);
         else if (args_is(&a, "--overlap")) { args_no_value(&a); overlap = 1; }
@@ -155,8 +202,10 @@ int bench_harness(int argc, char **argv) {
     if (!mkdtemp(dir)) { perror("mkdtemp"); return 1; }
     HarnessRun base, with;
     Err e = {{0}};
-    int rc = harness_once(self, dir, "local", 0, "", agents, model, dataset, topo, rounds, &base, &e) ||
-             harness_once(self, dir, alg, overlap, "", agents, model, dataset, topo, rounds, &with, &e);
+    double range[2] = {0, 0}, base_range[2] = {0, 0};   // round times: lowest and highest of the runs
+    int rc = harness_pairs(self, dir, alg, overlap, agents, model, dataset, topo, rounds, repeat, &base, &with, range,
+                           base_range, &e);
+    double lo = range[0], hi = range[1], base_lo = base_range[0], base_hi = base_range[1];
     if (!rc && auth_cost)
         rc = auth_cost_measure(self, dir, alg, overlap, agents, model, dataset, topo, rounds, json, &e);
     char cmd[PATH_MAX + 16];
@@ -174,6 +223,9 @@ int bench_harness(int argc, char **argv) {
             "cpu_ms_per_round", with.cpu_ms, "cpu_overhead_pct", 100 * (with.cpu_ms / base.cpu_ms - 1.0),
             "switches_per_round_compute_only", base.csw_vol, base.csw_invol, "switches_per_round", with.csw_vol,
             with.csw_invol, "bytes_wire", with.bytes);
+        json_object_set_new(o, "repeat", json_integer(repeat));
+        json_object_set_new(o, "round_ms_range", json_pack("[f, f]", lo, hi));
+        json_object_set_new(o, "round_ms_compute_only_range", json_pack("[f, f]", base_lo, base_hi));
         char *t = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(5));
         printf("%s\n", t);
         free(t);
@@ -186,6 +238,9 @@ int bench_harness(int argc, char **argv) {
                agents, model, with.rounds, with.round_ms, alg, base.round_ms, 100 * overhead, with.compute_ms,
                with.wait_ms, with.cpu_ms, base.cpu_ms, with.csw_vol, with.csw_invol, base.csw_vol, base.csw_invol,
                with.rss_mb, with.pss_mb);
+        if (repeat > 1)
+            printf("  medians of %d runs each, alternating; round times %.2f .. %.2f ms with %s, %.2f .. %.2f alone\n",
+                   repeat, lo, hi, alg, base_lo, base_hi);
     }
     return 0;
 }

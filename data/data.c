@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { KIND_IDX, KIND_CIFAR10, KIND_CIFAR100, KIND_SYNTHETIC };
 
@@ -203,6 +204,11 @@ void dataset_batch(const Dataset *d, const int *idx, int b, int train, Rng *rng,
         shift[ch] = -d->mean[ch] * inv;
     }
     const int augment = train && d->augment && rng;  // no rng: no augmentation
+    // The samples lie at random places in a dataset much larger than the caches: ask for all of their
+    // lines first, so that their misses overlap instead of stalling one sample after the other.
+    const size_t bytes = (size_t)c * plane;
+    for (int i = 0; i < b; i++)
+        for (size_t o = 0; o < bytes; o += 64) __builtin_prefetch(d->x + (size_t)idx[i] * bytes + o, 0, 0);
     for (int i = 0; i < b; i++) {
         const uint8_t *src = d->x + (size_t)idx[i] * c * plane;
         if (y) y[i] = d->y[idx[i]];
@@ -223,4 +229,28 @@ void dataset_batch(const Dataset *d, const int *idx, int b, int train, Rng *rng,
             }
         }
     }
+}
+
+void dataset_populate(const Dataset *d, const int *idx, int n) {
+#ifdef MADV_POPULATE_READ
+    if (!d->map || n < 1) return;   // a loaded dataset is in memory already
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE), bytes = (size_t)d->c * d->h * d->w;
+    const uintptr_t lo = (uintptr_t)d->x / page * page;
+    size_t pages = ((uintptr_t)d->x + (size_t)d->n * bytes - lo + page - 1) / page;
+    uint8_t *need = calloc(pages, 1);
+    if (!need) return;
+    for (int i = 0; i < n; i++) {
+        uintptr_t a = (uintptr_t)(d->x + (size_t)idx[i] * bytes);
+        for (size_t p = (a - lo) / page; p <= (a + bytes - 1 - lo) / page; p++) need[p] = 1;
+    }
+    for (size_t p = 0; p < pages;) {   // one call per run of needed pages
+        size_t q = p;
+        while (q < pages && need[q]) q++;
+        if (q > p) madvise((void *)(lo + p * page), (q - p) * page, MADV_POPULATE_READ);
+        p = q + (q == p);
+    }
+    free(need);
+#else
+    (void)d; (void)idx; (void)n;
+#endif
 }

@@ -1,13 +1,15 @@
 // Pooling over channel-major activations: max pool (k, stride, no padding), average pool, and
 // global average pool, which turns (C, B, H, W) into the feature-major (C, B) a linear layer reads.
+#include "layer_pool.h"
 #include <float.h>
+#include <immintrin.h>
 #include <string.h>
 #include "model.h"
 
 // Max pool keeps, per output, the position of the winner inside its window (int32 in l->save);
 // ties go to the first position, as in PyTorch. Both loops are select-based so they vectorize.
 // 2x2 windows with stride 2, branch-free; ties keep the earlier position (order 0, 1, W, W+1).
-static void maxpool2_forward(const float *xv, float *yv, int32_t *iv, int planes, int H, int W, int OH, int OW) {
+void maxpool2_forward_plain(const float *xv, float *yv, int32_t *iv, int planes, int H, int W, int OH, int OW) {
     for (int pl = 0; pl < planes; pl++)
         for (int oh = 0; oh < OH; oh++) {
             const float *restrict r0 = xv + ((size_t)pl * H + 2 * oh) * W, *restrict r1 = r0 + W;
@@ -22,6 +24,49 @@ static void maxpool2_forward(const float *xv, float *yv, int32_t *iv, int planes
                 ix[ow] = g1 + g * (W + g2 - g1);
             }
         }
+}
+
+// 16 outputs at a time from a pair of rows: even and odd columns split with two-source permutes, then the
+// plain loop's compares and selects as masks. Rows of LeNet-5 and CIFAR models (OW 5..16) are one step.
+__attribute__((target("avx512f"))) static void maxpool2_rows_avx512(const float *r0, const float *r1, float *y,
+                                                                      int32_t *ix, int W, int OW) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi32(1);
+    const __m512i w0 = _mm512_set1_epi32(W), w1 = _mm512_set1_epi32(W + 1);
+    for (int o = 0; o < OW; o += 16) {
+        int n = OW - o < 16 ? OW - o : 16;   // outputs in this step; 2n inputs per row
+        __mmask16 out = (__mmask16)((1u << n) - 1);
+        __mmask16 lo = (__mmask16)(2 * n >= 16 ? 0xffff : (1u << 2 * n) - 1);
+        __mmask16 hi = (__mmask16)(2 * n <= 16 ? 0 : (1u << (2 * n - 16)) - 1);
+        const float *p0 = r0 + 2 * o, *p1 = r1 + 2 * o;
+        __m512 t0 = _mm512_maskz_loadu_ps(lo, p0), t1 = _mm512_maskz_loadu_ps(hi, p0 + 16);
+        __m512 b0 = _mm512_maskz_loadu_ps(lo, p1), b1 = _mm512_maskz_loadu_ps(hi, p1 + 16);
+        __m512 a = _mm512_permutex2var_ps(t0, even, t1), b = _mm512_permutex2var_ps(t0, odd, t1);
+        __m512 c = _mm512_permutex2var_ps(b0, even, b1), d = _mm512_permutex2var_ps(b0, odd, b1);
+        __mmask16 g1 = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), g2 = _mm512_cmp_ps_mask(d, c, _CMP_GT_OQ);
+        __m512 m1 = _mm512_mask_blend_ps(g1, a, b), m2 = _mm512_mask_blend_ps(g2, c, d);
+        __mmask16 g = _mm512_cmp_ps_mask(m2, m1, _CMP_GT_OQ);
+        __m512i i1 = _mm512_mask_blend_epi32(g1, zero, one), i2 = _mm512_mask_blend_epi32(g2, w0, w1);
+        _mm512_mask_storeu_ps(y + o, out, _mm512_mask_blend_ps(g, m1, m2));
+        _mm512_mask_storeu_epi32(ix + o, out, _mm512_mask_blend_epi32(g, i1, i2));
+    }
+}
+
+int maxpool2_forward_avx512(const float *xv, float *yv, int32_t *iv, int planes, int H, int W, int OH, int OW) {
+    if (!__builtin_cpu_supports("avx512f") || W % 2) return -1;
+    for (int pl = 0; pl < planes; pl++)
+        for (int oh = 0; oh < OH; oh++) {
+            const float *r0 = xv + ((size_t)pl * H + 2 * oh) * W;
+            size_t at = ((size_t)pl * OH + oh) * OW;
+            maxpool2_rows_avx512(r0, r0 + W, yv + at, iv + at, W, OW);
+        }
+    return 0;
+}
+
+static void maxpool2_forward(const float *xv, float *yv, int32_t *iv, int planes, int H, int W, int OH, int OW) {
+    if (maxpool2_forward_avx512(xv, yv, iv, planes, H, W, OH, OW))
+        maxpool2_forward_plain(xv, yv, iv, planes, H, W, OH, OW);
 }
 
 static void maxpool_forward(Model *m, Layer *l, int train, Rng *rng) {

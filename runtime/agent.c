@@ -320,6 +320,7 @@ static int setup(Agent *a, Err *e) {
                               : dataset_load(s->dataset, NULL, s->seed, &a->train, &a->test, e))
         return -1;
     if (partition_make(a, e)) return -1;
+    dataset_populate(&a->train, a->mine, a->n_mine);   // no page faults in the rounds (data.h)
     Rng init = rng_derive(s->seed, 1);   // the same for every agent: all models start identical
     a->m = model_build(s->model, s->norm, a->train.c, a->train.h, a->train.w, a->train.classes, s->batch, &init, e);
     if (!a->m) return -1;

@@ -3,7 +3,7 @@
 # or through `sudo -n`; otherwise stops with the exact line to run. Usage: tools/deps.sh GROUP
 set -eu
 group=${1:-build}
-base="gcc make pkg-config libopenblas-dev libjansson-dev zlib1g-dev libsodium-dev"
+base="gcc make pkg-config libopenblas-dev libjansson-dev zlib1g-dev libsodium-dev libssl-dev"
 # Link emulation: iproute2 (ip, tc), and User-Mode Linux with kmod's insmod for kernels without netem.
 net="iproute2 user-mode-linux kmod"
 # Launchers across hosts: Slurm (daemons and client, with munge) and Open MPI's mpirun.
