@@ -1,6 +1,7 @@
 // Connecting and authenticating an agent's links (net_connect_all, see net.h): every outgoing and
 // every incoming connection progresses in one poll loop, so no agent waits for another to finish its
-// own connecting, and a silent or lying connection holds nothing for longer than SETUP_CONN_S.
+// own connecting, and a silent or lying connection holds no peer's place: past SETUP_PENDING the oldest
+// unfinished one is dropped, and whatever is unfinished once every peer is in is rejected.
 // Handshake (auth.h): connector -> hello; acceptor -> answer (nonce, proof); connector -> confirm.
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,8 +15,7 @@
 #include <unistd.h>
 #include "net_impl.h"
 
-#define SETUP_CONN_S 5.0    // an incoming connection must finish its handshake within this
-#define SETUP_PENDING 64    // unauthenticated incoming connections held at once (the oldest goes first)
+#define SETUP_PENDING 64    // unauthenticated incoming connections held beyond one per peer (the oldest goes first)
 #define SETUP_REJECTS 64    // rejected connections recorded (all are counted)
 #define SETUP_RETRY_S 0.1   // an outgoing connection the peer closed is tried again after this
 #define SETUP_GRACE_S 1.0   // handshakes under way when every peer is in get this long to fail on their own
@@ -24,7 +24,7 @@ enum { C_CONNECTING, C_WAIT_ANSWER, C_WAIT_HELLO, C_WAIT_CONFIRM, C_RETRY };
 
 typedef struct {
     int fd, peer, state;    // peer: whom we connect to, or whom an incoming hello claims (-1 before it)
-    double deadline;        // incoming: handshake deadline; C_RETRY: when to connect again
+    double deadline;        // incoming: when accepted (the oldest goes first); C_RETRY: when to connect again
     uint8_t hello[AUTH_HELLO_BYTES], answer[AUTH_ANSWER_BYTES], buf[AUTH_ANSWER_BYTES];
     size_t have;
     char addr[64];          // the other end, "ip:port"
@@ -247,7 +247,8 @@ static void in_step(Setup *s, int k) {
 }
 
 // Take every connection waiting on the listening socket; past SETUP_PENDING, the oldest unfinished
-// handshake is dropped to make room (a flood delays peers; it cannot hold their places).
+// handshake is dropped to make room (a flood delays peers; it cannot hold their places). Every peer's
+// handshake fits beside SETUP_PENDING strangers, so peers slow to prove do not push each other out.
 static void in_accept(Setup *s) {
     for (;;) {
         int fd = accept4(s->net->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -258,12 +259,12 @@ static void in_accept(Setup *s) {
                 pending++;
                 if (oldest < 0 || s->c[k].deadline < s->c[oldest].deadline) oldest = k;
             }
-        if (pending >= SETUP_PENDING)
+        if (pending >= SETUP_PENDING + s->net->n)
             reject(s, oldest, "dropped: %d connections were waiting to authenticate", pending);
         Conn *c = conn_add(s);
         c->fd = fd;
         c->state = C_WAIT_HELLO;
-        c->deadline = time_now() + SETUP_CONN_S;
+        c->deadline = time_now();
         addr_of(fd, 1, c->addr, sizeof c->addr);
     }
 }
@@ -296,15 +297,12 @@ static int setup_poll(Setup *s, double end, Err *e) {
     return 0;
 }
 
-// Deadlines: unfinished incoming handshakes are dropped; outgoing retries are started.
+// Outgoing connections the peer shed are started again when their retry time comes.
 static int setup_timers(Setup *s) {
     double now = time_now();
     for (int k = s->nc - 1; k >= 0; k--) {
         Conn *c = &s->c[k];
-        if ((c->state == C_WAIT_HELLO || c->state == C_WAIT_CONFIRM) && now > c->deadline)
-            reject(s, k, "%s within %.0f s", c->state == C_WAIT_HELLO ? "sent no hello" : "sent no proof",
-                   SETUP_CONN_S);
-        else if (c->state == C_RETRY && now > c->deadline && out_start(s, c, c->peer)) return -1;
+        if (c->state == C_RETRY && now > c->deadline && out_start(s, c, c->peer)) return -1;
     }
     return 0;
 }
@@ -367,7 +365,8 @@ int net_connect_all(Net *net, char ips[][64], const int *ports, const NetAuth *a
     while (s.nc) {
         if (!rc && s.c[s.nc - 1].state != C_RETRY && s.c[s.nc - 1].state != C_CONNECTING &&
             s.c[s.nc - 1].state != C_WAIT_ANSWER)
-            reject(&s, s.nc - 1, "still unauthenticated %.0f s after every peer was in", SETUP_GRACE_S);
+            reject(&s, s.nc - 1, "%s %.0f s after every peer was in",
+                   s.c[s.nc - 1].state == C_WAIT_HELLO ? "had sent no hello" : "had sent no proof", SETUP_GRACE_S);
         else conn_close(&s, s.nc - 1);
     }
     free(s.c);
