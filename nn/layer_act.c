@@ -5,6 +5,7 @@
 
 static void relu_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
+    if (l->fused_relu) return;   // the batchnorm before applied it
     float *x = m->slots[l->out].val;
     size_t n = slot_size(m, l->out);
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
@@ -15,7 +16,7 @@ static void relu_recompute(Model *m, Layer *l) { relu_forward(m, l, 0, NULL); }
 static void relu_backward(Model *m, Layer *l) {
     const float *y = m->slots[l->out].val;
     float *g = m->slots[l->out].grad;
-    if (!g) return;   // in place on the model input: no gradient wanted
+    if (!g || l->fused_relu) return;   // in place on the model input: no gradient wanted; or the batchnorm masks it
     size_t n = slot_size(m, l->out);
     for (size_t i = 0; i < n; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
 }

@@ -5,12 +5,49 @@
 #include "model.h"
 #include "vec.h"
 
-// y = x * (gamma * is) + (beta - mu * gamma * is) over one channel's row. One out-of-line copy serves
-// forward and recompute, so both round alike (the same contractions into fused multiply-adds).
+// y = x * (gamma * is) + (beta - mu * gamma * is) over one channel's row, then max(y, 0) if relu (Layer.fused_relu).
+// One out-of-line copy serves forward and recompute, so both round alike; batchnorm_mask computes y the same way.
 __attribute__((noinline)) static void batchnorm_row(const float *restrict x, float *restrict y, size_t N, float gamma,
-                                                    float beta, float mu, float is) {
+                                                    float beta, float mu, float is, int relu) {
     float a = gamma * is, b = beta - mu * a;
-    for (size_t i = 0; i < N; i++) y[i] = x[i] * a + b;
+    if (!relu) {
+        for (size_t i = 0; i < N; i++) y[i] = x[i] * a + b;
+        return;
+    }
+    for (size_t i = 0; i < N; i++) {
+        float v = x[i] * a + b;
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+// The output gradient a fused ReLU lets through: dy where batchnorm_row's y was positive, else 0 (as relu_backward).
+static inline float batchnorm_mask(float x, float dy, float a, float b, int relu) {
+    return !relu || x * a + b > 0.0f ? dy : 0.0f;
+}
+
+// sum of d and of d * x, d the masked dy: vec_sum's and vec_dot's blocks and order, in one pass.
+static void batchnorm_grad_sums(const float *restrict x, const float *restrict dy, size_t N, float a, float b,
+                                int relu, double *sdy, double *sdyx) {
+    double s = 0.0, sx = 0.0;
+    size_t i = 0;
+    for (; i + VEC_LANES <= N;) {
+        float acc[VEC_LANES] = {0}, accx[VEC_LANES] = {0};
+        size_t end = i + VEC_BLOCK < N ? i + VEC_BLOCK : N;
+        for (; i + VEC_LANES <= end; i += VEC_LANES)
+            for (int j = 0; j < VEC_LANES; j++) {
+                float d = batchnorm_mask(x[i + j], dy[i + j], a, b, relu);
+                acc[j] += d;
+                accx[j] += d * x[i + j];
+            }
+        for (int j = 0; j < VEC_LANES; j++) s += acc[j];
+        for (int j = 0; j < VEC_LANES; j++) sx += accx[j];
+    }
+    for (; i < N; i++) {
+        float d = batchnorm_mask(x[i], dy[i], a, b, relu);
+        s += d;
+        sx += (double)d * x[i];
+    }
+    *sdy = s; *sdyx = sx;
 }
 
 // BatchNorm: x is (C, B*HW), each channel one contiguous row. save = mean[C], invstd[C].
@@ -40,7 +77,7 @@ static void batchnorm_forward(Model *m, Layer *l, int train, Rng *rng) {
             is = 1.0f / sqrtf(rvar[c] + l->eps);
         }
         mean[c] = mu; istd[c] = is;
-        batchnorm_row(x, y, N, gamma[c], beta[c], mu, is);
+        batchnorm_row(x, y, N, gamma[c], beta[c], mu, is, l->fused_relu);
     }
 }
 
@@ -52,32 +89,44 @@ static void batchnorm_recompute(Model *m, Layer *l) {
     const float *gamma = m->params + m->tensors[l->w].offset, *beta = m->params + m->tensors[l->b].offset;
     for (int c = 0; c < C; c++)
         batchnorm_row(xs->val + (size_t)c * N, m->slots[l->out].val + (size_t)c * N, N, gamma[c], beta[c],
-                      l->save[c], l->save[C + c]);
+                      l->save[c], l->save[C + c], l->fused_relu);
 }
 
+// dy is masked by the fused ReLU first (Layer.fused_relu); dx is written, not added to, when this is the first
+// backward to reach it (layer_sets_grad: 0.0f + v keeps the bits of adding to zeroed memory).
 static void batchnorm_backward(Model *m, Layer *l) {
     const Slot *xs = &m->slots[l->in];
-    int C = xs->c;
+    int C = xs->c, relu = l->fused_relu, set = xs->grad && layer_sets_grad(m, l, l->in);
     size_t N = (size_t)m->cur * xs->h * xs->w;
-    const float *gamma = m->params + m->tensors[l->w].offset;
+    const float *gamma = m->params + m->tensors[l->w].offset, *beta = m->params + m->tensors[l->b].offset;
     float *dgamma = m->grads + m->tensors[l->w].offset, *dbeta = m->grads + m->tensors[l->b].offset;
     const float *mean = l->save, *istd = l->save + C;
     for (int c = 0; c < C; c++) {
-        const float *x = xs->val + (size_t)c * N, *dy = m->slots[l->out].grad + (size_t)c * N;
+        const float *restrict x = xs->val + (size_t)c * N, *restrict dy = m->slots[l->out].grad + (size_t)c * N;
         float mu = mean[c], is = istd[c];
-        double sdy = vec_sum(dy, N);
-        double sdyx = (vec_dot(dy, x, N) - mu * sdy) * is;   // sum dy * xhat
+        float a = gamma[c] * is, b = beta[c] - mu * a;   // batchnorm_row's
+        double sdy, sdyx;
+        batchnorm_grad_sums(x, dy, N, a, b, relu, &sdy, &sdyx);
+        sdyx = (sdyx - mu * sdy) * is;   // sum dy * xhat
         dgamma[c] += (float)sdyx;
         dbeta[c] += (float)sdy;
         if (!xs->grad) continue;
-        float *dx = xs->grad + (size_t)c * N;
+        float *restrict dx = xs->grad + (size_t)c * N;
+        float k = gamma[c] * is;
         if (!m->train) {   // evaluation mode: mean and istd are constants (running statistics)
-            float k = gamma[c] * is;
-            for (size_t i = 0; i < N; i++) dx[i] += k * dy[i];
+            if (set)
+                for (size_t i = 0; i < N; i++) dx[i] = 0.0f + k * batchnorm_mask(x[i], dy[i], a, b, relu);
+            else
+                for (size_t i = 0; i < N; i++) dx[i] += k * batchnorm_mask(x[i], dy[i], a, b, relu);
             continue;
         }
-        float k = gamma[c] * is, mdy = (float)(sdy / N), mdyx = (float)(sdyx / N);
-        for (size_t i = 0; i < N; i++) dx[i] += k * (dy[i] - mdy - (x[i] - mu) * is * mdyx);
+        float mdy = (float)(sdy / N), mdyx = (float)(sdyx / N);
+        if (set)
+            for (size_t i = 0; i < N; i++)
+                dx[i] = 0.0f + k * (batchnorm_mask(x[i], dy[i], a, b, relu) - mdy - (x[i] - mu) * is * mdyx);
+        else
+            for (size_t i = 0; i < N; i++)
+                dx[i] += k * (batchnorm_mask(x[i], dy[i], a, b, relu) - mdy - (x[i] - mu) * is * mdyx);
     }
 }
 
@@ -147,7 +196,7 @@ static void groupnorm_backward(Model *m, Layer *l) {
         }
 }
 
-static const LayerOps batchnorm_ops = {"batchnorm", batchnorm_forward, batchnorm_backward, READS_IN,
+static const LayerOps batchnorm_ops = {"batchnorm", batchnorm_forward, batchnorm_backward, READS_IN | SETS_GRAD,
                                        batchnorm_recompute};
 static const LayerOps groupnorm_ops = {"groupnorm", groupnorm_forward, groupnorm_backward, READS_IN, NULL};
 

@@ -217,6 +217,17 @@ static void slots_place(Model *m) {
     free(buf_of); free(buf_end); free(buf_size);
 }
 
+// A batchnorm followed at once by a ReLU in place on its output applies it: one pass over the channel in forward
+// and in backward instead of two, the ReLU's mask taken from the batchnorm's input (model.h: Layer.fused_relu).
+static void layers_fuse(Model *m) {
+    for (int i = 0; i + 1 < m->n_layers; i++) {
+        Layer *a = &m->layers[i], *b = &m->layers[i + 1];
+        if (!strcmp(a->ops->kind, "batchnorm") && !strcmp(b->ops->kind, "relu") && b->in == a->out &&
+            b->out == a->out && a->in != a->out)
+            a->fused_relu = b->fused_relu = 1;
+    }
+}
+
 int model_finalize(Model *m, Rng *init, Err *e) {
     if (m->n_layers == 0) { err_set(e, "model %s has no layers", m->name); return -1; }
     if (m->slots[m->logits].c != m->classes || m->slots[m->logits].h * m->slots[m->logits].w != 1) {
@@ -228,6 +239,7 @@ int model_finalize(Model *m, Rng *init, Err *e) {
     m->grads = xfloats(m->n_params);
     m->state = xfloats(m->n_state ? m->n_state : 1);
     // Running variances start at 1: the layer that owns them marks which (see batchnorm).
+    if (!m->no_fuse) layers_fuse(m);
     slots_place(m);
     m->work = xfloats(m->n_work ? m->n_work : 1);
     grads_assign(m);
@@ -315,9 +327,9 @@ void model_backward_layer(Model *m, int i) {
     Layer *l = &m->layers[i];
     // The first backward to reach a slot (its last reader) starts its gradient at zero;
     // in-place layers transform the gradient they share with their input instead.
-    if (l->in != l->out && m->slots[l->in].last_use == i && m->slots[l->in].grad)
+    if (l->in != l->out && m->slots[l->in].last_use == i && m->slots[l->in].grad && !layer_sets_grad(m, l, l->in))
         memset(m->slots[l->in].grad, 0, slot_size(m, l->in) * sizeof(float));
-    if (l->in2 >= 0 && m->slots[l->in2].last_use == i && m->slots[l->in2].grad)
+    if (l->in2 >= 0 && m->slots[l->in2].last_use == i && m->slots[l->in2].grad && !layer_sets_grad(m, l, l->in2))
         memset(m->slots[l->in2].grad, 0, slot_size(m, l->in2) * sizeof(float));
     // The same reader is the first to need a recomputed slot: its writers run again, in forward order.
     int ins[2] = {l->in, l->in2};

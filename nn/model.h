@@ -44,7 +44,9 @@ typedef struct {
     // nothing else (NULL: the layer cannot, e.g. it draws random numbers).
     void (*recompute)(Model *m, Layer *l);
 } LayerOps;
-enum { READS_IN = 1, READS_OUT = 2 };
+// SETS_GRAD: backward writes, not adds, the gradient of an input whose first backward it is (layer_sets_grad),
+// so model_backward_layer does not zero it first.
+enum { READS_IN = 1, READS_OUT = 2, SETS_GRAD = 4 };
 // What a layer quantizes at 8 bits: its input activation (codes kept for backward), both operands of a
 // residual add (not kept), its weight tensor (codes kept for the input-gradient product).
 enum { Q8_IN = 1, Q8_IN2 = 2, Q8_W = 4 };
@@ -64,6 +66,8 @@ struct Layer {
     uint8_t *qx, *qw;           // 8 bits: codes of the input (slot size) and of the weight tensor
     QParam px, pw;              // their ranges
     void *q8plan;               // 8 bits, int8 products: the layer's own plan (conv: padding classes), one block
+    int fused_relu;             // batchnorm: applies the ReLU right after it (forward and backward); that ReLU: does
+                                // nothing (set by model_finalize unless Model.no_fuse)
 };
 
 // 8 bits: how the conv and linear products run. Q8_ARITH_INT8: integer products of the codes (nn/qgemm,
@@ -94,6 +98,8 @@ struct Model {
     size_t n_pool;              // of n_act: the buffers shared by the recomputed slots
     int keep_slots;             // set before model_finalize: every slot its own memory, none recomputed (the
                                 // reference layout, for tests and for code that reads slots after forward)
+    int no_fuse;                // set before model_finalize: no layer does its neighbour's work (the plain path, for
+                                // tests: fused layers give the same bits)
     // Precision (model_set_precision): 32, or 8 with the activation rounding and the generator of every
     // stochastic rounding (activations in forward, errors in backward). 8-bit scratch: dequantized
     // input, weights and error (floats) and the error's codes, each as large as the largest need.
@@ -181,6 +187,11 @@ void model_work_need(Model *m, size_t n);
 // mean and 1/sqrt(var + eps) of sample b over channels [c0, c1) of a (C, B, HW) tensor.
 void norm_affine_new(Model *m, Layer *l, const char *kind, int C);
 float group_moments(const float *x, int B, int b, int c0, int c1, int HW, float eps, double *mean);
+// Whether l's backward writes slot s's gradient rather than adding to it: s is an input l is the last reader
+// of (so its backward is the first to reach s), l's kind sets gradients, and s is not l's in-place output.
+static inline int layer_sets_grad(const Model *m, const Layer *l, int s) {
+    return (l->ops->reads & SETS_GRAD) && s != l->out && m->slots[s].last_use == (int)(l - m->layers);
+}
 static inline size_t slot_size(const Model *m, int s) {
     return (size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->cur;
 }
