@@ -25,22 +25,42 @@ static inline float batchnorm_mask(float x, float dy, float a, float b, int relu
     return !relu || x * a + b > 0.0f ? dy : 0.0f;
 }
 
-// sum of d and of d * x, d the masked dy: vec_sum's and vec_dot's blocks and order, in one pass.
+typedef int VecI16 __attribute__((vector_size(VEC_LANES * sizeof(int))));
+
+// 16 lanes of batchnorm_mask: dy, or +0.0f (all bits clear) where y = x * a + b was not positive.
+static inline VecF16 batchnorm_mask_v(VecF16 x, VecF16 dy, float a, float b, int relu) {
+    if (!relu) return dy;
+    VecI16 keep = x * a + b > 0.0f;
+    return (VecF16)((VecI16)dy & keep);
+}
+
+// sum of d and of d * x, d the masked dy, in one pass: vec_sum's and vec_dot's blocks, lanes and order (vec.h).
 static void batchnorm_grad_sums(const float *restrict x, const float *restrict dy, size_t N, float a, float b,
                                 int relu, double *sdy, double *sdyx) {
     double s = 0.0, sx = 0.0;
     size_t i = 0;
-    for (; i + VEC_LANES <= N;) {
-        float acc[VEC_LANES] = {0}, accx[VEC_LANES] = {0};
-        size_t end = i + VEC_BLOCK < N ? i + VEC_BLOCK : N;
-        for (; i + VEC_LANES <= end; i += VEC_LANES)
-            for (int j = 0; j < VEC_LANES; j++) {
-                float d = batchnorm_mask(x[i + j], dy[i + j], a, b, relu);
-                acc[j] += d;
-                accx[j] += d * x[i + j];
+    for (; i + VEC_GROUP * VEC_BLOCK <= N; i += VEC_GROUP * VEC_BLOCK) {
+        VecF16 acc[VEC_GROUP] = {{0}}, accx[VEC_GROUP] = {{0}};
+        for (size_t t = 0; t < VEC_BLOCK; t += VEC_LANES)
+            for (int q = 0; q < VEC_GROUP; q++) {
+                size_t k = i + (size_t)q * VEC_BLOCK + t;
+                VecF16 xv = vecf16_load(x + k), d = batchnorm_mask_v(xv, vecf16_load(dy + k), a, b, relu);
+                acc[q] += d;
+                accx[q] += d * xv;
             }
-        for (int j = 0; j < VEC_LANES; j++) s += acc[j];
-        for (int j = 0; j < VEC_LANES; j++) sx += accx[j];
+        for (int q = 0; q < VEC_GROUP; q++) s = vecf16_total(s, acc[q]);
+        for (int q = 0; q < VEC_GROUP; q++) sx = vecf16_total(sx, accx[q]);
+    }
+    for (; i + VEC_LANES <= N;) {
+        VecF16 acc = {0}, accx = {0};
+        size_t end = i + VEC_BLOCK < N ? i + VEC_BLOCK : N;
+        for (; i + VEC_LANES <= end; i += VEC_LANES) {
+            VecF16 xv = vecf16_load(x + i), d = batchnorm_mask_v(xv, vecf16_load(dy + i), a, b, relu);
+            acc += d;
+            accx += d * xv;
+        }
+        s = vecf16_total(s, acc);
+        sx = vecf16_total(sx, accx);
     }
     for (; i < N; i++) {
         float d = batchnorm_mask(x[i], dy[i], a, b, relu);
@@ -106,7 +126,12 @@ static void batchnorm_backward(Model *m, Layer *l) {
         float mu = mean[c], is = istd[c];
         float a = gamma[c] * is, b = beta[c] - mu * a;   // batchnorm_row's
         double sdy, sdyx;
-        batchnorm_grad_sums(x, dy, N, a, b, relu, &sdy, &sdyx);
+        if (m->no_fuse) {   // the plain path (tests): ReLU masked by relu_backward, two passes
+            sdy = vec_sum(dy, N);
+            sdyx = vec_dot(dy, x, N);
+        } else {
+            batchnorm_grad_sums(x, dy, N, a, b, relu, &sdy, &sdyx);
+        }
         sdyx = (sdyx - mu * sdy) * is;   // sum dy * xhat
         dgamma[c] += (float)sdyx;
         dbeta[c] += (float)sdy;

@@ -188,9 +188,10 @@ void model_work_need(Model *m, size_t n);
 void norm_affine_new(Model *m, Layer *l, const char *kind, int C);
 float group_moments(const float *x, int B, int b, int c0, int c1, int HW, float eps, double *mean);
 // Whether l's backward writes slot s's gradient rather than adding to it: s is an input l is the last reader
-// of (so its backward is the first to reach s), l's kind sets gradients, and s is not l's in-place output.
+// of (so its backward is the first to reach s), l's kind sets gradients, s is not l's in-place output, and the
+// model is not on its plain path (Model.no_fuse).
 static inline int layer_sets_grad(const Model *m, const Layer *l, int s) {
-    return (l->ops->reads & SETS_GRAD) && s != l->out && m->slots[s].last_use == (int)(l - m->layers);
+    return !m->no_fuse && (l->ops->reads & SETS_GRAD) && s != l->out && m->slots[s].last_use == (int)(l - m->layers);
 }
 static inline size_t slot_size(const Model *m, int s) {
     return (size_t)m->slots[s].c * m->slots[s].h * m->slots[s].w * m->cur;

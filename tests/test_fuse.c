@@ -11,7 +11,8 @@ static int block(Model *m, int x, int oc, int stride) {
     int y = model_norm_act(m, model_conv(m, x, oc, 3, stride, 1, 0), NORM_BATCH, 1);
     y = model_norm_act(m, model_conv(m, y, oc, 3, 1, 1, 0), NORM_BATCH, 0);
     int sc = x;
-    if (stride != 1 || m->slots[x].c != oc) sc = model_norm_act(m, model_conv(m, x, oc, 1, stride, 0, 0), NORM_BATCH, 0);
+    if (stride != 1 || m->slots[x].c != oc)
+        sc = model_norm_act(m, model_conv(m, x, oc, 1, stride, 0, 0), NORM_BATCH, 0);
     return model_relu(m, model_add(m, y, sc));
 }
 
