@@ -40,16 +40,22 @@ static void batchnorm_grad_sums(const float *restrict x, const float *restrict d
     double s = 0.0, sx = 0.0;
     size_t i = 0;
     for (; i + VEC_GROUP * VEC_BLOCK <= N; i += VEC_GROUP * VEC_BLOCK) {
-        VecF16 acc[VEC_GROUP] = {{0}}, accx[VEC_GROUP] = {{0}};
-        for (size_t t = 0; t < VEC_BLOCK; t += VEC_LANES)
-            for (int q = 0; q < VEC_GROUP; q++) {
-                size_t k = i + (size_t)q * VEC_BLOCK + t;
-                VecF16 xv = vecf16_load(x + k), d = batchnorm_mask_v(xv, vecf16_load(dy + k), a, b, relu);
-                acc[q] += d;
-                accx[q] += d * xv;
-            }
-        for (int q = 0; q < VEC_GROUP; q++) s = vecf16_total(s, acc[q]);
-        for (int q = 0; q < VEC_GROUP; q++) sx = vecf16_total(sx, accx[q]);
+        VecF16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, ax0 = {0}, ax1 = {0}, ax2 = {0}, ax3 = {0};
+        for (size_t k = i; k < i + VEC_BLOCK; k += VEC_LANES) {
+#define BN_SUMS_LANES(acc, accx, at)                                                                     \
+    do {                                                                                                 \
+        VecF16 xv_ = vecf16_load(x + (at)), d_ = batchnorm_mask_v(xv_, vecf16_load(dy + (at)), a, b, relu); \
+        acc += d_;                                                                                       \
+        accx += d_ * xv_;                                                                                \
+    } while (0)
+            BN_SUMS_LANES(a0, ax0, k);
+            BN_SUMS_LANES(a1, ax1, k + VEC_BLOCK);
+            BN_SUMS_LANES(a2, ax2, k + 2 * VEC_BLOCK);
+            BN_SUMS_LANES(a3, ax3, k + 3 * VEC_BLOCK);
+#undef BN_SUMS_LANES
+        }
+        s = vecf16_total(vecf16_total(vecf16_total(vecf16_total(s, a0), a1), a2), a3);
+        sx = vecf16_total(vecf16_total(vecf16_total(vecf16_total(sx, ax0), ax1), ax2), ax3);
     }
     for (; i + VEC_LANES <= N;) {
         VecF16 acc = {0}, accx = {0};

@@ -7,7 +7,7 @@
 
 #define VEC_LANES 16
 #define VEC_BLOCK 2048
-#define VEC_GROUP 4   // blocks summed side by side: one block's lanes are a chain of dependent adds
+#define VEC_GROUP 4   // blocks summed side by side (VEC_REDUCE names 4): a block's lanes are a chain of dependent adds
 
 // 16 float lanes (GCC vector extension: element-wise IEEE arithmetic on any target, one zmm with AVX-512).
 typedef float VecF16 __attribute__((vector_size(VEC_LANES * sizeof(float))));
@@ -30,13 +30,17 @@ static inline double vecf16_total(double total, VecF16 acc) {
     do {                                                                                          \
         size_t i_ = 0;                                                                            \
         for (; i_ + VEC_GROUP * VEC_BLOCK <= (n); i_ += VEC_GROUP * VEC_BLOCK) {                  \
-            VecF16 acc_[VEC_GROUP] = {{0}};                                                       \
-            for (size_t t_ = 0; t_ < VEC_BLOCK; t_ += VEC_LANES)                                  \
-                for (int q_ = 0; q_ < VEC_GROUP; q_++) {                                          \
-                    size_t k_ = i_ + (size_t)q_ * VEC_BLOCK + t_;                                 \
-                    acc_[q_] += TERM_V(k_);                                                       \
-                }                                                                                 \
-            for (int q_ = 0; q_ < VEC_GROUP; q_++) (total) = vecf16_total((total), acc_[q_]);     \
+            VecF16 a0_ = {0}, a1_ = {0}, a2_ = {0}, a3_ = {0}; /* named: an array would live in memory */ \
+            for (size_t k_ = i_; k_ < i_ + VEC_BLOCK; k_ += VEC_LANES) {                          \
+                a0_ += TERM_V(k_);                                                                \
+                a1_ += TERM_V(k_ + VEC_BLOCK);                                                    \
+                a2_ += TERM_V(k_ + 2 * VEC_BLOCK);                                                \
+                a3_ += TERM_V(k_ + 3 * VEC_BLOCK);                                                \
+            }                                                                                     \
+            (total) = vecf16_total((total), a0_);                                                 \
+            (total) = vecf16_total((total), a1_);                                                 \
+            (total) = vecf16_total((total), a2_);                                                 \
+            (total) = vecf16_total((total), a3_);                                                 \
         }                                                                                         \
         for (; i_ + VEC_LANES <= (n);) {                                                          \
             VecF16 acc_ = {0};                                                                    \

@@ -16,8 +16,8 @@ static int block(Model *m, int x, int oc, int stride) {
     return model_relu(m, model_add(m, y, sc));
 }
 
-static Model *build(int no_fuse, int batch) {
-    Model *m = model_new("fuse", 3, 12, 12, 10, batch);
+static Model *build(int no_fuse, int batch, int hw) {
+    Model *m = model_new("fuse", 3, hw, hw, 10, batch);
     int x = model_norm_act(m, model_conv(m, 0, 8, 3, 1, 1, 0), NORM_BATCH, 1);
     x = block(m, x, 8, 1);
     x = block(m, x, 16, 2);
@@ -29,9 +29,9 @@ static Model *build(int no_fuse, int batch) {
     return m;
 }
 
-static void fill_input(Model *m, int b, uint64_t seed, uint8_t *y) {
+static void fill_input(Model *m, int b, int hw, uint64_t seed, uint8_t *y) {
     Rng r = rng_derive(seed, 2);
-    size_t n = (size_t)3 * 12 * 12 * b;
+    size_t n = (size_t)3 * hw * hw * b;
     float *x = model_input(m);
     for (size_t i = 0; i < n; i++) x[i] = (float)(2.0 * rng_uniform(&r) - 1.0);
     for (int i = 0; i < b; i++) y[i] = (uint8_t)(rng_uniform(&r) * 10);
@@ -44,8 +44,8 @@ static void assert_same(const float *a, const float *b, size_t n, const char *wh
 }
 
 // Steps of SGD (Nesterov, weight decay) in training mode, then a backward in evaluation mode.
-static void check_same(int batch) {
-    Model *f = build(0, batch), *p = build(1, batch);
+static void check_same(int batch, int hw) {
+    Model *f = build(0, batch, hw), *p = build(1, batch, hw);
     int fused = 0;
     for (int i = 0; i < f->n_layers; i++) fused += f->layers[i].fused_relu;
     cr_assert_eq(fused, 2 * 3, "the model's 3 batchnorm-ReLU pairs are fused (%d layers marked)", fused);
@@ -54,12 +54,12 @@ static void check_same(int batch) {
     Sgd sf, sp;
     sgd_init(&sf, &cfg, f->n_params, NULL, 0);
     sgd_init(&sp, &cfg, p->n_params, NULL, 0);
-    uint8_t y[16];
+    uint8_t y[32];
     for (int step = 0; step < 4; step++) {
         int train = step < 3;
         Rng rf = rng_derive(3, (uint64_t)step), rp = rf;
-        fill_input(f, batch, (uint64_t)step, y);
-        fill_input(p, batch, (uint64_t)step, y);
+        fill_input(f, batch, hw, (uint64_t)step, y);
+        fill_input(p, batch, hw, (uint64_t)step, y);
         model_forward(f, batch, train, &rf);
         model_forward(p, batch, train, &rp);
         int cf, cp;
@@ -78,7 +78,10 @@ static void check_same(int batch) {
     model_free(f); model_free(p);
 }
 
-Test(fuse, batchnorm_relu_same_bits) { check_same(4); }
+Test(fuse, batchnorm_relu_same_bits) { check_same(4, 12); }
 
 // A row length that leaves a tail after the 16-lane blocks (3x3 outputs x 3 samples at the last stage).
-Test(fuse, batchnorm_relu_same_bits_odd_rows) { check_same(3); }
+Test(fuse, batchnorm_relu_same_bits_odd_rows) { check_same(3, 12); }
+
+// Rows of several groups of 4 x 2048 (24x24 x 32 samples: 18432 per channel) and a partial group after them.
+Test(fuse, batchnorm_relu_same_bits_long_rows) { check_same(32, 24); }
