@@ -35,8 +35,10 @@ static inline VecF16 batchnorm_mask_v(VecF16 x, VecF16 dy, float a, float b, int
 }
 
 // sum of d and of d * x, d the masked dy, in one pass: vec_sum's and vec_dot's blocks, lanes and order (vec.h).
-static void batchnorm_grad_sums(const float *restrict x, const float *restrict dy, size_t N, float a, float b,
-                                int relu, double *sdy, double *sdyx) {
+// Inlined with relu a constant (batchnorm_grad_sums): a test of it in the loop kept the sums in memory.
+static inline __attribute__((always_inline)) void batchnorm_grad_sums_k(const float *restrict x,
+                                                                        const float *restrict dy, size_t N, float a,
+                                                                        float b, int relu, double *sdy, double *sdyx) {
     double s = 0.0, sx = 0.0;
     size_t i = 0;
     for (; i + VEC_GROUP * VEC_BLOCK <= N; i += VEC_GROUP * VEC_BLOCK) {
@@ -74,6 +76,12 @@ static void batchnorm_grad_sums(const float *restrict x, const float *restrict d
         sx += (double)d * x[i];
     }
     *sdy = s; *sdyx = sx;
+}
+
+static void batchnorm_grad_sums(const float *restrict x, const float *restrict dy, size_t N, float a, float b,
+                                int relu, double *sdy, double *sdyx) {
+    if (relu) batchnorm_grad_sums_k(x, dy, N, a, b, 1, sdy, sdyx);
+    else batchnorm_grad_sums_k(x, dy, N, a, b, 0, sdy, sdyx);
 }
 
 // BatchNorm: x is (C, B*HW), each channel one contiguous row. save = mean[C], invstd[C].
@@ -118,6 +126,38 @@ static void batchnorm_recompute(Model *m, Layer *l) {
                       l->save[c], l->save[C + c], l->fused_relu);
 }
 
+// What the input gradient of a channel's row needs: gamma * istd, the means of dy and dy * xhat, the statistics, and
+// batchnorm_row's coefficients (the fused ReLU's mask).
+typedef struct {
+    float k, mdy, mdyx, mu, is, a, b;
+} BnDx;
+
+// dx (+)= k * (d - mdy - (x - mu) * is * mdyx), d the masked dy; in evaluation mode (mean and istd constants, the
+// running statistics) k * d. Inlined with relu, set and train constants (batchnorm_dx).
+static inline __attribute__((always_inline)) void batchnorm_dx_k(float *restrict dx, const float *restrict x,
+                                                                 const float *restrict dy, size_t N, BnDx p, int relu,
+                                                                 int set, int train) {
+    for (size_t i = 0; i < N; i++) {
+        float d = batchnorm_mask(x[i], dy[i], p.a, p.b, relu);
+        float v = train ? p.k * (d - p.mdy - (x[i] - p.mu) * p.is * p.mdyx) : p.k * d;
+        dx[i] = set ? 0.0f + v : dx[i] + v;
+    }
+}
+
+static void batchnorm_dx(float *restrict dx, const float *restrict x, const float *restrict dy, size_t N, BnDx p,
+                         int relu, int set, int train) {
+    switch (relu << 2 | set << 1 | train) {
+    case 0: batchnorm_dx_k(dx, x, dy, N, p, 0, 0, 0); break;
+    case 1: batchnorm_dx_k(dx, x, dy, N, p, 0, 0, 1); break;
+    case 2: batchnorm_dx_k(dx, x, dy, N, p, 0, 1, 0); break;
+    case 3: batchnorm_dx_k(dx, x, dy, N, p, 0, 1, 1); break;
+    case 4: batchnorm_dx_k(dx, x, dy, N, p, 1, 0, 0); break;
+    case 5: batchnorm_dx_k(dx, x, dy, N, p, 1, 0, 1); break;
+    case 6: batchnorm_dx_k(dx, x, dy, N, p, 1, 1, 0); break;
+    default: batchnorm_dx_k(dx, x, dy, N, p, 1, 1, 1); break;
+    }
+}
+
 // dy is masked by the fused ReLU first (Layer.fused_relu); dx is written, not added to, when this is the first
 // backward to reach it (layer_sets_grad: 0.0f + v keeps the bits of adding to zeroed memory).
 static void batchnorm_backward(Model *m, Layer *l) {
@@ -143,21 +183,8 @@ static void batchnorm_backward(Model *m, Layer *l) {
         dbeta[c] += (float)sdy;
         if (!xs->grad) continue;
         float *restrict dx = xs->grad + (size_t)c * N;
-        float k = gamma[c] * is;
-        if (!m->train) {   // evaluation mode: mean and istd are constants (running statistics)
-            if (set)
-                for (size_t i = 0; i < N; i++) dx[i] = 0.0f + k * batchnorm_mask(x[i], dy[i], a, b, relu);
-            else
-                for (size_t i = 0; i < N; i++) dx[i] += k * batchnorm_mask(x[i], dy[i], a, b, relu);
-            continue;
-        }
-        float mdy = (float)(sdy / N), mdyx = (float)(sdyx / N);
-        if (set)
-            for (size_t i = 0; i < N; i++)
-                dx[i] = 0.0f + k * (batchnorm_mask(x[i], dy[i], a, b, relu) - mdy - (x[i] - mu) * is * mdyx);
-        else
-            for (size_t i = 0; i < N; i++)
-                dx[i] += k * (batchnorm_mask(x[i], dy[i], a, b, relu) - mdy - (x[i] - mu) * is * mdyx);
+        BnDx p = {gamma[c] * is, (float)(sdy / N), (float)(sdyx / N), mu, is, a, b};
+        batchnorm_dx(dx, x, dy, N, p, relu, set, m->train);
     }
 }
 
