@@ -5,7 +5,7 @@
 
 static void relu_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
-    if (l->fused_relu) return;   // the batchnorm before applied it
+    if (l->fused_relu) return;   // the batchnorm or add before applied it
     float *x = m->slots[l->out].val;
     size_t n = slot_size(m, l->out);
     for (size_t i = 0; i < n; i++) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
@@ -16,7 +16,7 @@ static void relu_recompute(Model *m, Layer *l) { relu_forward(m, l, 0, NULL); }
 static void relu_backward(Model *m, Layer *l) {
     const float *y = m->slots[l->out].val;
     float *g = m->slots[l->out].grad;
-    if (!g || l->fused_relu) return;   // in place on the model input: no gradient wanted; or the batchnorm masks it
+    if (!g || l->fused_relu) return;   // in place on the model input: no gradient wanted; or the layer before masks it
     size_t n = slot_size(m, l->out);
     for (size_t i = 0; i < n; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
 }
@@ -44,8 +44,8 @@ static void dropout_backward(Model *m, Layer *l) {
 // as the reference's Qsum.
 static void add_forward(Model *m, Layer *l, int train, Rng *rng) {
     (void)train; (void)rng;
-    float *a = m->slots[l->out].val;
-    const float *b = m->slots[l->in2].val;
+    float *restrict a = m->slots[l->out].val;
+    const float *restrict b = m->slots[l->in2].val;
     size_t n = slot_size(m, l->out);
     if (m->bits == 8) {
         QParam pa = model_act_range(m, l, 0), pb = model_act_range(m, l, 1);
@@ -53,26 +53,51 @@ static void add_forward(Model *m, Layer *l, int train, Rng *rng) {
         quant_fake(a, NULL, a, n, pa, m->act_round, &m->qrng);
         quant_encode(q, b, n, pb, m->act_round, &m->qrng);
         for (size_t i = 0; i < n; i++) a[i] += (float)q[i] * pb.scale + pb.min;
+        if (l->fused_relu)
+            for (size_t i = 0; i < n; i++) a[i] = a[i] > 0.0f ? a[i] : 0.0f;
         return;
     }
-    for (size_t i = 0; i < n; i++) a[i] += b[i];
+    if (!l->fused_relu) {
+        for (size_t i = 0; i < n; i++) a[i] += b[i];
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {   // the ReLU after it (Layer.fused_relu)
+        float v = a[i] + b[i];
+        a[i] = v > 0.0f ? v : 0.0f;
+    }
 }
 
-// Both operands receive the error; at 8 bits the error rounded stochastically to 8 bits (quantize_grad).
+// Both operands receive the error; at 8 bits the error rounded stochastically to 8 bits (quantize_grad). A fused
+// ReLU masks the error first where its output y (the slot's value) is 0; the second operand's gradient is written,
+// not added to, when this is its first backward (layer_sets_grad: 0.0f + g keeps the bits of zeroed memory).
 static void add_backward(Model *m, Layer *l) {
-    float *g = m->slots[l->out].grad;
-    float *gb = m->slots[l->in2].grad;
+    float *restrict g = m->slots[l->out].grad;
+    float *restrict gb = m->slots[l->in2].grad;
+    const float *restrict y = m->slots[l->out].val;
     size_t n = slot_size(m, l->out);
+    int set = gb && layer_sets_grad(m, l, l->in2);
+    if (l->fused_relu && g && (m->bits == 8 || !gb)) {
+        for (size_t i = 0; i < n; i++) g[i] = y[i] > 0.0f ? g[i] : 0.0f;
+    } else if (l->fused_relu && g) {   // one pass: mask, and pass on to the second operand
+        if (set)
+            for (size_t i = 0; i < n; i++) { float d = y[i] > 0.0f ? g[i] : 0.0f; g[i] = d; gb[i] = 0.0f + d; }
+        else
+            for (size_t i = 0; i < n; i++) { float d = y[i] > 0.0f ? g[i] : 0.0f; g[i] = d; gb[i] += d; }
+        return;
+    }
     if (m->bits == 8 && g) {
         model_error_fake(m, g, g, n);   // in place: the first operand's error is the output's
     }
     if (!gb) return;
-    for (size_t i = 0; i < n; i++) gb[i] += g[i];
+    if (set)
+        for (size_t i = 0; i < n; i++) gb[i] = 0.0f + g[i];
+    else
+        for (size_t i = 0; i < n; i++) gb[i] += g[i];
 }
 
 static const LayerOps relu_ops = {"relu", relu_forward, relu_backward, READS_OUT, relu_recompute};
 static const LayerOps dropout_ops = {"dropout", dropout_forward, dropout_backward, 0, NULL};
-static const LayerOps add_ops = {"add", add_forward, add_backward, 0, NULL};
+static const LayerOps add_ops = {"add", add_forward, add_backward, SETS_GRAD, NULL};
 
 int model_relu(Model *m, int in) {
     model_layer_new(m, &relu_ops, in, -1, in);

@@ -217,13 +217,14 @@ static void slots_place(Model *m) {
     free(buf_of); free(buf_end); free(buf_size);
 }
 
-// A batchnorm followed at once by a ReLU in place on its output applies it: one pass over the channel in forward
-// and in backward instead of two, the ReLU's mask taken from the batchnorm's input (model.h: Layer.fused_relu).
+// A batchnorm or residual add followed at once by a ReLU in place on its output applies it: one pass in forward and
+// in backward instead of two; the ReLU's mask taken from the batchnorm's input, or from the add's (the ReLU's)
+// output (model.h: Layer.fused_relu).
 static void layers_fuse(Model *m) {
     for (int i = 0; i + 1 < m->n_layers; i++) {
         Layer *a = &m->layers[i], *b = &m->layers[i + 1];
-        if (!strcmp(a->ops->kind, "batchnorm") && !strcmp(b->ops->kind, "relu") && b->in == a->out &&
-            b->out == a->out && a->in != a->out)
+        int bn = !strcmp(a->ops->kind, "batchnorm") && a->in != a->out, add = !strcmp(a->ops->kind, "add");
+        if ((bn || add) && !strcmp(b->ops->kind, "relu") && b->in == a->out && b->out == a->out)
             a->fused_relu = b->fused_relu = 1;
     }
 }

@@ -66,8 +66,8 @@ struct Layer {
     uint8_t *qx, *qw;           // 8 bits: codes of the input (slot size) and of the weight tensor
     QParam px, pw;              // their ranges
     void *q8plan;               // 8 bits, int8 products: the layer's own plan (conv: padding classes), one block
-    int fused_relu;             // batchnorm: applies the ReLU right after it (forward and backward); that ReLU: does
-                                // nothing (set by model_finalize unless Model.no_fuse)
+    int fused_relu;   // batchnorm, add: applies the ReLU right after it (forward and backward); that ReLU: does
+                      // nothing (set by model_finalize unless Model.no_fuse)
 };
 
 // 8 bits: how the conv and linear products run. Q8_ARITH_INT8: integer products of the codes (nn/qgemm,

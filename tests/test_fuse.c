@@ -1,4 +1,4 @@
-// Fused layers (a batchnorm applying the ReLU after it, layers writing rather than adding an input's gradient)
+// Fused layers (a batchnorm or residual add applying the ReLU after it, layers writing rather than adding an input's gradient)
 // against the plain path (Model.no_fuse): the same outputs, gradients and updated weights, bit for bit.
 #include <criterion/criterion.h>
 #include <string.h>
@@ -16,7 +16,7 @@ static int block(Model *m, int x, int oc, int stride) {
     return model_relu(m, model_add(m, y, sc));
 }
 
-static Model *build(int no_fuse, int batch, int hw) {
+static Model *build(int no_fuse, int batch, int hw, int bits) {
     Model *m = model_new("fuse", 3, hw, hw, 10, batch);
     int x = model_norm_act(m, model_conv(m, 0, 8, 3, 1, 1, 0), NORM_BATCH, 1);
     x = block(m, x, 8, 1);
@@ -26,6 +26,7 @@ static Model *build(int no_fuse, int batch, int hw) {
     Rng init = rng_derive(7, 1);
     Err e;
     cr_assert_eq(model_finalize(m, &init, &e), 0, "model_finalize: %s", e.msg);
+    if (bits == 8) cr_assert_eq(model_set_precision(m, 8, QROUND_STOCHASTIC, rng_derive(9, 1), &e), 0, "%s", e.msg);
     return m;
 }
 
@@ -44,11 +45,12 @@ static void assert_same(const float *a, const float *b, size_t n, const char *wh
 }
 
 // Steps of SGD (Nesterov, weight decay) in training mode, then a backward in evaluation mode.
-static void check_same(int batch, int hw) {
-    Model *f = build(0, batch, hw), *p = build(1, batch, hw);
+static void check_same(int batch, int hw, int bits) {
+    Model *f = build(0, batch, hw, bits), *p = build(1, batch, hw, bits);
     int fused = 0;
     for (int i = 0; i < f->n_layers; i++) fused += f->layers[i].fused_relu;
-    cr_assert_eq(fused, 2 * 3, "the model's 3 batchnorm-ReLU pairs are fused (%d layers marked)", fused);
+    cr_assert_eq(fused, 2 * 5, "the model's 3 batchnorm-ReLU and 2 add-ReLU pairs are fused (%d layers marked)",
+                 fused);
     for (int i = 0; i < p->n_layers; i++) cr_assert_eq(p->layers[i].fused_relu, 0, "no_fuse: layer %d fused", i);
     SgdConfig cfg = {.momentum = 0.9f, .nesterov = 1, .weight_decay = 5e-4f};
     Sgd sf, sp;
@@ -78,10 +80,13 @@ static void check_same(int batch, int hw) {
     model_free(f); model_free(p);
 }
 
-Test(fuse, batchnorm_relu_same_bits) { check_same(4, 12); }
+Test(fuse, same_bits) { check_same(4, 12, 32); }
 
 // A row length that leaves a tail after the 16-lane blocks (3x3 outputs x 3 samples at the last stage).
-Test(fuse, batchnorm_relu_same_bits_odd_rows) { check_same(3, 12); }
+Test(fuse, same_bits_odd_rows) { check_same(3, 12, 32); }
 
 // Rows of several groups of 4 x 2048 (24x24 x 32 samples: 18432 per channel) and a partial group after them.
-Test(fuse, batchnorm_relu_same_bits_long_rows) { check_same(32, 24); }
+Test(fuse, same_bits_long_rows) { check_same(32, 24, 32); }
+
+// At 8 bits (the add quantizes its operands, the errors are rounded stochastically).
+Test(fuse, same_bits_8bit) { check_same(4, 12, 8); }
