@@ -1,5 +1,5 @@
-// Fused layers (a batchnorm or residual add applying the ReLU after it, layers writing rather than adding an input's gradient)
-// against the plain path (Model.no_fuse): the same outputs, gradients and updated weights, bit for bit.
+// Fused layers (a batchnorm or residual add applying the ReLU after it, layers writing rather than adding an
+// input's gradient) against the plain path (Model.no_fuse): the same outputs, gradients and weights, bit for bit.
 #include <criterion/criterion.h>
 #include <string.h>
 #include "model.h"
