@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "conv_cols.h"
+#include "conv_direct.h"
 #include "model.h"
 #include "qgemm.h"
 #include "sgemm.h"
@@ -172,6 +173,10 @@ static void col2im(float *col, int C, int B, int H, int W, int b0, int nb, int k
 // 1x1, stride 1, no padding: the input already is the column matrix (C, B*H*W).
 static int conv_is_pointwise(const Layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
 
+// One input channel (LeNet-5's first conv): the forward is a direct convolution (nn/conv_direct.h, the
+// same bits as the product), which neither packs nor keeps columns.
+static int conv_is_direct(int C, const Layer *l, int OW) { return C == 1 && conv_direct_c1_fits(l->k, l->stride, OW); }
+
 static int conv_chunk(const Model *m, const Layer *l) {
     const Slot *x = &m->slots[l->in], *y = &m->slots[l->out];
     size_t per = (size_t)x->c * l->k * l->k * y->h * y->w;
@@ -188,6 +193,10 @@ static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float 
     int ohw = ys->h * ys->w;
     if (conv_is_pointwise(l)) {
         sgemm(0, 0, OC, B * ohw, K, W, K, x, B * ohw, y, B * ohw, 0);
+        return;
+    }
+    if (conv_is_direct(C, l, ys->w)) {
+        conv_direct_c1_forward(x, B, xs->h, xs->w, l->k, l->pad, OC, W, ys->h, ys->w, y);
         return;
     }
     ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
@@ -637,7 +646,7 @@ int model_conv(Model *m, int in, int oc, int k, int stride, int pad, int bias) {
         size_t per = (size_t)x.c * k * k * oh * ow;
         size_t need = per * (size_t)m->batch;
         model_work_need(m, need < CONV_WORK_FLOATS ? need : (per > CONV_WORK_FLOATS ? per : CONV_WORK_FLOATS));
-        if (need <= CONV_KEEP_FLOATS) l->save_n = need;
+        if (need <= CONV_KEEP_FLOATS && !conv_is_direct(x.c, l, ow)) l->save_n = need;
     }
     return out;
 }
