@@ -173,8 +173,8 @@ static void col2im(float *col, int C, int B, int H, int W, int b0, int nb, int k
 // 1x1, stride 1, no padding: the input already is the column matrix (C, B*H*W).
 static int conv_is_pointwise(const Layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
 
-// One input channel (LeNet-5's first conv): the forward is a direct convolution (nn/conv_direct.h, the
-// same bits as the product), which neither packs nor keeps columns.
+// One input channel (LeNet-5's first conv): forward and weight gradient are direct convolutions
+// (nn/conv_direct.h), which neither pack nor keep columns.
 static int conv_is_direct(int C, const Layer *l, int OW) { return C == 1 && conv_direct_c1_fits(l->k, l->stride, OW); }
 
 static int conv_chunk(const Model *m, const Layer *l) {
@@ -461,6 +461,10 @@ static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
     float *dW = m->grads + m->tensors[l->w].offset;
     int flags = SGEMM_ACCUMULATE | SGEMM_TRANS_C;
+    if (conv_is_direct(C, l, ys->w)) {
+        conv_direct_c1_weight_grad(x, B, xs->h, xs->w, l->k, l->pad, OC, dy, ys->h, ys->w, dW);
+        return;
+    }
     if (conv_is_pointwise(l)) {
         sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dW, K, flags);
         return;
