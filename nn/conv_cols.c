@@ -241,6 +241,51 @@ int conv_cols_write_avx512(const ConvCols *g, int nb, float *col) {
 #endif
 }
 
+#ifdef CONV_COLS_X86
+// Rows of dx (W <= 16 floats) summed in registers: for each input row, the taps (ki, kj) in order, each
+// adding an output row of the column matrix shifted by kj lanes (masked: other lanes untouched). A row's
+// load and store are whole vectors (the lanes past W are the next row's values, stored back unchanged)
+// except for a plane's last rows.
+__attribute__((target("avx512f"))) static void add_valid_avx512(const float *col, const ConvCols *g, int nb,
+                                                                float *dx) {
+    int k = g->k, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+    size_t ncol = (size_t)nb * OH * OW, hw = (size_t)H * W;
+    __mmask16 om = (__mmask16)((1u << OW) - 1), wm = (__mmask16)((1u << W) - 1);
+    for (int c = 0; c < g->C; c++)
+        for (int b = 0; b < nb; b++) {
+            float *plane = dx + ((size_t)c * g->B + g->b0 + b) * hw;
+            const float *cb = col + (size_t)c * k * k * ncol + (size_t)b * OH * OW;
+            for (int ih = 0; ih < H; ih++) {
+                float *d = plane + (size_t)ih * W;
+                int whole = (size_t)ih * W + 16 <= hw;
+                __m512 acc = whole ? _mm512_loadu_ps(d) : _mm512_maskz_loadu_ps(wm, d);
+                for (int ki = 0; ki < k; ki++) {
+                    int oh = ih - ki;
+                    if (oh < 0 || oh >= OH) continue;
+                    for (int kj = 0; kj < k; kj++) {
+                        const float *r = cb + (size_t)(ki * k + kj) * ncol + (size_t)oh * OW - kj;
+                        __mmask16 m = (__mmask16)(om << kj);
+                        acc = _mm512_mask_add_ps(acc, m, acc, _mm512_maskz_loadu_ps(m, r));
+                    }
+                }
+                if (whole) _mm512_storeu_ps(d, acc);
+                else _mm512_mask_storeu_ps(d, wm, acc);
+            }
+        }
+}
+#endif
+
+int conv_cols_add_valid_avx512(const float *col, const ConvCols *g, int nb, float *dx) {
+#ifdef CONV_COLS_X86
+    if (g->s != 1 || g->p != 0 || g->W > 16 || g->OW != g->W - g->k + 1 || !avx512_ok()) return 0;
+    add_valid_avx512(col, g, nb, dx);
+    return 1;
+#else
+    (void)col, (void)g, (void)nb, (void)dx;
+    return 0;
+#endif
+}
+
 // A panel of 32 columns read in place: one run of 32, or two runs of 16 (output rows of 32 or 16 columns,
 // stride 1); row (c, tap) of the panel is then two masked stretches of input rows of channel c.
 static int conv_cols_rows(const void *ctx, int n, SgemmRows *r) {

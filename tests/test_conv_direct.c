@@ -141,3 +141,42 @@ Test(conv_direct, layer_weight_grad_matches_differences) {
     free(ga);
     model_free(m);
 }
+
+// The AVX-512 adjoint of a "valid" conv's columns against the plain scatter-add in the same order, bit for
+// bit, on planes up to 16 wide; wider planes, padding and stride 2 are declined with dx untouched.
+Test(conv_direct, valid_col2im_equals_plain_scatter) {
+    Rng r;
+    rng_seed(&r, 41);
+    int cases[][6] = {
+        {6, 3, 14, 14, 5, 3}, {2, 2, 5, 7, 3, 2}, {3, 4, 16, 9, 1, 4}, {1, 2, 4, 16, 4, 1}, {2, 3, 6, 6, 6, 2}};
+    for (int t = 0; t < 5; t++) {
+        int C = cases[t][0], B = cases[t][1], H = cases[t][2], W = cases[t][3], k = cases[t][4], nb = cases[t][5];
+        int OH = H - k + 1, OW = W - k + 1, b0 = B - nb;
+        size_t ncol = (size_t)nb * OH * OW, nx = (size_t)C * B * H * W;
+        float *col = normals((size_t)C * k * k * ncol, &r), *want = normals(nx, &r), *got = malloc(sizeof(float) * nx);
+        memcpy(got, want, sizeof(float) * nx);
+        for (int c = 0; c < C; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                    for (int b = 0; b < nb; b++)
+                        for (int oh = 0; oh < OH; oh++)
+                            for (int ow = 0; ow < OW; ow++)
+                                want[(((size_t)c * B + b0 + b) * H + oh + ki) * W + ow + kj] +=
+                                    col[((size_t)(c * k + ki) * k + kj) * ncol + ((size_t)b * OH + oh) * OW + ow];
+        ConvCols g = {.C = C, .B = B, .H = H, .W = W, .k = k, .s = 1, .p = 0, .OH = OH, .OW = OW, .b0 = b0};
+        if (!conv_cols_add_valid_avx512(col, &g, nb, got)) {
+            cr_log_info("no AVX-512 on this CPU: the plain col2im is the path");
+            free(col), free(want), free(got);
+            return;
+        }
+        cr_assert_eq(memcmp(got, want, sizeof(float) * nx), 0, "case %d: dx differs from the plain scatter-add", t);
+        free(col), free(want), free(got);
+    }
+    float dx[2 * 17 * 17] = {0}, colz[1] = {0};
+    ConvCols wide = {.C = 1, .B = 1, .H = 17, .W = 17, .k = 3, .s = 1, .p = 0, .OH = 15, .OW = 15};
+    cr_assert_eq(conv_cols_add_valid_avx512(colz, &wide, 1, dx), 0, "W = 17: declined");
+    ConvCols pad = {.C = 1, .B = 1, .H = 8, .W = 8, .k = 3, .s = 1, .p = 1, .OH = 8, .OW = 8};
+    cr_assert_eq(conv_cols_add_valid_avx512(colz, &pad, 1, dx), 0, "padding 1: declined");
+    ConvCols s2 = {.C = 1, .B = 1, .H = 8, .W = 8, .k = 2, .s = 2, .p = 0, .OH = 4, .OW = 4};
+    cr_assert_eq(conv_cols_add_valid_avx512(colz, &s2, 1, dx), 0, "stride 2: declined");
+}
