@@ -273,7 +273,62 @@ __attribute__((target("avx512f"))) static void add_valid_avx512(const float *col
             }
         }
 }
+
+// Stride 2, W <= 32, OW <= 16: per row of dx (two vectors), the taps (ki, kj) in order, each the output row
+// of one tap spread to every other lane (kj - p, kj - p + 2, ...) by a permute, added under a mask.
+__attribute__((target("avx512f"))) static void add_s2_avx512(const float *col, const ConvCols *g, int nb, float *dx) {
+    int k = g->k, H = g->H, W = g->W, OH = g->OH, OW = g->OW, p = g->p;
+    size_t ncol = (size_t)nb * OH * OW, hw = (size_t)H * W;
+    __m512i idx[2][8];
+    __mmask16 msk[2][8];
+    for (int kj = 0; kj < k; kj++)
+        for (int h = 0; h < 2; h++) {
+            int id[16];
+            unsigned m = 0;
+            for (int L = 0; L < 16; L++) {
+                int iw = 16 * h + L, d = iw + p - kj;   // = 2 * ow
+                id[L] = 0;
+                if (iw < W && d >= 0 && d % 2 == 0 && d / 2 < OW) id[L] = d / 2, m |= 1u << L;
+            }
+            idx[h][kj] = _mm512_loadu_si512(id);
+            msk[h][kj] = (__mmask16)m;
+        }
+    __mmask16 rm = (__mmask16)((1u << OW) - 1);
+    __mmask16 w0 = (__mmask16)(W >= 16 ? 0xffff : (1u << W) - 1), w1 = (__mmask16)(W <= 16 ? 0 : (1u << (W - 16)) - 1);
+    for (int c = 0; c < g->C; c++)
+        for (int b = 0; b < nb; b++) {
+            float *plane = dx + ((size_t)c * g->B + g->b0 + b) * hw;
+            const float *cb = col + (size_t)c * k * k * ncol + (size_t)b * OH * OW;
+            for (int ih = 0; ih < H; ih++) {
+                float *d = plane + (size_t)ih * W;
+                __m512 a0 = _mm512_maskz_loadu_ps(w0, d), a1 = _mm512_maskz_loadu_ps(w1, d + 16);
+                for (int ki = 0; ki < k; ki++) {
+                    int t = ih + p - ki;   // = 2 * oh
+                    if (t < 0 || t % 2 || t / 2 >= OH) continue;
+                    for (int kj = 0; kj < k; kj++) {
+                        const float *r = cb + (size_t)(ki * k + kj) * ncol + (size_t)(t / 2) * OW;
+                        __m512 v = _mm512_maskz_loadu_ps(rm, r);
+                        a0 = _mm512_mask_add_ps(a0, msk[0][kj], a0, _mm512_permutexvar_ps(idx[0][kj], v));
+                        a1 = _mm512_mask_add_ps(a1, msk[1][kj], a1, _mm512_permutexvar_ps(idx[1][kj], v));
+                    }
+                }
+                _mm512_mask_storeu_ps(d, w0, a0);
+                if (w1) _mm512_mask_storeu_ps(d + 16, w1, a1);
+            }
+        }
+}
 #endif
+
+int conv_cols_add_s2_avx512(const float *col, const ConvCols *g, int nb, float *dx) {
+#ifdef CONV_COLS_X86
+    if (g->s != 2 || g->W > 32 || g->OW > 16 || g->k > 8 || !avx512_ok()) return 0;
+    add_s2_avx512(col, g, nb, dx);
+    return 1;
+#else
+    (void)col, (void)g, (void)nb, (void)dx;
+    return 0;
+#endif
+}
 
 int conv_cols_add_valid_avx512(const float *col, const ConvCols *g, int nb, float *dx) {
 #ifdef CONV_COLS_X86

@@ -22,6 +22,9 @@ int conv_cols_write_avx512(const ConvCols *g, int nb, float *col);
 // col2im does (the same bits). 1, or 0 (dx untouched) when this CPU or shape has no such path.
 int conv_cols_add_valid_avx512(const float *col, const ConvCols *g, int nb, float *dx);
 
+// The same for stride 2 (any padding, W <= 32, OW <= 16, k <= 8: ResNet's downsampling convs).
+int conv_cols_add_s2_avx512(const float *col, const ConvCols *g, int nb, float *dx);
+
 // As an SgemmB (ctx: a ConvCols that outlives the product).
 SgemmB conv_cols_b(const ConvCols *g);
 

@@ -526,7 +526,7 @@ static void conv_input_grad(Model *m, Layer *l, const float *W, const float *dy,
         sgemm(1, 0, K, n * ohw, OC, W, K, dy + (size_t)b0 * ohw, B * ohw, m->work, n * ohw, 0);
         ConvCols g = {.C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
                       .OH = ys->h, .OW = ys->w, .b0 = b0};
-        if (!conv_cols_add_valid_avx512(m->work, &g, n, dx))
+        if (!conv_cols_add_valid_avx512(m->work, &g, n, dx) && !conv_cols_add_s2_avx512(m->work, &g, n, dx))
             col2im(m->work, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, dx);
     }
 }

@@ -180,3 +180,43 @@ Test(conv_direct, valid_col2im_equals_plain_scatter) {
     ConvCols s2 = {.C = 1, .B = 1, .H = 8, .W = 8, .k = 2, .s = 2, .p = 0, .OH = 4, .OW = 4};
     cr_assert_eq(conv_cols_add_valid_avx512(colz, &s2, 1, dx), 0, "stride 2: declined");
 }
+
+// Stride 2 (ResNet's downsampling convs: 3x3 padding 1, 1x1 padding 0; odd planes, padding 2): the AVX-512
+// adjoint against the plain scatter-add in col2im's order, bit for bit.
+Test(conv_direct, stride2_col2im_equals_plain_scatter) {
+    Rng r;
+    rng_seed(&r, 42);
+    // C, B, H (= W), k, p, nb
+    int cases[][6] = {
+        {3, 3, 32, 3, 1, 2}, {2, 2, 16, 1, 0, 2}, {2, 3, 9, 3, 1, 3}, {1, 2, 13, 5, 2, 1}, {2, 2, 8, 3, 0, 2}};
+    for (int t = 0; t < 5; t++) {
+        int C = cases[t][0], B = cases[t][1], H = cases[t][2], W = H, k = cases[t][3], p = cases[t][4],
+            nb = cases[t][5];
+        int OH = (H + 2 * p - k) / 2 + 1, OW = (W + 2 * p - k) / 2 + 1, b0 = B - nb;
+        size_t ncol = (size_t)nb * OH * OW, nx = (size_t)C * B * H * W;
+        float *col = normals((size_t)C * k * k * ncol, &r), *want = normals(nx, &r), *got = malloc(sizeof(float) * nx);
+        memcpy(got, want, sizeof(float) * nx);
+        for (int c = 0; c < C; c++)
+            for (int ki = 0; ki < k; ki++)
+                for (int kj = 0; kj < k; kj++)
+                    for (int b = 0; b < nb; b++)
+                        for (int oh = 0; oh < OH; oh++)
+                            for (int ow = 0; ow < OW; ow++) {
+                                int ih = 2 * oh - p + ki, iw = 2 * ow - p + kj;
+                                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                                want[(((size_t)c * B + b0 + b) * H + ih) * W + iw] +=
+                                    col[((size_t)(c * k + ki) * k + kj) * ncol + ((size_t)b * OH + oh) * OW + ow];
+                            }
+        ConvCols g = {.C = C, .B = B, .H = H, .W = W, .k = k, .s = 2, .p = p, .OH = OH, .OW = OW, .b0 = b0};
+        if (!conv_cols_add_s2_avx512(col, &g, nb, got)) {
+            cr_log_info("no AVX-512 on this CPU: the plain col2im is the path");
+            free(col), free(want), free(got);
+            return;
+        }
+        cr_assert_eq(memcmp(got, want, sizeof(float) * nx), 0, "case %d: dx differs from the plain scatter-add", t);
+        free(col), free(want), free(got);
+    }
+    float dx[4] = {0}, colz[1] = {0};
+    ConvCols wide = {.C = 1, .B = 1, .H = 2, .W = 34, .k = 3, .s = 2, .p = 1, .OH = 1, .OW = 17};
+    cr_assert_eq(conv_cols_add_s2_avx512(colz, &wide, 1, dx), 0, "W = 34: declined");
+}
