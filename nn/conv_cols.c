@@ -223,8 +223,49 @@ static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int 
     }
 }
 
+#ifdef CONV_COLS_X86
+// Stride 2, OW <= 16, W <= 32: an output row of a tap is the even lanes of 32 input floats from
+// kj - p (two masked loads, lanes outside the row 0), gathered by one permute; stores as write_avx512.
+__attribute__((target("avx512f"))) static void write_s2_avx512(const ConvCols *g, int nb, float *col) {
+    int k = g->k, H = g->H, W = g->W, OH = g->OH, OW = g->OW, p = g->p;
+    size_t ncol = (size_t)nb * OH * OW, n = (size_t)g->C * k * k * ncol, hw = (size_t)H * W;
+    int even[16];
+    for (int L = 0; L < 16; L++) even[L] = 2 * L;
+    __m512i idx = _mm512_loadu_si512(even);
+    __mmask16 om = (__mmask16)((1u << OW) - 1);
+    size_t at = 0;
+    for (int c = 0; c < g->C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                int base = kj - p;
+                uint32_t m = 0;
+                for (int j = 0; j < 32; j++)
+                    if (base + j >= 0 && base + j < W) m |= 1u << j;
+                for (int b = 0; b < nb; b++) {
+                    const float *plane = g->x + ((size_t)c * g->B + g->b0 + b) * hw;
+                    for (int oh = 0; oh < OH; oh++, at += OW) {
+                        int ih = 2 * oh - p + ki;
+                        __m512 v = _mm512_setzero_ps();
+                        if (ih >= 0 && ih < H) {
+                            const float *src = plane + (size_t)ih * W + base;
+                            __m512 lo = _mm512_maskz_loadu_ps((__mmask16)m, src);
+                            __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), src + 16);
+                            v = _mm512_permutex2var_ps(lo, idx, hi);
+                        }
+                        if (at + 16 <= n) _mm512_storeu_ps(col + at, v);
+                        else _mm512_mask_storeu_ps(col + at, om, v);
+                    }
+                }
+            }
+}
+#endif
+
 int conv_cols_write_avx512(const ConvCols *g, int nb, float *col) {
 #ifdef CONV_COLS_X86
+    if (g->s == 2 && g->OW <= 16 && g->W <= 32 && avx512_ok()) {
+        write_s2_avx512(g, nb, col);
+        return 1;
+    }
     int nq = nb * g->OH, kk = g->k * g->k;   // one run per output row
     if (g->s != 1 || g->OW > 32 || kk > TAPS_MAX || !avx512_ok()) return 0;
     ColRun *runs = xmalloc(sizeof *runs * (size_t)nq);

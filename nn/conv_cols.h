@@ -13,7 +13,8 @@ typedef struct {
     int b0;
 } ConvCols;
 
-// The column matrix itself, (C*k*k, nb*OH*OW) row-major, with AVX-512 (stride 1, OW <= 32): 1, or 0 (col
+// The column matrix itself, (C*k*k, nb*OH*OW) row-major, with AVX-512 (stride 1, OW <= 32; stride 2,
+// OW <= 16, W <= 32): 1, or 0 (col
 // untouched) when this CPU or shape has no such path (the caller's plain im2col then writes it).
 int conv_cols_write_avx512(const ConvCols *g, int nb, float *col);
 

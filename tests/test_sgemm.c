@@ -168,7 +168,8 @@ static void check_cols_written(const ConvCase *cc, const float *x) {
     ConvCols g = {.x = x, .C = cc->C, .B = cc->B, .H = cc->H, .W = cc->W, .k = cc->k, .s = cc->s, .p = cc->p,
                   .OH = OH, .OW = OW, .b0 = cc->b0};
     int wrote = conv_cols_write_avx512(&g, cc->nb, col);
-    if (cc->s != 1 || OW > 32) cr_assert_eq(wrote, 0, "stride %d, OW %d: no AVX-512 column writer", cc->s, OW);
+    if ((cc->s != 1 || OW > 32) && !(cc->s == 2 && OW <= 16 && cc->W <= 32))
+        cr_assert_eq(wrote, 0, "stride %d, OW %d: no AVX-512 column writer", cc->s, OW);
     if (!wrote) {
         free(col);
         return;
@@ -177,7 +178,7 @@ static void check_cols_written(const ConvCase *cc, const float *x) {
         int c = row / (cc->k * cc->k), ki = row / cc->k % cc->k, kj = row % cc->k;
         for (size_t j = 0; j < ncol; j++) {
             int b = (int)(j / ((size_t)OH * OW)), oh = (int)(j / OW % OH), ow = (int)(j % OW);
-            int ih = oh - cc->p + ki, iw = ow - cc->p + kj;
+            int ih = oh * cc->s - cc->p + ki, iw = ow * cc->s - cc->p + kj;
             float want = ih < 0 || ih >= cc->H || iw < 0 || iw >= cc->W
                              ? 0.0f
                              : x[(((size_t)c * cc->B + cc->b0 + b) * cc->H + ih) * cc->W + iw];
