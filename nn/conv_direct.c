@@ -135,7 +135,7 @@ AVX512_TARGET static void c1_grad_block_avx512(const float *xp, int wp, int k, i
     for (int c = 0; c < GJ; c++) kj[c] = kj0 + (c < jv ? c : jv - 1);
     float *ap[GO][GJ];
     for (int r = 0; r < GO; r++)
-        for (int c = 0; c < GJ; c++) ap[r][c] = acc + ((size_t)r * kk + ki * k + kj[c]) * 16;
+        for (int c = 0; c < GJ; c++) ap[r][c] = acc + ((size_t)(r < ov ? r : ov - 1) * kk + ki * k + kj[c]) * 16;
 #define G_ROW(R) __m512 a##R##0 = _mm512_loadu_ps(ap[R][0]), a##R##1 = _mm512_loadu_ps(ap[R][1]),                   \
                         a##R##2 = _mm512_loadu_ps(ap[R][2]), a##R##3 = _mm512_loadu_ps(ap[R][3]),                   \
                         a##R##4 = _mm512_loadu_ps(ap[R][4])
