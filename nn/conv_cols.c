@@ -223,8 +223,49 @@ static void conv_cols_pack(const void *ctx, int k0, int kc, int n0, int nc, int 
     }
 }
 
+#ifdef CONV_COLS_X86
+// Stride 2, OW <= 16, W <= 32: an output row of a tap is the even lanes of 32 input floats from
+// kj - p (two masked loads, lanes outside the row 0), gathered by one permute; stores as write_avx512.
+__attribute__((target("avx512f"))) static void write_s2_avx512(const ConvCols *g, int nb, float *col) {
+    int k = g->k, H = g->H, W = g->W, OH = g->OH, OW = g->OW, p = g->p;
+    size_t ncol = (size_t)nb * OH * OW, n = (size_t)g->C * k * k * ncol, hw = (size_t)H * W;
+    int even[16];
+    for (int L = 0; L < 16; L++) even[L] = 2 * L;
+    __m512i idx = _mm512_loadu_si512(even);
+    __mmask16 om = (__mmask16)((1u << OW) - 1);
+    size_t at = 0;
+    for (int c = 0; c < g->C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) {
+                int base = kj - p;
+                uint32_t m = 0;
+                for (int j = 0; j < 32; j++)
+                    if (base + j >= 0 && base + j < W) m |= 1u << j;
+                for (int b = 0; b < nb; b++) {
+                    const float *plane = g->x + ((size_t)c * g->B + g->b0 + b) * hw;
+                    for (int oh = 0; oh < OH; oh++, at += OW) {
+                        int ih = 2 * oh - p + ki;
+                        __m512 v = _mm512_setzero_ps();
+                        if (ih >= 0 && ih < H) {
+                            const float *src = plane + (size_t)ih * W + base;
+                            __m512 lo = _mm512_maskz_loadu_ps((__mmask16)m, src);
+                            __m512 hi = _mm512_maskz_loadu_ps((__mmask16)(m >> 16), src + 16);
+                            v = _mm512_permutex2var_ps(lo, idx, hi);
+                        }
+                        if (at + 16 <= n) _mm512_storeu_ps(col + at, v);
+                        else _mm512_mask_storeu_ps(col + at, om, v);
+                    }
+                }
+            }
+}
+#endif
+
 int conv_cols_write_avx512(const ConvCols *g, int nb, float *col) {
 #ifdef CONV_COLS_X86
+    if (g->s == 2 && g->OW <= 16 && g->W <= 32 && avx512_ok()) {
+        write_s2_avx512(g, nb, col);
+        return 1;
+    }
     int nq = nb * g->OH, kk = g->k * g->k;   // one run per output row
     if (g->s != 1 || g->OW > 32 || kk > TAPS_MAX || !avx512_ok()) return 0;
     ColRun *runs = xmalloc(sizeof *runs * (size_t)nq);
@@ -237,6 +278,106 @@ int conv_cols_write_avx512(const ConvCols *g, int nb, float *col) {
     return 1;
 #else
     (void)g, (void)nb, (void)col;
+    return 0;
+#endif
+}
+
+#ifdef CONV_COLS_X86
+// Rows of dx (W <= 16 floats) summed in registers: for each input row, the taps (ki, kj) in order, each
+// adding an output row of the column matrix shifted by kj lanes (masked: other lanes untouched). A row's
+// load and store are whole vectors (the lanes past W are the next row's values, stored back unchanged)
+// except for a plane's last rows.
+__attribute__((target("avx512f"))) static void add_valid_avx512(const float *col, const ConvCols *g, int nb,
+                                                                float *dx) {
+    int k = g->k, H = g->H, W = g->W, OH = g->OH, OW = g->OW;
+    size_t ncol = (size_t)nb * OH * OW, hw = (size_t)H * W;
+    __mmask16 om = (__mmask16)((1u << OW) - 1), wm = (__mmask16)((1u << W) - 1);
+    for (int c = 0; c < g->C; c++)
+        for (int b = 0; b < nb; b++) {
+            float *plane = dx + ((size_t)c * g->B + g->b0 + b) * hw;
+            const float *cb = col + (size_t)c * k * k * ncol + (size_t)b * OH * OW;
+            for (int ih = 0; ih < H; ih++) {
+                float *d = plane + (size_t)ih * W;
+                int whole = (size_t)ih * W + 16 <= hw;
+                __m512 acc = whole ? _mm512_loadu_ps(d) : _mm512_maskz_loadu_ps(wm, d);
+                for (int ki = 0; ki < k; ki++) {
+                    int oh = ih - ki;
+                    if (oh < 0 || oh >= OH) continue;
+                    for (int kj = 0; kj < k; kj++) {
+                        const float *r = cb + (size_t)(ki * k + kj) * ncol + (size_t)oh * OW - kj;
+                        __mmask16 m = (__mmask16)(om << kj);
+                        acc = _mm512_mask_add_ps(acc, m, acc, _mm512_maskz_loadu_ps(m, r));
+                    }
+                }
+                if (whole) _mm512_storeu_ps(d, acc);
+                else _mm512_mask_storeu_ps(d, wm, acc);
+            }
+        }
+}
+
+// Stride 2, W <= 32, OW <= 16: per row of dx (two vectors), the taps (ki, kj) in order, each the output row
+// of one tap spread to every other lane (kj - p, kj - p + 2, ...) by a permute, added under a mask.
+__attribute__((target("avx512f"))) static void add_s2_avx512(const float *col, const ConvCols *g, int nb, float *dx) {
+    int k = g->k, H = g->H, W = g->W, OH = g->OH, OW = g->OW, p = g->p;
+    size_t ncol = (size_t)nb * OH * OW, hw = (size_t)H * W;
+    __m512i idx[2][8];
+    __mmask16 msk[2][8];
+    for (int kj = 0; kj < k; kj++)
+        for (int h = 0; h < 2; h++) {
+            int id[16];
+            unsigned m = 0;
+            for (int L = 0; L < 16; L++) {
+                int iw = 16 * h + L, d = iw + p - kj;   // = 2 * ow
+                id[L] = 0;
+                if (iw < W && d >= 0 && d % 2 == 0 && d / 2 < OW) id[L] = d / 2, m |= 1u << L;
+            }
+            idx[h][kj] = _mm512_loadu_si512(id);
+            msk[h][kj] = (__mmask16)m;
+        }
+    __mmask16 rm = (__mmask16)((1u << OW) - 1);
+    __mmask16 w0 = (__mmask16)(W >= 16 ? 0xffff : (1u << W) - 1), w1 = (__mmask16)(W <= 16 ? 0 : (1u << (W - 16)) - 1);
+    for (int c = 0; c < g->C; c++)
+        for (int b = 0; b < nb; b++) {
+            float *plane = dx + ((size_t)c * g->B + g->b0 + b) * hw;
+            const float *cb = col + (size_t)c * k * k * ncol + (size_t)b * OH * OW;
+            for (int ih = 0; ih < H; ih++) {
+                float *d = plane + (size_t)ih * W;
+                __m512 a0 = _mm512_maskz_loadu_ps(w0, d), a1 = _mm512_maskz_loadu_ps(w1, d + 16);
+                for (int ki = 0; ki < k; ki++) {
+                    int t = ih + p - ki;   // = 2 * oh
+                    if (t < 0 || t % 2 || t / 2 >= OH) continue;
+                    for (int kj = 0; kj < k; kj++) {
+                        const float *r = cb + (size_t)(ki * k + kj) * ncol + (size_t)(t / 2) * OW;
+                        __m512 v = _mm512_maskz_loadu_ps(rm, r);
+                        a0 = _mm512_mask_add_ps(a0, msk[0][kj], a0, _mm512_permutexvar_ps(idx[0][kj], v));
+                        a1 = _mm512_mask_add_ps(a1, msk[1][kj], a1, _mm512_permutexvar_ps(idx[1][kj], v));
+                    }
+                }
+                _mm512_mask_storeu_ps(d, w0, a0);
+                if (w1) _mm512_mask_storeu_ps(d + 16, w1, a1);
+            }
+        }
+}
+#endif
+
+int conv_cols_add_s2_avx512(const float *col, const ConvCols *g, int nb, float *dx) {
+#ifdef CONV_COLS_X86
+    if (g->s != 2 || g->W > 32 || g->OW > 16 || g->k > 8 || !avx512_ok()) return 0;
+    add_s2_avx512(col, g, nb, dx);
+    return 1;
+#else
+    (void)col, (void)g, (void)nb, (void)dx;
+    return 0;
+#endif
+}
+
+int conv_cols_add_valid_avx512(const float *col, const ConvCols *g, int nb, float *dx) {
+#ifdef CONV_COLS_X86
+    if (g->s != 1 || g->p != 0 || g->W > 16 || g->OW != g->W - g->k + 1 || !avx512_ok()) return 0;
+    add_valid_avx512(col, g, nb, dx);
+    return 1;
+#else
+    (void)col, (void)g, (void)nb, (void)dx;
     return 0;
 #endif
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "conv_cols.h"
+#include "conv_direct.h"
 #include "model.h"
 #include "qgemm.h"
 #include "sgemm.h"
@@ -172,6 +173,10 @@ static void col2im(float *col, int C, int B, int H, int W, int b0, int nb, int k
 // 1x1, stride 1, no padding: the input already is the column matrix (C, B*H*W).
 static int conv_is_pointwise(const Layer *l) { return l->k == 1 && l->stride == 1 && l->pad == 0; }
 
+// One input channel (LeNet-5's first conv): forward and weight gradient are direct convolutions
+// (nn/conv_direct.h), which neither pack nor keep columns.
+static int conv_is_direct(int C, const Layer *l, int OW) { return C == 1 && conv_direct_c1_fits(l->k, l->stride, OW); }
+
 static int conv_chunk(const Model *m, const Layer *l) {
     const Slot *x = &m->slots[l->in], *y = &m->slots[l->out];
     size_t per = (size_t)x->c * l->k * l->k * y->h * y->w;
@@ -188,6 +193,10 @@ static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float 
     int ohw = ys->h * ys->w;
     if (conv_is_pointwise(l)) {
         sgemm(0, 0, OC, B * ohw, K, W, K, x, B * ohw, y, B * ohw, 0);
+        return;
+    }
+    if (conv_is_direct(C, l, ys->w)) {
+        conv_direct_c1_forward(x, B, xs->h, xs->w, l->k, l->pad, OC, W, ys->h, ys->w, y);
         return;
     }
     ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
@@ -452,6 +461,10 @@ static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
     float *dW = m->grads + m->tensors[l->w].offset;
     int flags = SGEMM_ACCUMULATE | SGEMM_TRANS_C;
+    if (conv_is_direct(C, l, ys->w)) {
+        conv_direct_c1_weight_grad(x, B, xs->h, xs->w, l->k, l->pad, OC, dy, ys->h, ys->w, dW);
+        return;
+    }
     if (conv_is_pointwise(l)) {
         sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dW, K, flags);
         return;
@@ -511,7 +524,10 @@ static void conv_input_grad(Model *m, Layer *l, const float *W, const float *dy,
     for (int b0 = 0; b0 < B; b0 += nb) {
         int n = B - b0 < nb ? B - b0 : nb;
         sgemm(1, 0, K, n * ohw, OC, W, K, dy + (size_t)b0 * ohw, B * ohw, m->work, n * ohw, 0);
-        col2im(m->work, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, dx);
+        ConvCols g = {.C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
+                      .OH = ys->h, .OW = ys->w, .b0 = b0};
+        if (!conv_cols_add_valid_avx512(m->work, &g, n, dx) && !conv_cols_add_s2_avx512(m->work, &g, n, dx))
+            col2im(m->work, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, dx);
     }
 }
 
@@ -637,7 +653,7 @@ int model_conv(Model *m, int in, int oc, int k, int stride, int pad, int bias) {
         size_t per = (size_t)x.c * k * k * oh * ow;
         size_t need = per * (size_t)m->batch;
         model_work_need(m, need < CONV_WORK_FLOATS ? need : (per > CONV_WORK_FLOATS ? per : CONV_WORK_FLOATS));
-        if (need <= CONV_KEEP_FLOATS) l->save_n = need;
+        if (need <= CONV_KEEP_FLOATS && !conv_is_direct(x.c, l, ow)) l->save_n = need;
     }
     return out;
 }

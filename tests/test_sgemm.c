@@ -168,7 +168,8 @@ static void check_cols_written(const ConvCase *cc, const float *x) {
     ConvCols g = {.x = x, .C = cc->C, .B = cc->B, .H = cc->H, .W = cc->W, .k = cc->k, .s = cc->s, .p = cc->p,
                   .OH = OH, .OW = OW, .b0 = cc->b0};
     int wrote = conv_cols_write_avx512(&g, cc->nb, col);
-    if (cc->s != 1 || OW > 32) cr_assert_eq(wrote, 0, "stride %d, OW %d: no AVX-512 column writer", cc->s, OW);
+    if ((cc->s != 1 || OW > 32) && !(cc->s == 2 && OW <= 16 && cc->W <= 32))
+        cr_assert_eq(wrote, 0, "stride %d, OW %d: no AVX-512 column writer", cc->s, OW);
     if (!wrote) {
         free(col);
         return;
@@ -177,7 +178,7 @@ static void check_cols_written(const ConvCase *cc, const float *x) {
         int c = row / (cc->k * cc->k), ki = row / cc->k % cc->k, kj = row % cc->k;
         for (size_t j = 0; j < ncol; j++) {
             int b = (int)(j / ((size_t)OH * OW)), oh = (int)(j / OW % OH), ow = (int)(j % OW);
-            int ih = oh - cc->p + ki, iw = ow - cc->p + kj;
+            int ih = oh * cc->s - cc->p + ki, iw = ow * cc->s - cc->p + kj;
             float want = ih < 0 || ih >= cc->H || iw < 0 || iw >= cc->W
                              ? 0.0f
                              : x[(((size_t)c * cc->B + cc->b0 + b) * cc->H + ih) * cc->W + iw];
@@ -300,8 +301,10 @@ Test(conv_cols, layer_equal_under_every_backend, .timeout = 120) {
     const char *was = sgemm_backend();
     // input (c, hw, hw), batch, samples used, oc, k, stride, pad
     int cfg[][8] = {{3, 9, 4, 3, 5, 3, 1, 1}, {2, 8, 3, 3, 6, 3, 2, 1}, {4, 7, 2, 2, 9, 1, 1, 0},
-                    {3, 6, 5, 2, 3, 5, 1, 2}, {5, 10, 2, 2, 17, 1, 2, 0}};
-    for (int t = 0; t < 5; t++) {
+                    {3, 6, 5, 2, 3, 5, 1, 2}, {5, 10, 2, 2, 17, 1, 2, 0},
+                    // one input channel: the direct forward and weight gradient (nn/conv_direct.h)
+                    {1, 12, 3, 3, 6, 5, 1, 2}, {1, 9, 4, 3, 7, 3, 1, 0}};
+    for (int t = 0; t < 7; t++) {
         int *q = cfg[t];
         cr_assert_eq(sgemm_backend_set("plain"), 0);
         LayerRun want = layer_run(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
