@@ -289,7 +289,7 @@ JSON
   st=$?
   ev="$(python3 -c "print(round($(date +%s.%N)-$t0,1))") s in all; $(grep -h '"event":"launch"\|"event":"start"' "$DIR/big/network.jsonl" | sed 's/"hosts":\[[^]]*\],//' | tr '\n' ' ')"
   if [ $st = 0 ]; then ok "64 agents over 2 emulated hosts, 4032 shaped links: $ev"
-  else bad "64 agents: $ev; $(tail -2 "$DIR/big.out")"; fi
+  else bad "64 agents: $ev; FAILED: $(field "$DIR/big/FAILED" "['reason']"); $(tail -2 "$DIR/big.out")"; fi
   check_left "64 agents"
 fi
 echo "cluster overlay (guest): $pass passed, $fail failed"

@@ -1,0 +1,138 @@
+// Paths between agent hosts: a launched agent's view (its peer sockets whose data goes unacknowledged
+// through several retransmission timeouts in a row) and the runner's naming of a partition by host.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "launch.h"
+
+// Inodes of this process's sockets, from /proc/self/fd ("socket:[N]"): *n of them (caller frees).
+static unsigned long *sockets_own(int *n) {
+    int cap = 64;
+    unsigned long *ino = xmalloc(sizeof *ino * (size_t)cap);
+    *n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d) return ino;
+    for (struct dirent *de; (de = readdir(d));) {
+        char path[300], link[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
+        ssize_t k = readlink(path, link, sizeof link - 1);
+        unsigned long v;
+        if (k <= 0) continue;
+        link[k] = 0;
+        if (sscanf(link, "socket:[%lu]", &v) != 1) continue;
+        if (*n == cap) ino = realloc(ino, sizeof *ino * (size_t)(cap *= 2));
+        if (!ino) { fprintf(stderr, "meshtrain: out of memory\n"); abort(); }
+        ino[(*n)++] = v;
+    }
+    closedir(d);
+    return ino;
+}
+
+char *launch_paths_report(unsigned long skip_ino) {
+    int n_own;
+    unsigned long *own = sockets_own(&n_own);
+    FILE *f = fopen("/proc/self/net/tcp", "r");
+    json_t *ips = json_array();
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        // sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode (net/ipv4/tcp_ipv4.c)
+        unsigned rem, port, st, txq, retr;
+        unsigned long ino;
+        if (sscanf(line, " %*d: %*x:%*x %x:%x %x %x:%*x %*x:%*x %x %*u %*u %lu", &rem, &port, &st, &txq, &retr,
+                   &ino) != 6)
+            continue;
+        if (ino == skip_ino || retr < LAUNCH_PATH_RETRIES || txq == 0) continue;
+        int mine = 0;
+        for (int k = 0; k < n_own && !mine; k++) mine = own[k] == ino;
+        if (!mine) continue;
+        char ip[INET_ADDRSTRLEN];
+        struct in_addr a = {.s_addr = rem};   // as the kernel printed it: network order in memory
+        if (!inet_ntop(AF_INET, &a, ip, sizeof ip)) continue;
+        int seen = 0;
+        for (size_t k = 0; k < json_array_size(ips) && !seen; k++)
+            seen = !strcmp(json_string_value(json_array_get(ips, k)), ip);
+        if (!seen) json_array_append_new(ips, json_string(ip));
+    }
+    if (f) fclose(f);
+    free(own);
+    char *t = json_array_size(ips) ? json_dumps(ips, JSON_COMPACT) : NULL;
+    json_decref(ips);
+    return t;
+}
+
+int launch_paths_take(Launch *l, int i, const void *p, size_t len, Err *e) {
+    json_t *a = json_loadb(p, len, 0, NULL);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        err_set(e, "agent %d sent a malformed path report (not a JSON array of addresses)", i);
+        return -1;
+    }
+    // The first address that is another host's agents' (the runner's own host address may be one too).
+    for (size_t k = 0; k < json_array_size(a); k++) {
+        const char *ip = json_string_value(json_array_get(a, k));
+        for (int j = 0; ip && j < l->n; j++)
+            if (!strcmp(l->ip[j], ip) && strcmp(l->host[j], l->host[i])) {
+                if (!l->unreached_at[i] || l->unreached[i] != j) l->unreached_since[i] = time_now();
+                l->unreached[i] = j;
+                l->unreached_at[i] = time_now();
+                json_decref(a);
+                return 0;
+            }
+    }
+    json_decref(a);
+    return 0;
+}
+
+// Appends to out: the agents of host h as ranges ("0-3, 6").
+static void agents_of(const Launch *l, const char *h, char *out, size_t n) {
+    size_t len = strlen(out);
+    int first = 1;
+    for (int j = 0; j < l->n; j++) {
+        if (strcmp(l->host[j], h) || (j > 0 && !strcmp(l->host[j - 1], h))) continue;
+        int k = j;
+        while (k + 1 < l->n && !strcmp(l->host[k + 1], h)) k++;
+        len += (size_t)snprintf(out + len, len < n ? n - len : 0, k > j ? "%s%d-%d" : "%s%d", first ? "" : ", ", j, k);
+        first = 0;
+        if (len >= n) return;
+    }
+}
+
+// Every agent of host h still reaches the runner: not lost, and a record within LAUNCH_PATH_BEATING_S.
+static int host_beating(Launch *l, const char *h) {
+    for (int j = 0; j < l->n; j++)
+        if (!strcmp(l->host[j], h) && (l->lost[j] || launch_silence(l, j) > LAUNCH_PATH_BEATING_S)) return 0;
+    return 1;
+}
+
+int launch_paths_due(Launch *l, char *out, size_t n) {
+    double now = time_now();
+    for (int i = 0; i < l->n; i++) {
+        if (!l->unreached_at[i]) continue;
+        if (now - l->unreached_at[i] > 3 * LAUNCH_BEAT_S) { l->unreached_at[i] = 0; continue; }   // recovered
+        // Gathered for a second (the other side's reports too); named only while both hosts reach the runner:
+        // a host cut off from everything is its silence's to name (launch_lost_describe).
+        const char *a = l->host[i], *b = l->host[l->unreached[i]];
+        if (now - l->unreached_since[i] < 1.0 || !host_beating(l, a) || !host_beating(l, b)) continue;
+        char who[200] = "";
+        int first = 1;
+        for (int k = 0; k < l->n; k++)
+            if (l->unreached_at[k] && strlen(who) < sizeof who - 16) {
+                snprintf(who + strlen(who), sizeof who - strlen(who), "%s%d", first ? "" : ", ", k);
+                first = 0;
+            }
+        char sa[200] = "", sb[200] = "";
+        agents_of(l, a, sa, sizeof sa);
+        agents_of(l, b, sb, sizeof sb);
+        snprintf(out, n,
+                 "hosts %s and %s cannot reach each other: agents %s / %s (both still reach the runner; agents %s "
+                 "had data to the other host unacknowledged through %d retransmission timeouts in a row)",
+                 a, b, sa, sb, who, LAUNCH_PATH_RETRIES);
+        return 1;
+    }
+    return 0;
+}
