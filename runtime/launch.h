@@ -123,10 +123,10 @@ double launch_silence(Launch *l, int i);
 // The failure of the agents in l->lost, by host: "host h2 lost agents 4, 5 (all 2 of its agents; pids
 // ...) before they finished: control connection: closed".
 void launch_lost_describe(const Launch *l, char *out, size_t n);
-// The agent's side: the addresses of peers this process's TCP sockets (but skip_ino, its control
+// The agent's side: the addresses of peers this process's TCP sockets (but skip_fd, its control
 // connection) have had data unacknowledged to through LAUNCH_PATH_RETRIES timeouts, as a JSON array
-// (caller frees), or NULL when there are none. IPv4 only (/proc/self/net/tcp).
-char *launch_paths_report(unsigned long skip_ino);
+// (caller frees), or NULL when there are none. IPv4 only.
+char *launch_paths_report(int skip_fd);
 // The runner's side: agent i's LAUNCH_CTL_PATHS, kept. 0, or -1 and e if it is not a JSON array.
 int launch_paths_take(Launch *l, int i, const void *p, size_t len, Err *e);
 // A partition to name now: two hosts whose agents cannot reach each other while all of them still reach

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #include "agent.h"
 #include "ctl.h"
@@ -68,12 +67,12 @@ static void local_addr(int fd, char *out, size_t n) {
 // agent's error: it is reported as the agent would report one, and the agent ends. With unshaped links
 // (watch), once a beat it also reports the peers its data goes unacknowledged to (LAUNCH_CTL_PATHS): the
 // only writer of frames to the relay besides the agent, whose frames it forwards whole.
-typedef struct { int relay, agent, id, watch; unsigned long ctl_ino; pthread_t th; } LinksFilter;
+typedef struct { int relay, agent, id, watch, tcp; pthread_t th; } LinksFilter;
 
 static void paths_send(LinksFilter *f, double *next) {
     if (!f->watch || time_now() < *next) return;
     *next = time_now() + LAUNCH_BEAT_S;
-    char *t = launch_paths_report(f->ctl_ino);
+    char *t = launch_paths_report(f->tcp);
     Err e = {{0}};
     if (t) ctl_send(f->relay, LAUNCH_CTL_PATHS, 0, t, strlen(t), &e);
     free(t);
@@ -129,12 +128,11 @@ static void *links_filter_main(void *arg) {
 // unacknowledged paths (unshaped links); tcp: the control connection, which is not a peer's.
 static int filter_start(LinksFilter *f, int id, int *ctl, int watch, int tcp, Err *e) {
     int sv[2];
-    struct stat st;
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) || fstat(tcp, &st)) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
         err_set(e, "socketpair: %s", strerror(errno));
         return -1;
     }
-    *f = (LinksFilter){.relay = *ctl, .agent = sv[1], .id = id, .watch = watch, .ctl_ino = (unsigned long)st.st_ino};
+    *f = (LinksFilter){.relay = *ctl, .agent = sv[1], .id = id, .watch = watch, .tcp = tcp};
     if (pthread_create(&f->th, NULL, links_filter_main, f)) { err_set(e, "cannot start a thread"); return -1; }
     *ctl = sv[0];
     return 0;

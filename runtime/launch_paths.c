@@ -3,63 +3,42 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <jansson.h>
-#include <stdarg.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include "launch.h"
 
-// Inodes of this process's sockets, from /proc/self/fd ("socket:[N]"): *n of them (caller frees).
-static unsigned long *sockets_own(int *n) {
-    int cap = 64;
-    unsigned long *ino = xmalloc(sizeof *ino * (size_t)cap);
-    *n = 0;
-    DIR *d = opendir("/proc/self/fd");
-    if (!d) return ino;
-    for (struct dirent *de; (de = readdir(d));) {
-        char path[300], link[64];
-        snprintf(path, sizeof path, "/proc/self/fd/%s", de->d_name);
-        ssize_t k = readlink(path, link, sizeof link - 1);
-        unsigned long v;
-        if (k <= 0) continue;
-        link[k] = 0;
-        if (sscanf(link, "socket:[%lu]", &v) != 1) continue;
-        if (*n == cap) ino = realloc(ino, sizeof *ino * (size_t)(cap *= 2));
-        if (!ino) { fprintf(stderr, "meshtrain: out of memory\n"); abort(); }
-        ino[(*n)++] = v;
-    }
-    closedir(d);
-    return ino;
-}
-
-char *launch_paths_report(unsigned long skip_ino) {
-    int n_own;
-    unsigned long *own = sockets_own(&n_own);
-    FILE *f = fopen("/proc/self/net/tcp", "r");
+char *launch_paths_report(int skip_fd) {
+    // The process's own sockets, through their fds (TCP_INFO): a few dozen, where /proc/net/tcp would list
+    // every socket of the namespace (thousands with 64 agents on a host), once a second in every agent.
+    // An fd the agent closes and reuses meanwhile is at worst read as another socket of this process.
     json_t *ips = json_array();
-    char line[512];
-    while (f && fgets(line, sizeof line, f)) {
-        // sl local rem st tx_queue:rx_queue tr:when retrnsmt uid timeout inode (net/ipv4/tcp_ipv4.c)
-        unsigned rem, port, st, txq, retr;
-        unsigned long ino;
-        if (sscanf(line, " %*d: %*x:%*x %x:%x %x %x:%*x %*x:%*x %x %*u %*u %lu", &rem, &port, &st, &txq, &retr,
-                   &ino) != 6)
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *de; d && (de = readdir(d));) {
+        char *end;
+        long fd = strtol(de->d_name, &end, 10);
+        if (*end || end == de->d_name || fd == skip_fd || fd == dirfd(d)) continue;
+        struct sockaddr_in peer;
+        socklen_t pl = sizeof peer;
+        struct tcp_info ti;
+        socklen_t tl = sizeof ti;
+        if (getpeername((int)fd, (struct sockaddr *)&peer, &pl) || peer.sin_family != AF_INET ||
+            getsockopt((int)fd, IPPROTO_TCP, TCP_INFO, &ti, &tl))
             continue;
-        if (ino == skip_ino || retr < LAUNCH_PATH_RETRIES || txq == 0) continue;
-        int mine = 0;
-        for (int k = 0; k < n_own && !mine; k++) mine = own[k] == ino;
-        if (!mine) continue;
+        // tcpi_retransmits: timeouts in a row since the last acknowledgement; tcpi_unacked: segments out.
+        if (ti.tcpi_retransmits < LAUNCH_PATH_RETRIES || ti.tcpi_unacked == 0) continue;
         char ip[INET_ADDRSTRLEN];
-        struct in_addr a = {.s_addr = rem};   // as the kernel printed it: network order in memory
-        if (!inet_ntop(AF_INET, &a, ip, sizeof ip)) continue;
+        if (!inet_ntop(AF_INET, &peer.sin_addr, ip, sizeof ip)) continue;
         int seen = 0;
         for (size_t k = 0; k < json_array_size(ips) && !seen; k++)
             seen = !strcmp(json_string_value(json_array_get(ips, k)), ip);
         if (!seen) json_array_append_new(ips, json_string(ip));
     }
-    if (f) fclose(f);
-    free(own);
+    if (d) closedir(d);
     char *t = json_array_size(ips) ? json_dumps(ips, JSON_COMPACT) : NULL;
     json_decref(ips);
     return t;
