@@ -81,6 +81,13 @@ static void agents_of(const Launch *l, const char *h, char *out, size_t n) {
     }
 }
 
+// The lowest id of an agent on host h.
+static int first_of(const Launch *l, const char *h) {
+    int j = 0;
+    while (j < l->n && strcmp(l->host[j], h)) j++;
+    return j;
+}
+
 // Every agent of host h still reaches the runner: not lost, and a record within LAUNCH_PATH_BEATING_S.
 static int host_beating(Launch *l, const char *h) {
     for (int j = 0; j < l->n; j++)
@@ -96,6 +103,7 @@ int launch_paths_due(Launch *l, char *out, size_t n) {
         // Gathered for a second (the other side's reports too); named only while both hosts reach the runner:
         // a host cut off from everything is its silence's to name (launch_lost_describe).
         const char *a = l->host[i], *b = l->host[l->unreached[i]];
+        if (first_of(l, b) < first_of(l, a)) a = b, b = l->host[i];   // the same words whoever reported first
         if (now - l->unreached_since[i] < 1.0 || !host_beating(l, a) || !host_beating(l, b)) continue;
         char who[200] = "";
         int first = 1;

@@ -43,6 +43,17 @@ Test(launch_paths, names_both_hosts_after_a_second) {
     cr_assert(strstr(msg, "agents 0, 2 had data"), "%s", msg);
 }
 
+// Reported first by h2's agents: still named h1 first (hosts in the order of their lowest agent).
+Test(launch_paths, names_hosts_in_agent_order) {
+    Launch l = two_hosts();
+    char msg[600];
+    report(&l, 3, "[\"10.0.0.1\"]");
+    l.unreached_since[3] -= 1.1;
+    cr_assert_eq(launch_paths_due(&l, msg, sizeof msg), 1);
+    const char *want = "hosts h1 and h2 cannot reach each other: agents 0-1, 4 / 2-3 (";
+    cr_assert(!strncmp(msg, want, strlen(want)), "%s", msg);
+}
+
 Test(launch_paths, holds_back_while_a_side_is_lost_or_reports_are_old) {
     Launch l = two_hosts();
     char msg[600];
