@@ -174,10 +174,11 @@ security-tests: bin/meshtrain
 
 cluster-tests: bin/meshtrain
 	@tools/deps.sh cluster
-	@echo "== launchers: bad input; mpirun, a one-node and a two-host (namespaces) Slurm cluster give the native run's accuracy and bytes; a killed host or a partition is named; links shaped across two hosts (User-Mode Linux)"
+	@echo "== launchers: bad input; mpirun, a one-node and a two-host (namespaces) Slurm cluster give the native run's accuracy and bytes; a killed host, a partition, or two agent hosts cut apart (three hosts) is named; links shaped across two hosts (User-Mode Linux)"
 	tests/cluster_cli.sh bin/meshtrain
 	tests/cluster.sh bin/meshtrain
 	tests/cluster_hosts.sh bin/meshtrain
+	tests/cluster_partition.sh bin/meshtrain
 	tests/cluster_overlay.sh bin/meshtrain --quick
 
 netem-tests: bin/meshtrain

@@ -25,6 +25,14 @@
 // thread) is lost, like one whose connection ended. Seen: 0.9 s without a record on a busy guest.
 #define LAUNCH_BEAT_S 1.0
 #define LAUNCH_SILENT_S 5.0
+// launched agent -> runner, every LAUNCH_BEAT_S while it has any: the addresses of peers its data goes
+// unacknowledged to through LAUNCH_PATH_RETRIES retransmission timeouts in a row (about 3 s with nothing
+// acknowledged; the kernel itself doubts a route after 3, tcp_retries1), a JSON array. Sent by
+// launch_agent.c with unshaped links only: under the overlay, emulated loss and cuts look the same.
+#define LAUNCH_CTL_PATHS 0x4C50
+#define LAUNCH_PATH_RETRIES 4
+// A partition between two hosts is named only while every agent of both has sent a record this recently.
+#define LAUNCH_PATH_BEATING_S 2.5
 
 // What `meshtrain run` was asked for.
 typedef struct {
@@ -91,6 +99,9 @@ typedef struct Launch {
     int *ctl;                 // per agent: the runner's plain end (link changes are sent there)
     char **counters;          // per agent: its LAUNCH_CTL_COUNTERS (a JSON array), or NULL
     double *silent;           // per agent: how long it had been silent when it was taken for lost (0: not)
+    int *unreached;           // per agent: an agent of another host its data goes unacknowledged to
+    double *unreached_at;     // per agent: its last path report naming unreached[i] (0: none)
+    double *unreached_since;  // per agent: its first report of that host
 } Launch;
 
 // Listen, start the launcher with the key in its environment, accept and authenticate n agents
@@ -112,6 +123,16 @@ double launch_silence(Launch *l, int i);
 // The failure of the agents in l->lost, by host: "host h2 lost agents 4, 5 (all 2 of its agents; pids
 // ...) before they finished: control connection: closed".
 void launch_lost_describe(const Launch *l, char *out, size_t n);
+// The agent's side: the addresses of peers this process's TCP sockets (but skip_fd, its control
+// connection) have had data unacknowledged to through LAUNCH_PATH_RETRIES timeouts, as a JSON array
+// (caller frees), or NULL when there are none. IPv4 only.
+char *launch_paths_report(int skip_fd);
+// The runner's side: agent i's LAUNCH_CTL_PATHS, kept. 0, or -1 and e if it is not a JSON array.
+int launch_paths_take(Launch *l, int i, const void *p, size_t len, Err *e);
+// A partition to name now: two hosts whose agents cannot reach each other while all of them still reach
+// the runner ("hosts h1 and h2 cannot reach each other: agents 0-3 / 4-7 ..."), reported for a second.
+// 1 and out, else 0.
+int launch_paths_due(Launch *l, char *out, size_t n);
 // Append a CTL_LOG payload to agent i's metrics file. 0, or -1 and e.
 int launch_metrics_write(Launch *l, int i, const char *run_dir, const void *p, size_t len, Err *e);
 // End: wait up to grace_s for the launcher to exit, then SIGTERM, then SIGKILL; close everything.

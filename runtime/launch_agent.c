@@ -64,16 +64,30 @@ static void local_addr(int fd, char *out, size_t n) {
 
 // Between the relay (fd relay) and the agent (fd agent): whole frames both ways, except the runner's
 // link changes (LAUNCH_CTL_LINKS), applied here to this agent's egress. A change that fails is this
-// agent's error: it is reported as the agent would report one, and the agent ends.
-typedef struct { int relay, agent, id; pthread_t th; } LinksFilter;
+// agent's error: it is reported as the agent would report one, and the agent ends. With unshaped links
+// (watch), once a beat it also reports the peers its data goes unacknowledged to (LAUNCH_CTL_PATHS): the
+// only writer of frames to the relay besides the agent, whose frames it forwards whole.
+typedef struct { int relay, agent, id, watch, tcp; pthread_t th; } LinksFilter;
+
+static void paths_send(LinksFilter *f, double *next) {
+    if (!f->watch || time_now() < *next) return;
+    *next = time_now() + LAUNCH_BEAT_S;
+    char *t = launch_paths_report(f->tcp);
+    Err e = {{0}};
+    if (t) ctl_send(f->relay, LAUNCH_CTL_PATHS, 0, t, strlen(t), &e);
+    free(t);
+}
 
 static void *links_filter_main(void *arg) {
     LinksFilter *f = arg;
     FrameReader rd;
     frame_reader_init(&rd, WIRE_MAX_PAYLOAD);
+    double next = 0;
     for (;;) {
         struct pollfd pf[2] = {{f->relay, POLLIN, 0}, {f->agent, POLLIN, 0}};
-        if (poll(pf, 2, -1) < 0) continue;
+        int got_any = poll(pf, 2, f->watch ? (int)(LAUNCH_BEAT_S * 1000) : -1);
+        paths_send(f, &next);
+        if (got_any <= 0) continue;
         Err e = {{0}};
         for (int k = 0; k < 2; k++) {
             if (!pf[k].revents) continue;
@@ -110,19 +124,25 @@ static void *links_filter_main(void *arg) {
     }
 }
 
-// Join this host's part of the overlay (a namespace of its own with a VXLAN eth0 and its egress
-// shaping), then put the links filter between the relay and the agent: *ctl becomes the agent's end.
-static int overlay_enter(const char *spec, int id, int *ctl, char *bind_ip, size_t n, LinksFilter *f, Err *e) {
-    if (overlay_join(spec, bind_ip, n, e)) return -1;
+// Put the links filter between the relay and the agent: *ctl becomes the agent's end. watch: report
+// unacknowledged paths (unshaped links); tcp: the control connection, which is not a peer's.
+static int filter_start(LinksFilter *f, int id, int *ctl, int watch, int tcp, Err *e) {
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv)) {
         err_set(e, "socketpair: %s", strerror(errno));
         return -1;
     }
-    *f = (LinksFilter){.relay = *ctl, .agent = sv[1], .id = id};
+    *f = (LinksFilter){.relay = *ctl, .agent = sv[1], .id = id, .watch = watch, .tcp = tcp};
     if (pthread_create(&f->th, NULL, links_filter_main, f)) { err_set(e, "cannot start a thread"); return -1; }
     *ctl = sv[0];
     return 0;
+}
+
+// Join this host's part of the overlay (a namespace of its own with a VXLAN eth0 and its egress shaping),
+// then start the links filter (no path reports: emulated loss and cuts would look like a partition).
+static int overlay_enter(const char *spec, int id, int *ctl, char *bind_ip, size_t n, LinksFilter *f, int tcp, Err *e) {
+    if (overlay_join(spec, bind_ip, n, e)) return -1;
+    return filter_start(f, id, ctl, 0, tcp, e);
 }
 
 // This agent's senders' netem counters, for the run's link report (the runner cannot read another host's
@@ -187,7 +207,8 @@ int launch_agent_main(void) {
     const char *overlay = json_string_value(json_object_get(sc, "overlay"));
     LinksFilter filter = {.relay = -1};
     int ctl = sv[0];
-    if (overlay && overlay_enter(overlay, id, &ctl, bind_ip, sizeof bind_ip, &filter, &e)) {
+    if (overlay ? overlay_enter(overlay, id, &ctl, bind_ip, sizeof bind_ip, &filter, fd, &e)
+                : filter_start(&filter, id, &ctl, 1, fd, &e)) {
         char host_err[800];
         snprintf(host_err, sizeof host_err, "host %s: %s", me, e.msg);
         json_t *eo = json_pack("{s:s}", "error", host_err);

@@ -186,6 +186,9 @@ int launch_start(Launch *l, int n, const char *self, const char *run_dir, const 
     l->lost = xcalloc((size_t)n, 1);
     l->counters = xcalloc((size_t)n, sizeof(char *));
     l->silent = xcalloc((size_t)n, sizeof(double));
+    l->unreached = xcalloc((size_t)n, sizeof(int));
+    l->unreached_at = xcalloc((size_t)n, sizeof(double));
+    l->unreached_since = xcalloc((size_t)n, sizeof(double));
     l->metrics = xcalloc((size_t)n, sizeof(FILE *));
     for (int i = 0; i < n; i++) fds[i] = -1, l->pairs[i].plain = l->pairs[i].tcp = -1;
     snprintf(l->log_path, sizeof l->log_path, "%s/launcher.log", run_dir);
@@ -346,6 +349,9 @@ void launch_free(Launch *l) {
     for (int i = 0; l->counters && i < l->n; i++) free(l->counters[i]);
     free(l->counters), l->counters = NULL;
     free(l->silent), l->silent = NULL;
+    free(l->unreached), l->unreached = NULL;
+    free(l->unreached_at), l->unreached_at = NULL;
+    free(l->unreached_since), l->unreached_since = NULL;
     free(l->metrics), free(l->pairs), free(l->host), free(l->ip), free(l->rpid), free(l->ctl);
     l->ctl = NULL;
     if (l->ne) free(l->ne->underlay), l->ne->underlay = NULL, l->ne->links_send = NULL;

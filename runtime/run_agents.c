@@ -360,6 +360,12 @@ static void on_frame(Run *r, int i) {
             fail_set(r, "%s", r->launch ? e.msg : "an agent started here sent link counters");
         break;
     }
+    case LAUNCH_CTL_PATHS: {
+        Err e = {{0}};
+        if (!r->launch || launch_paths_take(r->launch, i, a->rd.payload, h->payload_len, &e))
+            fail_set(r, "%s", r->launch ? e.msg : "an agent started here sent a path report");
+        break;
+    }
     default: fail_set(r, "agent %d sent an unknown control message (kind %u)", i, h->kind);
     }
     json_decref(o);
@@ -413,6 +419,9 @@ static void remote_reap(Run *r) {
         launch_lost_describe(l, msg, sizeof msg);
         fail_set(r, "%s", msg);
     }
+    // Hosts that both reach the runner but not each other (launch_paths.c).
+    char part[sizeof r->fail];
+    if (!l->lost_at && launch_paths_due(l, part, sizeof part)) fail_set(r, "%s", part);
     int all = 1;
     for (int i = 0; i < r->n; i++) all &= r->ag[i].done;
     // The launcher ends once its agents have: what they sent last may still be on its way (relay, sockets).

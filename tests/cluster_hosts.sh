@@ -109,8 +109,12 @@ if [ "$BIG" = --big ]; then   # set-up time of 64 agents, 32 per host
  "network": {"backend": "none"}}
 JSON
   for _ in $(seq 100); do [ -z "$(in1 squeue -h 2>/dev/null)" ] && break; sleep 0.2; done
-  on_h1 32 "$tmp/big" "$tmp/big.json" > "$tmp/big.out" 2>&1 && ok "64 agents over 2 emulated hosts: $(grep -h '"event":"launch"\|"event":"start"' "$tmp/big/network.jsonl" | tr '\n' ' ')" ||
-    bad "64 agents: $(tail -3 "$tmp/big.out")"
+  t0=$(date +%s.%N)
+  on_h1 32 "$tmp/big" "$tmp/big.json" > "$tmp/big.out" 2>&1
+  st=$?
+  ev="$(python3 -c "print(round($(date +%s.%N)-$t0,1))") s in all (load $(cut -d' ' -f1-3 /proc/loadavg)); $(grep -h '"event":"launch"\|"event":"start"' "$tmp/big/network.jsonl" | sed 's/"hosts":\[[^]]*\],//' | tr '\n' ' ')"
+  if [ $st = 0 ]; then ok "64 agents over 2 emulated hosts: $ev"
+  else bad "64 agents: $ev; FAILED: $(field "$tmp/big/FAILED" "['reason']"); $(tail -3 "$tmp/big.out")"; fi
 fi
 echo "cluster hosts: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -289,7 +289,13 @@ JSON
   st=$?
   ev="$(python3 -c "print(round($(date +%s.%N)-$t0,1))") s in all; $(grep -h '"event":"launch"\|"event":"start"' "$DIR/big/network.jsonl" | sed 's/"hosts":\[[^]]*\],//' | tr '\n' ' ')"
   if [ $st = 0 ]; then ok "64 agents over 2 emulated hosts, 4032 shaped links: $ev"
-  else bad "64 agents: $ev; $(tail -2 "$DIR/big.out")"; fi
+  else
+    bad "64 agents: $ev; FAILED: $(field "$DIR/big/FAILED" "['reason']"); $(tail -2 "$DIR/big.out")"
+    # Why an agent ended: its own last words (srun's output), the guest kernel's (out of memory, a crash).
+    echo "note: agents' messages: $(grep -v '^salloc\|^srun: Job' "$DIR/big.out" | head -8 | tr '\n' '|')"
+    echo "note: guest kernel: $(dmesg | grep -i -E 'killed process|out of memory|segfault|trap' | tail -4 | tr '\n' '|')"
+    echo "note: guest memory: $(free -m | awk '/Mem:/ {print $3 " MB used of " $2}')"
+  fi
   check_left "64 agents"
 fi
 echo "cluster overlay (guest): $pass passed, $fail failed"
