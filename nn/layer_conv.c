@@ -207,6 +207,17 @@ static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float 
         sgemm(0, 0, OC, B * ohw, K, W, K, l->save, B * ohw, y, B * ohw, 0);
         return;
     }
+    if (l->stride == 2) {   // the AVX-512 stride-2 writer, chunk by chunk, multiplied as a matrix (rows in place)
+        int nb = conv_chunk(m, l);
+        for (int b0 = 0; b0 < B; b0 += nb) {
+            int n = B - b0 < nb ? B - b0 : nb;
+            g.b0 = b0;
+            if (!conv_cols_write_avx512(&g, n, m->work)) break;
+            sgemm(0, 0, OC, n * ohw, K, W, K, m->work, n * ohw, y + (size_t)b0 * ohw, B * ohw, 0);
+            if (b0 + n == B) return;
+        }
+        g.b0 = 0;
+    }
     SgemmB b = conv_cols_b(&g);
     sgemm_packed(0, OC, B * ohw, K, W, K, &b, y, B * ohw, 0);
 }
