@@ -464,35 +464,57 @@ static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
     }
 }
 
+// dW^T (K, OC) of the layer in progress: a buffer per thread, kept (a malloc per layer would cost page
+// faults: it is over glibc's mmap threshold for the larger layers).
+static float *wgrad_scratch(size_t n) {
+    static _Thread_local float *buf;
+    static _Thread_local size_t cap;
+    if (n > cap) {
+        free(buf);
+        buf = xfloats(n);
+        cap = n;
+    }
+    return buf;
+}
+
+// dst (cols, rows) = src (rows, cols) transposed.
+static void transpose(const float *src, int rows, int cols, float *dst) {
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+}
+
 // dW (OC, K) += dy (OC, B*ohw) x columns of x, transposed; the columns from the forward when `kept`.
-// Computed as dW^T (K, OC) = columns (K, n*ohw) . dy^T: the columns are sgemm's A as stored (no transpose
-// of the big operand), dy^T is packed (OC*n*ohw floats), and the tiles are stored transposed into dW.
+// Computed as dW^T (K, OC) += columns (K, n*ohw) . dy^T: the columns are sgemm's A as stored (no transpose
+// of the big operand), dy^T is packed (OC*n*ohw floats). The sums go into dW^T in a scratch (the kernel's
+// plain tile stores; transposed stores of every K block's tiles into dW cost 3% of a ResNet-20 step), which
+// starts as dW transposed and is transposed back at the end: the same additions, the same bits.
 static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy, int kept) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
     float *dW = m->grads + m->tensors[l->w].offset;
-    int flags = SGEMM_ACCUMULATE | SGEMM_TRANS_C;
     if (conv_is_direct(C, l, ys->w)) {
         conv_direct_c1_weight_grad(x, B, xs->h, xs->w, l->k, l->pad, OC, dy, ys->h, ys->w, dW);
         return;
     }
+    float *dWt = wgrad_scratch((size_t)K * OC);
+    transpose(dW, OC, K, dWt);
     if (conv_is_pointwise(l)) {
-        sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dW, K, flags);
-        return;
+        sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dWt, OC, SGEMM_ACCUMULATE);
+    } else if (kept) {
+        sgemm(0, 1, K, OC, B * ohw, l->save, B * ohw, dy, B * ohw, dWt, OC, SGEMM_ACCUMULATE);
+    } else {
+        int nb = conv_chunk(m, l);
+        for (int b0 = 0; b0 < B; b0 += nb) {
+            int n = B - b0 < nb ? B - b0 : nb;
+            ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
+                          .OH = ys->h, .OW = ys->w, .b0 = b0};
+            if (!conv_cols_write_avx512(&g, n, m->work))
+                im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+            sgemm(0, 1, K, OC, n * ohw, m->work, n * ohw, dy + (size_t)b0 * ohw, B * ohw, dWt, OC,
+                  SGEMM_ACCUMULATE);
+        }
     }
-    if (kept) {
-        sgemm(0, 1, K, OC, B * ohw, l->save, B * ohw, dy, B * ohw, dW, K, flags);
-        return;
-    }
-    int nb = conv_chunk(m, l);
-    for (int b0 = 0; b0 < B; b0 += nb) {
-        int n = B - b0 < nb ? B - b0 : nb;
-        ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
-                      .OH = ys->h, .OW = ys->w, .b0 = b0};
-        if (!conv_cols_write_avx512(&g, n, m->work))
-            im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
-        sgemm(0, 1, K, OC, n * ohw, m->work, n * ohw, dy + (size_t)b0 * ohw, B * ohw, dW, K, flags);
-    }
+    transpose(dWt, K, OC, dW);
 }
 
 // A "same" convolution (stride 1, k = 2p + 1, output as large as the input).
