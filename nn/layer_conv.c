@@ -477,17 +477,25 @@ static float *wgrad_scratch(size_t n) {
     return buf;
 }
 
-// dst (cols, rows) = src (rows, cols) transposed.
-static void transpose(const float *src, int rows, int cols, float *dst) {
-    for (int i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+// dst (cols, rows) = src (rows, cols) transposed, in 16 x 16 tiles (a plain double loop strides through
+// whole matrices: it cost VGG-11 15% of its step).
+static void transpose(const float *restrict src, int rows, int cols, float *restrict dst) {
+    for (int i0 = 0; i0 < rows; i0 += 16)
+        for (int j0 = 0; j0 < cols; j0 += 16) {
+            int i1 = rows - i0 < 16 ? rows : i0 + 16, j1 = cols - j0 < 16 ? cols : j0 + 16;
+            for (int j = j0; j < j1; j++)
+                for (int i = i0; i < i1; i++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+        }
 }
 
 // dW (OC, K) += dy (OC, B*ohw) x columns of x, transposed; the columns from the forward when `kept`.
 // Computed as dW^T (K, OC) += columns (K, n*ohw) . dy^T: the columns are sgemm's A as stored (no transpose
-// of the big operand), dy^T is packed (OC*n*ohw floats). The sums go into dW^T in a scratch (the kernel's
-// plain tile stores; transposed stores of every K block's tiles into dW cost 3% of a ResNet-20 step), which
-// starts as dW transposed and is transposed back at the end: the same additions, the same bits.
+// of the big operand), dy^T is packed (OC*n*ohw floats). Each K block's tiles are added to dW^T: with many
+// blocks (positions) in a scratch that starts as dW transposed and is transposed back at the end, so the
+// kernel stores plain tiles (transposed stores of every block's tiles into dW cost 3% of a ResNet-20 step);
+// with few (VGG-11's small late planes, where the transposes of large weights would cost more) straight
+// into dW by transposed stores. The same additions either way: the same bits.
+#define WGRAD_SCRATCH_POSITIONS (4 * 384)
 static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy, int kept) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
@@ -496,12 +504,17 @@ static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy
         conv_direct_c1_weight_grad(x, B, xs->h, xs->w, l->k, l->pad, OC, dy, ys->h, ys->w, dW);
         return;
     }
-    float *dWt = wgrad_scratch((size_t)K * OC);
-    transpose(dW, OC, K, dWt);
+    int scratch = (size_t)B * ohw >= WGRAD_SCRATCH_POSITIONS;
+    float *dWt = dW;   // dW^T: (K, OC) at dWt[k * ldt + o], or dW itself read transposed
+    int ldt = K, flags = SGEMM_ACCUMULATE | SGEMM_TRANS_C;
+    if (scratch) {
+        dWt = wgrad_scratch((size_t)K * OC), ldt = OC, flags = SGEMM_ACCUMULATE;
+        transpose(dW, OC, K, dWt);
+    }
     if (conv_is_pointwise(l)) {
-        sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dWt, OC, SGEMM_ACCUMULATE);
+        sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dWt, ldt, flags);
     } else if (kept) {
-        sgemm(0, 1, K, OC, B * ohw, l->save, B * ohw, dy, B * ohw, dWt, OC, SGEMM_ACCUMULATE);
+        sgemm(0, 1, K, OC, B * ohw, l->save, B * ohw, dy, B * ohw, dWt, ldt, flags);
     } else {
         int nb = conv_chunk(m, l);
         for (int b0 = 0; b0 < B; b0 += nb) {
@@ -510,11 +523,10 @@ static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy
                           .OH = ys->h, .OW = ys->w, .b0 = b0};
             if (!conv_cols_write_avx512(&g, n, m->work))
                 im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
-            sgemm(0, 1, K, OC, n * ohw, m->work, n * ohw, dy + (size_t)b0 * ohw, B * ohw, dWt, OC,
-                  SGEMM_ACCUMULATE);
+            sgemm(0, 1, K, OC, n * ohw, m->work, n * ohw, dy + (size_t)b0 * ohw, B * ohw, dWt, ldt, flags);
         }
     }
-    transpose(dWt, K, OC, dW);
+    if (scratch) transpose(dWt, K, OC, dW);
 }
 
 // A "same" convolution (stride 1, k = 2p + 1, output as large as the input).
