@@ -75,20 +75,57 @@ typedef struct {
     uint32_t mask;   // lanes inside the plane
 } TapRun;
 
+// One entry of the table: run u (stride 1) shifted by tap (ki, kj).
+static TapRun tap_run(const ConvCols *g, const ColRun *u, int ki, int kj) {
+    int ih = u->oh - g->p + ki, iw0 = u->ow0 - g->p + kj, len = u->len;
+    if (ih < 0 || ih >= g->H) return (TapRun){0, 0};
+    int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
+    if (hi <= lo) return (TapRun){0, 0};
+    uint32_t mask = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
+    return (TapRun){((ptrdiff_t)u->b * g->H + ih) * g->W + iw0, mask};
+}
+
+// The entries of whole output rows depend only on the layer's shape: per output row oh and tap t, the
+// entry of sample 0 (sample b adds b*H*W to a used entry's offset), kept for the last shape seen by this
+// thread (consecutive layers mostly share it), so the tables of a product are copies, not computations.
+#define ROW_TAPS_OH_MAX 32
+typedef struct {
+    int H, W, k, p, OH, OW;
+    TapRun e[ROW_TAPS_OH_MAX * TAPS_MAX];   // [oh][t]
+} RowTaps;
+static _Thread_local RowTaps row_taps_cache;
+
+// The cached entries for g's shape (stride 1), or NULL when the shape has too many output rows.
+static const TapRun *row_taps(const ConvCols *g) {
+    RowTaps *rt = &row_taps_cache;
+    if (g->OH > ROW_TAPS_OH_MAX || g->k * g->k > TAPS_MAX) return NULL;
+    if (rt->H == g->H && rt->W == g->W && rt->k == g->k && rt->p == g->p && rt->OH == g->OH && rt->OW == g->OW)
+        return rt->e;
+    *rt = (RowTaps){.H = g->H, .W = g->W, .k = g->k, .p = g->p, .OH = g->OH, .OW = g->OW};
+    TapRun *e = rt->e;
+    for (int oh = 0; oh < g->OH; oh++) {
+        ColRun u = {.j = 0, .len = g->OW, .b = 0, .oh = oh, .ow0 = 0};
+        for (int ki = 0; ki < g->k; ki++)
+            for (int kj = 0; kj < g->k; kj++) *e++ = tap_run(g, &u, ki, kj);
+    }
+    return rt->e;
+}
+
+// tab[t][q] for the runs [0, nq) and taps t = (ki, kj).
 static void tap_table(const ConvCols *g, const ColRun *runs, int nq, TapRun *tab) {
-    TapRun *e = tab;
-    for (int ki = 0; ki < g->k; ki++)
-        for (int kj = 0; kj < g->k; kj++)
-            for (int q = 0; q < nq; q++, e++) {
-                const ColRun *u = &runs[q];
-                int ih = u->oh - g->p + ki, iw0 = u->ow0 - g->p + kj, len = u->len;
-                *e = (TapRun){0, 0};
-                if (ih < 0 || ih >= g->H) continue;
-                int lo = iw0 < 0 ? -iw0 : 0, hi = g->W - iw0 < len ? g->W - iw0 : len;
-                if (hi <= lo) continue;
-                e->mask = (hi >= 32 ? 0xFFFFFFFFu : (1u << hi) - 1) & ~((1u << lo) - 1);
-                e->off = ((ptrdiff_t)u->b * g->H + ih) * g->W + iw0;
-            }
+    int kk = g->k * g->k;
+    const TapRun *rows = row_taps(g);
+    for (int q = 0; q < nq; q++) {
+        const ColRun *u = &runs[q];
+        if (rows && u->ow0 == 0 && u->len == g->OW) {
+            const TapRun *src = rows + (size_t)u->oh * kk;
+            ptrdiff_t boff = (ptrdiff_t)u->b * g->H * g->W;
+            for (int t = 0; t < kk; t++)
+                tab[(size_t)t * nq + q] = src[t].mask ? (TapRun){src[t].off + boff, src[t].mask} : (TapRun){0, 0};
+            continue;
+        }
+        for (int t = 0; t < kk; t++) tab[(size_t)t * nq + q] = tap_run(g, u, t / g->k, t % g->k);
+    }
 }
 
 __attribute__((target("avx512f"))) static void pack_group_avx512(const ConvCols *g, int k0, int kc, int nq,

@@ -207,6 +207,17 @@ static void conv_gemm(Model *m, Layer *l, const float *W, const float *x, float 
         sgemm(0, 0, OC, B * ohw, K, W, K, l->save, B * ohw, y, B * ohw, 0);
         return;
     }
+    if (l->stride == 2) {   // the AVX-512 stride-2 writer, chunk by chunk, multiplied as a matrix (rows in place)
+        int nb = conv_chunk(m, l);
+        for (int b0 = 0; b0 < B; b0 += nb) {
+            int n = B - b0 < nb ? B - b0 : nb;
+            g.b0 = b0;
+            if (!conv_cols_write_avx512(&g, n, m->work)) break;
+            sgemm(0, 0, OC, n * ohw, K, W, K, m->work, n * ohw, y + (size_t)b0 * ohw, B * ohw, 0);
+            if (b0 + n == B) return;
+        }
+        g.b0 = 0;
+    }
     SgemmB b = conv_cols_b(&g);
     sgemm_packed(0, OC, B * ohw, K, W, K, &b, y, B * ohw, 0);
 }
@@ -453,35 +464,69 @@ static void conv_forward(Model *m, Layer *l, int train, Rng *rng) {
     }
 }
 
+// dW^T (K, OC) of the layer in progress: a buffer per thread, kept (a malloc per layer would cost page
+// faults: it is over glibc's mmap threshold for the larger layers).
+static float *wgrad_scratch(size_t n) {
+    static _Thread_local float *buf;
+    static _Thread_local size_t cap;
+    if (n > cap) {
+        free(buf);
+        buf = xfloats(n);
+        cap = n;
+    }
+    return buf;
+}
+
+// dst (cols, rows) = src (rows, cols) transposed, in 16 x 16 tiles (a plain double loop strides through
+// whole matrices: it cost VGG-11 15% of its step).
+static void transpose(const float *restrict src, int rows, int cols, float *restrict dst) {
+    for (int i0 = 0; i0 < rows; i0 += 16)
+        for (int j0 = 0; j0 < cols; j0 += 16) {
+            int i1 = rows - i0 < 16 ? rows : i0 + 16, j1 = cols - j0 < 16 ? cols : j0 + 16;
+            for (int j = j0; j < j1; j++)
+                for (int i = i0; i < i1; i++) dst[(size_t)j * rows + i] = src[(size_t)i * cols + j];
+        }
+}
+
 // dW (OC, K) += dy (OC, B*ohw) x columns of x, transposed; the columns from the forward when `kept`.
-// Computed as dW^T (K, OC) = columns (K, n*ohw) . dy^T: the columns are sgemm's A as stored (no transpose
-// of the big operand), dy^T is packed (OC*n*ohw floats), and the tiles are stored transposed into dW.
+// Computed as dW^T (K, OC) += columns (K, n*ohw) . dy^T: the columns are sgemm's A as stored (no transpose
+// of the big operand), dy^T is packed (OC*n*ohw floats). Each K block's tiles are added to dW^T: with many
+// blocks (positions) in a scratch that starts as dW transposed and is transposed back at the end, so the
+// kernel stores plain tiles (transposed stores of every block's tiles into dW cost 3% of a ResNet-20 step);
+// with few (VGG-11's small late planes, where the transposes of large weights would cost more) straight
+// into dW by transposed stores. The same additions either way: the same bits.
+#define WGRAD_SCRATCH_POSITIONS (4 * 384)
 static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy, int kept) {
     const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
     int B = m->cur, C = xs->c, OC = ys->c, K = C * l->k * l->k, ohw = ys->h * ys->w;
     float *dW = m->grads + m->tensors[l->w].offset;
-    int flags = SGEMM_ACCUMULATE | SGEMM_TRANS_C;
     if (conv_is_direct(C, l, ys->w)) {
         conv_direct_c1_weight_grad(x, B, xs->h, xs->w, l->k, l->pad, OC, dy, ys->h, ys->w, dW);
         return;
     }
+    int scratch = (size_t)B * ohw >= WGRAD_SCRATCH_POSITIONS;
+    float *dWt = dW;   // dW^T: (K, OC) at dWt[k * ldt + o], or dW itself read transposed
+    int ldt = K, flags = SGEMM_ACCUMULATE | SGEMM_TRANS_C;
+    if (scratch) {
+        dWt = wgrad_scratch((size_t)K * OC), ldt = OC, flags = SGEMM_ACCUMULATE;
+        transpose(dW, OC, K, dWt);
+    }
     if (conv_is_pointwise(l)) {
-        sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dW, K, flags);
-        return;
+        sgemm(0, 1, K, OC, B * ohw, x, B * ohw, dy, B * ohw, dWt, ldt, flags);
+    } else if (kept) {
+        sgemm(0, 1, K, OC, B * ohw, l->save, B * ohw, dy, B * ohw, dWt, ldt, flags);
+    } else {
+        int nb = conv_chunk(m, l);
+        for (int b0 = 0; b0 < B; b0 += nb) {
+            int n = B - b0 < nb ? B - b0 : nb;
+            ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
+                          .OH = ys->h, .OW = ys->w, .b0 = b0};
+            if (!conv_cols_write_avx512(&g, n, m->work))
+                im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
+            sgemm(0, 1, K, OC, n * ohw, m->work, n * ohw, dy + (size_t)b0 * ohw, B * ohw, dWt, ldt, flags);
+        }
     }
-    if (kept) {
-        sgemm(0, 1, K, OC, B * ohw, l->save, B * ohw, dy, B * ohw, dW, K, flags);
-        return;
-    }
-    int nb = conv_chunk(m, l);
-    for (int b0 = 0; b0 < B; b0 += nb) {
-        int n = B - b0 < nb ? B - b0 : nb;
-        ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
-                      .OH = ys->h, .OW = ys->w, .b0 = b0};
-        if (!conv_cols_write_avx512(&g, n, m->work))
-            im2col(x, C, B, xs->h, xs->w, b0, n, l->k, l->stride, l->pad, ys->h, ys->w, m->work);
-        sgemm(0, 1, K, OC, n * ohw, m->work, n * ohw, dy + (size_t)b0 * ohw, B * ohw, dW, K, flags);
-    }
+    if (scratch) transpose(dWt, K, OC, dW);
 }
 
 // A "same" convolution (stride 1, k = 2p + 1, output as large as the input).
