@@ -167,6 +167,38 @@ AVX512_TARGET static inline __attribute__((always_inline)) void avx512_row(const
     _mm512_mask_storeu_ps(c + 16, k1, v1);
 }
 
+// One k step of the 8 x 32 tile (accumulators c00..c71, A rows a0..a7 at offset o, B vectors b0, b1).
+#define AVX512_ROW(x, y0, y1)                                                                                          \
+    do {                                                                                                               \
+        __m512 av = _mm512_set1_ps(x[o]);                                                                              \
+        y0 = _mm512_fmadd_ps(av, b0, y0);                                                                              \
+        y1 = _mm512_fmadd_ps(av, b1, y1);                                                                              \
+    } while (0)
+#define AVX512_STEP()                                                                                                  \
+    do {                                                                                                               \
+        AVX512_ROW(a0, c00, c01);                                                                                      \
+        AVX512_ROW(a1, c10, c11);                                                                                      \
+        AVX512_ROW(a2, c20, c21);                                                                                      \
+        AVX512_ROW(a3, c30, c31);                                                                                      \
+        AVX512_ROW(a4, c40, c41);                                                                                      \
+        AVX512_ROW(a5, c50, c51);                                                                                      \
+        AVX512_ROW(a6, c60, c61);                                                                                      \
+        AVX512_ROW(a7, c70, c71);                                                                                      \
+    } while (0)
+
+// A finished tile to C: its valid rows, the columns k0 / k1 let through, or transposed.
+AVX512_TARGET static inline __attribute__((always_inline)) void avx512_tile_out(const SgemmTile *t,
+                                                                               __m512 c[AVX512_MR][2],
+                                                                               __mmask16 k0, __mmask16 k1) {
+    if (t->trans_c) {
+        avx512_store_trans(t, c);
+        return;
+    }
+#pragma GCC unroll 8
+    for (int i = 0; i < AVX512_MR; i++)
+        if (i < t->mv) avx512_row(t, i, k0, k1, c[i][0], c[i][1]);
+}
+
 AVX512_TARGET static void avx512_kernel(int kc, const float *bp, const SgemmTile *t) {
     const float *a0 = tile_row(t, 0), *a1 = tile_row(t, 1), *a2 = tile_row(t, 2), *a3 = tile_row(t, 3);
     const float *a4 = tile_row(t, 4), *a5 = tile_row(t, 5), *a6 = tile_row(t, 6), *a7 = tile_row(t, 7);
@@ -177,21 +209,7 @@ AVX512_TARGET static void avx512_kernel(int kc, const float *bp, const SgemmTile
     if (t->nv > 16) {
         for (int k = 0; k < kc; k++, bp += AVX512_NR, o += cs) {
             __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
-#define AVX512_ROW(x, y0, y1)                                                                                          \
-    do {                                                                                                               \
-        __m512 av = _mm512_set1_ps(x[o]);                                                                              \
-        y0 = _mm512_fmadd_ps(av, b0, y0);                                                                              \
-        y1 = _mm512_fmadd_ps(av, b1, y1);                                                                              \
-    } while (0)
-            AVX512_ROW(a0, c00, c01);
-            AVX512_ROW(a1, c10, c11);
-            AVX512_ROW(a2, c20, c21);
-            AVX512_ROW(a3, c30, c31);
-            AVX512_ROW(a4, c40, c41);
-            AVX512_ROW(a5, c50, c51);
-            AVX512_ROW(a6, c60, c61);
-            AVX512_ROW(a7, c70, c71);
-#undef AVX512_ROW
+            AVX512_STEP();
         }
     } else {
         for (int k = 0; k < kc; k++, bp += AVX512_NR, o += cs) {
@@ -208,15 +226,9 @@ AVX512_TARGET static void avx512_kernel(int kc, const float *bp, const SgemmTile
     }
     __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                               {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-    if (t->trans_c) {
-        avx512_store_trans(t, c);
-        return;
-    }
     __mmask16 k0 = t->nv >= 16 ? 0xFFFF : (__mmask16)((1u << t->nv) - 1);
     __mmask16 k1 = t->nv >= 32 ? 0xFFFF : t->nv <= 16 ? 0 : (__mmask16)((1u << (t->nv - 16)) - 1);
-#pragma GCC unroll 8
-    for (int i = 0; i < AVX512_MR; i++)
-        if (i < t->mv) avx512_row(t, i, k0, k1, c[i][0], c[i][1]);
+    avx512_tile_out(t, c, k0, k1);
 }
 
 // avx512_kernel with each row of B loaded from where it lies (two masked loads) instead of a packed panel.
@@ -237,31 +249,11 @@ AVX512_TARGET static void avx512_kernel_rows(int k0, int kc, const SgemmRows *r,
             _mm_prefetch((const char *)(p + r->off1[tt] + pf + 15), _MM_HINT_T0);
         }
         if (++tt == r->period) tt = 0, p += r->stride;
-#define AVX512_ROW(x, y0, y1)                                                                                          \
-    do {                                                                                                               \
-        __m512 av = _mm512_set1_ps(x[o]);                                                                              \
-        y0 = _mm512_fmadd_ps(av, b0, y0);                                                                              \
-        y1 = _mm512_fmadd_ps(av, b1, y1);                                                                              \
-    } while (0)
-        AVX512_ROW(a0, c00, c01);
-        AVX512_ROW(a1, c10, c11);
-        AVX512_ROW(a2, c20, c21);
-        AVX512_ROW(a3, c30, c31);
-        AVX512_ROW(a4, c40, c41);
-        AVX512_ROW(a5, c50, c51);
-        AVX512_ROW(a6, c60, c61);
-        AVX512_ROW(a7, c70, c71);
-#undef AVX512_ROW
+        AVX512_STEP();
     }
     __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
                               {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-    if (t->trans_c) {
-        avx512_store_trans(t, c);
-        return;
-    }
-#pragma GCC unroll 8
-    for (int i = 0; i < AVX512_MR; i++)
-        if (i < t->mv) avx512_row(t, i, 0xFFFF, 0xFFFF, c[i][0], c[i][1]);
+    avx512_tile_out(t, c, 0xFFFF, 0xFFFF);
 }
 
 static const SgemmBackend avx512_backend = {.name = "avx512",
