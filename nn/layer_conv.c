@@ -2,6 +2,7 @@
 // into the packed panels, writing the (OC, B, OH, OW) output; any stride and padding (docs/conv.md).
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -488,6 +489,57 @@ static void transpose(const float *restrict src, int rows, int cols, float *rest
         }
 }
 
+// The chunk's input for the weight gradient read in place by sgemm_gather_a instead of as a written column
+// matrix: xp (C, n, H+2p, W+2p) a zero-padded copy of samples [b0, b0+n) (about k*k times smaller than the
+// columns), row (c, ki, kj) of the column matrix at roff = c*n*HWp + ki*Wp + kj, column (b, oh, ow) at coff
+// = b*HWp + oh*s*Wp + ow*s. The same values as the columns (0 in the padding), so the same bits.
+static int wgrad_gather(const Model *m, const Layer *l, const float *x, int b0, int n, const float *dy, float *dWt,
+                        int ldt, int flags) {
+    static _Thread_local ptrdiff_t *roff;
+    static _Thread_local int *coff;
+    static _Thread_local size_t rcap, ccap;
+    const Slot *xs = &m->slots[l->in], *ys = &m->slots[l->out];
+    int B = m->cur, C = xs->c, OC = ys->c, H = xs->h, W = xs->w, k = l->k, s = l->stride, p = l->pad;
+    int K = C * k * k, OH = ys->h, OW = ys->w, ohw = OH * OW, Hp = H + 2 * p, Wp = W + 2 * p;
+    size_t hwp = (size_t)Hp * Wp;
+    if (!sgemm_uses_gather()) return 0;
+    if ((size_t)C * n * hwp > m->n_work || (size_t)C * n * hwp > INT32_MAX) return 0;
+    if ((size_t)K > rcap) {
+        free(roff);
+        roff = xmalloc(sizeof(ptrdiff_t) * (size_t)K);
+        rcap = (size_t)K;
+    }
+    if ((size_t)n * ohw > ccap) {
+        free(coff);
+        coff = xmalloc(sizeof(int) * (size_t)n * ohw);
+        ccap = (size_t)n * ohw;
+    }
+    float *xp = m->work;
+    for (int c = 0; c < C; c++)
+        for (int b = 0; b < n; b++) {
+            float *d = xp + ((size_t)c * n + b) * hwp;
+            const float *src = x + ((size_t)c * B + b0 + b) * H * W;
+            if (p > 0) memset(d, 0, sizeof(float) * (size_t)p * Wp);
+            for (int h = 0; h < H; h++) {
+                float *r = d + (size_t)(h + p) * Wp;
+                for (int j = 0; j < p; j++) r[j] = r[p + W + j] = 0.0f;
+                memcpy(r + p, src + (size_t)h * W, sizeof(float) * W);
+            }
+            if (p > 0) memset(d + (size_t)(H + p) * Wp, 0, sizeof(float) * (size_t)p * Wp);
+        }
+    for (int c = 0, i = 0; c < C; c++)
+        for (int ki = 0; ki < k; ki++)
+            for (int kj = 0; kj < k; kj++) roff[i++] = (ptrdiff_t)c * n * hwp + (ptrdiff_t)ki * Wp + kj;
+    for (int b = 0, i = 0; b < n; b++)
+        for (int oh = 0; oh < OH; oh++)
+            for (int ow = 0; ow < OW; ow++) coff[i++] = (int)(b * hwp + (size_t)oh * s * Wp + (size_t)ow * s);
+    SgemmGatherA ga = {.a = xp, .roff = roff, .coff = coff};
+    SgemmMatrix dm = {.b = dy + (size_t)b0 * ohw, .ldb = B * ohw, .trans = 1};
+    SgemmB bm = sgemm_b_matrix(&dm);
+    bm.rows = NULL;
+    return sgemm_gather_a(K, OC, n * ohw, &ga, &bm, dWt, ldt, flags);
+}
+
 // dW (OC, K) += dy (OC, B*ohw) x columns of x, transposed; the columns from the forward when `kept`.
 // Computed as dW^T (K, OC) += columns (K, n*ohw) . dy^T: the columns are sgemm's A as stored (no transpose
 // of the big operand), dy^T is packed (OC*n*ohw floats). Each K block's tiles are added to dW^T: with many
@@ -519,6 +571,7 @@ static void conv_weight_grad(Model *m, Layer *l, const float *x, const float *dy
         int nb = conv_chunk(m, l);
         for (int b0 = 0; b0 < B; b0 += nb) {
             int n = B - b0 < nb ? B - b0 : nb;
+            if (wgrad_gather(m, l, x, b0, n, dy, dWt, ldt, flags)) continue;
             ConvCols g = {.x = x, .C = C, .B = B, .H = xs->h, .W = xs->w, .k = l->k, .s = l->stride, .p = l->pad,
                           .OH = ys->h, .OW = ys->w, .b0 = b0};
             if (!conv_cols_write_avx512(&g, n, m->work))

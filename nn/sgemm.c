@@ -29,6 +29,10 @@ typedef struct {
     float *c;
     ptrdiff_t ldc;
     int trans_c, add;
+    // NULL, or op(A) gathered: element (i, k) at a[roff[i] + coff[k]] (roff: the tile's mr rows, rows past mv
+    // repeating the last valid one; coff: from the block's first k). rs and cs are then unused.
+    const ptrdiff_t *roff;
+    const int *coff;
 } SgemmTile;
 
 struct SgemmBackend {
@@ -39,6 +43,8 @@ struct SgemmBackend {
     void (*kernel)(int kc, const float *bp, const SgemmTile *t);
     // NULL, or the same with B's rows k0.. read in place as r says (nr == 32).
     void (*kernel_rows)(int k0, int kc, const SgemmRows *r, const SgemmTile *t);
+    // NULL, or kernel with A gathered (t->roff, t->coff set).
+    void (*kernel_gather)(int kc, const float *bp, const SgemmTile *t);
 };
 
 // A computed tile (mr x nr sums, row stride ts) into C: the edge tiles and transposed C.
@@ -256,12 +262,48 @@ AVX512_TARGET static void avx512_kernel_rows(int k0, int kc, const SgemmRows *r,
     avx512_tile_out(t, c, 0xFFFF, 0xFFFF);
 }
 
+// avx512_kernel with A gathered: the k-th term of every row at its row's base + coff[k] (one table load per
+// k step, the rows' broadcasts as in avx512_kernel; the same fmas in the same order).
+AVX512_TARGET static void avx512_kernel_gather(int kc, const float *bp, const SgemmTile *t) {
+    const float *a0 = t->a + t->roff[0], *a1 = t->a + t->roff[1], *a2 = t->a + t->roff[2], *a3 = t->a + t->roff[3];
+    const float *a4 = t->a + t->roff[4], *a5 = t->a + t->roff[5], *a6 = t->a + t->roff[6], *a7 = t->a + t->roff[7];
+    const int *co = t->coff;
+    __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    __m512 c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00, c70 = c00, c71 = c00;
+    if (t->nv > 16) {
+        for (int k = 0; k < kc; k++, bp += AVX512_NR) {
+            ptrdiff_t o = co[k];
+            __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+            AVX512_STEP();
+        }
+    } else {
+        for (int k = 0; k < kc; k++, bp += AVX512_NR) {
+            ptrdiff_t o = co[k];
+            __m512 b0 = _mm512_load_ps(bp);
+            c00 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), b0, c00);
+            c10 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), b0, c10);
+            c20 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), b0, c20);
+            c30 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), b0, c30);
+            c40 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), b0, c40);
+            c50 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), b0, c50);
+            c60 = _mm512_fmadd_ps(_mm512_set1_ps(a6[o]), b0, c60);
+            c70 = _mm512_fmadd_ps(_mm512_set1_ps(a7[o]), b0, c70);
+        }
+    }
+    __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
+                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    __mmask16 k0 = t->nv >= 16 ? 0xFFFF : (__mmask16)((1u << t->nv) - 1);
+    __mmask16 k1 = t->nv >= 32 ? 0xFFFF : t->nv <= 16 ? 0 : (__mmask16)((1u << (t->nv - 16)) - 1);
+    avx512_tile_out(t, c, k0, k1);
+}
+
 static const SgemmBackend avx512_backend = {.name = "avx512",
                                             .supported = avx512_supported,
                                             .mr = AVX512_MR,
                                             .nr = AVX512_NR,
                                             .kernel = avx512_kernel,
-                                            .kernel_rows = avx512_kernel_rows};
+                                            .kernel_rows = avx512_kernel_rows,
+                                            .kernel_gather = avx512_kernel_gather};
 
 // ---- AVX2 + FMA: 6 rows x 16 columns, 12 ymm accumulators ----
 
@@ -493,6 +535,45 @@ void sgemm_be(const SgemmBackend *be, int trans_a, int M, int N, int K, const fl
                 }
         }
     }
+}
+
+int sgemm_uses_gather(void) { return sgemm_current()->kernel_gather != NULL; }
+
+int sgemm_gather_a(int M, int N, int K, const SgemmGatherA *ga, const SgemmB *b, float *C, int ldc, int flags) {
+    const SgemmBackend *be = sgemm_current();
+    if (!be->kernel_gather) return 0;
+    int acc = flags & SGEMM_ACCUMULATE, tc = (flags & SGEMM_TRANS_C) != 0;
+    if (M <= 0 || N <= 0) return 1;
+    if (K <= 0) {
+        if (!acc) c_zero(M, N, C, ldc, tc);
+        return 1;
+    }
+    int mr = be->mr, nr = be->nr;
+    int nk = (K + KC_MAX - 1) / KC_MAX, kcb = (K + nk - 1) / nk;   // the blocks of sgemm_be
+    int npan = (N + nr - 1) / nr;
+    int bpan = (int)(B_BLOCK_BYTES / ((size_t)kcb * nr * sizeof(float)));
+    bpan = bpan < 1 ? 1 : bpan > npan ? npan : bpan;
+    float *bp = block_get((size_t)kcb * nr * bpan);
+    ptrdiff_t roff[64];
+    for (int k0 = 0; k0 < K; k0 += kcb) {
+        int kc = K - k0 < kcb ? K - k0 : kcb;
+        for (int n0 = 0; n0 < N; n0 += bpan * nr) {
+            int nb = N - n0 < bpan * nr ? N - n0 : bpan * nr;
+            b->pack(b->ctx, k0, kc, n0, nb, nr, bp);
+            for (int m0 = 0; m0 < M; m0 += mr) {
+                int mv = M - m0 < mr ? M - m0 : mr;
+                for (int i = 0; i < mr; i++) roff[i] = ga->roff[m0 + (i < mv ? i : mv - 1)];
+                for (int j0 = 0; j0 < nb; j0 += nr) {
+                    int n = n0 + j0;
+                    SgemmTile t = {.a = ga->a, .mv = mv, .nv = nb - j0 < nr ? nb - j0 : nr,
+                                   .c = tc ? C + (size_t)n * ldc + m0 : C + (size_t)m0 * ldc + n, .ldc = ldc,
+                                   .trans_c = tc, .add = acc || k0 > 0, .roff = roff, .coff = ga->coff + k0};
+                    be->kernel_gather(kc, bp + (size_t)(j0 / nr) * kc * nr, &t);
+                }
+            }
+        }
+    }
+    return 1;
 }
 
 void sgemm_packed(int trans_a, int M, int N, int K, const float *A, int lda, const SgemmB *b, float *C, int ldc,

@@ -60,6 +60,18 @@ void sgemm_be(const SgemmBackend *be, int trans_a, int M, int N, int K, const fl
 // The same with the backend in use.
 void sgemm_packed(int trans_a, int M, int N, int K, const float *A, int lda, const SgemmB *b, float *C, int ldc,
                   int flags);
+// op(A) gathered: element (m, k) at a[roff[m] + coff[k]] (a convolution's input read in place as its
+// column matrix: a row offset per kernel tap, a column offset per output position).
+typedef struct {
+    const float *a;
+    const ptrdiff_t *roff;   // M
+    const int *coff;         // K
+} SgemmGatherA;
+// sgemm_packed with A gathered, the same blocks and terms in the same order (the same bits as the stored
+// matrix it describes): 1, or 0 (C untouched) when the backend in use has no such kernel (AVX-512 only).
+// 1 if the backend in use has it.
+int sgemm_uses_gather(void);
+int sgemm_gather_a(int M, int N, int K, const SgemmGatherA *ga, const SgemmB *b, float *C, int ldc, int flags);
 // B a stored matrix (trans_b as SgemmMatrix.trans).
 void sgemm(int trans_a, int trans_b, int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C,
            int ldc, int flags);
