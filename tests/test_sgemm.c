@@ -303,8 +303,11 @@ Test(conv_cols, layer_equal_under_every_backend, .timeout = 120) {
     int cfg[][8] = {{3, 9, 4, 3, 5, 3, 1, 1}, {2, 8, 3, 3, 6, 3, 2, 1}, {4, 7, 2, 2, 9, 1, 1, 0},
                     {3, 6, 5, 2, 3, 5, 1, 2}, {5, 10, 2, 2, 17, 1, 2, 0},
                     // one input channel: the direct forward and weight gradient (nn/conv_direct.h)
-                    {1, 12, 3, 3, 6, 5, 1, 2}, {1, 9, 4, 3, 7, 3, 1, 0}};
-    for (int t = 0; t < 7; t++) {
+                    {1, 12, 3, 3, 6, 5, 1, 2}, {1, 9, 4, 3, 7, 3, 1, 0},
+                    // columns over the 2 MB kept for backward: the weight gradient reads the input in place
+                    // (sgemm_gather_a) sample by sample; "same", stride 2 and "valid", a partial batch
+                    {8, 32, 8, 5, 8, 3, 1, 1}, {32, 32, 8, 3, 8, 3, 2, 1}, {8, 32, 8, 6, 8, 5, 1, 0}};
+    for (int t = 0; t < 10; t++) {
         int *q = cfg[t];
         cr_assert_eq(sgemm_backend_set("plain"), 0);
         LayerRun want = layer_run(q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]);
