@@ -297,6 +297,54 @@ __attribute__((target("avx512f"))) static void write_s2_avx512(const ConvCols *g
 }
 #endif
 
+#ifdef CONV_COLS_X86
+// conv_cols_pad with AVX-512 (W + 2p <= 48): a padded row is up to three masked loads (the padding lanes
+// masked off: 0, never read) stored whole; a store's spill past its row is overwritten by the next row.
+__attribute__((target("avx512f"))) static void pad_avx512(const ConvCols *g, int nb, float *xp) {
+    int H = g->H, W = g->W, p = g->p, Wp = W + 2 * p, Hp = H + 2 * p, nv = (Wp + 15) / 16;
+    size_t hwp = (size_t)Hp * Wp, edge = (size_t)p * Wp;
+    __mmask16 m[3];
+    for (int v = 0; v < 3; v++) {
+        unsigned bits = 0;
+        for (int l = 0; l < 16; l++) bits |= (unsigned)(16 * v + l >= p && 16 * v + l < p + W) << l;
+        m[v] = (__mmask16)bits;
+    }
+    __m512 z = _mm512_setzero_ps();
+    for (int c = 0; c < g->C; c++)
+        for (int b = 0; b < nb; b++) {
+            const float *src = g->x + ((size_t)c * g->B + g->b0 + b) * H * W;
+            float *d = xp + ((size_t)c * nb + b) * hwp;
+            for (size_t e = 0; e < edge; e += 16) _mm512_storeu_ps(d + e, z);
+            for (int h = 0; h < H; h++) {
+                float *row = d + (size_t)(h + p) * Wp;
+                const float *sr = src + (size_t)h * W - p;
+                for (int v = 0; v < nv; v++) _mm512_storeu_ps(row + 16 * v, _mm512_maskz_loadu_ps(m[v], sr + 16 * v));
+            }
+            for (size_t e = 0; e < edge; e += 16) _mm512_storeu_ps(d + hwp - edge + e, z);
+        }
+}
+#endif
+
+void conv_cols_pad(const ConvCols *g, int nb, float *xp) {
+#ifdef CONV_COLS_X86
+    if (g->W + 2 * g->p <= 48 && avx512_ok()) {
+        pad_avx512(g, nb, xp);
+        return;
+    }
+#endif
+    int H = g->H, W = g->W, p = g->p, Wp = W + 2 * p, Hp = H + 2 * p;
+    for (int c = 0; c < g->C; c++)
+        for (int b = 0; b < nb; b++) {
+            const float *src = g->x + ((size_t)c * g->B + g->b0 + b) * H * W;
+            float *d = xp + ((size_t)c * nb + b) * Hp * Wp;
+            for (int h = 0; h < Hp; h++)
+                for (int w = 0; w < Wp; w++) {
+                    int ih = h - p, iw = w - p;
+                    d[(size_t)h * Wp + w] = ih >= 0 && ih < H && iw >= 0 && iw < W ? src[(size_t)ih * W + iw] : 0.0f;
+                }
+        }
+}
+
 int conv_cols_write_avx512(const ConvCols *g, int nb, float *col) {
 #ifdef CONV_COLS_X86
     if (g->s == 2 && g->OW <= 16 && g->W <= 32 && avx512_ok()) {

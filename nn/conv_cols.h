@@ -13,6 +13,11 @@ typedef struct {
     int b0;
 } ConvCols;
 
+// Samples [b0, b0+nb) of x zero-padded: xp (C, nb, H+2p, W+2p), written row by row; up to
+// CONV_PAD_SLACK floats past its end may be written (zeros or copies) and must exist.
+#define CONV_PAD_SLACK 16
+void conv_cols_pad(const ConvCols *g, int nb, float *xp);
+
 // The column matrix itself, (C*k*k, nb*OH*OW) row-major, with AVX-512 (stride 1, OW <= 32; stride 2,
 // OW <= 16, W <= 32): 1, or 0 (col
 // untouched) when this CPU or shape has no such path (the caller's plain im2col then writes it).

@@ -491,7 +491,7 @@ static void transpose(const float *restrict src, int rows, int cols, float *rest
 
 // The chunk's input for the weight gradient read in place by sgemm_gather_a instead of as a written column
 // matrix: xp (C, n, H+2p, W+2p) a zero-padded copy of samples [b0, b0+n) (about k*k times smaller than the
-// columns), row (c, ki, kj) of the column matrix at roff = c*n*HWp + ki*Wp + kj, column (b, oh, ow) at coff
+// columns; without padding x itself, planes B samples apart), row (c, ki, kj) of the column matrix at roff = c*n*HWp + ki*Wp + kj, column (b, oh, ow) at coff
 // = b*HWp + oh*s*Wp + ow*s. The same values as the columns (0 in the padding), so the same bits.
 static int wgrad_gather(const Model *m, const Layer *l, const float *x, int b0, int n, const float *dy, float *dWt,
                         int ldt, int flags) {
@@ -503,7 +503,8 @@ static int wgrad_gather(const Model *m, const Layer *l, const float *x, int b0, 
     int K = C * k * k, OH = ys->h, OW = ys->w, ohw = OH * OW, Hp = H + 2 * p, Wp = W + 2 * p;
     size_t hwp = (size_t)Hp * Wp;
     if (!sgemm_uses_gather()) return 0;
-    if ((size_t)C * n * hwp > m->n_work || (size_t)C * n * hwp > INT32_MAX) return 0;
+    if (p > 0 && (size_t)C * n * hwp + CONV_PAD_SLACK > m->n_work) return 0;
+    if ((size_t)n * hwp > INT32_MAX) return 0;
     if ((size_t)K > rcap) {
         free(roff);
         roff = xmalloc(sizeof(ptrdiff_t) * (size_t)K);
@@ -514,22 +515,16 @@ static int wgrad_gather(const Model *m, const Layer *l, const float *x, int b0, 
         coff = xmalloc(sizeof(int) * (size_t)n * ohw);
         ccap = (size_t)n * ohw;
     }
-    float *xp = m->work;
-    for (int c = 0; c < C; c++)
-        for (int b = 0; b < n; b++) {
-            float *d = xp + ((size_t)c * n + b) * hwp;
-            const float *src = x + ((size_t)c * B + b0 + b) * H * W;
-            if (p > 0) memset(d, 0, sizeof(float) * (size_t)p * Wp);
-            for (int h = 0; h < H; h++) {
-                float *r = d + (size_t)(h + p) * Wp;
-                for (int j = 0; j < p; j++) r[j] = r[p + W + j] = 0.0f;
-                memcpy(r + p, src + (size_t)h * W, sizeof(float) * W);
-            }
-            if (p > 0) memset(d + (size_t)(H + p) * Wp, 0, sizeof(float) * (size_t)p * Wp);
-        }
+    const float *xp = x + (size_t)b0 * hwp;   // no padding: x itself, channel planes B samples apart
+    ptrdiff_t cstride = (ptrdiff_t)B * hwp;
+    if (p > 0) {
+        ConvCols g = {.x = x, .C = C, .B = B, .H = H, .W = W, .k = k, .s = s, .p = p, .OH = OH, .OW = OW, .b0 = b0};
+        conv_cols_pad(&g, n, m->work);
+        xp = m->work, cstride = (ptrdiff_t)n * hwp;
+    }
     for (int c = 0, i = 0; c < C; c++)
         for (int ki = 0; ki < k; ki++)
-            for (int kj = 0; kj < k; kj++) roff[i++] = (ptrdiff_t)c * n * hwp + (ptrdiff_t)ki * Wp + kj;
+            for (int kj = 0; kj < k; kj++) roff[i++] = c * cstride + (ptrdiff_t)ki * Wp + kj;
     for (int b = 0, i = 0; b < n; b++)
         for (int oh = 0; oh < OH; oh++)
             for (int ow = 0; ow < OW; ow++) coff[i++] = (int)(b * hwp + (size_t)oh * s * Wp + (size_t)ow * s);
