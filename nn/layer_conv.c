@@ -491,8 +491,10 @@ static void transpose(const float *restrict src, int rows, int cols, float *rest
 
 // The chunk's input for the weight gradient read in place by sgemm_gather_a instead of as a written column
 // matrix: xp (C, n, H+2p, W+2p) a zero-padded copy of samples [b0, b0+n) (about k*k times smaller than the
-// columns; without padding x itself, planes B samples apart), row (c, ki, kj) of the column matrix at roff = c*n*HWp + ki*Wp + kj, column (b, oh, ow) at coff
-// = b*HWp + oh*s*Wp + ow*s. The same values as the columns (0 in the padding), so the same bits.
+// columns; without padding, x itself, planes B samples apart). Row (c, ki, kj) of the column matrix is at
+// roff = c * plane stride + ki*Wp + kj, column (b, oh, ow) at coff = b*HWp + oh*s*Wp + ow*s. The same
+// values as the columns (0 in the padding) in the same order: the same bits. 0 when the backend in use
+// has no such kernel or the copy does not fit the work buffer (the caller writes the columns).
 static int wgrad_gather(const Model *m, const Layer *l, const float *x, int b0, int n, const float *dy, float *dWt,
                         int ldt, int flags) {
     static _Thread_local ptrdiff_t *roff;
