@@ -313,11 +313,16 @@ __attribute__((target("avx512f"))) static void pad_avx512(const ConvCols *g, int
     for (int c = 0; c < g->C; c++)
         for (int b = 0; b < nb; b++) {
             const float *src = g->x + ((size_t)c * g->B + g->b0 + b) * H * W;
+            // the next plane (a channel's planes lie B samples apart: too far for the hardware prefetcher)
+            const float *next = b + 1 < nb ? src + (size_t)H * W
+                : c + 1 < g->C             ? src + (size_t)(g->B - b) * H * W
+                                           : src;
             float *d = xp + ((size_t)c * nb + b) * hwp;
             for (size_t e = 0; e < edge; e += 16) _mm512_storeu_ps(d + e, z);
             for (int h = 0; h < H; h++) {
                 float *row = d + (size_t)(h + p) * Wp;
                 const float *sr = src + (size_t)h * W - p;
+                for (int e = 0; e < W; e += 16) _mm_prefetch((const char *)(next + (size_t)h * W + e), _MM_HINT_T0);
                 for (int v = 0; v < nv; v++) _mm512_storeu_ps(row + 16 * v, _mm512_maskz_loadu_ps(m[v], sr + 16 * v));
             }
             for (size_t e = 0; e < edge; e += 16) _mm512_storeu_ps(d + hwp - edge + e, z);
