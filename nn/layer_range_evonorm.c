@@ -92,10 +92,9 @@ static void codes_extremes(const uint8_t *q, int n, int *imax, int *imin) {
         hi = q[i] > hi ? q[i] : hi;
         lo = q[i] < lo ? q[i] : lo;
     }
-    int a = 0, z = 0;
-    while (q[a] != hi) a++;
-    while (q[z] != lo) z++;
-    *imax = a, *imin = z;
+    // The first occurrences by memchr (libc's vectorized byte search) rather than a byte-at-a-time loop.
+    *imax = (int)((const uint8_t *)memchr(q, hi, (size_t)n) - q);
+    *imin = (int)((const uint8_t *)memchr(q, lo, (size_t)n) - q);
 }
 
 // 8 bits: the chunk scan of revo_forward on the input's codes. x^ = q * scale + min is increasing in q, so
@@ -201,8 +200,11 @@ static void revo_recompute(Model *m, Layer *l) {
 // partial sums that vectorize: the same terms as the sequential loop, added in another order. Used at 8 bits
 // with int8 products, whose results are the simulated path's up to summation order anyway.
 #define REVO_LANES 8
-static void revo_sums_lanes(const float *x, const float *dy, float *dx, int n, float v, float gs, double *sb,
-                            double *sgn, double *sdv) {
+// One body for both variants (with and without dx), inlined into each so the branch on dx leaves the loop
+// and the partial sums stay in registers; the arithmetic is the same either way.
+static inline __attribute__((always_inline)) void revo_sums_body(const float *x, const float *dy, float *dx, int n,
+                                                                float v, float gs, double *sb, double *sgn,
+                                                                double *sdv, int with_dx) {
     double lb[REVO_LANES] = {0}, lg[REVO_LANES] = {0}, lv[REVO_LANES] = {0};
     int i = 0;
     for (; i + REVO_LANES <= n; i += REVO_LANES)
@@ -211,16 +213,22 @@ static void revo_sums_lanes(const float *x, const float *dy, float *dx, int n, f
             float dn = d * gs, hg = hsig_grad(u);
             lb[j] += d, lg[j] += d * nv;
             lv[j] += dn * xi * xi * hg;
-            if (dx) dx[i + j] += dn * (h + xi * v * hg);
+            if (with_dx) dx[i + j] += dn * (h + xi * v * hg);
         }
     for (; i < n; i++) {
         float xi = x[i], d = dy[i], u = v * xi, h = hsig(u), nv = xi * h;
         float dn = d * gs, hg = hsig_grad(u);
         lb[0] += d, lg[0] += d * nv;
         lv[0] += dn * xi * xi * hg;
-        if (dx) dx[i] += dn * (h + xi * v * hg);
+        if (with_dx) dx[i] += dn * (h + xi * v * hg);
     }
     for (int j = 0; j < REVO_LANES; j++) *sb += lb[j], *sgn += lg[j], *sdv += lv[j];
+}
+
+static void revo_sums_lanes(const float *x, const float *dy, float *dx, int n, float v, float gs, double *sb,
+                            double *sgn, double *sdv) {
+    if (dx) revo_sums_body(x, dy, dx, n, v, gs, sb, sgn, sdv, 1);
+    else revo_sums_body(x, dy, NULL, n, v, gs, sb, sgn, sdv, 0);
 }
 
 // At 8 bits the error is rounded stochastically to 8 bits first and every gradient of the layer comes from
