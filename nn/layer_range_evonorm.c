@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "model.h"
+#include "revo_sums.h"
 
 // Layer fields: groups G, k = chunks per group, eps; w = gamma, b = beta, and v is the tensor after beta.
 #define REVO_V(l) ((l)->b + 1)
@@ -205,45 +206,9 @@ static void revo_recompute(Model *m, Layer *l) {
     revo_output(m, l, &r, m->slots[l->in].val);   // at 8 bits from the kept codes
 }
 
-// The per-channel sums of revo_backward (and dx) over one row of n values, in REVO_LANES interleaved double
-// partial sums that vectorize: the same terms as the sequential loop, added in another order. Used at 8 bits
-// with int8 products, whose results are the simulated path's up to summation order anyway. x and dy are
-// decoded from their codes on the fly (q * scale + min: the values quant_decode and quant_fake give), which
-// saves writing and reading them back as floats.
-#define REVO_LANES 8
-// One body for both variants (with and without dx), inlined into each so the branch on dx leaves the loop
-// and the partial sums stay in registers; the arithmetic is the same either way.
-static inline __attribute__((always_inline)) void revo_sums_body(const uint8_t *qx, QParam px, const uint8_t *qg,
-                                                                QParam pg, float *dx, int n, float v, float gs,
-                                                                double *sb, double *sgn, double *sdv, int with_dx) {
-    double lb[REVO_LANES] = {0}, lg[REVO_LANES] = {0}, lv[REVO_LANES] = {0};
-    int i = 0;
-    for (; i + REVO_LANES <= n; i += REVO_LANES)
-        for (int j = 0; j < REVO_LANES; j++) {
-            float xi = (float)qx[i + j] * px.scale + px.min, d = (float)qg[i + j] * pg.scale + pg.min;
-            float u = v * xi, h = hsig(u), nv = xi * h;
-            float dn = d * gs, hg = hsig_grad(u);
-            lb[j] += d, lg[j] += d * nv;
-            lv[j] += dn * xi * xi * hg;
-            if (with_dx) dx[i + j] += dn * (h + xi * v * hg);
-        }
-    for (; i < n; i++) {
-        float xi = (float)qx[i] * px.scale + px.min, d = (float)qg[i] * pg.scale + pg.min;
-        float u = v * xi, h = hsig(u), nv = xi * h;
-        float dn = d * gs, hg = hsig_grad(u);
-        lb[0] += d, lg[0] += d * nv;
-        lv[0] += dn * xi * xi * hg;
-        if (with_dx) dx[i] += dn * (h + xi * v * hg);
-    }
-    for (int j = 0; j < REVO_LANES; j++) *sb += lb[j], *sgn += lg[j], *sdv += lv[j];
-}
-
-static void revo_sums_codes(const uint8_t *qx, QParam px, const uint8_t *qg, QParam pg, float *dx, int n, float v,
-                            float gs, double *sb, double *sgn, double *sdv) {
-    if (dx) revo_sums_body(qx, px, qg, pg, dx, n, v, gs, sb, sgn, sdv, 1);
-    else revo_sums_body(qx, px, qg, pg, NULL, n, v, gs, sb, sgn, sdv, 0);
-}
-
+// At 8 bits with int8 products the per-channel sums come from nn/revo_sums.c: the terms of the sequential
+// loop below, from the codes (decoded on the fly, as quant_decode and quant_fake decode them), in 8
+// interleaved double partial sums (the simulated path's results up to summation order, as the products are).
 // At 8 bits the error is rounded stochastically to 8 bits first and every gradient of the layer comes from
 // it (the reference puts quantize_grad on the layer's output); the quantizers pass gradients straight through.
 static void revo_backward(Model *m, Layer *l) {
