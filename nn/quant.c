@@ -144,24 +144,25 @@ AVX512_TARGET static inline __m512i avx512_seed(uint32_t k0) {
 #define AVX512_SEED_STEP ((int)(16u * 0x9e3779b9u))
 
 // The codes (as int32 in [0, 255]) of x[i..i+16); hk: avx512_seed advanced to i.
-AVX512_TARGET static inline __m512i avx512_codes16(const float *x, size_t i, QParam p, int sto, __m512i hk,
+AVX512_TARGET static inline __m512i avx512_codes16(const float *x, size_t i, QParam p, float inv, int sto, __m512i hk,
                                                    uint32_t k1) {
     __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + i), _mm512_set1_ps(p.min));
     if (!sto) return avx512_code(_mm512_div_ps(d, _mm512_set1_ps(p.scale)));
     __m512i h = avx512_mix(_mm512_xor_si512(avx512_mix(hk), _mm512_set1_epi32((int)k1)));
     __m512 noise = _mm512_sub_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_srli_epi32(h, 8)), _mm512_set1_ps(0x1p-24f)),
                                  _mm512_set1_ps(0.5f));
-    return avx512_code(_mm512_add_ps(_mm512_mul_ps(d, _mm512_set1_ps(1.0f / p.scale)), noise));
+    return avx512_code(_mm512_add_ps(_mm512_mul_ps(d, _mm512_set1_ps(inv)), noise));
 }
 
 // Values [0, n & ~15); returns where the plain tail starts.
 AVX512_TARGET static size_t encode_avx512(uint8_t *q, const float *x, size_t n, QParam p, int sto, uint32_t k0,
                                           uint32_t k1) {
     size_t i = 0;
+    const float inv = 1.0f / p.scale;   // once per call (the compiler left the division in the loop)
     __m512i hk = avx512_seed(k0);
     const __m512i step = _mm512_set1_epi32(AVX512_SEED_STEP);
     for (; i + 16 <= n; i += 16, hk = _mm512_add_epi32(hk, step))
-        _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(avx512_codes16(x, i, p, sto, hk, k1)));
+        _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(avx512_codes16(x, i, p, inv, sto, hk, k1)));
     return i;
 }
 
@@ -169,10 +170,11 @@ AVX512_TARGET static size_t fake_avx512(float *out, uint8_t *q, const float *x, 
                                         uint32_t k0, uint32_t k1) {
     const __m512 sc = _mm512_set1_ps(p.scale), mn = _mm512_set1_ps(p.min);
     size_t i = 0;
+    const float inv = 1.0f / p.scale;   // once per call (the compiler left the division in the loop)
     __m512i hk = avx512_seed(k0);
     const __m512i step = _mm512_set1_epi32(AVX512_SEED_STEP);
     for (; i + 16 <= n; i += 16, hk = _mm512_add_epi32(hk, step)) {
-        __m512i c = avx512_codes16(x, i, p, sto, hk, k1);
+        __m512i c = avx512_codes16(x, i, p, inv, sto, hk, k1);
         if (q) _mm_storeu_si128((__m128i *)(q + i), _mm512_cvtepi32_epi8(c));
         _mm512_storeu_ps(out + i, _mm512_add_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(c), sc), mn));
     }
