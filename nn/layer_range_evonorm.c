@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "model.h"
+#include "revo_sums.h"
 
 // Layer fields: groups G, k = chunks per group, eps; w = gamma, b = beta, and v is the tensor after beta.
 #define REVO_V(l) ((l)->b + 1)
@@ -92,10 +93,9 @@ static void codes_extremes(const uint8_t *q, int n, int *imax, int *imin) {
         hi = q[i] > hi ? q[i] : hi;
         lo = q[i] < lo ? q[i] : lo;
     }
-    int a = 0, z = 0;
-    while (q[a] != hi) a++;
-    while (q[z] != lo) z++;
-    *imax = a, *imin = z;
+    // The first occurrences by memchr (libc's vectorized byte search) rather than a byte-at-a-time loop.
+    *imax = (int)((const uint8_t *)memchr(q, hi, (size_t)n) - q);
+    *imin = (int)((const uint8_t *)memchr(q, lo, (size_t)n) - q);
 }
 
 // 8 bits: the chunk scan of revo_forward on the input's codes. x^ = q * scale + min is increasing in q, so
@@ -128,17 +128,29 @@ static void revo_scan_codes(Revo *r, const Layer *l, float cm) {
         }
 }
 
-// y = x * hardsigmoid(v x) * s * gamma + beta from the scales r->sq. One out-of-line copy serves forward and
-// recompute, so both round alike.
+// y = x * hardsigmoid(v x) * s * gamma + beta from the scales r->sq; at 8 bits x is decoded from the input's
+// codes l->qx on the fly (q * scale + min, the value quant_fake and quant_decode give), else read from x.
+// One out-of-line copy serves forward and recompute, so both round alike.
 __attribute__((noinline)) static void revo_output(Model *m, Layer *l, const Revo *r, const float *x) {
     const float *v, *gamma, *beta;
     revo_params(m, l, r->C, &v, &gamma, &beta);
+    const int codes = m->bits == 8;
+    const float psc = l->px.scale, pmn = l->px.min;
     for (int c = 0; c < r->C; c++)
         for (int b = 0; b < r->B; b++) {
-            const float *xr = x + ((size_t)c * r->B + b) * r->HW;
-            float *y = m->slots[l->out].val + ((size_t)c * r->B + b) * r->HW;
+            size_t o = ((size_t)c * r->B + b) * r->HW;
+            float *y = m->slots[l->out].val + o;
             float a = r->sq[b * r->G + c / r->cg] * gamma[c];
-            for (int i = 0; i < r->HW; i++) y[i] = xr[i] * hsig(v[c] * xr[i]) * a + beta[c];
+            if (codes) {
+                const uint8_t *q = l->qx + o;
+                for (int i = 0; i < r->HW; i++) {
+                    float xi = (float)q[i] * psc + pmn;
+                    y[i] = xi * hsig(v[c] * xi) * a + beta[c];
+                }
+            } else {
+                const float *xr = x + o;
+                for (int i = 0; i < r->HW; i++) y[i] = xr[i] * hsig(v[c] * xr[i]) * a + beta[c];
+            }
         }
 }
 
@@ -147,14 +159,16 @@ static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
     Revo r = revo_view(m, l);
     const Slot *xs = &m->slots[l->in];
     const float *x = xs->val;
+    int on_codes = m->bits == 8 && m->q8_arith == Q8_ARITH_INT8;   // simulated: the float scan, the reference
     if (m->bits == 8) {   // the input by QuantMeasure; its codes are what backward reads
         size_t n = slot_size(m, l->in);
         l->px = model_act_range(m, l, 0);
-        quant_fake(m->q8x, l->qx, x, n, l->px, m->act_round, &m->qrng);
-        x = m->q8x;
+        // On codes nothing reads the decoded floats (the output decodes the codes itself): the codes only,
+        // the same draws and codes as quant_fake's.
+        if (on_codes) quant_encode(l->qx, x, n, l->px, m->act_round, &m->qrng);
+        else quant_fake(m->q8x, l->qx, x, n, l->px, m->act_round, &m->qrng), x = m->q8x;
     }
     float cm = revo_cm(r.M);
-    int on_codes = m->bits == 8 && m->q8_arith == Q8_ARITH_INT8;   // simulated: the float scan, the reference
     if (on_codes) revo_scan_codes(&r, l, cm);
     for (int b = 0; b < r.B && !on_codes; b++)
         for (int g = 0; g < r.G; g++) {
@@ -189,40 +203,12 @@ static void revo_forward(Model *m, Layer *l, int train, Rng *rng) {
 // saved scales (a recomputed slot, model.c).
 static void revo_recompute(Model *m, Layer *l) {
     Revo r = revo_view(m, l);
-    const float *x = m->slots[l->in].val;
-    if (m->bits == 8) {
-        quant_decode(m->q8x, l->qx, slot_size(m, l->in), l->px);
-        x = m->q8x;
-    }
-    revo_output(m, l, &r, x);
+    revo_output(m, l, &r, m->slots[l->in].val);   // at 8 bits from the kept codes
 }
 
-// The per-channel sums of revo_backward (and dx) over one row of n values, in REVO_LANES interleaved double
-// partial sums that vectorize: the same terms as the sequential loop, added in another order. Used at 8 bits
-// with int8 products, whose results are the simulated path's up to summation order anyway.
-#define REVO_LANES 8
-static void revo_sums_lanes(const float *x, const float *dy, float *dx, int n, float v, float gs, double *sb,
-                            double *sgn, double *sdv) {
-    double lb[REVO_LANES] = {0}, lg[REVO_LANES] = {0}, lv[REVO_LANES] = {0};
-    int i = 0;
-    for (; i + REVO_LANES <= n; i += REVO_LANES)
-        for (int j = 0; j < REVO_LANES; j++) {
-            float xi = x[i + j], d = dy[i + j], u = v * xi, h = hsig(u), nv = xi * h;
-            float dn = d * gs, hg = hsig_grad(u);
-            lb[j] += d, lg[j] += d * nv;
-            lv[j] += dn * xi * xi * hg;
-            if (dx) dx[i + j] += dn * (h + xi * v * hg);
-        }
-    for (; i < n; i++) {
-        float xi = x[i], d = dy[i], u = v * xi, h = hsig(u), nv = xi * h;
-        float dn = d * gs, hg = hsig_grad(u);
-        lb[0] += d, lg[0] += d * nv;
-        lv[0] += dn * xi * xi * hg;
-        if (dx) dx[i] += dn * (h + xi * v * hg);
-    }
-    for (int j = 0; j < REVO_LANES; j++) *sb += lb[j], *sgn += lg[j], *sdv += lv[j];
-}
-
+// At 8 bits with int8 products the per-channel sums come from nn/revo_sums.c: the terms of the sequential
+// loop below, from the codes (decoded on the fly, as quant_decode and quant_fake decode them), in 8
+// interleaved double partial sums (the simulated path's results up to summation order, as the products are).
 // At 8 bits the error is rounded stochastically to 8 bits first and every gradient of the layer comes from
 // it (the reference puts quantize_grad on the layer's output); the quantizers pass gradients straight through.
 static void revo_backward(Model *m, Layer *l) {
@@ -230,7 +216,11 @@ static void revo_backward(Model *m, Layer *l) {
     const Slot *xs = &m->slots[l->in];
     const float *x = xs->val, *dy = m->slots[l->out].grad;
     size_t n = slot_size(m, l->in);
-    if (m->bits == 8) {
+    int lanes = m->bits == 8 && m->q8_arith == Q8_ARITH_INT8;
+    QParam pg = {0};
+    if (lanes)   // the error's codes in m->q8gc: the same draw and codes as model_error_fake's
+        pg = model_error_q8(m, dy, n);
+    else if (m->bits == 8) {
         model_error_fake(m, m->q8g, dy, n);
         dy = m->q8g;
         quant_decode(m->q8x, l->qx, n, l->px);
@@ -238,7 +228,6 @@ static void revo_backward(Model *m, Layer *l) {
     }
     const float *v, *gamma, *beta;
     revo_params(m, l, r.C, &v, &gamma, &beta);
-    int lanes = m->bits == 8 && m->q8_arith == Q8_ARITH_INT8;
     float *dv = m->grads + m->tensors[REVO_V(l)].offset, *dgamma = m->grads + m->tensors[l->w].offset;
     float *dbeta = m->grads + m->tensors[l->b].offset, *dx = xs->grad;
     float cm = revo_cm(r.M);
@@ -250,7 +239,8 @@ static void revo_backward(Model *m, Layer *l) {
                 size_t o = ((size_t)c * r.B + b) * r.HW;
                 double sb = 0.0, sgn = 0.0, sdv = 0.0;
                 if (lanes)
-                    revo_sums_lanes(x + o, dy + o, dx ? dx + o : NULL, r.HW, v[c], gamma[c] * sq, &sb, &sgn, &sdv);
+                    revo_sums_codes(l->qx + o, l->px, m->q8gc + o, pg, dx ? dx + o : NULL, r.HW, v[c], gamma[c] * sq,
+                                    &sb, &sgn, &sdv);
                 for (int i = 0; i < r.HW && !lanes; i++) {
                     float xi = x[o + i], d = dy[o + i], u = v[c] * xi, h = hsig(u), nv = xi * h;
                     float dn = d * gamma[c] * sq, hg = hsig_grad(u);

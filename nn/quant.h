@@ -36,6 +36,11 @@ void quant_encode(uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng 
 // quant_encode then quant_decode in one pass: out[i] = x^[i] (out may be x), the codes in q unless q is NULL.
 // The same draws and results as the two calls.
 void quant_fake(float *out, uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng);
+// The plain C loops of quant_encode and quant_fake, which use AVX-512 where the CPU has it (quant_backend:
+// "avx512" or "plain"): the same draws and bit-identical results (tests/test_quant_simd.c compares them).
+void quant_encode_plain(uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng);
+void quant_fake_plain(float *out, uint8_t *q, const float *x, size_t n, QParam p, QRound r, Rng *rng);
+const char *quant_backend(void);
 // x^[i] = q[i] * scale + min.
 void quant_decode(float *x, const uint8_t *q, size_t n, QParam p);
 // Quantize-dequantize ("fake quantization") of x[0..n) into out (may be x), over x's own min and max.
