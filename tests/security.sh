@@ -46,7 +46,7 @@ for _ in $(seq 5000); do
   kill -CONT "$runner"; sleep 0.002; kill -STOP "$runner"
 done
 targets=""
-for _ in $(seq 200); do
+for _ in $(seq 600); do   # up to 30 s: agents start slowly on a loaded host
   targets=""
   for p in $(agent_pids); do
     id=$(tr '\0' ' ' < "/proc/$p/cmdline" | sed -n 's/.* --id \([0-9]*\).*/\1/p')
