@@ -107,6 +107,12 @@ static int mpi_argv(const LaunchOpts *o, int n, const char *program, const char 
     // Each agent is one process with one BLAS thread: no binding to a core, no MPI transports set up.
     av[k++] = "--bind-to";
     av[k++] = "none";
+    // An agent that dies is the runner's to judge and name: mpirun would otherwise kill the other ranks at
+    // once, before their own reports ("link from agent 2 closed") reach the runner, and they would be
+    // named as lost too. The runner ends mpirun itself when it marks the run FAILED.
+    av[k++] = "--mca";
+    av[k++] = "orte_enable_recovery";
+    av[k++] = "1";
     // -x NAME exports the variable's value from mpirun's environment: the key never appears in an argv.
     const char *vars[] = {LAUNCH_ENV_KEY, LAUNCH_ENV_RENDEZVOUS, "OPENBLAS_NUM_THREADS", "MESHTRAIN_DATA"};
     for (int v = 0; v < 4; v++)

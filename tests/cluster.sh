@@ -144,9 +144,9 @@ if ! command -v slurmctld >/dev/null || ! command -v munged >/dev/null; then
 else
   slurm_scratch "$S" meshtrain "$(hostname):127.0.0.1:8" || bad "slurm: munged did not start"
   slurmctld -f "$SLURM_CONF" && slurmd -f "$SLURM_CONF"
-  for _ in $(seq 100); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 0.1; done
+  for _ in $(seq 300); do sinfo -h -o %T 2>/dev/null | grep -q idle && break; sleep 0.1; done   # up to 30 s on a loaded host
   if ! sinfo -h -o %T 2>/dev/null | grep -q idle; then
-    bad "slurm: the one-node cluster did not come up: $(tail -3 "$S/slurmd-$(hostname).log" "$S/slurmctld.log" 2>&1)"
+    bad "slurm: the one-node cluster did not come up: $(tail -n 3 "$S/slurmd-$(hostname).log" "$S/slurmctld.log" 2>&1)"
   else
     # Inside the allocation the launcher is detected (SLURM_JOB_ID): no --launcher.
     timeout 300 salloc -n 4 "$BIN" run "$tmp/s.json" --out "$tmp/slurm-run" > "$tmp/slurm.out" 2>&1

@@ -42,8 +42,8 @@ slurm_scratch "$S" meshtrain2 h1:10.77.0.1:32 h2:10.77.0.2:32 || { echo "FAIL: m
 # nsenter, not `ip netns exec`: that one remounts /sys, and slurmd then finds no /sys/fs/cgroup.
 in1 unshare --uts sh -c "hostname h1; slurmctld -f '$SLURM_CONF' && slurmd -f '$SLURM_CONF'"
 nsenter --net="/run/netns/$h2" unshare --uts sh -c "hostname h2; slurmd -f '$SLURM_CONF'"
-for _ in $(seq 100); do [ "$(in1 sinfo -h -o %T 2>/dev/null)" = idle ] && break; sleep 0.1; done
-[ "$(in1 sinfo -h -o %T 2>/dev/null)" = idle ] || { bad "the two-node cluster did not come up: $(tail -2 "$S"/slurm*.log)"; exit 1; }
+for _ in $(seq 300); do [ "$(in1 sinfo -h -o %T 2>/dev/null)" = idle ] && break; sleep 0.1; done   # up to 30 s on a loaded host
+[ "$(in1 sinfo -h -o %T 2>/dev/null)" = idle ] || { bad "the two-node cluster did not come up: $(tail -n 2 "$S"/slurm*.log)"; exit 1; }
 
 # on_h1 N OUT SCENARIO: the runner on h1, N agents per host.
 on_h1() { in1 unshare --uts sh -c "hostname h1; exec timeout 300 salloc -N 2 --ntasks-per-node=$1 '$BIN' run '$3' --out '$2' --rendezvous 10.77.0.1"; }

@@ -54,8 +54,8 @@ on $h0 unshare --uts sh -c "hostname h0; slurmctld -f '$SLURM_CONF' && slurmd -f
 on $h1 unshare --uts sh -c "hostname h1; slurmd -f '$SLURM_CONF'"
 on $h2 unshare --uts sh -c "hostname h2; slurmd -f '$SLURM_CONF'"
 up() { [ "$(on $h0 sinfo -h -n h1,h2 -o %T 2>/dev/null)" = idle ]; }
-for _ in $(seq 100); do up && break; sleep 0.1; done
-up || { bad "the three-node cluster did not come up: $(tail -2 "$S"/slurm*.log)"; exit 1; }
+for _ in $(seq 300); do up && break; sleep 0.1; done   # up to 30 s on a loaded host
+up || { bad "the three-node cluster did not come up: $(tail -n 2 "$S"/slurm*.log)"; exit 1; }
 
 cat > "$tmp/long.json" <<JSON
 {"name": "partition", "agents": 8, "dataset": "fashion-mnist", "model": "lenet5", "epochs": 60, "seeds": [3],

@@ -40,11 +40,26 @@ agent_pids() { pgrep -f "agent --scenario $tmp/att/scenario.json"; }
 # The runner runs in slices of 2 ms until every agent exists, then stays stopped: agents set up and listen
 # without it, but it alone sends the start signal (once all are ready), so nothing can start meanwhile.
 # (Agents map the runner's decoded dataset and are ready within milliseconds: polling is too slow.)
+# The check between slices uses builtins only (no fork): a slow check let the runner run on until its
+# agents were ready and started (1 run in ~30 on a loaded host). A child counts from its fork, before exec.
+children() {   # sets n_kids: the runner's children (the file ends without a newline: read then says 1)
+  local t kids
+  n_kids=0
+  for t in /proc/"$runner"/task/*/children; do
+    kids=()
+    read -r -a kids < "$t" 2>/dev/null
+    n_kids=$((n_kids + ${#kids[@]}))
+  done
+}
+mkfifo "$tmp/never"
+exec 7<> "$tmp/never"   # read -t on it waits without forking
 kill -STOP "$runner"
 for _ in $(seq 5000); do
-  [ "$(agent_pids | wc -l)" -ge $N ] && break
-  kill -CONT "$runner"; sleep 0.002; kill -STOP "$runner"
+  children
+  [ "$n_kids" -ge $N ] && break
+  kill -CONT "$runner"; read -r -t 0.002 -u 7; kill -STOP "$runner"
 done
+exec 7>&-
 targets=""
 for _ in $(seq 600); do   # up to 30 s: agents start slowly on a loaded host
   targets=""
