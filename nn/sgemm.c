@@ -192,6 +192,29 @@ AVX512_TARGET static inline __attribute__((always_inline)) void avx512_row(const
         AVX512_ROW(a7, c70, c71);                                                                                      \
     } while (0)
 
+// One k step of a half-width tile (<= 16 columns: b0 only, accumulators c00..c70).
+#define AVX512_STEP_HALF()                                                                                             \
+    do {                                                                                                               \
+        c00 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), b0, c00);                                                         \
+        c10 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), b0, c10);                                                         \
+        c20 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), b0, c20);                                                         \
+        c30 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), b0, c30);                                                         \
+        c40 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), b0, c40);                                                         \
+        c50 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), b0, c50);                                                         \
+        c60 = _mm512_fmadd_ps(_mm512_set1_ps(a6[o]), b0, c60);                                                         \
+        c70 = _mm512_fmadd_ps(_mm512_set1_ps(a7[o]), b0, c70);                                                         \
+    } while (0)
+// The named accumulators as the [row][half] array the epilogue takes.
+#define AVX512_TILE(c)                                                                                                 \
+    __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},                                          \
+                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}}
+
+// Lanes of the first and second 16 columns that a tile of nv valid columns stores.
+static inline __mmask16 avx512_mask_lo(int nv) { return nv >= 16 ? 0xFFFF : (__mmask16)((1u << nv) - 1); }
+static inline __mmask16 avx512_mask_hi(int nv) {
+    return nv >= 32 ? 0xFFFF : nv <= 16 ? 0 : (__mmask16)((1u << (nv - 16)) - 1);
+}
+
 // A finished tile to C: its valid rows, the columns k0 / k1 let through, or transposed.
 AVX512_TARGET static inline __attribute__((always_inline)) void avx512_tile_out(const SgemmTile *t,
                                                                                __m512 c[AVX512_MR][2],
@@ -220,21 +243,11 @@ AVX512_TARGET static void avx512_kernel(int kc, const float *bp, const SgemmTile
     } else {
         for (int k = 0; k < kc; k++, bp += AVX512_NR, o += cs) {
             __m512 b0 = _mm512_load_ps(bp);
-            c00 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), b0, c00);
-            c10 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), b0, c10);
-            c20 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), b0, c20);
-            c30 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), b0, c30);
-            c40 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), b0, c40);
-            c50 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), b0, c50);
-            c60 = _mm512_fmadd_ps(_mm512_set1_ps(a6[o]), b0, c60);
-            c70 = _mm512_fmadd_ps(_mm512_set1_ps(a7[o]), b0, c70);
+            AVX512_STEP_HALF();
         }
     }
-    __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-    __mmask16 k0 = t->nv >= 16 ? 0xFFFF : (__mmask16)((1u << t->nv) - 1);
-    __mmask16 k1 = t->nv >= 32 ? 0xFFFF : t->nv <= 16 ? 0 : (__mmask16)((1u << (t->nv - 16)) - 1);
-    avx512_tile_out(t, c, k0, k1);
+    AVX512_TILE(c);
+    avx512_tile_out(t, c, avx512_mask_lo(t->nv), avx512_mask_hi(t->nv));
 }
 
 // avx512_kernel with each row of B loaded from where it lies (two masked loads) instead of a packed panel.
@@ -257,8 +270,7 @@ AVX512_TARGET static void avx512_kernel_rows(int k0, int kc, const SgemmRows *r,
         if (++tt == r->period) tt = 0, p += r->stride;
         AVX512_STEP();
     }
-    __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
+    AVX512_TILE(c);
     avx512_tile_out(t, c, 0xFFFF, 0xFFFF);
 }
 
@@ -280,21 +292,11 @@ AVX512_TARGET static void avx512_kernel_gather(int kc, const float *bp, const Sg
         for (int k = 0; k < kc; k++, bp += AVX512_NR) {
             ptrdiff_t o = co[k];
             __m512 b0 = _mm512_load_ps(bp);
-            c00 = _mm512_fmadd_ps(_mm512_set1_ps(a0[o]), b0, c00);
-            c10 = _mm512_fmadd_ps(_mm512_set1_ps(a1[o]), b0, c10);
-            c20 = _mm512_fmadd_ps(_mm512_set1_ps(a2[o]), b0, c20);
-            c30 = _mm512_fmadd_ps(_mm512_set1_ps(a3[o]), b0, c30);
-            c40 = _mm512_fmadd_ps(_mm512_set1_ps(a4[o]), b0, c40);
-            c50 = _mm512_fmadd_ps(_mm512_set1_ps(a5[o]), b0, c50);
-            c60 = _mm512_fmadd_ps(_mm512_set1_ps(a6[o]), b0, c60);
-            c70 = _mm512_fmadd_ps(_mm512_set1_ps(a7[o]), b0, c70);
+            AVX512_STEP_HALF();
         }
     }
-    __m512 c[AVX512_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31},
-                              {c40, c41}, {c50, c51}, {c60, c61}, {c70, c71}};
-    __mmask16 k0 = t->nv >= 16 ? 0xFFFF : (__mmask16)((1u << t->nv) - 1);
-    __mmask16 k1 = t->nv >= 32 ? 0xFFFF : t->nv <= 16 ? 0 : (__mmask16)((1u << (t->nv - 16)) - 1);
-    avx512_tile_out(t, c, k0, k1);
+    AVX512_TILE(c);
+    avx512_tile_out(t, c, avx512_mask_lo(t->nv), avx512_mask_hi(t->nv));
 }
 
 static const SgemmBackend avx512_backend = {.name = "avx512",

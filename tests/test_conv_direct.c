@@ -102,6 +102,33 @@ Test(conv_direct, weight_grad_within_bound_and_equal_on_every_backend) {
     sgemm_backend_set(was);
 }
 
+// One training pass, then every step-th of the first n parameters (the conv's weights and bias come first):
+// the analytic gradient against central differences of the loss. Returns how many were checked.
+static int grads_match_differences(Model *m, int B, const uint8_t *y, Rng *drop, size_t n, size_t step) {
+    model_forward(m, B, 1, drop);
+    model_loss(m, y, NULL);
+    model_backward(m);
+    float *ga = malloc(sizeof(float) * n);
+    memcpy(ga, m->grads, sizeof(float) * n);
+    int checked = 0;
+    for (size_t i = 0; i < n; i += step) {
+        float keep = m->params[i], h = 1e-2f;
+        m->params[i] = keep + h;
+        model_forward(m, B, 0, drop);
+        double lp = model_loss(m, y, NULL);
+        m->params[i] = keep - h;
+        model_forward(m, B, 0, drop);
+        double lm = model_loss(m, y, NULL);
+        m->params[i] = keep;
+        double fd = (lp - lm) / (2.0 * h);
+        cr_assert(fabs(fd - ga[i]) <= 2e-3 + 2e-2 * fabs(fd), "param %zu: analytic %.6g, differences %.6g", i, ga[i],
+                  fd);
+        checked++;
+    }
+    free(ga);
+    return checked;
+}
+
 // A one-channel conv (5x5, padding 2, bias) and a linear head: the conv's weight and bias gradients against
 // central differences of the loss in double steps.
 Test(conv_direct, layer_weight_grad_matches_differences) {
@@ -116,29 +143,7 @@ Test(conv_direct, layer_weight_grad_matches_differences) {
     for (int i = 0; i < B * hw * hw; i++) model_input(m)[i] = (float)rng_normal(&data);
     uint8_t y[3] = {0, 3, 1};
     rng_seed(&drop, 33);
-    model_forward(m, B, 1, &drop);
-    model_loss(m, y, NULL);
-    model_backward(m);
-    size_t nconv = 3 * 25 + 3;   // the conv's weights and bias come first
-    float *ga = malloc(sizeof(float) * nconv);
-    memcpy(ga, m->grads, sizeof(float) * nconv);
-    int checked = 0;
-    for (size_t i = 0; i < nconv; i += 4) {
-        float keep = m->params[i], h = 1e-2f;
-        m->params[i] = keep + h;
-        model_forward(m, B, 0, &drop);
-        double lp = model_loss(m, y, NULL);
-        m->params[i] = keep - h;
-        model_forward(m, B, 0, &drop);
-        double lm = model_loss(m, y, NULL);
-        m->params[i] = keep;
-        double fd = (lp - lm) / (2.0 * h);
-        cr_assert(fabs(fd - ga[i]) <= 2e-3 + 2e-2 * fabs(fd), "param %zu: analytic %.6g, differences %.6g", i, ga[i],
-                  fd);
-        checked++;
-    }
-    cr_assert_gt(checked, 15);
-    free(ga);
+    cr_assert_gt(grads_match_differences(m, B, y, &drop, 3 * 25 + 3, 4), 15);
     model_free(m);
 }
 
@@ -157,29 +162,7 @@ Test(conv_direct, layer_weight_grad_via_scratch_matches_differences) {
     uint8_t y[24];
     for (int i = 0; i < B; i++) y[i] = (uint8_t)(i % classes);
     rng_seed(&drop, 43);
-    model_forward(m, B, 1, &drop);
-    model_loss(m, y, NULL);
-    model_backward(m);
-    size_t nconv = (size_t)OC * C * 9 + OC;   // the conv's weights and bias come first
-    float *ga = malloc(sizeof(float) * nconv);
-    memcpy(ga, m->grads, sizeof(float) * nconv);
-    int checked = 0;
-    for (size_t i = 0; i < nconv; i += 2) {
-        float keep = m->params[i], h = 1e-2f;
-        m->params[i] = keep + h;
-        model_forward(m, B, 0, &drop);
-        double lp = model_loss(m, y, NULL);
-        m->params[i] = keep - h;
-        model_forward(m, B, 0, &drop);
-        double lm = model_loss(m, y, NULL);
-        m->params[i] = keep;
-        double fd = (lp - lm) / (2.0 * h);
-        cr_assert(fabs(fd - ga[i]) <= 2e-3 + 2e-2 * fabs(fd), "param %zu: analytic %.6g, differences %.6g", i, ga[i],
-                  fd);
-        checked++;
-    }
-    cr_assert_gt(checked, 25);
-    free(ga);
+    cr_assert_gt(grads_match_differences(m, B, y, &drop, (size_t)OC * C * 9 + OC, 2), 25);
     model_free(m);
 }
 
